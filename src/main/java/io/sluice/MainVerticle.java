@@ -1,0 +1,71 @@
+package io.sluice;
+
+import io.sluice.config.Settings;
+import io.sluice.grpc.GrpcVerticle;
+import io.sluice.limits.Limits;
+import io.sluice.limits.LimitsParser;
+import io.sluice.limits.LiveLimits;
+import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisClients;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.VertxOptions;
+import io.vertx.redis.client.Redis;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The only wiring: loads the limits and the Lua scripts, then deploys the gRPC verticles.
+ * A failure at any step fails the deployment, so a bad limits file stops the process.
+ */
+public final class MainVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(MainVerticle.class);
+
+  private final Settings settings;
+  private final LuaScript tokenBucket = LuaScript.load("token_bucket");
+  private LiveLimits limits;
+
+  public MainVerticle(Settings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Future<?> start() {
+    return loadLimits()
+        .compose(this::preloadScripts)
+        .compose(this::deployGrpc)
+        .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
+            settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis()));
+  }
+
+  public LiveLimits limits() {
+    return limits;
+  }
+
+  private Future<Limits> loadLimits() {
+    String path = settings.limits();
+    return vertx.fileSystem().readFile(path)
+        .recover(failure -> Future.failedFuture(new IllegalArgumentException("cannot read limits file " + path + ": " + failure.getMessage())))
+        .map(content -> LimitsParser.parse(content.toString(), path, 1));
+  }
+
+  private Future<Void> preloadScripts(Limits loaded) {
+    limits = new LiveLimits(loaded);
+    Redis redis = RedisClients.pooled(vertx, settings);
+    // Redis being down at start is not fatal: checks answer in the failure mode, and the first
+    // call after Redis returns loads the script through the NOSCRIPT fallback.
+    return tokenBucket.preload(redis)
+        .onFailure(e -> log.warn("could not preload Lua scripts into redis {}: {}", settings.redis(), e.toString()))
+        .otherwiseEmpty()
+        .eventually(redis::close)
+        .mapEmpty();
+  }
+
+  private Future<String> deployGrpc(Void ready) {
+    int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
+    return vertx.deployVerticle(() -> new GrpcVerticle(settings, tokenBucket, limits),
+        new DeploymentOptions().setInstances(instances));
+  }
+}

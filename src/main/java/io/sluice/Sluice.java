@@ -1,0 +1,50 @@
+package io.sluice;
+
+import io.sluice.config.Settings;
+import io.sluice.limits.LiveLimits;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+/** A running Sluice instance: its own Vert.x, its verticles, and a way to stop them. */
+public final class Sluice implements AutoCloseable {
+
+  private final Vertx vertx;
+  private final Settings settings;
+  private final MainVerticle main;
+
+  private Sluice(Vertx vertx, Settings settings, MainVerticle main) {
+    this.vertx = vertx;
+    this.settings = settings;
+    this.main = main;
+  }
+
+  /** Starts an instance; on failure the Vert.x it created is closed again. */
+  public static Future<Sluice> start(Settings settings) {
+    Vertx vertx = Vertx.vertx();
+    MainVerticle main = new MainVerticle(settings);
+    return vertx.deployVerticle(main)
+        .map(id -> new Sluice(vertx, settings, main))
+        .recover(failure -> vertx.close().transform(closed -> Future.failedFuture(failure)));
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  public LiveLimits limits() {
+    return main.limits();
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public Future<Void> stop() {
+    return vertx.close();
+  }
+
+  @Override
+  public void close() throws Exception {
+    stop().await();
+  }
+}

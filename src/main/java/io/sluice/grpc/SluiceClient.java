@@ -1,0 +1,69 @@
+package io.sluice.grpc;
+
+import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.RateLimiterGrpcClient;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientResponse;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
+
+/**
+ * A client of one Sluice instance for the CLI, the simulator and the tests. Unlike the generated
+ * client, a failed call keeps the server's status message (which names the bad field).
+ */
+public final class SluiceClient {
+
+  private final GrpcClient client;
+  private final SocketAddress target;
+
+  public SluiceClient(Vertx vertx, SocketAddress target) {
+    this.client = GrpcClient.client(vertx);
+    this.target = target;
+  }
+
+  public SocketAddress target() {
+    return target;
+  }
+
+  public Future<CheckResponse> check(CheckRequest request) {
+    return call(RateLimiterGrpcClient.Check, request);
+  }
+
+  public Future<CheckResponse> check(String userId, String action, int cost) {
+    return check(CheckRequest.newBuilder().setUserId(userId).setAction(action).setCost(cost).build());
+  }
+
+  <Req, Resp> Future<Resp> call(ServiceMethod<Resp, Req> method, Req request) {
+    return client.request(target, method)
+        .compose(call -> call.end(request).compose(sent -> call.response()))
+        .compose(SluiceClient::lastOrStatus);
+  }
+
+  private static <Resp> Future<Resp> lastOrStatus(GrpcClientResponse<?, Resp> response) {
+    return response.last().recover(failure -> response.status() != null && response.status() != GrpcStatus.OK
+        ? Future.failedFuture(new CallFailedException(response.status(), response.statusMessage()))
+        : Future.failedFuture(failure));
+  }
+
+  public Future<Void> close() {
+    return client.close();
+  }
+
+  /** A call answered with a non-OK gRPC status. */
+  public static final class CallFailedException extends RuntimeException {
+    private final GrpcStatus status;
+
+    public CallFailedException(GrpcStatus status, String message) {
+      super(status.name() + ": " + message, null, false, false);
+      this.status = status;
+    }
+
+    public GrpcStatus status() {
+      return status;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+package io.sluice.limits;
+
+import java.util.Map;
+
+/**
+ * An immutable snapshot of every rule in force. A request reads one snapshot and decides with it
+ * alone; a reload replaces the snapshot whole.
+ *
+ * @param version  increases with every snapshot this process applies
+ * @param source   where the snapshot came from (a file path, or a Redis channel)
+ * @param rules    rules by action name; always contains {@link #DEFAULT_RULE}
+ */
+public record Limits(long version, String source, Map<String, Rule> rules) {
+
+  /** Governs every action that has no rule of its own. */
+  public static final String DEFAULT_RULE = "default";
+
+  public Limits {
+    rules = Map.copyOf(rules);
+    if (!rules.containsKey(DEFAULT_RULE)) {
+      throw new IllegalArgumentException("limits must define a rule named '" + DEFAULT_RULE + "'");
+    }
+  }
+
+  /** The rule for an action: its own, else the default rule. */
+  public Rule ruleFor(String action) {
+    Rule rule = rules.get(action);
+    return rule != null ? rule : rules.get(DEFAULT_RULE);
+  }
+}

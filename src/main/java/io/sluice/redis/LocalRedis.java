@@ -1,0 +1,88 @@
+package io.sluice.redis;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throwaway redis-server process on loopback with persistence off, for the tests and the local
+ * fleet. Closing it stops the process; a JVM shutdown hook stops it too if nobody did.
+ */
+public final class LocalRedis implements AutoCloseable {
+
+  private final Process process;
+  private final int port;
+  private final Thread shutdownHook;
+
+  private LocalRedis(Process process, int port) {
+    this.process = process;
+    this.port = port;
+    this.shutdownHook = new Thread(process::destroy, "local-redis-stop");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /** Starts redis-server on {@code port} and returns once it accepts connections. */
+  public static LocalRedis start(Path binary, int port) throws IOException {
+    Process process = new ProcessBuilder(List.of(binary.toString(),
+        "--port", String.valueOf(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--protected-mode", "no"))
+        .redirectErrorStream(true)
+        .start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    StringBuilder log = new StringBuilder();
+    String line;
+    while ((line = out.readLine()) != null) {
+      log.append(line).append('\n');
+      if (line.contains("Ready to accept connections")) {
+        drainInBackground(out);
+        return new LocalRedis(process, port);
+      }
+    }
+    process.destroy();
+    throw new IOException("redis-server exited before it was ready:\n" + log);
+  }
+
+  private static void drainInBackground(BufferedReader out) {
+    Thread drain = new Thread(() -> {
+      try {
+        while (out.readLine() != null) {
+          // Redis logs go nowhere: the pipe only has to stay open and empty.
+        }
+      } catch (IOException ignored) {
+        // The process ended.
+      }
+    }, "local-redis-log");
+    drain.setDaemon(true);
+    drain.start();
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String uri() {
+    return "redis://127.0.0.1:" + port;
+  }
+
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException alreadyShuttingDown) {
+      // The hook is running or ran: the process is being stopped anyway.
+    }
+  }
+}

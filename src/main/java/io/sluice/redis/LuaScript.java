@@ -1,0 +1,101 @@
+package io.sluice.redis;
+
+import io.vertx.core.Future;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * A Lua script from the jar's {@code lua/} folder, called by SHA. Redis forgets scripts on restart
+ * and on SCRIPT FLUSH; a {@code NOSCRIPT} reply is answered by one EVAL of the source, which
+ * also caches the script again, so callers never see it.
+ */
+public final class LuaScript {
+
+  private final String name;
+  private final String source;
+  private final String sha;
+
+  private LuaScript(String name, String source) {
+    this.name = name;
+    this.source = source;
+    this.sha = sha1Hex(source);
+  }
+
+  /** Reads {@code lua/<name>.lua} from the classpath. */
+  public static LuaScript load(String name) {
+    String resource = "lua/" + name + ".lua";
+    try (InputStream in = LuaScript.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IllegalStateException("script " + resource + " is not on the classpath");
+      }
+      return new LuaScript(name, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + resource, e);
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String sha() {
+    return sha;
+  }
+
+  /** Caches the script in Redis ahead of the first call (SCRIPT LOAD). */
+  public Future<Void> preload(Redis redis) {
+    return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(source)).mapEmpty();
+  }
+
+  /**
+   * Runs the script by SHA with {@code keys} then {@code args} (Strings or Numbers); on NOSCRIPT, runs
+   * the same call as EVAL.
+   */
+  public Future<Response> call(Redis redis, int numKeys, Object... keysThenArgs) {
+    return redis.send(withArgs(Request.cmd(Command.EVALSHA).arg(sha), numKeys, keysThenArgs))
+        .recover(failure -> isNoScript(failure)
+            ? redis.send(withArgs(Request.cmd(Command.EVAL).arg(source), numKeys, keysThenArgs))
+            : Future.failedFuture(failure));
+  }
+
+  private static Request withArgs(Request request, int numKeys, Object[] keysThenArgs) {
+    request.arg(numKeys);
+    for (Object value : keysThenArgs) {
+      if (value instanceof String s) {
+        request.arg(s);
+      } else if (value instanceof Long l) {
+        request.arg(l.longValue());
+      } else if (value instanceof Integer i) {
+        request.arg(i.intValue());
+      } else {
+        // Doubles go as Java's shortest exact decimal, which Lua's tonumber reads back to the same double.
+        request.arg(String.valueOf(value));
+      }
+    }
+    return request;
+  }
+
+  static boolean isNoScript(Throwable failure) {
+    String message = failure.getMessage();
+    return message != null && message.startsWith("NOSCRIPT");
+  }
+
+  private static String sha1Hex(String text) {
+    try {
+      MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
+      return HexFormat.of().formatHex(sha1.digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-1", e);
+    }
+  }
+}
