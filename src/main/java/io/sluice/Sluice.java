@@ -3,6 +3,7 @@ package io.sluice;
 import io.sluice.config.Settings;
 import io.sluice.limits.LiveLimits;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 
 /** A running Sluice instance: its own Vert.x, its verticles, and a way to stop them. */
@@ -22,9 +23,16 @@ public final class Sluice implements AutoCloseable {
   public static Future<Sluice> start(Settings settings) {
     Vertx vertx = Vertx.vertx();
     MainVerticle main = new MainVerticle(settings);
-    return vertx.deployVerticle(main)
-        .map(id -> new Sluice(vertx, settings, main))
-        .recover(failure -> vertx.close().transform(closed -> Future.failedFuture(failure)));
+    // Not bound to a context: after a failed start the event loops are gone, and the caller must still hear why.
+    Promise<Sluice> started = Promise.promise();
+    vertx.deployVerticle(main).onComplete(deployed -> {
+      if (deployed.succeeded()) {
+        started.complete(new Sluice(vertx, settings, main));
+      } else {
+        vertx.close().onComplete(closed -> started.fail(deployed.cause()));
+      }
+    });
+    return started.future();
   }
 
   public Settings settings() {

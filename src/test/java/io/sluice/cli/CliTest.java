@@ -1,0 +1,88 @@
+package io.sluice.cli;
+
+import io.sluice.Main;
+import io.sluice.support.Ports;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The jar's command line, run in-process against a real instance. */
+@ExtendWith(RedisExtension.class)
+class CliTest {
+
+  private static final String LIMITS = """
+      { "rules": { "default": { "capacity": 2, "refillPerSecond": 0.001 },
+                   "login": { "capacity": 1, "refillPerSecond": 0.001 } } }
+      """;
+
+  @Test
+  void checkPrintsTheDecisionOfTheInstance(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String user = "cli-" + UUID.randomUUID();
+      Run first = run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", user, "--action", "login");
+      assertEquals(0, first.exitCode);
+      assertThat(first.out).startsWith("ALLOW rule=login limit=1 remaining=0 retry_after_ms=0 reset_after_ms=1000000");
+
+      Run second = run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", user, "--action", "login", "--cost", "1");
+      assertThat(second.out).startsWith("DENY rule=login");
+    }
+  }
+
+  @Test
+  void checkReportsInvalidInputNamingTheField(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      Run run = run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", "", "--action", "login");
+      assertEquals(1, run.exitCode);
+      assertThat(run.err).contains("INVALID_ARGUMENT").contains("user_id must be 1 to 256 bytes");
+    }
+  }
+
+  @Test
+  void serverRefusesToStartWithInvalidLimitsNamingFieldValueAndExpectation(TestRedis redis, @TempDir Path dir) throws Exception {
+    Path limits = dir.resolve("limits.json");
+    Files.writeString(limits, LIMITS.replace("\"capacity\": 1", "\"capacity\": -5"));
+    Run run = run("--port", String.valueOf(Ports.free()), "--redis", redis.uri(), "--limits", limits.toString());
+    assertEquals(1, run.exitCode);
+    assertThat(run.err).contains("rules.login.capacity must be a whole number from 1 to 1000000000, was -5");
+  }
+
+  @Test
+  void redisBinaryPrintsAnExecutable() throws Exception {
+    Run run = run("redis-binary");
+    assertEquals(0, run.exitCode);
+    assertThat(Files.isExecutable(Path.of(run.out.trim()))).isTrue();
+  }
+
+  private record Run(int exitCode, String out, String err) {
+  }
+
+  private static synchronized Run run(String... args) {
+    PrintStream originalOut = System.out;
+    PrintStream originalErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int exitCode = new CommandLine(new Main()).execute(args);
+      return new Run(exitCode, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(originalOut);
+      System.setErr(originalErr);
+    }
+  }
+}

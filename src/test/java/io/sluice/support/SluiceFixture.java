@@ -1,0 +1,105 @@
+package io.sluice.support;
+
+import io.sluice.Sluice;
+import io.sluice.config.Settings;
+import io.sluice.grpc.SluiceClient;
+import io.sluice.grpc.v1.CheckResponse;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Sluice instance for a test: its own Vert.x, a real gRPC port, a real Redis, and a limits
+ * file of the test's own. Close it to stop it.
+ */
+public final class SluiceFixture implements AutoCloseable {
+
+  private final Sluice sluice;
+  private final Path limitsFile;
+  private final Vertx clientVertx = Vertx.vertx();
+  private final SluiceClient client;
+
+  private SluiceFixture(Sluice sluice, Path limitsFile) {
+    this.sluice = sluice;
+    this.limitsFile = limitsFile;
+    this.client = new SluiceClient(clientVertx, SocketAddress.inetSocketAddress(sluice.settings().port(), "127.0.0.1"));
+  }
+
+  /** Starts an instance on a free port with {@code limitsJson} in a limits file of its own. */
+  public static SluiceFixture start(String redisUri, String limitsJson) {
+    return start(redisUri, limitsJson, new JsonObject());
+  }
+
+  /** As {@link #start(String, String)}, with further settings that override the test defaults. */
+  public static SluiceFixture start(String redisUri, String limitsJson, JsonObject settings) {
+    try {
+      Path limitsFile = Files.createTempFile("sluice-limits", ".json");
+      Files.writeString(limitsFile, limitsJson);
+      return start(redisUri, limitsFile, settings);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static SluiceFixture start(String redisUri, Path limitsFile, JsonObject settings) {
+    JsonObject json = new JsonObject()
+        .put("host", "127.0.0.1")
+        .put("port", Ports.free())
+        .put("redis", redisUri)
+        .put("limits", limitsFile.toString())
+        .put("grpcInstances", 2)
+        // Generous, so that a slow CI machine never turns a check into a degraded answer.
+        .put("redisTimeoutMs", 5000)
+        .mergeIn(settings);
+    try {
+      return new SluiceFixture(Sluice.start(Settings.fromJson(json)).await(30, TimeUnit.SECONDS), limitsFile);
+    } catch (Exception e) {
+      throw new IllegalStateException("sluice did not start", e);
+    }
+  }
+
+  public Sluice sluice() {
+    return sluice;
+  }
+
+  public int port() {
+    return sluice.settings().port();
+  }
+
+  public Path limitsFile() {
+    return limitsFile;
+  }
+
+  public SluiceClient client() {
+    return client;
+  }
+
+  /** One check, waited for; fails the test with the server's status when the call fails. */
+  public CheckResponse check(String userId, String action) {
+    return check(userId, action, 1);
+  }
+
+  public CheckResponse check(String userId, String action, int cost) {
+    try {
+      return client.check(userId, action, cost).await(10, TimeUnit.SECONDS);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    client.close().await(10, TimeUnit.SECONDS);
+    clientVertx.close().await(10, TimeUnit.SECONDS);
+    sluice.close();
+    Files.deleteIfExists(limitsFile);
+  }
+}
