@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The local Sluice fleet without Docker: one Redis and two instances (50051, 50052).
+#
+#   scripts/fleet.sh          start, stay in the foreground; Ctrl-C stops everything
+#   scripts/fleet.sh up       start in the background and return
+#   scripts/fleet.sh down     stop what `up` started
+#   scripts/fleet.sh status   show what runs
+#
+# Redis: $SLUICE_REDIS if set; else a Redis already answering on 127.0.0.1:6379; else one started
+# here (redis-server on PATH, else Docker when an engine runs, else the binary shipped in the jar).
+# Pids and logs live in run/ (override with SLUICE_RUN_DIR).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+run_dir="${SLUICE_RUN_DIR:-$root/run}"
+jar="$root/target/sluice.jar"
+ports=(${SLUICE_FLEET_PORTS:-50051 50052})
+redis_port="${SLUICE_REDIS_PORT:-6379}"
+
+log() { echo "fleet: $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 pid=$2 name=$3
+  for _ in $(seq 1 300); do
+    port_open "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || { log "$name exited; its log:"; tail -n 20 "$run_dir/$name.log" >&2; return 1; }
+    sleep 0.1
+  done
+  log "$name did not open port $port in 30 s"; return 1
+}
+
+build_if_needed() {
+  if [[ ! -f "$jar" ]] || [[ -n "$(find "$root/src/main" "$root/lua" "$root/pom.xml" -newer "$jar" -print -quit)" ]]; then
+    log "building $jar"
+    (cd "$root" && mvn -B -q -DskipTests package)
+  fi
+}
+
+start_redis() {
+  if [[ -n "${SLUICE_REDIS:-}" ]]; then
+    log "using redis $SLUICE_REDIS"; echo "$SLUICE_REDIS" > "$run_dir/redis.uri"; return
+  fi
+  if port_open "$redis_port"; then
+    log "using the redis already answering on 127.0.0.1:$redis_port"
+    echo "redis://127.0.0.1:$redis_port" > "$run_dir/redis.uri"; return
+  fi
+  if ! command -v redis-server >/dev/null && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    log "starting redis in docker on port $redis_port"
+    docker run -d --rm --name sluice-fleet-redis -p "127.0.0.1:$redis_port:6379" redis:7-alpine > "$run_dir/redis.container"
+  else
+    local binary
+    binary="$(java -jar "$jar" redis-binary)"
+    log "starting $binary on port $redis_port"
+    "$binary" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no > "$run_dir/redis.log" 2>&1 &
+    echo $! > "$run_dir/redis.pid"
+  fi
+  for _ in $(seq 1 100); do port_open "$redis_port" && break; sleep 0.1; done
+  port_open "$redis_port" || { log "redis did not start"; return 1; }
+  echo "redis://127.0.0.1:$redis_port" > "$run_dir/redis.uri"
+}
+
+start_instances() {
+  local redis_uri name
+  redis_uri="$(cat "$run_dir/redis.uri")"
+  for i in "${!ports[@]}"; do
+    name="sluice-$((i + 1))"
+    if port_open "${ports[$i]}"; then log "port ${ports[$i]} is taken; stop what uses it first"; return 1; fi
+    (cd "$root" && exec java -jar "$jar" --port "${ports[$i]}" --redis "$redis_uri" --limits "${SLUICE_LIMITS:-conf/limits.json}") \
+      > "$run_dir/$name.log" 2>&1 &
+    echo $! > "$run_dir/$name.pid"
+  done
+  for i in "${!ports[@]}"; do
+    name="sluice-$((i + 1))"
+    wait_for_port "${ports[$i]}" "$(cat "$run_dir/$name.pid")" "$name"
+  done
+}
+
+stop_pid_file() {
+  local file=$1 pid
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+down() {
+  [[ -d "$run_dir" ]] || return 0
+  for file in "$run_dir"/sluice-*.pid; do stop_pid_file "$file"; done
+  stop_pid_file "$run_dir/redis.pid"
+  if [[ -f "$run_dir/redis.container" ]]; then
+    docker stop "$(cat "$run_dir/redis.container")" >/dev/null 2>&1 || true
+    rm -f "$run_dir/redis.container"
+  fi
+  rm -f "$run_dir/redis.uri"
+  log "stopped"
+}
+
+up() {
+  mkdir -p "$run_dir"
+  if compgen -G "$run_dir/sluice-*.pid" >/dev/null; then log "already running (scripts/fleet.sh down first)"; return 1; fi
+  build_if_needed
+  start_redis || { down; return 1; }
+  start_instances || { down; return 1; }
+  log "ready: $(for p in "${ports[@]}"; do printf '127.0.0.1:%s ' "$p"; done)(redis $(cat "$run_dir/redis.uri"), logs in $run_dir)"
+  log "try:  java -jar target/sluice.jar check --target 127.0.0.1:${ports[0]} --user alice --action login"
+}
+
+status() {
+  local any=1
+  for file in "$run_dir"/redis.pid "$run_dir"/sluice-*.pid; do
+    [[ -f "$file" ]] || continue
+    any=0
+    if kill -0 "$(cat "$file")" 2>/dev/null; then echo "$(basename "$file" .pid): running (pid $(cat "$file"))"; else echo "$(basename "$file" .pid): dead"; fi
+  done
+  [[ $any -eq 0 ]] || echo "not running"
+}
+
+case "${1:-foreground}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  foreground)
+    up
+    trap 'down; exit 0' INT TERM
+    log "Ctrl-C stops the fleet"
+    while true; do
+      for file in "$run_dir"/sluice-*.pid; do
+        kill -0 "$(cat "$file")" 2>/dev/null || { log "$(basename "$file" .pid) died; stopping"; down; exit 1; }
+      done
+      sleep 1
+    done ;;
+  *) echo "usage: $0 [up|down|status]" >&2; exit 2 ;;
+esac
