@@ -176,6 +176,19 @@ class TokenBucketTest {
   }
 
   @Test
+  void eachCheckIsOneScriptCallInRedis() {
+    String user = newUser();
+    sluice.check(user, "login");
+    long evalshaBefore = redis.calls("evalsha");
+    long evalBefore = redis.calls("eval");
+    for (int i = 0; i < 10; i++) {
+      sluice.check(user, "login");
+    }
+    assertEquals(10, redis.calls("evalsha") - evalshaBefore);
+    assertEquals(0, redis.calls("eval") - evalBefore);
+  }
+
+  @Test
   void costZeroMeansOne() {
     assertEquals(4, sluice.check(newUser(), "login", 0).getRemaining());
   }
