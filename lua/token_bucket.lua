@@ -1,19 +1,61 @@
--- Sluice token bucket: one atomic decision per call.
+-- Sluice check: ban check, token bucket, violation counting and ban creation in one atomic call.
+-- All keys carry the user's hash tag {<user>}, so the script is Redis-Cluster-safe.
 --
--- KEYS[1]  the bucket hash, rate_limit:{<user>}:<action>
+-- KEYS[1]  rate_limit:{<user>}:<action>      the bucket hash {tokens, ts}
+-- KEYS[2]  ban:{<user>}                      a user-wide ban (hash, see below)
+-- KEYS[3]  ban:{<user>}:<action>             a ban of this action only
+-- With an abuse policy (5 keys):
+-- KEYS[4]  violations:{<user>}:<action>      list of recent denial times (ms), at most maxViolations long
+-- KEYS[5]  ban_history:{<user>}[:<action>]   the escalation level of the ban subject (user or user+action)
+--
 -- ARGV[1]  capacity          whole tokens, >= 1
 -- ARGV[2]  refillPerSecond   tokens added per second, > 0 (fractions allowed)
 -- ARGV[3]  cost              tokens this request takes, 1..capacity
+-- With an abuse policy:
+-- ARGV[4]  maxViolations     denials within the window that trigger a ban
+-- ARGV[5]  windowMs
+-- ARGV[6]  banMs             the first ban's length
+-- ARGV[7]  banMultiplier     each later ban within the history is this many times longer
+-- ARGV[8]  maxBanMs          the cap
+-- ARGV[9]  historyMs         how long after a ban ends its level is remembered
+-- ARGV[10] scope             "action" or "user"
+-- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 --
--- Reply: { allowed (1|0), remaining, retry_after_ms, reset_after_ms }
---   remaining       whole tokens left after this request
---   retry_after_ms  0 when allowed, else ms until `cost` tokens exist (rounded up)
---   reset_after_ms  ms until the bucket is full again (rounded up)
+-- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason }
+--   code            1 ALLOW, 0 DENY, 2 BAN
+--   remaining       whole tokens left after this request (0 for BAN)
+--   retry_after_ms  0 when allowed; DENY: ms until `cost` tokens exist; BAN: ms until the ban ends
+--   reset_after_ms  ms until the bucket is full again (0 for BAN: the bucket is not read)
+--   violations      denials counted in the window (DENY, BAN); 0 when allowed
+--   ban_level       1 for a first ban, 2 for the next within the history...; 0 for a manual ban
 --
--- State is { tokens, ts }: the token count (a double, written with %.17g so it
--- survives the string round trip exactly) at Redis time ts (microseconds).
--- Redis TIME is the only clock. An absent key is a full bucket, so the key is
--- set to expire exactly when the bucket would be full again.
+-- A ban hash holds: until (Redis ms), level, scope, reason, user, action, rule, violations, created.
+-- While banned, a request takes no token, counts no violation, and does not extend the ban.
+--
+-- Bucket state is { tokens, ts }: the token count (a double, written with %.17g so it survives the
+-- string round trip exactly) at Redis time ts (microseconds). Redis TIME is the only clock. An
+-- absent bucket is a full one, so the key expires exactly when the bucket would be full again.
+
+local clock = redis.call('TIME')
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local now_ms = math.floor(now_us / 1000)
+
+local function active_ban(key)
+  local ban = redis.call('HMGET', key, 'until', 'level', 'scope', 'reason', 'violations')
+  if ban[1] and tonumber(ban[1]) > now_ms then
+    return ban
+  end
+  return nil
+end
+
+local ban = active_ban(KEYS[2])
+local action_ban = active_ban(KEYS[3])
+if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
+  ban = action_ban
+end
+if ban then
+  return { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '' }
+end
 
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -22,9 +64,6 @@ local cost = tonumber(ARGV[3])
 -- Absorbs the rounding of refill arithmetic so that a token that is due is never refused.
 local EPSILON = 1e-9
 
-local clock = redis.call('TIME')
-local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-
 local tokens = capacity
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 if state[1] then
@@ -32,10 +71,9 @@ if state[1] then
   tokens = math.min(capacity, tonumber(state[1]) + elapsed_us * rate / 1000000)
 end
 
-local allowed = 0
+local allowed = tokens + EPSILON >= cost
 local retry_after_ms = 0
-if tokens + EPSILON >= cost then
-  allowed = 1
+if allowed then
   tokens = math.max(0, tokens - cost)
 else
   retry_after_ms = math.ceil((cost - tokens) * 1000 / rate)
@@ -45,12 +83,57 @@ local reset_after_ms = 0
 if capacity - tokens > EPSILON then
   reset_after_ms = math.ceil((capacity - tokens) * 1000 / rate)
 end
+local remaining = math.floor(tokens + EPSILON)
 
--- A denied request changes nothing: the stored state already yields the same
--- refill, so writing would only cost Redis work under attack.
-if allowed == 1 then
+if allowed then
   redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now_us))
   redis.call('PEXPIRE', KEYS[1], math.max(1, reset_after_ms))
+  return { 1, remaining, 0, reset_after_ms, 0, 0, '', '' }
 end
 
-return { allowed, math.floor(tokens + EPSILON), retry_after_ms, reset_after_ms }
+-- Denied. A denial writes nothing to the bucket: its stored state already yields the same refill.
+if #KEYS < 5 then
+  return { 0, remaining, retry_after_ms, reset_after_ms, 0, 0, '', '' }
+end
+
+local max_violations = tonumber(ARGV[4])
+local window_ms = tonumber(ARGV[5])
+local ban_ms = tonumber(ARGV[6])
+local multiplier = tonumber(ARGV[7])
+local max_ban_ms = tonumber(ARGV[8])
+local history_ms = tonumber(ARGV[9])
+local scope = ARGV[10]
+
+-- Only the newest maxViolations denials matter: a ban is due when the oldest of them is in the window.
+redis.call('RPUSH', KEYS[4], now_ms)
+redis.call('LTRIM', KEYS[4], -max_violations, -1)
+local violations = 0
+for _, at in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  if tonumber(at) > now_ms - window_ms then
+    violations = violations + 1
+  end
+end
+
+if violations < max_violations then
+  redis.call('PEXPIRE', KEYS[4], window_ms)
+  return { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '' }
+end
+
+local level = redis.call('INCR', KEYS[5])
+local length_ms = math.floor(math.min(max_ban_ms, ban_ms * multiplier ^ (level - 1)))
+redis.call('PEXPIRE', KEYS[5], length_ms + history_ms)
+
+local ban_key = KEYS[3]
+local banned_action = ARGV[13]
+if scope == 'user' then
+  ban_key = KEYS[2]
+  banned_action = ''
+end
+local reason = string.format('%d violations of rule %s within %gs', violations, ARGV[11], window_ms / 1000)
+redis.call('HSET', ban_key,
+  'until', string.format('%.0f', now_ms + length_ms), 'level', level, 'scope', scope, 'reason', reason,
+  'user', ARGV[12], 'action', banned_action, 'rule', ARGV[11], 'violations', violations,
+  'created', string.format('%.0f', now_ms))
+redis.call('PEXPIRE', ban_key, length_ms)
+redis.call('DEL', KEYS[4])
+return { 2, 0, length_ms, reset_after_ms, violations, level, scope, reason }

@@ -1,5 +1,6 @@
 package io.sluice;
 
+import io.sluice.cli.AdminCommands;
 import io.sluice.cli.CheckCommand;
 import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.config.Settings;
@@ -20,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Distributed rate limiter and abuse detection. With no subcommand, serves gRPC.",
-    subcommands = {CheckCommand.class, RedisBinaryCommand.class})
+    subcommands = {CheckCommand.class, AdminCommands.List.class, AdminCommands.Ban.class, AdminCommands.Unban.class,
+        RedisBinaryCommand.class})
 public final class Main implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

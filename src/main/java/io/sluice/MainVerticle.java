@@ -2,11 +2,15 @@ package io.sluice;
 
 import io.sluice.config.Settings;
 import io.sluice.grpc.GrpcVerticle;
+import io.sluice.limiter.BanAdmin;
+import io.sluice.limiter.BanCache;
+import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
+import io.sluice.redis.Subscriber;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -23,9 +27,15 @@ public final class MainVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(MainVerticle.class);
 
+  /** How often ended bans are dropped from the local cache. */
+  private static final long BAN_CACHE_SWEEP_MS = 30_000;
+
   private final Settings settings;
-  private final LuaScript tokenBucket = LuaScript.load("token_bucket");
+  private final LuaScript checkScript = LuaScript.load("token_bucket");
+  private final LuaScript banScript = LuaScript.load("ban");
+  private final BanCache banCache = new BanCache();
   private LiveLimits limits;
+  private Subscriber subscriber;
 
   public MainVerticle(Settings settings) {
     this.settings = settings;
@@ -35,6 +45,7 @@ public final class MainVerticle extends VerticleBase {
   public Future<?> start() {
     return loadLimits()
         .compose(this::preloadScripts)
+        .compose(ready -> subscribe())
         .compose(this::deployGrpc)
         .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
             settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis()));
@@ -42,6 +53,10 @@ public final class MainVerticle extends VerticleBase {
 
   public LiveLimits limits() {
     return limits;
+  }
+
+  public BanCache banCache() {
+    return banCache;
   }
 
   private Future<Limits> loadLimits() {
@@ -56,16 +71,37 @@ public final class MainVerticle extends VerticleBase {
     Redis redis = RedisClients.pooled(vertx, settings);
     // Redis being down at start is not fatal: checks answer in the failure mode, and the first
     // call after Redis returns loads the script through the NOSCRIPT fallback.
-    return tokenBucket.preload(redis)
+    return Future.all(checkScript.preload(redis), banScript.preload(redis))
         .onFailure(e -> log.warn("could not preload Lua scripts into redis {}: {}", settings.redis(), e.toString()))
         .otherwiseEmpty()
         .eventually(redis::close)
         .mapEmpty();
   }
 
+  /** Unban notices keep the local ban cache honest; it serves only while they can arrive. */
+  private Future<Void> subscribe() {
+    subscriber = new Subscriber(vertx, settings)
+        .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
+        .onStateChange(banCache::setLive);
+    vertx.setPeriodic(BAN_CACHE_SWEEP_MS, timer -> banCache.sweep(System.nanoTime()));
+    return subscriber.start();
+  }
+
+  private void onBanNotice(String message) {
+    String[] unban = BanAdmin.parseUnbanNotice(message);
+    if (unban != null) {
+      banCache.invalidate(unban[0], unban[1]);
+    }
+  }
+
   private Future<String> deployGrpc(Void ready) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    return vertx.deployVerticle(() -> new GrpcVerticle(settings, tokenBucket, limits),
-        new DeploymentOptions().setInstances(instances));
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache);
+    return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return subscriber == null ? Future.succeededFuture() : subscriber.close();
   }
 }

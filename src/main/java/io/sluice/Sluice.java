@@ -43,6 +43,10 @@ public final class Sluice implements AutoCloseable {
     return main.limits();
   }
 
+  public io.sluice.limiter.BanCache banCache() {
+    return main.banCache();
+  }
+
   public Vertx vertx() {
     return vertx;
   }

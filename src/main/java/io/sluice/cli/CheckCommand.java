@@ -1,14 +1,10 @@
 package io.sluice.cli;
 
-import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckResponse;
-import io.vertx.core.Vertx;
-import io.vertx.core.net.SocketAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /** {@code sluice check}: asks a running instance for one decision and prints it. */
 @Command(name = "check", mixinStandardHelpOptions = true,
@@ -28,19 +24,8 @@ public final class CheckCommand implements Callable<Integer> {
   int cost;
 
   @Override
-  public Integer call() throws Exception {
-    SocketAddress address = Targets.parse(target);
-    Vertx vertx = Vertx.vertx();
-    try {
-      CheckResponse response = new SluiceClient(vertx, address).check(user, action, cost).await(10, TimeUnit.SECONDS);
-      System.out.println(format(response));
-      return 0;
-    } catch (Exception e) {
-      System.err.println("check failed: " + e.getMessage());
-      return 1;
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    }
+  public Integer call() {
+    return AdminCommands.run(target, client -> client.check(user, action, cost), CheckCommand::format);
   }
 
   /** One line: the decision first, then every field as name=value, so that people and scripts can read it. */
@@ -51,6 +36,10 @@ public final class CheckCommand implements Callable<Integer> {
         + " remaining=" + response.getRemaining()
         + " retry_after_ms=" + response.getRetryAfterMs()
         + " reset_after_ms=" + response.getResetAfterMs()
+        + (response.getMaxViolations() > 0 ? " violations=" + response.getViolations() + "/" + response.getMaxViolations() : "")
+        + (response.getDecision() == io.sluice.grpc.v1.Decision.BAN
+            ? " ban_level=" + response.getBanLevel() + " ban_scope=" + response.getBanScope() + " ban_reason=\"" + response.getBanReason() + "\""
+            : "")
         + (response.getDegraded() ? " degraded=true" : "");
   }
 }

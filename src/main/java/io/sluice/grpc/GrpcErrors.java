@@ -1,6 +1,6 @@
 package io.sluice.grpc;
 
-import io.sluice.limiter.InvalidCheckException;
+import io.sluice.limiter.InvalidRequestException;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.StatusException;
 import org.slf4j.Logger;
@@ -18,7 +18,7 @@ final class GrpcErrors {
     if (failure instanceof StatusException status) {
       return status;
     }
-    if (failure instanceof InvalidCheckException invalid) {
+    if (failure instanceof InvalidRequestException invalid) {
       return new StatusException(GrpcStatus.INVALID_ARGUMENT, invalid.getMessage());
     }
     log.error("unexpected failure in a gRPC call", failure);

@@ -1,11 +1,14 @@
 package io.sluice.grpc;
 
 import io.sluice.config.Settings;
+import io.sluice.grpc.v1.AdminGrpcService;
+import io.sluice.grpc.v1.RateLimiterGrpcService;
+import io.sluice.limiter.BanAdmin;
+import io.sluice.limiter.BanCache;
 import io.sluice.limiter.Limiter;
 import io.sluice.limits.Limits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
-import io.sluice.grpc.v1.RateLimiterGrpcService;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -22,23 +25,27 @@ import java.util.function.Supplier;
  */
 public final class GrpcVerticle extends VerticleBase {
 
-  private final Settings settings;
-  private final LuaScript tokenBucket;
-  private final Supplier<Limits> limits;
+  /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
+  public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, Supplier<Limits> limits, BanCache banCache) {
+  }
+
+  private final Shared shared;
   private Redis redis;
 
-  public GrpcVerticle(Settings settings, LuaScript tokenBucket, Supplier<Limits> limits) {
-    this.settings = settings;
-    this.tokenBucket = tokenBucket;
-    this.limits = limits;
+  public GrpcVerticle(Shared shared) {
+    this.shared = shared;
   }
 
   @Override
   public Future<?> start() {
+    Settings settings = shared.settings();
     redis = RedisClients.pooled(vertx, settings);
-    Limiter limiter = new Limiter(redis, tokenBucket, limits, settings.failureMode(), settings.redisTimeoutMs());
+    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(),
+        settings.failureMode(), settings.redisTimeoutMs());
+    BanAdmin bans = new BanAdmin(redis, shared.banScript(), shared.banCache());
     GrpcServer grpc = GrpcServer.server(vertx)
-        .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter)));
+        .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter)))
+        .addService(AdminGrpcService.of(new AdminEndpoint(bans)));
     HttpServer server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port()));

@@ -36,6 +36,12 @@ public final class RateLimiterEndpoint extends RateLimiterService {
         .setResetAfterMs(decision.resetAfterMs())
         .setRule(decision.rule())
         .setDegraded(decision.degraded())
+        .setViolations(decision.violations())
+        .setMaxViolations(decision.maxViolations())
+        .setBanRemainingMs(decision.outcome() == Decision.Outcome.BAN ? decision.retryAfterMs() : 0)
+        .setBanLevel(decision.banLevel())
+        .setBanScope(decision.banScope())
+        .setBanReason(decision.banReason())
         .build();
   }
 }

@@ -1,6 +1,13 @@
 package io.sluice.grpc;
 
+import io.sluice.grpc.v1.AdminGrpcClient;
+import io.sluice.grpc.v1.BanInfo;
+import io.sluice.grpc.v1.BanRequest;
 import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.ListBansRequest;
+import io.sluice.grpc.v1.ListBansResponse;
+import io.sluice.grpc.v1.UnbanRequest;
+import io.sluice.grpc.v1.UnbanResponse;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.RateLimiterGrpcClient;
 import io.vertx.core.Future;
@@ -35,6 +42,19 @@ public final class SluiceClient {
 
   public Future<CheckResponse> check(String userId, String action, int cost) {
     return check(CheckRequest.newBuilder().setUserId(userId).setAction(action).setCost(cost).build());
+  }
+
+  public Future<ListBansResponse> listBans(String userIdOrEmpty) {
+    return call(AdminGrpcClient.ListBans, ListBansRequest.newBuilder().setUserId(userIdOrEmpty).build());
+  }
+
+  public Future<BanInfo> ban(String userId, String actionOrEmpty, long durationSeconds, String reason) {
+    return call(AdminGrpcClient.Ban, BanRequest.newBuilder()
+        .setUserId(userId).setAction(actionOrEmpty).setDurationSeconds(durationSeconds).setReason(reason).build());
+  }
+
+  public Future<UnbanResponse> unban(String userId, String actionOrEmpty) {
+    return call(AdminGrpcClient.Unban, UnbanRequest.newBuilder().setUserId(userId).setAction(actionOrEmpty).build());
   }
 
   <Req, Resp> Future<Resp> call(ServiceMethod<Resp, Req> method, Req request) {

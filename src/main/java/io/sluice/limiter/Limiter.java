@@ -1,6 +1,7 @@
 package io.sluice.limiter;
 
 import io.sluice.config.Settings.FailureMode;
+import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Rule;
@@ -15,63 +16,109 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Decides one check: validates it, picks the rule from the current limits snapshot, and runs the
- * token bucket in Redis in one EVALSHA. Non-blocking; one instance per gRPC verticle.
+ * Decides one check: validates it, reads the limits snapshot once, answers listed users and cached
+ * bans locally, and otherwise runs ban check, token bucket and abuse counting in Redis in one
+ * EVALSHA. Non-blocking; one instance per gRPC verticle.
  */
 public final class Limiter {
 
   private static final Logger log = LoggerFactory.getLogger(Limiter.class);
 
   private final Redis redis;
-  private final LuaScript tokenBucket;
+  private final LuaScript check;
   private final Supplier<Limits> limits;
+  private final BanCache banCache;
   private final FailureMode failureMode;
   private final long redisTimeoutMs;
   /** Whether the last Redis call worked; failures are logged when this flips, not once per check. */
   private boolean redisAnswering = true;
 
-  public Limiter(Redis redis, LuaScript tokenBucket, Supplier<Limits> limits, FailureMode failureMode, long redisTimeoutMs) {
+  public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache,
+                 FailureMode failureMode, long redisTimeoutMs) {
     this.redis = redis;
-    this.tokenBucket = tokenBucket;
+    this.check = check;
     this.limits = limits;
+    this.banCache = banCache;
     this.failureMode = failureMode;
     this.redisTimeoutMs = redisTimeoutMs;
   }
 
   /**
    * @param cost tokens to take; 0 means 1
-   * @return the decision, or a failed future with {@link InvalidCheckException} for bad input
+   * @return the decision, or a failed future with {@link InvalidRequestException} for bad input
    */
   public Future<Decision> check(String userId, String action, long cost) {
-    Rule rule = limits.get().ruleFor(action);
+    Limits snapshot = limits.get();
+    Rule rule = snapshot.ruleFor(action);
     long tokens = cost == 0 ? 1 : cost;
     try {
       requireName("user_id", userId);
       requireName("action", action);
       if (tokens < 0 || tokens > rule.capacity()) {
-        throw new InvalidCheckException("cost",
+        throw new InvalidRequestException("cost",
             "cost must be from 0 to the capacity of rule '" + rule.name() + "' (" + rule.capacity() + "), was " + Long.toUnsignedString(cost));
       }
-    } catch (InvalidCheckException e) {
+    } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
-    return tokenBucket.call(redis, 1, RedisKeys.bucket(userId, action), rule.capacity(), rule.refillPerSecond(), tokens)
+    if (snapshot.allowlist().contains(userId)) {
+      return Future.succeededFuture(Decision.allowlisted(rule.capacity()));
+    }
+    if (snapshot.denylist().contains(userId)) {
+      return Future.succeededFuture(Decision.denylisted(rule.capacity()));
+    }
+    BanCache.Entry cached = banCache.lookup(userId, action, System.nanoTime());
+    if (cached != null) {
+      return Future.succeededFuture(fromCache(rule, cached));
+    }
+    long epoch = banCache.epoch();
+    return callRedis(userId, action, rule, tokens)
         .timeout(redisTimeoutMs, TimeUnit.MILLISECONDS)
-        .map(reply -> fromReply(rule, reply))
+        .map(reply -> fromReply(userId, action, rule, reply, epoch))
         .andThen(done -> noteRedisState(done.succeeded(), done.cause()))
         .recover(failure -> degrade(rule));
   }
 
-  private static Decision fromReply(Rule rule, Response reply) {
-    boolean allowed = reply.get(0).toInteger() == 1;
-    return new Decision(
-        allowed ? Decision.Outcome.ALLOW : Decision.Outcome.DENY,
-        rule.name(),
-        rule.capacity(),
-        reply.get(1).toLong(),
-        reply.get(2).toLong(),
-        reply.get(3).toLong(),
-        false);
+  private Future<Response> callRedis(String userId, String action, Rule rule, long tokens) {
+    AbusePolicy abuse = rule.abuse();
+    if (abuse == null) {
+      String[] keys = RedisKeys.forCheck(userId, action, false, false);
+      return check.call(redis, 3, keys[0], keys[1], keys[2], rule.capacity(), rule.refillPerSecond(), tokens);
+    }
+    String[] keys = RedisKeys.forCheck(userId, action, true, abuse.scope() == AbusePolicy.Scope.USER);
+    return check.call(redis, 5, keys[0], keys[1], keys[2], keys[3], keys[4],
+        rule.capacity(), rule.refillPerSecond(), tokens,
+        (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
+        abuse.historyMs(), abuse.scope().wireName(), rule.name(), userId, action);
+  }
+
+  private Decision fromReply(String userId, String action, Rule rule, Response reply, long epoch) {
+    int code = reply.get(0).toInteger();
+    int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
+    Decision.Outcome outcome = switch (code) {
+      case 1 -> Decision.Outcome.ALLOW;
+      case 2 -> Decision.Outcome.BAN;
+      default -> Decision.Outcome.DENY;
+    };
+    long retryAfterMs = reply.get(2).toLong();
+    int violations = reply.get(4).toInteger();
+    int banLevel = reply.get(5).toInteger();
+    String banScope = reply.get(6).toString();
+    String banReason = reply.get(7).toString();
+    if (outcome == Decision.Outcome.BAN) {
+      BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryAfterMs),
+          banLevel, banScope, banReason, violations);
+      banCache.remember(userId, "user".equals(banScope), action, entry, epoch);
+    }
+    return new Decision(outcome, rule.name(), rule.capacity(), reply.get(1).toLong(), retryAfterMs, reply.get(3).toLong(),
+        false, violations, maxViolations, banLevel, banScope, banReason);
+  }
+
+  private static Decision fromCache(Rule rule, BanCache.Entry ban) {
+    long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ban.untilNanos() - System.nanoTime() + 999_999));
+    int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
+    return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), 0, remainingMs, 0, false,
+        ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason());
   }
 
   private void noteRedisState(boolean answered, Throwable failure) {
@@ -90,10 +137,10 @@ public final class Limiter {
     return Future.succeededFuture(Decision.degraded(outcome, rule.name(), rule.capacity()));
   }
 
-  private static void requireName(String field, String value) {
+  static void requireName(String field, String value) {
     int bytes = utf8Length(value);
     if (bytes == 0 || bytes > LimitsParser.MAX_NAME_BYTES) {
-      throw new InvalidCheckException(field,
+      throw new InvalidRequestException(field,
           field + " must be 1 to " + LimitsParser.MAX_NAME_BYTES + " bytes of UTF-8, was " + bytes + " bytes");
     }
   }

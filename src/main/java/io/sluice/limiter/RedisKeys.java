@@ -1,32 +1,70 @@
 package io.sluice.limiter;
 
 /**
- * Every Redis key Sluice writes, defined in one place (the README lists them).
+ * Every Redis key and Pub/Sub channel Sluice uses, defined in one place (the README lists them).
  *
  * <p>User ids and actions are arbitrary UTF-8. They are escaped so that the encoding is injective
  * and so that the user is the only hash tag: {@code %} becomes {@code %25}, {@code :} {@code %3A},
  * {@code {} {@code %7B} and {@code }} {@code %7D}. With no {@code :} left inside a part, two different
  * (user, action) pairs can never meet in one key; with no brace left, {@code {user}} is the tag that
- * Redis Cluster hashes, so all of one user's keys share a slot.
+ * Redis Cluster hashes, so all of one user's keys share a slot and one script may touch them all.
  */
 public final class RedisKeys {
+
+  /** Unban notices: every instance drops the bans it cached for that user. */
+  public static final String BANS_CHANNEL = "sluice:bans";
 
   private RedisKeys() {
   }
 
   /** {@code rate_limit:{<user>}:<action>}, the token bucket of one user and action. */
   public static String bucket(String userId, String action) {
-    StringBuilder key = new StringBuilder(16 + userId.length() + action.length());
-    key.append("rate_limit:{");
-    escape(userId, key);
-    key.append("}:");
-    escape(action, key);
-    return key.toString();
+    return "rate_limit:{" + escape(userId) + "}:" + escape(action);
   }
 
-  /** Appends {@code part} with {@code % : { }} percent-encoded; every other character stays as it is. */
-  static void escape(String part, StringBuilder out) {
-    for (int i = 0; i < part.length(); i++) {
+  /** The keys of one check, escaped once. */
+  public static String[] forCheck(String userId, String action, boolean withAbuse, boolean userScope) {
+    String user = escape(userId);
+    String act = escape(action);
+    String actionBan = "ban:{" + user + "}:" + act;
+    String[] keys = withAbuse ? new String[5] : new String[3];
+    keys[0] = "rate_limit:{" + user + "}:" + act;
+    keys[1] = "ban:{" + user + "}";
+    keys[2] = actionBan;
+    if (withAbuse) {
+      keys[3] = "violations:{" + user + "}:" + act;
+      keys[4] = userScope ? "ban_history:{" + user + "}" : "ban_history:{" + user + "}:" + act;
+    }
+    return keys;
+  }
+
+  /** {@code ban:{<user>}} for a ban of every action, else {@code ban:{<user>}:<action>}. */
+  public static String ban(String userId, String actionOrEmpty) {
+    return actionOrEmpty.isEmpty() ? "ban:{" + escape(userId) + "}" : "ban:{" + escape(userId) + "}:" + escape(actionOrEmpty);
+  }
+
+  /** {@code violations:{<user>}:<action>}: the recent denials that count toward a ban. */
+  public static String violations(String userId, String action) {
+    return "violations:{" + escape(userId) + "}:" + escape(action);
+  }
+
+  /** A SCAN pattern for every key of one user under {@code prefix}, with glob characters escaped. */
+  public static String userPattern(String prefix, String userId) {
+    return prefix + ":{" + escapeGlob(escape(userId)) + "}:*";
+  }
+
+  /** Percent-encodes {@code % : { }}; every other character stays as it is. */
+  static String escape(String part) {
+    int i = 0;
+    while (i < part.length() && !needsEscape(part.charAt(i))) {
+      i++;
+    }
+    if (i == part.length()) {
+      // The common case: nothing to escape, nothing to copy.
+      return part;
+    }
+    StringBuilder out = new StringBuilder(part.length() + 8).append(part, 0, i);
+    for (; i < part.length(); i++) {
       char c = part.charAt(i);
       switch (c) {
         case '%' -> out.append("%25");
@@ -36,5 +74,22 @@ public final class RedisKeys {
         default -> out.append(c);
       }
     }
+    return out.toString();
+  }
+
+  private static boolean needsEscape(char c) {
+    return c == '%' || c == ':' || c == '{' || c == '}';
+  }
+
+  private static String escapeGlob(String s) {
+    StringBuilder out = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+        out.append('\\');
+      }
+      out.append(c);
+    }
+    return out.toString();
   }
 }

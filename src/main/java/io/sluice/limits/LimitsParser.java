@@ -21,8 +21,15 @@ public final class LimitsParser {
   /** Action names and user ids share this bound, so a rule can exist for any valid action. */
   public static final int MAX_NAME_BYTES = 256;
 
-  private static final Set<String> DOCUMENT_FIELDS = Set.of("rules");
-  private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond");
+  /** Durations in seconds (fractions allowed) are bounded to a year. */
+  public static final double MAX_SECONDS = 365 * 86_400d;
+  public static final int MAX_VIOLATIONS = 1_000_000;
+  public static final double MAX_BAN_MULTIPLIER = 1000;
+
+  private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist");
+  private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse");
+  private static final Set<String> ABUSE_FIELDS = Set.of(
+      "maxViolations", "windowSeconds", "banSeconds", "banMultiplier", "maxBanSeconds", "historySeconds", "scope");
 
   private LimitsParser() {
   }
@@ -57,10 +64,17 @@ public final class LimitsParser {
     } else {
       problems.add("rules must be an object of rules by action name, was " + describe(rulesValue));
     }
+    Set<String> allowlist = userList(document, "allowlist", problems);
+    Set<String> denylist = userList(document, "denylist", problems);
+    for (String user : allowlist) {
+      if (denylist.contains(user)) {
+        problems.add("allowlist and denylist both contain \"" + user + "\"; a user can be in one of them only");
+      }
+    }
     if (!problems.isEmpty()) {
       throw new InvalidLimitsException(source, problems);
     }
-    return new Limits(version, source, rules);
+    return new Limits(version, source, rules, allowlist, denylist);
   }
 
   private static Rule parseRule(String name, Object value, List<String> problems) {
@@ -77,7 +91,82 @@ public final class LimitsParser {
     unknownFields(rule, RULE_FIELDS, path + ".", problems);
     long capacity = wholeNumber(rule.getValue("capacity"), path + ".capacity", 1, MAX_CAPACITY, problems);
     double refill = positiveNumber(rule.getValue("refillPerSecond"), path + ".refillPerSecond", MAX_REFILL_PER_SECOND, problems);
-    return problems.size() == problemsBefore ? new Rule(name, capacity, refill) : null;
+    AbusePolicy abuse = null;
+    Object abuseValue = rule.getValue("abuse");
+    if (abuseValue instanceof JsonObject abuseJson) {
+      abuse = parseAbuse(abuseJson, path + ".abuse", problems);
+    } else if (abuseValue != null) {
+      problems.add(path + ".abuse must be an object, was " + describe(abuseValue));
+    }
+    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse) : null;
+  }
+
+  private static AbusePolicy parseAbuse(JsonObject json, String path, List<String> problems) {
+    unknownFields(json, ABUSE_FIELDS, path + ".", problems);
+    int maxViolations = (int) wholeNumber(json.getValue("maxViolations"), path + ".maxViolations", 1, MAX_VIOLATIONS, problems);
+    long windowMs = millis(json, "windowSeconds", AbusePolicy.DEFAULT_WINDOW_MS, path, problems);
+    long banMs = millis(json, "banSeconds", AbusePolicy.DEFAULT_BAN_MS, path, problems);
+    double multiplier = AbusePolicy.DEFAULT_BAN_MULTIPLIER;
+    Object multiplierValue = json.getValue("banMultiplier");
+    if (multiplierValue != null) {
+      if (multiplierValue instanceof Number n && n.doubleValue() >= 1 && n.doubleValue() <= MAX_BAN_MULTIPLIER) {
+        multiplier = n.doubleValue();
+      } else {
+        problems.add(path + ".banMultiplier must be a number from 1 to " + (long) MAX_BAN_MULTIPLIER + ", was " + describe(multiplierValue));
+      }
+    }
+    long maxBanMs = millis(json, "maxBanSeconds", Math.max(AbusePolicy.DEFAULT_MAX_BAN_MS, banMs), path, problems);
+    if (maxBanMs > 0 && banMs > maxBanMs) {
+      problems.add(path + ".maxBanSeconds must be >= banSeconds (" + banMs / 1000d + "), was " + maxBanMs / 1000d);
+    }
+    long historyMs = millis(json, "historySeconds", AbusePolicy.DEFAULT_HISTORY_MS, path, problems);
+    AbusePolicy.Scope scope = AbusePolicy.Scope.ACTION;
+    Object scopeValue = json.getValue("scope");
+    if (scopeValue != null) {
+      if ("action".equals(scopeValue)) {
+        scope = AbusePolicy.Scope.ACTION;
+      } else if ("user".equals(scopeValue)) {
+        scope = AbusePolicy.Scope.USER;
+      } else {
+        problems.add(path + ".scope must be \"action\" or \"user\", was " + describe(scopeValue));
+      }
+    }
+    return new AbusePolicy(maxViolations, windowMs, banMs, multiplier, maxBanMs, historyMs, scope);
+  }
+
+  /** A duration given in seconds (fractions allowed, at least one millisecond), as milliseconds. */
+  private static long millis(JsonObject json, String field, long defaultMs, String path, List<String> problems) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      return defaultMs;
+    }
+    if (value instanceof Number n && n.doubleValue() >= 0.001 && n.doubleValue() <= MAX_SECONDS) {
+      return Math.round(n.doubleValue() * 1000);
+    }
+    problems.add(path + "." + field + " must be a number of seconds from 0.001 to " + (long) MAX_SECONDS + ", was " + describe(value));
+    return 0;
+  }
+
+  private static Set<String> userList(JsonObject document, String field, List<String> problems) {
+    Object value = document.getValue(field);
+    if (value == null) {
+      return Set.of();
+    }
+    if (!(value instanceof io.vertx.core.json.JsonArray array)) {
+      problems.add(field + " must be an array of user ids, was " + describe(value));
+      return Set.of();
+    }
+    Set<String> users = new java.util.HashSet<>();
+    for (int i = 0; i < array.size(); i++) {
+      Object user = array.getValue(i);
+      int bytes = user instanceof String s ? s.getBytes(StandardCharsets.UTF_8).length : -1;
+      if (bytes < 1 || bytes > MAX_NAME_BYTES) {
+        problems.add(field + "[" + i + "] must be a user id of 1 to " + MAX_NAME_BYTES + " bytes, was " + describe(user));
+      } else {
+        users.add((String) user);
+      }
+    }
+    return users;
   }
 
   private static void unknownFields(JsonObject json, Set<String> known, String prefix, List<String> problems) {

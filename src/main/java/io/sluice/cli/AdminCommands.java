@@ -1,0 +1,104 @@
+package io.sluice.cli;
+
+import io.sluice.grpc.SluiceClient;
+import io.sluice.grpc.v1.BanInfo;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/** The {@code bans}, {@code ban} and {@code unban} subcommands: the gRPC admin service from a shell. */
+public final class AdminCommands {
+
+  private AdminCommands() {
+  }
+
+  /** Runs one call against the target, prints its result, and exits 0, or 1 with the server's message. */
+  static <T> int run(String target, Function<SluiceClient, Future<T>> call, Function<T, String> format) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      T result = call.apply(new SluiceClient(vertx, Targets.parse(target))).await(10, TimeUnit.SECONDS);
+      System.out.println(format.apply(result));
+      return 0;
+    } catch (Exception e) {
+      System.err.println("failed: " + e.getMessage());
+      return 1;
+    } finally {
+      try {
+        vertx.close().await(10, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // Nothing is left to clean up that the JVM's exit will not.
+      }
+    }
+  }
+
+  static String format(BanInfo ban) {
+    return "user=" + ban.getUserId()
+        + " action=" + (ban.getAction().isEmpty() ? "*" : ban.getAction())
+        + " scope=" + ban.getScope()
+        + " remaining_ms=" + ban.getRemainingMs()
+        + " level=" + ban.getLevel()
+        + " violations=" + ban.getViolations()
+        + " reason=\"" + ban.getReason() + "\"";
+  }
+
+  @Command(name = "bans", mixinStandardHelpOptions = true, description = "List active bans (all users, or one).")
+  public static final class List implements Callable<Integer> {
+    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
+    String target;
+
+    @Option(names = "--user", defaultValue = "", description = "Only this user's bans.")
+    String user;
+
+    @Override
+    public Integer call() {
+      return run(target, client -> client.listBans(user), response -> response.getBansList().isEmpty()
+          ? "no active bans"
+          : String.join("\n", response.getBansList().stream().map(AdminCommands::format).toList()));
+    }
+  }
+
+  @Command(name = "ban", mixinStandardHelpOptions = true, description = "Ban a user from one action, or from every action.")
+  public static final class Ban implements Callable<Integer> {
+    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
+    String target;
+
+    @Option(names = "--user", required = true, description = "The user to ban.")
+    String user;
+
+    @Option(names = "--action", defaultValue = "", description = "Only this action (default: every action).")
+    String action;
+
+    @Option(names = "--seconds", required = true, description = "How long, 1 second to 1 year.")
+    long seconds;
+
+    @Option(names = "--reason", defaultValue = "", description = "Shown to operators and to the backend.")
+    String reason;
+
+    @Override
+    public Integer call() {
+      return run(target, client -> client.ban(user, action, seconds, reason), ban -> "banned " + format(ban));
+    }
+  }
+
+  @Command(name = "unban", mixinStandardHelpOptions = true, description = "Lift a user's ban of one action, or all of the user's bans.")
+  public static final class Unban implements Callable<Integer> {
+    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
+    String target;
+
+    @Option(names = "--user", required = true, description = "The user to unban.")
+    String user;
+
+    @Option(names = "--action", defaultValue = "", description = "Only this action (default: every ban of the user).")
+    String action;
+
+    @Override
+    public Integer call() {
+      return run(target, client -> client.unban(user, action), response -> "lifted " + response.getRemoved() + " ban(s)");
+    }
+  }
+}

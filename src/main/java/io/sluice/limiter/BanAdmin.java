@@ -1,0 +1,159 @@
+package io.sluice.limiter;
+
+import io.sluice.redis.LuaScript;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Operators' ban operations: list, ban, unban. The gRPC admin service and the CLI call these, so
+ * every way in behaves the same. An unban is published on {@link RedisKeys#BANS_CHANNEL} so that
+ * every instance drops its cached copy.
+ */
+public final class BanAdmin {
+
+  public static final long MAX_BAN_SECONDS = 365L * 86_400;
+  public static final int MAX_REASON_BYTES = 512;
+  public static final String DEFAULT_REASON = "manual ban";
+  private static final int SCAN_BATCH = 500;
+
+  private final Redis redis;
+  private final LuaScript banScript;
+  private final BanCache localCache;
+
+  public BanAdmin(Redis redis, LuaScript banScript, BanCache localCache) {
+    this.redis = redis;
+    this.banScript = banScript;
+    this.localCache = localCache;
+  }
+
+  /** Active bans of one user, or of everyone when {@code userIdOrEmpty} is empty, longest first. */
+  public Future<List<BanInfo>> list(String userIdOrEmpty) {
+    if (!userIdOrEmpty.isEmpty()) {
+      try {
+        Limiter.requireName("user_id", userIdOrEmpty);
+      } catch (InvalidRequestException e) {
+        return Future.failedFuture(e);
+      }
+    }
+    Future<List<String>> keys = userIdOrEmpty.isEmpty()
+        ? scan("ban:*", new ArrayList<>(), "0")
+        : scan(RedisKeys.userPattern("ban", userIdOrEmpty), new ArrayList<>(List.of(RedisKeys.ban(userIdOrEmpty, ""))), "0");
+    return keys.compose(this::describe);
+  }
+
+  /** Bans a user from one action, or from every action when {@code actionOrEmpty} is empty. */
+  public Future<BanInfo> ban(String userId, String actionOrEmpty, long durationSeconds, String reasonOrEmpty) {
+    String reason = reasonOrEmpty.isEmpty() ? DEFAULT_REASON : reasonOrEmpty;
+    try {
+      Limiter.requireName("user_id", userId);
+      if (!actionOrEmpty.isEmpty()) {
+        Limiter.requireName("action", actionOrEmpty);
+      }
+      if (durationSeconds < 1 || durationSeconds > MAX_BAN_SECONDS) {
+        throw new InvalidRequestException("duration_seconds",
+            "duration_seconds must be from 1 to " + MAX_BAN_SECONDS + ", was " + Long.toUnsignedString(durationSeconds));
+      }
+      if (reason.getBytes(StandardCharsets.UTF_8).length > MAX_REASON_BYTES) {
+        throw new InvalidRequestException("reason", "reason must be at most " + MAX_REASON_BYTES + " bytes");
+      }
+    } catch (InvalidRequestException e) {
+      return Future.failedFuture(e);
+    }
+    String scope = actionOrEmpty.isEmpty() ? "user" : "action";
+    long durationMs = durationSeconds * 1000;
+    return banScript.call(redis, 1, RedisKeys.ban(userId, actionOrEmpty), durationMs, reason, userId, actionOrEmpty, scope)
+        .map(reply -> new BanInfo(userId, actionOrEmpty, scope, reply.toLong(), reason, 0, 0));
+  }
+
+  /**
+   * Lifts a user's ban of one action, or every ban of the user when {@code actionOrEmpty} is empty,
+   * with the violations counted toward the next one. The escalation history stays: a user who
+   * offends again after an unban is banned at the next level.
+   *
+   * @return how many bans were lifted
+   */
+  public Future<Integer> unban(String userId, String actionOrEmpty) {
+    try {
+      Limiter.requireName("user_id", userId);
+      if (!actionOrEmpty.isEmpty()) {
+        Limiter.requireName("action", actionOrEmpty);
+      }
+    } catch (InvalidRequestException e) {
+      return Future.failedFuture(e);
+    }
+    Future<List<String>> banKeys = actionOrEmpty.isEmpty()
+        ? scan(RedisKeys.userPattern("ban", userId), new ArrayList<>(List.of(RedisKeys.ban(userId, ""))), "0")
+        : Future.succeededFuture(List.of(RedisKeys.ban(userId, actionOrEmpty)));
+    Future<List<String>> violationKeys = actionOrEmpty.isEmpty()
+        ? scan(RedisKeys.userPattern("violations", userId), new ArrayList<>(), "0")
+        : Future.succeededFuture(List.of(RedisKeys.violations(userId, actionOrEmpty)));
+    return Future.all(banKeys, violationKeys).compose(found -> {
+      Request deleteBans = Request.cmd(Command.DEL);
+      banKeys.result().forEach(deleteBans::arg);
+      List<Request> batch = new ArrayList<>(List.of(deleteBans));
+      if (!violationKeys.result().isEmpty()) {
+        Request deleteViolations = Request.cmd(Command.DEL);
+        violationKeys.result().forEach(deleteViolations::arg);
+        batch.add(deleteViolations);
+      }
+      String notice = new JsonObject().put("type", "unban").put("user", userId).put("action", actionOrEmpty).encode();
+      batch.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.BANS_CHANNEL).arg(notice));
+      return redis.batch(batch);
+    }).map(replies -> {
+      localCache.invalidate(userId, actionOrEmpty);
+      return replies.get(0).toInteger();
+    });
+  }
+
+  private Future<List<String>> scan(String pattern, List<String> found, String cursor) {
+    return redis.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_BATCH))
+        .compose(reply -> {
+          for (Response key : reply.get(1)) {
+            found.add(key.toString());
+          }
+          String next = reply.get(0).toString();
+          return "0".equals(next) ? Future.succeededFuture(found) : scan(pattern, found, next);
+        });
+  }
+
+  private Future<List<BanInfo>> describe(List<String> keys) {
+    List<Request> batch = new ArrayList<>(keys.size() + 1);
+    batch.add(Request.cmd(Command.TIME));
+    for (String key : keys) {
+      batch.add(Request.cmd(Command.HMGET).arg(key)
+          .arg("until").arg("user").arg("action").arg("scope").arg("reason").arg("level").arg("violations"));
+    }
+    return redis.batch(batch).map(replies -> {
+      Response time = replies.get(0);
+      long nowMs = time.get(0).toLong() * 1000 + time.get(1).toLong() / 1000;
+      List<BanInfo> bans = new ArrayList<>();
+      for (Response ban : replies.subList(1, replies.size())) {
+        if (ban.get(0) == null || ban.get(0).toLong() <= nowMs) {
+          continue;
+        }
+        bans.add(new BanInfo(ban.get(1).toString(), ban.get(2).toString(), ban.get(3).toString(),
+            ban.get(0).toLong() - nowMs, ban.get(4).toString(), ban.get(5).toInteger(), ban.get(6).toInteger()));
+      }
+      bans.sort(Comparator.comparingLong(BanInfo::remainingMs).reversed());
+      return bans;
+    });
+  }
+
+  /** The payload of an unban notice: which user, and which action (empty for all). */
+  public static String[] parseUnbanNotice(String message) {
+    JsonObject notice = new JsonObject(message);
+    if (!"unban".equals(notice.getString("type"))) {
+      return null;
+    }
+    return new String[] {notice.getString("user", ""), notice.getString("action", "")};
+  }
+}

@@ -1,0 +1,155 @@
+package io.sluice.redis;
+
+import io.sluice.config.Settings;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A dedicated Pub/Sub connection: subscribes to its channels, hands each message to the channel's
+ * handler, and when the connection drops, reconnects with exponential backoff and subscribes
+ * again by itself. Listeners hear when the subscription is up (every channel confirmed) and when
+ * it is lost, so that state fed by Pub/Sub can be caught up or distrusted.
+ */
+public final class Subscriber {
+
+  private static final Logger log = LoggerFactory.getLogger(Subscriber.class);
+
+  static final long FIRST_BACKOFF_MS = 100;
+  static final long MAX_BACKOFF_MS = 5_000;
+
+  private final Vertx vertx;
+  private final Redis client;
+  private final Map<String, Handler<String>> handlers = new LinkedHashMap<>();
+  private final List<Consumer<Boolean>> stateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private RedisConnection connection;
+  private long backoffMs = FIRST_BACKOFF_MS;
+  private int confirmed;
+  private volatile boolean subscribed;
+  private boolean closed;
+
+  public Subscriber(Vertx vertx, Settings settings) {
+    this.vertx = vertx;
+    this.client = Redis.createClient(vertx, RedisClients.options(settings).setMaxPoolSize(1));
+  }
+
+  /** Registers a channel before {@link #start}. */
+  public Subscriber channel(String name, Handler<String> handler) {
+    handlers.put(name, handler);
+    return this;
+  }
+
+  /** Called with true once every channel is confirmed, false when the connection is lost. */
+  public Subscriber onStateChange(Consumer<Boolean> listener) {
+    stateListeners.add(listener);
+    return this;
+  }
+
+  public boolean isSubscribed() {
+    return subscribed;
+  }
+
+  /** Connects in the background: completes at once, since Redis may come later. */
+  public Future<Void> start() {
+    connect();
+    return Future.succeededFuture();
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    client.connect()
+        .compose(this::subscribe)
+        .onFailure(this::retryLater);
+  }
+
+  private Future<Void> subscribe(RedisConnection conn) {
+    connection = conn;
+    confirmed = 0;
+    conn.handler(this::onPush);
+    conn.exceptionHandler(e -> log.debug("pub/sub connection error: {}", e.toString()));
+    conn.endHandler(ended -> lost(conn, "connection closed"));
+    Request subscribe = Request.cmd(Command.SUBSCRIBE);
+    handlers.keySet().forEach(subscribe::arg);
+    return conn.send(subscribe).mapEmpty();
+  }
+
+  private void onPush(Response push) {
+    if (push.type() != ResponseType.PUSH && push.type() != ResponseType.MULTI || push.size() < 3) {
+      return;
+    }
+    String kind = push.get(0).toString();
+    if ("message".equals(kind)) {
+      Handler<String> handler = handlers.get(push.get(1).toString());
+      if (handler != null) {
+        try {
+          handler.handle(push.get(2).toString());
+        } catch (RuntimeException e) {
+          log.error("pub/sub handler of {} failed", push.get(1), e);
+        }
+      }
+    } else if ("subscribe".equals(kind) && ++confirmed == handlers.size()) {
+      backoffMs = FIRST_BACKOFF_MS;
+      setSubscribed(true);
+      log.info("subscribed to {}", handlers.keySet());
+    }
+  }
+
+  private void lost(RedisConnection conn, String why) {
+    if (conn != connection) {
+      return;
+    }
+    connection = null;
+    setSubscribed(false);
+    if (!closed) {
+      log.warn("pub/sub subscription lost ({}); reconnecting", why);
+      retryLater(null);
+    }
+  }
+
+  private void retryLater(Throwable failure) {
+    if (closed) {
+      return;
+    }
+    if (failure != null) {
+      log.debug("pub/sub connect failed: {}", failure.toString());
+    }
+    long delay = backoffMs;
+    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    vertx.setTimer(delay, timer -> connect());
+  }
+
+  private void setSubscribed(boolean now) {
+    if (subscribed != now) {
+      subscribed = now;
+      stateListeners.forEach(listener -> listener.accept(now));
+    }
+  }
+
+  public Future<Void> close() {
+    closed = true;
+    setSubscribed(false);
+    Promise<Void> done = Promise.promise();
+    RedisConnection conn = connection;
+    connection = null;
+    (conn == null ? Future.<Void>succeededFuture() : conn.close())
+        .eventually(client::close)
+        .onComplete(ignored -> done.complete());
+    return done.future();
+  }
+}
