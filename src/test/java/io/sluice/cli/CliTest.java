@@ -61,6 +61,27 @@ class CliTest {
   }
 
   @Test
+  void banListAndUnbanFromTheCommandLine(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String target = "127.0.0.1:" + sluice.port();
+      String user = "cli-" + UUID.randomUUID();
+      Run ban = run("ban", "--target", target, "--user", user, "--action", "login", "--seconds", "120", "--reason", "card testing");
+      assertEquals(0, ban.exitCode, ban.err);
+      assertThat(ban.out).startsWith("banned user=" + user + " action=login scope=action remaining_ms=120000");
+
+      assertThat(run("check", "--target", target, "--user", user, "--action", "login").out)
+          .startsWith("BAN rule=login").contains("ban_reason=\"card testing\"");
+      assertThat(run("bans", "--target", target, "--user", user).out)
+          .contains("user=" + user + " action=login scope=action").contains("reason=\"card testing\"");
+
+      Run unban = run("unban", "--target", target, "--user", user);
+      assertEquals(0, unban.exitCode);
+      assertThat(unban.out).contains("lifted 1 ban(s)");
+      assertThat(run("bans", "--target", target, "--user", user).out).contains("no active bans");
+    }
+  }
+
+  @Test
   void redisBinaryPrintsAnExecutable() throws Exception {
     Run run = run("redis-binary");
     assertEquals(0, run.exitCode);

@@ -64,6 +64,22 @@ public final class SluiceFixture implements AutoCloseable {
     }
   }
 
+  /** Waits until the instance listens to unban notices, so that its ban cache serves. */
+  public SluiceFixture awaitSubscribed() {
+    Await.until("the ban cache to go live", java.time.Duration.ofSeconds(10), () -> sluice.banCache().isLive());
+    return this;
+  }
+
+  public <T> T await(io.vertx.core.Future<T> future) {
+    try {
+      return future.await(10, TimeUnit.SECONDS);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public Sluice sluice() {
     return sluice;
   }
