@@ -2,6 +2,7 @@ package io.sluice;
 
 import io.sluice.cli.AdminCommands;
 import io.sluice.cli.CheckCommand;
+import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
@@ -22,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Distributed rate limiter and abuse detection. With no subcommand, serves gRPC.",
     subcommands = {CheckCommand.class, AdminCommands.List.class, AdminCommands.Ban.class, AdminCommands.Unban.class,
-        RedisBinaryCommand.class})
+        LimitsCommands.Show.class, LimitsCommands.Publish.class,         RedisBinaryCommand.class})
 public final class Main implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

@@ -7,6 +7,7 @@ import io.sluice.limiter.BanCache;
 import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
+import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
@@ -35,6 +36,8 @@ public final class MainVerticle extends VerticleBase {
   private final LuaScript banScript = LuaScript.load("ban");
   private final BanCache banCache = new BanCache();
   private LiveLimits limits;
+  private String initialFileContent;
+  private LimitsVerticle limitsVerticle;
   private Subscriber subscriber;
 
   public MainVerticle(Settings settings) {
@@ -46,6 +49,7 @@ public final class MainVerticle extends VerticleBase {
     return loadLimits()
         .compose(this::preloadScripts)
         .compose(ready -> subscribe())
+        .compose(ready -> vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)))
         .compose(this::deployGrpc)
         .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
             settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis()));
@@ -53,6 +57,10 @@ public final class MainVerticle extends VerticleBase {
 
   public LiveLimits limits() {
     return limits;
+  }
+
+  public boolean limitsSubscribed() {
+    return limitsVerticle != null && limitsVerticle.isSubscribed();
   }
 
   public BanCache banCache() {
@@ -63,7 +71,10 @@ public final class MainVerticle extends VerticleBase {
     String path = settings.limits();
     return vertx.fileSystem().readFile(path)
         .recover(failure -> Future.failedFuture(new IllegalArgumentException("cannot read limits file " + path + ": " + failure.getMessage())))
-        .map(content -> LimitsParser.parse(content.toString(), path, 1));
+        .map(content -> {
+          initialFileContent = content.toString();
+          return LimitsParser.parse(initialFileContent, "file " + path, 1);
+        });
   }
 
   private Future<Void> preloadScripts(Limits loaded) {
@@ -94,7 +105,7 @@ public final class MainVerticle extends VerticleBase {
     }
   }
 
-  private Future<String> deployGrpc(Void ready) {
+  private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));

@@ -47,6 +47,11 @@ public final class Sluice implements AutoCloseable {
     return main.banCache();
   }
 
+  /** Whether published limits changes reach this instance right now. */
+  public boolean limitsSubscribed() {
+    return main.limitsSubscribed();
+  }
+
   public Vertx vertx() {
     return vertx;
   }

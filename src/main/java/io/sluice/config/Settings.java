@@ -18,7 +18,8 @@ public record Settings(
     int redisTimeoutMs,
     int redisPoolSize,
     FailureMode failureMode,
-    int grpcInstances) {
+    int grpcInstances,
+    int limitsScanMs) {
 
   /** What a check answers when Redis cannot be asked in time. */
   public enum FailureMode {
@@ -36,7 +37,8 @@ public record Settings(
       .put("redisTimeoutMs", 250)
       .put("redisPoolSize", 16)
       .put("failureMode", "allow")
-      .put("grpcInstances", 0);
+      .put("grpcInstances", 0)
+      .put("limitsScanMs", 250);
 
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
@@ -55,7 +57,8 @@ public record Settings(
         integer(merged, "redisTimeoutMs", 1, 60_000, problems),
         integer(merged, "redisPoolSize", 1, 1024, problems),
         failureMode(merged, problems),
-        integer(merged, "grpcInstances", 0, 1024, problems));
+        integer(merged, "grpcInstances", 0, 1024, problems),
+        integer(merged, "limitsScanMs", 10, 60_000, problems));
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException("invalid settings: " + String.join("; ", problems));
     }

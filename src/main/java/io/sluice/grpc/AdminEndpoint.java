@@ -2,6 +2,10 @@ package io.sluice.grpc;
 
 import io.sluice.grpc.v1.AdminService;
 import io.sluice.grpc.v1.BanRequest;
+import io.sluice.grpc.v1.GetLimitsRequest;
+import io.sluice.grpc.v1.LimitsStatus;
+import io.sluice.limits.LimitsParser;
+import io.sluice.limits.LiveLimits;
 import io.sluice.grpc.v1.ListBansRequest;
 import io.sluice.grpc.v1.ListBansResponse;
 import io.sluice.grpc.v1.UnbanRequest;
@@ -14,9 +18,30 @@ import io.vertx.core.Future;
 public final class AdminEndpoint extends AdminService {
 
   private final BanAdmin bans;
+  private final LiveLimits limits;
 
-  public AdminEndpoint(BanAdmin bans) {
+  public AdminEndpoint(BanAdmin bans, LiveLimits limits) {
     this.bans = bans;
+    this.limits = limits;
+  }
+
+  @Override
+  public Future<LimitsStatus> getLimits(GetLimitsRequest request) {
+    io.sluice.limits.LimitsStatus status = limits.status();
+    LimitsStatus.Builder wire = LimitsStatus.newBuilder()
+        .setVersion(status.current().version())
+        .setSource(status.current().source())
+        .setDigest(status.current().digest())
+        .setDocumentJson(LimitsParser.toJson(status.current()).encode())
+        .setAppliedAt(status.appliedAt().toString())
+        .setApplied(status.applied())
+        .setRejected(status.rejected());
+    if (status.lastRejection() != null) {
+      wire.setLastRejectionSource(status.lastRejection().source())
+          .setLastRejectionReason(status.lastRejection().reason())
+          .setLastRejectionAt(status.lastRejection().at().toString());
+    }
+    return Future.succeededFuture(wire.build());
   }
 
   @Override

@@ -6,7 +6,7 @@ import io.sluice.grpc.v1.RateLimiterGrpcService;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.Limiter;
-import io.sluice.limits.Limits;
+import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
 import io.vertx.core.Future;
@@ -16,7 +16,6 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.redis.client.Redis;
 
-import java.util.function.Supplier;
 
 /**
  * Serves the gRPC API on one event loop. Deployed once per event loop; all instances listen on the
@@ -26,7 +25,7 @@ import java.util.function.Supplier;
 public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
-  public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, Supplier<Limits> limits, BanCache banCache) {
+  public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache) {
   }
 
   private final Shared shared;
@@ -45,7 +44,7 @@ public final class GrpcVerticle extends VerticleBase {
     BanAdmin bans = new BanAdmin(redis, shared.banScript(), shared.banCache());
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter)))
-        .addService(AdminGrpcService.of(new AdminEndpoint(bans)));
+        .addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits())));
     HttpServer server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port()));

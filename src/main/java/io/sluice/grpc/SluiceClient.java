@@ -57,6 +57,10 @@ public final class SluiceClient {
     return call(AdminGrpcClient.Unban, UnbanRequest.newBuilder().setUserId(userId).setAction(actionOrEmpty).build());
   }
 
+  public Future<io.sluice.grpc.v1.LimitsStatus> getLimits() {
+    return call(AdminGrpcClient.GetLimits, io.sluice.grpc.v1.GetLimitsRequest.getDefaultInstance());
+  }
+
   <Req, Resp> Future<Resp> call(ServiceMethod<Resp, Req> method, Req request) {
     return client.request(target, method)
         .compose(call -> call.end(request).compose(sent -> call.response()))

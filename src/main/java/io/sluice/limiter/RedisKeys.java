@@ -14,6 +14,12 @@ public final class RedisKeys {
   /** Unban notices: every instance drops the bans it cached for that user. */
   public static final String BANS_CHANNEL = "sluice:bans";
 
+  /** Published limits changes: a message per change, applied by every instance. */
+  public static final String LIMITS_CHANNEL = "sluice:limits";
+
+  /** The overlay of every published change so far (JSON), read by instances that start or resubscribe. */
+  public static final String LIMITS_KEY = "sluice:limits";
+
   private RedisKeys() {
   }
 

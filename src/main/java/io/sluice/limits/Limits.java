@@ -31,6 +31,23 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
     this(version, source, rules, Set.of(), Set.of());
   }
 
+  /**
+   * A short fingerprint of the rules and lists (not of version or source): instances showing the
+   * same digest enforce the same limits.
+   */
+  public String digest() {
+    StringBuilder canonical = new StringBuilder();
+    new java.util.TreeMap<>(rules).forEach((name, rule) -> canonical.append(rule).append('\n'));
+    canonical.append(new java.util.TreeSet<>(allowlist)).append('\n').append(new java.util.TreeSet<>(denylist));
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(canonical.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(hash, 0, 6);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
   /** The rule for an action: its own, else the default rule. */
   public Rule ruleFor(String action) {
     Rule rule = rules.get(action);

@@ -77,6 +77,50 @@ public final class LimitsParser {
     return new Limits(version, source, rules, allowlist, denylist);
   }
 
+  /**
+   * Validates what a published message carries on its own: each rule it sets and its lists. Whether
+   * the merged result is valid (a default rule, say) is decided by each instance.
+   */
+  public static void validateMessage(JsonObject message, String source) {
+    List<String> problems = new ArrayList<>();
+    if (message.getValue("rules") instanceof JsonObject rules) {
+      for (String name : rules.fieldNames()) {
+        if (rules.getValue(name) != null) {
+          parseRule(name, rules.getValue(name), problems);
+        }
+      }
+    }
+    userList(message, "allowlist", problems);
+    userList(message, "denylist", problems);
+    if (!problems.isEmpty()) {
+      throw new InvalidLimitsException(source, problems);
+    }
+  }
+
+  /** The canonical document of a snapshot: what operators see as the limits in force. */
+  public static JsonObject toJson(Limits limits) {
+    JsonObject rules = new JsonObject();
+    new java.util.TreeMap<>(limits.rules()).forEach((name, rule) -> {
+      JsonObject json = new JsonObject().put("capacity", rule.capacity()).put("refillPerSecond", rule.refillPerSecond());
+      AbusePolicy abuse = rule.abuse();
+      if (abuse != null) {
+        json.put("abuse", new JsonObject()
+            .put("maxViolations", abuse.maxViolations())
+            .put("windowSeconds", abuse.windowMs() / 1000d)
+            .put("banSeconds", abuse.banMs() / 1000d)
+            .put("banMultiplier", abuse.banMultiplier())
+            .put("maxBanSeconds", abuse.maxBanMs() / 1000d)
+            .put("historySeconds", abuse.historyMs() / 1000d)
+            .put("scope", abuse.scope().wireName()));
+      }
+      rules.put(name, json);
+    });
+    return new JsonObject()
+        .put("rules", rules)
+        .put("allowlist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.allowlist()))))
+        .put("denylist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.denylist()))));
+  }
+
   private static Rule parseRule(String name, Object value, List<String> problems) {
     String path = "rules." + name;
     int problemsBefore = problems.size();

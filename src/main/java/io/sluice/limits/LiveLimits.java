@@ -1,18 +1,22 @@
 package io.sluice.limits;
 
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
  * The limits in force in this process: one snapshot, replaced whole. Every verticle reads it;
- * a check calls {@link #get()} once and decides with that snapshot only.
+ * a check calls {@link #get()} once and decides with that snapshot only. Only the limits verticle
+ * replaces it.
  */
 public final class LiveLimits implements Supplier<Limits> {
 
   private final AtomicReference<Limits> current;
+  private final AtomicReference<LimitsStatus> status;
 
   public LiveLimits(Limits initial) {
     this.current = new AtomicReference<>(initial);
+    this.status = new AtomicReference<>(new LimitsStatus(initial, Instant.now(), null, 1, 0));
   }
 
   @Override
@@ -20,7 +24,17 @@ public final class LiveLimits implements Supplier<Limits> {
     return current.get();
   }
 
+  public LimitsStatus status() {
+    return status.get();
+  }
+
   public void replace(Limits next) {
     current.set(next);
+    status.updateAndGet(s -> new LimitsStatus(next, Instant.now(), s.lastRejection(), s.applied() + 1, s.rejected()));
+  }
+
+  public void reject(String source, String reason) {
+    status.updateAndGet(s -> new LimitsStatus(s.current(), s.appliedAt(),
+        new LimitsStatus.Rejection(source, reason, Instant.now()), s.applied(), s.rejected() + 1));
   }
 }

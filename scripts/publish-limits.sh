@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Change the limits of the whole fleet through Redis, durably:
+#
+#   scripts/publish-limits.sh '{"rules":{"login":{"capacity":10,"refillPerSecond":1}}}'
+#   scripts/publish-limits.sh --file change.json
+#   scripts/publish-limits.sh '{"reset":true}'        # back to what conf/limits.json says
+#
+# The message is validated, merged into the key sluice:limits and published on the channel
+# sluice:limits in one MULTI, so instances that start later or were disconnected still apply it.
+# Redis: $SLUICE_REDIS, default redis://127.0.0.1:6379.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+jar="$root/target/sluice.jar"
+[[ -f "$jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
+exec java -jar "$jar" publish-limits --redis "${SLUICE_REDIS:-redis://127.0.0.1:6379}" "$@"

@@ -1,0 +1,96 @@
+package io.sluice.limits;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How a limits message published on Redis combines with the limits file. Pure functions on JSON,
+ * so every instance that sees the same file and the same messages computes the same limits.
+ *
+ * <p>A message is a limits document whose named rules replace those rules, a rule set to
+ * {@code null} removes it, and {@code allowlist} / {@code denylist}, when present, replace the
+ * lists. {@code "replace": true} makes the message the whole rule set (the file is ignored until a
+ * reset); {@code "reset": true} drops every published change, so the file alone decides again.
+ * Merging is idempotent: applying a message twice gives what applying it once gave.
+ */
+public final class LimitsOverlay {
+
+  public static final String REPLACE = "replace";
+  public static final String RESET = "reset";
+  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "allowlist", "denylist", REPLACE, RESET);
+
+  private LimitsOverlay() {
+  }
+
+  /** The overlay after {@code message}; throws {@link InvalidLimitsException} when the message is malformed. */
+  public static JsonObject merge(JsonObject overlay, JsonObject message, String source) {
+    checkShape(message, source);
+    if (Boolean.TRUE.equals(message.getValue(RESET))) {
+      return new JsonObject();
+    }
+    JsonObject next = Boolean.TRUE.equals(message.getValue(REPLACE))
+        ? new JsonObject().put(REPLACE, true).put("rules", new JsonObject())
+        : overlay.copy();
+    JsonObject rules = next.getJsonObject("rules", new JsonObject()).copy();
+    JsonObject changed = message.getJsonObject("rules", new JsonObject());
+    for (String name : changed.fieldNames()) {
+      // A null stays in the overlay as a tombstone: it removes the rule from the file's set too.
+      rules.put(name, changed.getValue(name));
+    }
+    next.put("rules", rules);
+    for (String list : List.of("allowlist", "denylist")) {
+      if (message.containsKey(list)) {
+        next.put(list, message.getValue(list));
+      }
+    }
+    return next;
+  }
+
+  /** The limits document in force: the file's, with the overlay applied. */
+  public static JsonObject apply(JsonObject file, JsonObject overlay) {
+    boolean replace = Boolean.TRUE.equals(overlay.getValue(REPLACE));
+    JsonObject effective = replace ? new JsonObject() : file.copy();
+    JsonObject rules = replace ? new JsonObject() : effective.getJsonObject("rules", new JsonObject()).copy();
+    JsonObject changed = overlay.getJsonObject("rules", new JsonObject());
+    for (String name : changed.fieldNames()) {
+      Object rule = changed.getValue(name);
+      if (rule == null) {
+        rules.remove(name);
+      } else {
+        rules.put(name, rule);
+      }
+    }
+    effective.put("rules", rules);
+    for (String list : List.of("allowlist", "denylist")) {
+      if (overlay.containsKey(list)) {
+        effective.put(list, overlay.getValue(list));
+      }
+    }
+    return effective;
+  }
+
+  /** Rejects what no merge could make sense of; rule contents are validated on the merged result. */
+  private static void checkShape(JsonObject message, String source) {
+    List<String> problems = new java.util.ArrayList<>();
+    for (String field : message.fieldNames()) {
+      if (!MESSAGE_FIELDS.contains(field)) {
+        problems.add(field + " is not a known field (expected one of " + new java.util.TreeSet<>(MESSAGE_FIELDS) + ")");
+      }
+    }
+    Object rules = message.getValue("rules");
+    if (rules != null && !(rules instanceof JsonObject)) {
+      problems.add("rules must be an object of rules by action name, was " + LimitsParser.describe(rules));
+    }
+    for (String flag : List.of(REPLACE, RESET)) {
+      Object value = message.getValue(flag);
+      if (value != null && !(value instanceof Boolean)) {
+        problems.add(flag + " must be true or false, was " + LimitsParser.describe(value));
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidLimitsException(source, problems);
+    }
+  }
+}

@@ -1,0 +1,173 @@
+package io.sluice.limits;
+
+import io.sluice.config.Settings;
+import io.sluice.limiter.RedisKeys;
+import io.sluice.redis.RedisClients;
+import io.sluice.redis.Subscriber;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keeps the limits live: polls the limits file, and listens on Redis Pub/Sub for published changes,
+ * then validates the combined document and swaps the snapshot whole, or rejects it whole.
+ *
+ * <p>The effective limits are the file's with the Redis overlay applied ({@link LimitsOverlay}).
+ * The overlay lives in the Redis key {@link RedisKeys#LIMITS_KEY}, written together with each
+ * publish by {@code publish-limits}; it is read at start and after every resubscribe, because
+ * Pub/Sub does not redeliver what an instance missed. All state here is touched on this verticle's
+ * event loop only.
+ */
+public final class LimitsVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(LimitsVerticle.class);
+
+  private final Settings settings;
+  private final LiveLimits live;
+  private final String fileSource;
+  private JsonObject fileDocument;
+  private JsonObject overlay = new JsonObject();
+  private String lastFileContent;
+  /** A file that failed to parse once: read again next scan; reported only if it is still the same. */
+  private String pendingInvalidContent;
+  private String reportedInvalidContent;
+  private long version;
+  private Redis redis;
+  private Subscriber subscriber;
+
+  public LimitsVerticle(Settings settings, LiveLimits live, String initialFileContent) {
+    this.settings = settings;
+    this.live = live;
+    this.fileSource = "file " + settings.limits();
+    this.lastFileContent = initialFileContent;
+    this.fileDocument = new JsonObject(initialFileContent);
+    this.version = live.get().version();
+  }
+
+  @Override
+  public Future<?> start() {
+    redis = RedisClients.pooled(vertx, settings);
+    vertx.setPeriodic(settings.limitsScanMs(), timer -> scanFile());
+    subscriber = new Subscriber(vertx, settings)
+        .channel(RedisKeys.LIMITS_CHANNEL, this::onMessage)
+        .onStateChange(up -> {
+          if (up) {
+            catchUp();
+          }
+        });
+    // Start with the fleet's published limits when Redis answers; without Redis, the file alone.
+    return readOverlay()
+        .timeout(Math.max(1000, settings.redisTimeoutMs() * 4L), TimeUnit.MILLISECONDS)
+        .onFailure(e -> log.warn("could not read published limits from redis at start: {}", e.toString()))
+        .otherwiseEmpty()
+        .compose(ignored -> subscriber.start());
+  }
+
+  /** Whether published changes can arrive right now. */
+  public boolean isSubscribed() {
+    return subscriber != null && subscriber.isSubscribed();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return subscriber.close().eventually(redis::close);
+  }
+
+  private void scanFile() {
+    vertx.fileSystem().readFile(settings.limits()).onComplete(read -> {
+      if (read.failed()) {
+        rejectFileOnceStable("cannot read: " + read.cause().getMessage(), "<unreadable>");
+        return;
+      }
+      String content = read.result().toString();
+      if (content.equals(lastFileContent)) {
+        pendingInvalidContent = null;
+        return;
+      }
+      JsonObject document;
+      try {
+        document = new JsonObject(content);
+        LimitsParser.parse(LimitsOverlay.apply(document, overlay), fileSource, version + 1);
+      } catch (DecodeException | InvalidLimitsException | ClassCastException e) {
+        rejectFileOnceStable(e.getMessage(), content);
+        return;
+      }
+      pendingInvalidContent = null;
+      reportedInvalidContent = null;
+      lastFileContent = content;
+      fileDocument = document;
+      applyEffective(fileSource);
+    });
+  }
+
+  /** Editors that write in place show a half-written file for a moment: only a file that stays invalid is reported. */
+  private void rejectFileOnceStable(String reason, String content) {
+    if (content.equals(lastFileContent) || content.equals(reportedInvalidContent)) {
+      return;
+    }
+    if (!content.equals(pendingInvalidContent)) {
+      pendingInvalidContent = content;
+      return;
+    }
+    pendingInvalidContent = null;
+    reportedInvalidContent = content;
+    reject(fileSource, reason);
+  }
+
+  private void onMessage(String message) {
+    String source = "redis " + RedisKeys.LIMITS_CHANNEL;
+    try {
+      JsonObject next = LimitsOverlay.merge(overlay, new JsonObject(message), source);
+      LimitsParser.parse(LimitsOverlay.apply(fileDocument, next), source, version + 1);
+      overlay = next;
+      applyEffective(source);
+    } catch (DecodeException | InvalidLimitsException | ClassCastException e) {
+      reject(source, e.getMessage());
+    }
+  }
+
+  /** After a (re)subscribe: what was published meanwhile is in the overlay key. */
+  private void catchUp() {
+    readOverlay().onFailure(e -> log.warn("could not read published limits after subscribing: {}", e.toString()));
+  }
+
+  private Future<Void> readOverlay() {
+    return redis.send(Request.cmd(Command.GET).arg(RedisKeys.LIMITS_KEY)).map(reply -> {
+      JsonObject stored = reply == null ? new JsonObject() : new JsonObject(reply.toString());
+      if (stored.equals(overlay)) {
+        return null;
+      }
+      String source = "redis " + RedisKeys.LIMITS_KEY;
+      try {
+        LimitsParser.parse(LimitsOverlay.apply(fileDocument, stored), source, version + 1);
+        overlay = stored;
+        applyEffective(source);
+      } catch (InvalidLimitsException | ClassCastException e) {
+        reject(source, e.getMessage());
+      }
+      return null;
+    });
+  }
+
+  private void applyEffective(String cause) {
+    String source = overlay.isEmpty() ? fileSource : fileSource + " + redis " + RedisKeys.LIMITS_KEY;
+    Limits next = LimitsParser.parse(LimitsOverlay.apply(fileDocument, overlay), source, ++version);
+    Limits previous = live.get();
+    live.replace(next);
+    log.info("limits version {} applied from {} (digest {} -> {}, {} rules)", next.version(), cause,
+        previous.digest(), next.digest(), next.rules().size());
+  }
+
+  private void reject(String source, String reason) {
+    live.reject(source, reason);
+    log.error("limits update from {} rejected, version {} stays in force: {}", source, live.get().version(), reason);
+  }
+}

@@ -1,0 +1,60 @@
+package io.sluice.limits;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class LimitsOverlayTest {
+
+  private static final JsonObject FILE = new JsonObject("""
+      { "rules": { "default": {"capacity": 1, "refillPerSecond": 1}, "login": {"capacity": 2, "refillPerSecond": 1} },
+        "allowlist": ["a"] }
+      """);
+
+  @Test
+  void namedRulesReplaceThoseRulesOnly() {
+    JsonObject overlay = LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rules\": {\"login\": {\"capacity\": 9, \"refillPerSecond\": 1}}}"), "t");
+    JsonObject effective = LimitsOverlay.apply(FILE, overlay);
+    assertEquals(9, effective.getJsonObject("rules").getJsonObject("login").getInteger("capacity"));
+    assertEquals(1, effective.getJsonObject("rules").getJsonObject("default").getInteger("capacity"));
+    assertEquals(FILE.getJsonArray("allowlist"), effective.getJsonArray("allowlist"));
+  }
+
+  @Test
+  void nullRemovesARuleEvenOneThatOnlyTheFileHas() {
+    JsonObject overlay = LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rules\": {\"login\": null}}"), "t");
+    assertFalse(LimitsOverlay.apply(FILE, overlay).getJsonObject("rules").containsKey("login"));
+  }
+
+  @Test
+  void mergingTheSameMessageTwiceChangesNothingMore() {
+    JsonObject message = new JsonObject("{\"rules\": {\"x\": {\"capacity\": 3, \"refillPerSecond\": 1}, \"login\": null}, \"denylist\": [\"m\"]}");
+    JsonObject once = LimitsOverlay.merge(new JsonObject(), message, "t");
+    assertEquals(once, LimitsOverlay.merge(once, message, "t"));
+  }
+
+  @Test
+  void laterMessagesWinForTheRulesTheyName() {
+    JsonObject first = LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rules\": {\"x\": {\"capacity\": 3, \"refillPerSecond\": 1}}}"), "t");
+    JsonObject second = LimitsOverlay.merge(first, new JsonObject("{\"rules\": {\"x\": {\"capacity\": 4, \"refillPerSecond\": 1}}}"), "t");
+    assertEquals(4, LimitsOverlay.apply(FILE, second).getJsonObject("rules").getJsonObject("x").getInteger("capacity"));
+  }
+
+  @Test
+  void replaceIgnoresTheFileAndResetRestoresIt() {
+    JsonObject replaced = LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"replace\": true, \"rules\": {\"default\": {\"capacity\": 5, \"refillPerSecond\": 1}}}"), "t");
+    assertEquals(1, LimitsOverlay.apply(FILE, replaced).getJsonObject("rules").size());
+    JsonObject reset = LimitsOverlay.merge(replaced, new JsonObject("{\"reset\": true}"), "t");
+    assertEquals(FILE, LimitsOverlay.apply(FILE, reset));
+  }
+
+  @Test
+  void rejectsUnknownFieldsAndWrongShapes() {
+    assertThrows(InvalidLimitsException.class, () -> LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rulez\": {}}"), "t"));
+    assertThrows(InvalidLimitsException.class, () -> LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rules\": []}"), "t"));
+    assertThrows(InvalidLimitsException.class, () -> LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"reset\": \"yes\"}"), "t"));
+  }
+}

@@ -1,0 +1,296 @@
+package io.sluice.limits;
+
+import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.limiter.RedisKeys;
+import io.sluice.support.Await;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/** Limits changed while instances run: by editing the file, and by publishing on Redis. */
+@ExtendWith(RedisExtension.class)
+class LiveLimitsTest {
+
+  private static final String LIMITS = """
+      { "rules": {
+          "default": { "capacity": 99, "refillPerSecond": 0.001 },
+          "login":   { "capacity": 5,  "refillPerSecond": 0.001 },
+          "search":  { "capacity": 10, "refillPerSecond": 0.001 } } }
+      """;
+  private static final JsonObject FAST_SCAN = new JsonObject().put("limitsScanMs", 50);
+  private static final Duration SOON = Duration.ofSeconds(5);
+
+  private TestRedis redis;
+  private final Vertx vertx = Vertx.vertx();
+  private Redis publisher;
+
+  @BeforeEach
+  void clearPublishedLimits(TestRedis testRedis) {
+    redis = testRedis;
+    redis.command(Command.DEL, RedisKeys.LIMITS_KEY);
+    publisher = Redis.createClient(vertx, redis.uri());
+  }
+
+  @AfterEach
+  void dropPublishedLimits() throws Exception {
+    // Other test classes start instances that read the published limits: leave none behind.
+    redis.command(Command.DEL, RedisKeys.LIMITS_KEY);
+    publisher.close();
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void anEditOfTheLimitsFileIsEnforcedWithoutRestart() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, FAST_SCAN)) {
+      assertEquals(5, sluice.check(newUser(), "login").getLimit());
+      Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": 50,"));
+      Await.until("the edited limit", SOON, () -> sluice.check(newUser(), "login").getLimit() == 50);
+      assertThat(sluice.sluice().limits().get().source()).isEqualTo("file " + sluice.limitsFile());
+      assertEquals(0, sluice.sluice().limits().status().rejected());
+    }
+  }
+
+  @Test
+  void aStableInvalidFileIsRejectedOnceAndTheRunningLimitsStay() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, FAST_SCAN)) {
+      long version = sluice.sluice().limits().get().version();
+      Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": -5,"));
+      Await.until("the rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 1);
+
+      LimitsStatus status = sluice.sluice().limits().status();
+      assertThat(status.lastRejection().reason()).contains("rules.login.capacity must be a whole number from 1 to 1000000000, was -5");
+      assertEquals(version, status.current().version());
+      assertEquals(5, sluice.check(newUser(), "login").getLimit());
+      // Nothing to await: many scans pass and the same bad file is not reported again.
+      Thread.sleep(500);
+      assertEquals(1, sluice.sluice().limits().status().rejected());
+    }
+  }
+
+  @Test
+  void aHalfWrittenFileIsReadAgainInsteadOfReported() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("limitsScanMs", 300))) {
+      String edited = LIMITS.replace("\"capacity\": 5,", "\"capacity\": 7,");
+      Files.writeString(sluice.limitsFile(), edited.substring(0, edited.length() / 2));
+      Thread.sleep(30);
+      Files.writeString(sluice.limitsFile(), edited);
+      Await.until("the edited limit", SOON, () -> sluice.check(newUser(), "login").getLimit() == 7);
+      assertEquals(0, sluice.sluice().limits().status().rejected());
+    }
+  }
+
+  @Test
+  void aPublishedChangeReachesEveryInstanceAndChangesOnlyTheNamedRule() throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(a, b);
+      Rule searchBefore = a.sluice().limits().get().ruleFor("search");
+
+      long receivers = publish("{\"rules\": {\"login\": {\"capacity\": 8, \"refillPerSecond\": 1}}}");
+
+      assertThat(receivers).isGreaterThanOrEqualTo(2);
+      for (SluiceFixture instance : List.of(a, b)) {
+        Await.until("the published limit", SOON, () -> instance.sluice().limits().get().ruleFor("login").capacity() == 8);
+        assertEquals(searchBefore, instance.sluice().limits().get().ruleFor("search"));
+        assertEquals(8, instance.check(newUser(), "login").getLimit());
+      }
+      assertEquals(a.sluice().limits().get().digest(), b.sluice().limits().get().digest());
+    }
+  }
+
+  @Test
+  void aRawRedisCliPublishAppliesToRunningInstances() throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(a, b);
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"search\": null, \"export\": {\"capacity\": 3, \"refillPerSecond\": 1}}}");
+      for (SluiceFixture instance : List.of(a, b)) {
+        Await.until("the published rules", SOON, () -> instance.sluice().limits().get().rules().containsKey("export"));
+        assertEquals("default", instance.check(newUser(), "search").getRule(), "a rule set to null is removed");
+        assertEquals(3, instance.check(newUser(), "export").getLimit());
+      }
+    }
+  }
+
+  @Test
+  void anInstanceStartedAfterAPublishComesUpWithThePublishedLimits() throws Exception {
+    publish("{\"rules\": {\"login\": {\"capacity\": 12, \"refillPerSecond\": 1}}}");
+    publish("{\"rules\": {\"search\": {\"capacity\": 13, \"refillPerSecond\": 1}}}");
+    try (SluiceFixture late = SluiceFixture.start(redis.uri(), LIMITS)) {
+      assertEquals(12, late.check(newUser(), "login").getLimit());
+      assertEquals(13, late.check(newUser(), "search").getLimit());
+      assertThat(late.sluice().limits().get().source()).endsWith("+ redis sluice:limits");
+    }
+  }
+
+  @Test
+  void anInvalidMessageIsRejectedWholeAndReported() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(sluice);
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL,
+          "{\"rules\": {\"login\": {\"capacity\": 9, \"refillPerSecond\": 1}, \"search\": {\"capacity\": 0, \"refillPerSecond\": 1}}}");
+      Await.until("the rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 1);
+      assertEquals(5, sluice.check(newUser(), "login").getLimit(), "nothing of a rejected message applies");
+
+      io.sluice.grpc.v1.LimitsStatus visible = sluice.await(sluice.client().getLimits());
+      assertThat(visible.getLastRejectionReason()).contains("rules.search.capacity must be a whole number from 1 to 1000000000, was 0");
+      assertEquals("redis sluice:limits", visible.getLastRejectionSource());
+      assertEquals(1, visible.getRejected());
+
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": ");
+      Await.until("the second rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 2);
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"default\": null}}");
+      Await.until("the third rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 3);
+      assertEquals(99, sluice.check(newUser(), "other").getLimit());
+    }
+  }
+
+  @Test
+  void theToolRefusesAnInvalidMessageAndStoresNothing() {
+    assertThat(rootCause(() -> publish("{\"rules\": {\"login\": {\"capacity\": -1, \"refillPerSecond\": 1}}}")))
+        .contains("rules.login.capacity");
+    assertNull(redis.command(Command.GET, RedisKeys.LIMITS_KEY));
+  }
+
+  @Test
+  void theSubscriptionComesBackAfterItsConnectionIsKilled() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(sluice);
+      redis.command(Command.CLIENT, "KILL", "TYPE", "pubsub");
+      // Published while the subscription is down: the catch-up read after resubscribing finds it.
+      publish("{\"rules\": {\"login\": {\"capacity\": 21, \"refillPerSecond\": 1}}}");
+      Await.until("the missed change", SOON, () -> sluice.sluice().limits().get().ruleFor("login").capacity() == 21);
+      awaitSubscribed(sluice);
+      publish("{\"rules\": {\"login\": {\"capacity\": 22, \"refillPerSecond\": 1}}}");
+      Await.until("a later change", SOON, () -> sluice.sluice().limits().get().ruleFor("login").capacity() == 22);
+    }
+  }
+
+  @Test
+  void replaceTakesTheWholeSetAndResetGoesBackToTheFile() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(sluice);
+      publish("{\"replace\": true, \"rules\": {\"default\": {\"capacity\": 4, \"refillPerSecond\": 1}}}");
+      Await.until("the replacement", SOON, () -> sluice.sluice().limits().get().rules().size() == 1);
+      assertEquals("default", sluice.check(newUser(), "login").getRule());
+
+      publish("{\"reset\": true}");
+      Await.until("the file's limits", SOON, () -> sluice.sluice().limits().get().rules().size() == 3);
+      assertEquals("login", sluice.check(newUser(), "login").getRule());
+      assertEquals("file " + sluice.limitsFile(), sluice.sluice().limits().get().source());
+    }
+  }
+
+  @Test
+  void tokensCarryOverCappedAtTheNewCapacity() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(sluice);
+      String user = newUser();
+      assertEquals(7, sluice.check(user, "search", 3).getRemaining());
+
+      publish("{\"rules\": {\"search\": {\"capacity\": 4, \"refillPerSecond\": 0.001}}}");
+      Await.until("the lower limit", SOON, () -> sluice.sluice().limits().get().ruleFor("search").capacity() == 4);
+      assertEquals(3, sluice.check(user, "search").getRemaining(), "7 tokens capped at 4, minus 1");
+
+      publish("{\"rules\": {\"search\": {\"capacity\": 40, \"refillPerSecond\": 0.001}}}");
+      Await.until("the higher limit", SOON, () -> sluice.sluice().limits().get().ruleFor("search").capacity() == 40);
+      assertEquals(2, sluice.check(user, "search").getRemaining(), "a raised limit does not hand out tokens");
+    }
+  }
+
+  @Test
+  void checksDuringFiftySwapsNeverFailAndNeverSeeAHalfAppliedSet() throws Exception {
+    String withRule = "{\"rules\": {\"burst\": {\"capacity\": 1000, \"refillPerSecond\": 1}}}";
+    String withoutRule = "{\"rules\": {\"burst\": null}}";
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(sluice);
+      AtomicBoolean swapping = new AtomicBoolean(true);
+      ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+      List<Thread> checkers = new java.util.ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        Thread checker = new Thread(() -> {
+          while (swapping.get()) {
+            try {
+              CheckResponse response = sluice.check(newUser(), "burst");
+              boolean consistent = ("burst".equals(response.getRule()) && response.getLimit() == 1000)
+                  || ("default".equals(response.getRule()) && response.getLimit() == 99);
+              if (!consistent || response.getDecision() != Decision.ALLOW || response.getDegraded()) {
+                problems.add(response.toString());
+              }
+            } catch (RuntimeException e) {
+              problems.add(e.toString());
+            }
+          }
+        });
+        checker.start();
+        checkers.add(checker);
+      }
+      for (int swap = 0; swap < 50; swap++) {
+        boolean add = swap % 2 == 0;
+        publish(add ? withRule : withoutRule);
+        Await.until("swap " + swap, SOON, () -> sluice.sluice().limits().get().rules().containsKey("burst") == add);
+      }
+      swapping.set(false);
+      for (Thread checker : checkers) {
+        checker.join();
+      }
+      assertThat(problems).isEmpty();
+      assertThat(sluice.sluice().limits().status().applied()).isGreaterThanOrEqualTo(51);
+    }
+  }
+
+  private long publish(String message) {
+    try {
+      return LimitsPublisher.publish(publisher, message).await(10, TimeUnit.SECONDS);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void awaitSubscribed(SluiceFixture... instances) {
+    for (SluiceFixture instance : instances) {
+      instance.awaitSubscribed();
+      Await.until("the limits subscription", SOON, () -> instance.sluice().limitsSubscribed());
+    }
+  }
+
+  private static String rootCause(Runnable action) {
+    try {
+      action.run();
+    } catch (RuntimeException e) {
+      Throwable cause = e;
+      while (cause.getCause() != null) {
+        cause = cause.getCause();
+      }
+      return cause.getMessage();
+    }
+    throw new AssertionError("expected a failure");
+  }
+
+  private static String newUser() {
+    return "live-" + UUID.randomUUID();
+  }
+}
