@@ -7,6 +7,10 @@
 -- With an abuse policy (5 keys):
 -- KEYS[4]  violations:{<user>}:<action>      list of recent denial times (ms), at most maxViolations long
 -- KEYS[5]  ban_history:{<user>}[:<action>]   the escalation level of the ban subject (user or user+action)
+-- For a rule in shadow mode with an abuse policy (7 keys), its bans live apart so they never block:
+-- KEYS[5]  shadow_ban_history:{<user>}[:<action>]
+-- KEYS[6]  shadow_ban:{<user>}
+-- KEYS[7]  shadow_ban:{<user>}:<action>
 --
 -- ARGV[1]  capacity          whole tokens, >= 1
 -- ARGV[2]  refillPerSecond   tokens added per second, > 0 (fractions allowed)
@@ -22,7 +26,7 @@
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 --
 -- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason }
---   code            1 ALLOW, 0 DENY, 2 BAN
+--   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it)
 --   remaining       whole tokens left after this request (0 for BAN)
 --   retry_after_ms  0 when allowed; DENY: ms until `cost` tokens exist; BAN: ms until the ban ends
 --   reset_after_ms  ms until the bucket is full again (0 for BAN: the bucket is not read)
@@ -55,6 +59,17 @@ if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
 end
 if ban then
   return { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '' }
+end
+local shadow = #KEYS == 7
+if shadow then
+  ban = active_ban(KEYS[6])
+  action_ban = active_ban(KEYS[7])
+  if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
+    ban = action_ban
+  end
+  if ban then
+    return { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '' }
+  end
 end
 
 local capacity = tonumber(ARGV[1])
@@ -129,6 +144,11 @@ if scope == 'user' then
   ban_key = KEYS[2]
   banned_action = ''
 end
+local code = 2
+if shadow then
+  code = 3
+  ban_key = scope == 'user' and KEYS[6] or KEYS[7]
+end
 local reason = string.format('%d violations of rule %s within %gs', violations, ARGV[11], window_ms / 1000)
 redis.call('HSET', ban_key,
   'until', string.format('%.0f', now_ms + length_ms), 'level', level, 'scope', scope, 'reason', reason,
@@ -136,4 +156,4 @@ redis.call('HSET', ban_key,
   'created', string.format('%.0f', now_ms))
 redis.call('PEXPIRE', ban_key, length_ms)
 redis.call('DEL', KEYS[4])
-return { 2, 0, length_ms, reset_after_ms, violations, level, scope, reason }
+return { code, 0, length_ms, reset_after_ms, violations, level, scope, reason }

@@ -9,6 +9,7 @@ import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
+import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
 import io.sluice.redis.Subscriber;
@@ -35,6 +36,7 @@ public final class MainVerticle extends VerticleBase {
   private final LuaScript checkScript = LuaScript.load("token_bucket");
   private final LuaScript banScript = LuaScript.load("ban");
   private final BanCache banCache = new BanCache();
+  private final Metrics metrics = new Metrics();
   private LiveLimits limits;
   private String initialFileContent;
   private LimitsVerticle limitsVerticle;
@@ -61,6 +63,10 @@ public final class MainVerticle extends VerticleBase {
 
   public boolean limitsSubscribed() {
     return limitsVerticle != null && limitsVerticle.isSubscribed();
+  }
+
+  public Metrics metrics() {
+    return metrics;
   }
 
   public BanCache banCache() {
@@ -107,7 +113,7 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache);
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 

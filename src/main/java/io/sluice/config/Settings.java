@@ -19,7 +19,8 @@ public record Settings(
     int redisPoolSize,
     FailureMode failureMode,
     int grpcInstances,
-    int limitsScanMs) {
+    int limitsScanMs,
+    boolean shadow) {
 
   /** What a check answers when Redis cannot be asked in time. */
   public enum FailureMode {
@@ -38,7 +39,8 @@ public record Settings(
       .put("redisPoolSize", 16)
       .put("failureMode", "allow")
       .put("grpcInstances", 0)
-      .put("limitsScanMs", 250);
+      .put("limitsScanMs", 250)
+      .put("shadow", false);
 
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
@@ -58,7 +60,8 @@ public record Settings(
         integer(merged, "redisPoolSize", 1, 1024, problems),
         failureMode(merged, problems),
         integer(merged, "grpcInstances", 0, 1024, problems),
-        integer(merged, "limitsScanMs", 10, 60_000, problems));
+        integer(merged, "limitsScanMs", 10, 60_000, problems),
+        bool(merged, "shadow", problems));
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException("invalid settings: " + String.join("; ", problems));
     }
@@ -98,6 +101,18 @@ public record Settings(
       return 0;
     }
     return (int) parsed;
+  }
+
+  private static boolean bool(JsonObject json, String key, List<String> problems) {
+    Object value = json.getValue(key);
+    if (value instanceof Boolean b) {
+      return b;
+    }
+    if ("true".equalsIgnoreCase(String.valueOf(value)) || "false".equalsIgnoreCase(String.valueOf(value))) {
+      return Boolean.parseBoolean(String.valueOf(value));
+    }
+    problems.add(key + " must be true or false, was " + describe(value));
+    return false;
   }
 
   private static FailureMode failureMode(JsonObject json, List<String> problems) {

@@ -7,6 +7,7 @@ import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.Limiter;
 import io.sluice.limits.LiveLimits;
+import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
 import io.vertx.core.Future;
@@ -25,7 +26,8 @@ import io.vertx.redis.client.Redis;
 public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
-  public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache) {
+  public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
+                       Metrics metrics) {
   }
 
   private final Shared shared;
@@ -39,8 +41,7 @@ public final class GrpcVerticle extends VerticleBase {
   public Future<?> start() {
     Settings settings = shared.settings();
     redis = RedisClients.pooled(vertx, settings);
-    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(),
-        settings.failureMode(), settings.redisTimeoutMs());
+    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics());
     BanAdmin bans = new BanAdmin(redis, shared.banScript(), shared.banCache());
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter)))

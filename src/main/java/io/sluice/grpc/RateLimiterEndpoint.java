@@ -25,11 +25,7 @@ public final class RateLimiterEndpoint extends RateLimiterService {
 
   static CheckResponse toResponse(Decision decision) {
     return CheckResponse.newBuilder()
-        .setDecision(switch (decision.outcome()) {
-          case ALLOW -> io.sluice.grpc.v1.Decision.ALLOW;
-          case DENY -> io.sluice.grpc.v1.Decision.DENY;
-          case BAN -> io.sluice.grpc.v1.Decision.BAN;
-        })
+        .setDecision(toWire(decision.outcome()))
         .setLimit(decision.limit())
         .setRemaining(decision.remaining())
         .setRetryAfterMs(decision.retryAfterMs())
@@ -38,10 +34,23 @@ public final class RateLimiterEndpoint extends RateLimiterService {
         .setDegraded(decision.degraded())
         .setViolations(decision.violations())
         .setMaxViolations(decision.maxViolations())
-        .setBanRemainingMs(decision.outcome() == Decision.Outcome.BAN ? decision.retryAfterMs() : 0)
+        .setBanRemainingMs(decision.outcome() == Decision.Outcome.BAN || decision.shadowDecision() == Decision.Outcome.BAN
+            ? decision.retryAfterMs() : 0)
         .setBanLevel(decision.banLevel())
         .setBanScope(decision.banScope())
         .setBanReason(decision.banReason())
+        .setShadow(decision.shadowDecision() != null)
+        .setShadowDecision(decision.shadowDecision() == null
+            ? io.sluice.grpc.v1.Decision.DECISION_UNSPECIFIED
+            : toWire(decision.shadowDecision()))
         .build();
+  }
+
+  private static io.sluice.grpc.v1.Decision toWire(Decision.Outcome outcome) {
+    return switch (outcome) {
+      case ALLOW -> io.sluice.grpc.v1.Decision.ALLOW;
+      case DENY -> io.sluice.grpc.v1.Decision.DENY;
+      case BAN -> io.sluice.grpc.v1.Decision.BAN;
+    };
   }
 }

@@ -1,10 +1,12 @@
 package io.sluice.limiter;
 
+import io.sluice.config.Settings;
 import io.sluice.config.Settings.FailureMode;
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Rule;
+import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Redis;
@@ -23,6 +25,8 @@ import java.util.function.Supplier;
 public final class Limiter {
 
   private static final Logger log = LoggerFactory.getLogger(Limiter.class);
+  /** Its own logger, so that operators can route or silence would-block lines apart from the rest. */
+  private static final Logger shadowLog = LoggerFactory.getLogger("sluice.shadow");
 
   private final Redis redis;
   private final LuaScript check;
@@ -30,17 +34,20 @@ public final class Limiter {
   private final BanCache banCache;
   private final FailureMode failureMode;
   private final long redisTimeoutMs;
+  private final boolean shadowSetting;
+  private final Metrics metrics;
   /** Whether the last Redis call worked; failures are logged when this flips, not once per check. */
   private boolean redisAnswering = true;
 
-  public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache,
-                 FailureMode failureMode, long redisTimeoutMs) {
+  public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics) {
     this.redis = redis;
     this.check = check;
     this.limits = limits;
     this.banCache = banCache;
-    this.failureMode = failureMode;
-    this.redisTimeoutMs = redisTimeoutMs;
+    this.failureMode = settings.failureMode();
+    this.redisTimeoutMs = settings.redisTimeoutMs();
+    this.shadowSetting = settings.shadow();
+    this.metrics = metrics;
   }
 
   /**
@@ -64,61 +71,84 @@ public final class Limiter {
     if (snapshot.allowlist().contains(userId)) {
       return Future.succeededFuture(Decision.allowlisted(rule.capacity()));
     }
+    boolean shadowEverything = shadowSetting || snapshot.shadow();
     if (snapshot.denylist().contains(userId)) {
-      return Future.succeededFuture(Decision.denylisted(rule.capacity()));
+      return Future.succeededFuture(enforceOrShadow(Decision.denylisted(rule.capacity()), shadowEverything, userId, action));
     }
     BanCache.Entry cached = banCache.lookup(userId, action, System.nanoTime());
     if (cached != null) {
-      return Future.succeededFuture(fromCache(rule, cached));
+      return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
     }
+    boolean shadowRule = shadowEverything || rule.shadow();
     long epoch = banCache.epoch();
-    return callRedis(userId, action, rule, tokens)
+    return callRedis(userId, action, rule, tokens, shadowRule)
         .timeout(redisTimeoutMs, TimeUnit.MILLISECONDS)
-        .map(reply -> fromReply(userId, action, rule, reply, epoch))
+        .map(reply -> fromReply(userId, action, rule, reply, epoch, shadowEverything, shadowRule))
         .andThen(done -> noteRedisState(done.succeeded(), done.cause()))
         .recover(failure -> degrade(rule));
   }
 
-  private Future<Response> callRedis(String userId, String action, Rule rule, long tokens) {
-    AbusePolicy abuse = rule.abuse();
-    if (abuse == null) {
-      String[] keys = RedisKeys.forCheck(userId, action, false, false);
-      return check.call(redis, 3, keys[0], keys[1], keys[2], rule.capacity(), rule.refillPerSecond(), tokens);
+  /**
+   * Shadow mode answers ALLOW where enforcing would block, logs one line and counts it. A rule in
+   * shadow never blocks on what it decided itself; a real ban (manual, or another rule's) still does,
+   * unless the whole instance or limits set is in shadow.
+   */
+  private Decision enforceOrShadow(Decision decision, boolean shadow, String userId, String action) {
+    if (!shadow || !decision.blocks()) {
+      return decision;
     }
-    String[] keys = RedisKeys.forCheck(userId, action, true, abuse.scope() == AbusePolicy.Scope.USER);
-    return check.call(redis, 5, keys[0], keys[1], keys[2], keys[3], keys[4],
-        rule.capacity(), rule.refillPerSecond(), tokens,
-        (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
-        abuse.historyMs(), abuse.scope().wireName(), rule.name(), userId, action);
+    shadowLog.info("would have blocked user={} action={} rule={} decision={}", userId, action, decision.rule(), decision.outcome());
+    metrics.shadowWouldBlock(decision.rule(), decision.outcome().name());
+    return decision.shadowed();
   }
 
-  private Decision fromReply(String userId, String action, Rule rule, Response reply, long epoch) {
+  private Future<Response> callRedis(String userId, String action, Rule rule, long tokens, boolean shadow) {
+    AbusePolicy abuse = rule.abuse();
+    if (abuse == null) {
+      String[] keys = RedisKeys.forCheck(userId, action, false, false, false);
+      return check.call(redis, 3, keys[0], keys[1], keys[2], rule.capacity(), rule.refillPerSecond(), tokens);
+    }
+    String[] keys = RedisKeys.forCheck(userId, action, true, abuse.scope() == AbusePolicy.Scope.USER, shadow);
+    Object[] keysThenArgs = new Object[keys.length + 13];
+    System.arraycopy(keys, 0, keysThenArgs, 0, keys.length);
+    Object[] args = {rule.capacity(), rule.refillPerSecond(), tokens,
+        (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
+        abuse.historyMs(), abuse.scope().wireName(), rule.name(), userId, action};
+    System.arraycopy(args, 0, keysThenArgs, keys.length, args.length);
+    return check.call(redis, keys.length, keysThenArgs);
+  }
+
+  private Decision fromReply(String userId, String action, Rule rule, Response reply, long epoch,
+                             boolean shadowEverything, boolean shadowRule) {
     int code = reply.get(0).toInteger();
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
     Decision.Outcome outcome = switch (code) {
       case 1 -> Decision.Outcome.ALLOW;
-      case 2 -> Decision.Outcome.BAN;
+      case 2, 3 -> Decision.Outcome.BAN;
       default -> Decision.Outcome.DENY;
     };
+    // Code 2 is a real ban, which a shadowed rule still enforces; everything else it decided itself.
+    boolean shadow = code == 2 ? shadowEverything : shadowRule;
     long retryAfterMs = reply.get(2).toLong();
     int violations = reply.get(4).toInteger();
     int banLevel = reply.get(5).toInteger();
     String banScope = reply.get(6).toString();
     String banReason = reply.get(7).toString();
-    if (outcome == Decision.Outcome.BAN) {
+    if (code == 2) {
       BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryAfterMs),
           banLevel, banScope, banReason, violations);
       banCache.remember(userId, "user".equals(banScope), action, entry, epoch);
     }
-    return new Decision(outcome, rule.name(), rule.capacity(), reply.get(1).toLong(), retryAfterMs, reply.get(3).toLong(),
-        false, violations, maxViolations, banLevel, banScope, banReason);
+    Decision decision = new Decision(outcome, rule.name(), rule.capacity(), reply.get(1).toLong(), retryAfterMs,
+        reply.get(3).toLong(), false, violations, maxViolations, banLevel, banScope, banReason, null);
+    return enforceOrShadow(decision, shadow, userId, action);
   }
 
   private static Decision fromCache(Rule rule, BanCache.Entry ban) {
     long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ban.untilNanos() - System.nanoTime() + 999_999));
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
     return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), 0, remainingMs, 0, false,
-        ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason());
+        ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason(), null);
   }
 
   private void noteRedisState(boolean answered, Throwable failure) {

@@ -28,18 +28,25 @@ public final class RedisKeys {
     return "rate_limit:{" + escape(userId) + "}:" + escape(action);
   }
 
-  /** The keys of one check, escaped once. */
-  public static String[] forCheck(String userId, String action, boolean withAbuse, boolean userScope) {
+  /**
+   * The keys of one check, escaped once: 3 without an abuse policy, 5 with one, 7 with one in shadow
+   * mode (whose bans and history live under {@code shadow_} keys so that they never block).
+   */
+  public static String[] forCheck(String userId, String action, boolean withAbuse, boolean userScope, boolean shadow) {
     String user = escape(userId);
     String act = escape(action);
-    String actionBan = "ban:{" + user + "}:" + act;
-    String[] keys = withAbuse ? new String[5] : new String[3];
+    String[] keys = new String[withAbuse ? (shadow ? 7 : 5) : 3];
     keys[0] = "rate_limit:{" + user + "}:" + act;
     keys[1] = "ban:{" + user + "}";
-    keys[2] = actionBan;
+    keys[2] = "ban:{" + user + "}:" + act;
     if (withAbuse) {
+      String history = shadow ? "shadow_ban_history:{" : "ban_history:{";
       keys[3] = "violations:{" + user + "}:" + act;
-      keys[4] = userScope ? "ban_history:{" + user + "}" : "ban_history:{" + user + "}:" + act;
+      keys[4] = userScope ? history + user + "}" : history + user + "}:" + act;
+      if (shadow) {
+        keys[5] = "shadow_ban:{" + user + "}";
+        keys[6] = "shadow_ban:{" + user + "}:" + act;
+      }
     }
     return keys;
   }

@@ -12,8 +12,10 @@ import java.util.Set;
  * @param rules    rules by action name; always contains {@link #DEFAULT_RULE}
  * @param allowlist users never limited (health checkers, internal services)
  * @param denylist  users always banned
+ * @param shadow    every rule in shadow mode: nothing blocks, would-blocks are reported
  */
-public record Limits(long version, String source, Map<String, Rule> rules, Set<String> allowlist, Set<String> denylist) {
+public record Limits(long version, String source, Map<String, Rule> rules, Set<String> allowlist, Set<String> denylist,
+                     boolean shadow) {
 
   /** Governs every action that has no rule of its own. */
   public static final String DEFAULT_RULE = "default";
@@ -28,7 +30,7 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
   }
 
   public Limits(long version, String source, Map<String, Rule> rules) {
-    this(version, source, rules, Set.of(), Set.of());
+    this(version, source, rules, Set.of(), Set.of(), false);
   }
 
   /**
@@ -38,7 +40,8 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
   public String digest() {
     StringBuilder canonical = new StringBuilder();
     new java.util.TreeMap<>(rules).forEach((name, rule) -> canonical.append(rule).append('\n'));
-    canonical.append(new java.util.TreeSet<>(allowlist)).append('\n').append(new java.util.TreeSet<>(denylist));
+    canonical.append(new java.util.TreeSet<>(allowlist)).append('\n').append(new java.util.TreeSet<>(denylist))
+        .append('\n').append(shadow);
     try {
       byte[] hash = java.security.MessageDigest.getInstance("SHA-256")
           .digest(canonical.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));

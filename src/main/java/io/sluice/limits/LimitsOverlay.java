@@ -10,8 +10,8 @@ import java.util.Set;
  * so every instance that sees the same file and the same messages computes the same limits.
  *
  * <p>A message is a limits document whose named rules replace those rules, a rule set to
- * {@code null} removes it, and {@code allowlist} / {@code denylist}, when present, replace the
- * lists. {@code "replace": true} makes the message the whole rule set (the file is ignored until a
+ * {@code null} removes it, and {@code allowlist}, {@code denylist} and {@code shadow}, when present,
+ * replace the file's. {@code "replace": true} makes the message the whole rule set (the file is ignored until a
  * reset); {@code "reset": true} drops every published change, so the file alone decides again.
  * Merging is idempotent: applying a message twice gives what applying it once gave.
  */
@@ -19,7 +19,7 @@ public final class LimitsOverlay {
 
   public static final String REPLACE = "replace";
   public static final String RESET = "reset";
-  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "allowlist", "denylist", REPLACE, RESET);
+  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", REPLACE, RESET);
 
   private LimitsOverlay() {
   }
@@ -40,9 +40,9 @@ public final class LimitsOverlay {
       rules.put(name, changed.getValue(name));
     }
     next.put("rules", rules);
-    for (String list : List.of("allowlist", "denylist")) {
-      if (message.containsKey(list)) {
-        next.put(list, message.getValue(list));
+    for (String replaced : List.of("allowlist", "denylist", "shadow")) {
+      if (message.containsKey(replaced)) {
+        next.put(replaced, message.getValue(replaced));
       }
     }
     return next;
@@ -63,9 +63,9 @@ public final class LimitsOverlay {
       }
     }
     effective.put("rules", rules);
-    for (String list : List.of("allowlist", "denylist")) {
-      if (overlay.containsKey(list)) {
-        effective.put(list, overlay.getValue(list));
+    for (String replaced : List.of("allowlist", "denylist", "shadow")) {
+      if (overlay.containsKey(replaced)) {
+        effective.put(replaced, overlay.getValue(replaced));
       }
     }
     return effective;

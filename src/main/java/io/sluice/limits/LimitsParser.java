@@ -26,8 +26,8 @@ public final class LimitsParser {
   public static final int MAX_VIOLATIONS = 1_000_000;
   public static final double MAX_BAN_MULTIPLIER = 1000;
 
-  private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist");
-  private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse");
+  private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow");
+  private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive");
   private static final Set<String> ABUSE_FIELDS = Set.of(
       "maxViolations", "windowSeconds", "banSeconds", "banMultiplier", "maxBanSeconds", "historySeconds", "scope");
 
@@ -71,10 +71,11 @@ public final class LimitsParser {
         problems.add("allowlist and denylist both contain \"" + user + "\"; a user can be in one of them only");
       }
     }
+    boolean shadow = flag(document, "shadow", "shadow", problems);
     if (!problems.isEmpty()) {
       throw new InvalidLimitsException(source, problems);
     }
-    return new Limits(version, source, rules, allowlist, denylist);
+    return new Limits(version, source, rules, allowlist, denylist, shadow);
   }
 
   /**
@@ -113,12 +114,19 @@ public final class LimitsParser {
             .put("historySeconds", abuse.historyMs() / 1000d)
             .put("scope", abuse.scope().wireName()));
       }
+      if (rule.shadow()) {
+        json.put("shadow", true);
+      }
+      if (rule.adaptive()) {
+        json.put("adaptive", true);
+      }
       rules.put(name, json);
     });
     return new JsonObject()
         .put("rules", rules)
         .put("allowlist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.allowlist()))))
-        .put("denylist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.denylist()))));
+        .put("denylist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.denylist()))))
+        .put("shadow", limits.shadow());
   }
 
   private static Rule parseRule(String name, Object value, List<String> problems) {
@@ -142,7 +150,9 @@ public final class LimitsParser {
     } else if (abuseValue != null) {
       problems.add(path + ".abuse must be an object, was " + describe(abuseValue));
     }
-    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse) : null;
+    boolean shadow = flag(rule, "shadow", path + ".shadow", problems);
+    boolean adaptive = flag(rule, "adaptive", path + ".adaptive", problems);
+    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive) : null;
   }
 
   private static AbusePolicy parseAbuse(JsonObject json, String path, List<String> problems) {
@@ -211,6 +221,15 @@ public final class LimitsParser {
       }
     }
     return users;
+  }
+
+  private static boolean flag(JsonObject json, String field, String path, List<String> problems) {
+    Object value = json.getValue(field);
+    if (value == null || value instanceof Boolean) {
+      return Boolean.TRUE.equals(value);
+    }
+    problems.add(path + " must be true or false, was " + describe(value));
+    return false;
   }
 
   private static void unknownFields(JsonObject json, Set<String> known, String prefix, List<String> problems) {
