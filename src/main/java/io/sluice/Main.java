@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Distributed rate limiter and abuse detection. With no subcommand, serves gRPC.",
     subcommands = {CheckCommand.class, AdminCommands.List.class, AdminCommands.Ban.class, AdminCommands.Unban.class,
-        LimitsCommands.Show.class, LimitsCommands.Publish.class,         RedisBinaryCommand.class})
+        LimitsCommands.Show.class, LimitsCommands.Publish.class, LimitsCommands.Throttle.class, RedisBinaryCommand.class})
 public final class Main implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

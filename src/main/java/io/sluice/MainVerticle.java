@@ -10,6 +10,8 @@ import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
 import io.sluice.ops.Metrics;
+import io.sluice.throttle.LatencyMonitorVerticle;
+import io.sluice.throttle.ThrottleFactors;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
 import io.sluice.redis.Subscriber;
@@ -37,10 +39,13 @@ public final class MainVerticle extends VerticleBase {
   private final LuaScript banScript = LuaScript.load("ban");
   private final BanCache banCache = new BanCache();
   private final Metrics metrics = new Metrics();
+  private final ThrottleFactors throttle = new ThrottleFactors();
   private LiveLimits limits;
   private String initialFileContent;
   private LimitsVerticle limitsVerticle;
   private Subscriber subscriber;
+  /** For this verticle's own small writes (unban confirmations). */
+  private Redis redis;
 
   public MainVerticle(Settings settings) {
     this.settings = settings;
@@ -52,6 +57,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(this::preloadScripts)
         .compose(ready -> subscribe())
         .compose(ready -> vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)))
+        .compose(ready -> vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics)))
         .compose(this::deployGrpc)
         .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
             settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis()));
@@ -63,6 +69,10 @@ public final class MainVerticle extends VerticleBase {
 
   public boolean limitsSubscribed() {
     return limitsVerticle != null && limitsVerticle.isSubscribed();
+  }
+
+  public ThrottleFactors throttle() {
+    return throttle;
   }
 
   public Metrics metrics() {
@@ -97,6 +107,7 @@ public final class MainVerticle extends VerticleBase {
 
   /** Unban notices keep the local ban cache honest; it serves only while they can arrive. */
   private Future<Void> subscribe() {
+    redis = RedisClients.pooled(vertx, settings);
     subscriber = new Subscriber(vertx, settings)
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
         .onStateChange(banCache::setLive);
@@ -105,20 +116,24 @@ public final class MainVerticle extends VerticleBase {
   }
 
   private void onBanNotice(String message) {
-    String[] unban = BanAdmin.parseUnbanNotice(message);
+    BanAdmin.UnbanNotice unban = BanAdmin.UnbanNotice.parse(message);
     if (unban != null) {
-      banCache.invalidate(unban[0], unban[1]);
+      banCache.invalidate(unban.userId(), unban.actionOrEmpty());
+      if (!unban.id().isEmpty()) {
+        BanAdmin.acknowledge(redis, unban.id())
+            .onFailure(e -> log.warn("could not confirm unban notice {}: {}", unban.id(), e.toString()));
+      }
     }
   }
 
   private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics);
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics, throttle);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 
   @Override
   public Future<?> stop() {
-    return subscriber == null ? Future.succeededFuture() : subscriber.close();
+    return subscriber == null ? Future.succeededFuture() : subscriber.close().eventually(redis::close);
   }
 }

@@ -52,6 +52,10 @@ public final class Sluice implements AutoCloseable {
     return main.limitsSubscribed();
   }
 
+  public io.sluice.throttle.ThrottleFactors throttle() {
+    return main.throttle();
+  }
+
   public io.sluice.ops.Metrics metrics() {
     return main.metrics();
   }

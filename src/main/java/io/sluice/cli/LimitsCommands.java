@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-/** The {@code limits} and {@code publish-limits} subcommands. */
+/** The {@code limits}, {@code publish-limits} and {@code throttle} subcommands. */
 public final class LimitsCommands {
 
   private LimitsCommands() {
@@ -43,6 +43,28 @@ public final class LimitsCommands {
               .put("at", status.getLastRejectionAt()));
         }
         return json.encodePrettily();
+      });
+    }
+  }
+
+  @Command(name = "throttle", mixinStandardHelpOptions = true,
+      description = "Show the fleet's adaptive throttle: factor, p95 of the last window, target, and why it last changed.")
+  public static final class Throttle implements Callable<Integer> {
+    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
+    String target;
+
+    @Override
+    public Integer call() {
+      return AdminCommands.run(target, client -> client.getThrottle(), status -> {
+        if (status.getSubjectsCount() == 0) {
+          return "no latency reported yet: factor 1 everywhere";
+        }
+        StringBuilder out = new StringBuilder();
+        status.getSubjectsList().forEach(subject -> out.append(String.format(java.util.Locale.ROOT,
+            "subject=%s factor=%.3f p95_ms=%.1f target_ms=%.1f baseline_ms=%.1f updated_at=%s reason=\"%s\"%n",
+            subject.getSubject(), subject.getFactor(), subject.getP95Ms(), subject.getTargetMs(), subject.getBaselineMs(),
+            subject.getUpdatedAt(), subject.getReason())));
+        return out.toString().stripTrailing();
       });
     }
   }

@@ -20,7 +20,18 @@ public record Settings(
     FailureMode failureMode,
     int grpcInstances,
     int limitsScanMs,
-    boolean shadow) {
+    boolean shadow,
+    Throttle throttle) {
+
+  /**
+   * Adaptive throttling: the latency window, the controller's parameters, and the optional probe.
+   *
+   * @param targetMs     the latency objective (p95); 0 to use {@code tolerance} x a slowly moving baseline
+   * @param probeUrl     a URL to GET every {@code probeIntervalMs}, its latency a sample; empty for none
+   */
+  public record Throttle(int windowMs, double targetMs, double tolerance, double minFactor, double decrease,
+                         double increase, int minSamples, String probeUrl, int probeIntervalMs, int probeTimeoutMs) {
+  }
 
   /** What a check answers when Redis cannot be asked in time. */
   public enum FailureMode {
@@ -40,7 +51,17 @@ public record Settings(
       .put("failureMode", "allow")
       .put("grpcInstances", 0)
       .put("limitsScanMs", 250)
-      .put("shadow", false);
+      .put("shadow", false)
+      .put("throttleWindowMs", 1000)
+      .put("throttleTargetMs", 0)
+      .put("throttleTolerance", 2.0)
+      .put("throttleMinFactor", 0.1)
+      .put("throttleDecrease", 0.9)
+      .put("throttleIncrease", 0.05)
+      .put("throttleMinSamples", 20)
+      .put("throttleProbeUrl", "")
+      .put("throttleProbeIntervalMs", 500)
+      .put("throttleProbeTimeoutMs", 2000);
 
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
@@ -61,7 +82,18 @@ public record Settings(
         failureMode(merged, problems),
         integer(merged, "grpcInstances", 0, 1024, problems),
         integer(merged, "limitsScanMs", 10, 60_000, problems),
-        bool(merged, "shadow", problems));
+        bool(merged, "shadow", problems),
+        new Throttle(
+            integer(merged, "throttleWindowMs", 50, 600_000, problems),
+            number(merged, "throttleTargetMs", 0, 600_000, problems),
+            number(merged, "throttleTolerance", 1.01, 100, problems),
+            number(merged, "throttleMinFactor", 0.01, 1, problems),
+            number(merged, "throttleDecrease", 0.01, 0.99, problems),
+            number(merged, "throttleIncrease", 0.001, 1, problems),
+            integer(merged, "throttleMinSamples", 1, 1_000_000, problems),
+            probeUrl(merged, problems),
+            integer(merged, "throttleProbeIntervalMs", 10, 600_000, problems),
+            integer(merged, "throttleProbeTimeoutMs", 10, 600_000, problems)));
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException("invalid settings: " + String.join("; ", problems));
     }
@@ -101,6 +133,30 @@ public record Settings(
       return 0;
     }
     return (int) parsed;
+  }
+
+  private static double number(JsonObject json, String key, double min, double max, List<String> problems) {
+    Object value = json.getValue(key);
+    double parsed;
+    try {
+      parsed = value instanceof Number n ? n.doubleValue() : Double.parseDouble(String.valueOf(value));
+    } catch (NumberFormatException e) {
+      parsed = Double.NaN;
+    }
+    if (!(parsed >= min && parsed <= max)) {
+      problems.add(key + " must be a number from " + min + " to " + max + ", was " + describe(value));
+      return 0;
+    }
+    return parsed;
+  }
+
+  private static String probeUrl(JsonObject json, List<String> problems) {
+    Object value = json.getValue("throttleProbeUrl");
+    String url = value == null ? "" : String.valueOf(value);
+    if (!url.isEmpty() && !(url.startsWith("http://") || url.startsWith("https://"))) {
+      problems.add("throttleProbeUrl must be empty or an http:// or https:// URL, was " + describe(value));
+    }
+    return url;
   }
 
   private static boolean bool(JsonObject json, String key, List<String> problems) {

@@ -8,6 +8,7 @@ import io.sluice.limiter.BanCache;
 import io.sluice.limiter.Limiter;
 import io.sluice.limits.LiveLimits;
 import io.sluice.ops.Metrics;
+import io.sluice.throttle.ThrottleFactors;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
 import io.vertx.core.Future;
@@ -27,7 +28,7 @@ public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
   public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
-                       Metrics metrics) {
+                       Metrics metrics, ThrottleFactors throttle) {
   }
 
   private final Shared shared;
@@ -41,11 +42,12 @@ public final class GrpcVerticle extends VerticleBase {
   public Future<?> start() {
     Settings settings = shared.settings();
     redis = RedisClients.pooled(vertx, settings);
-    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics());
-    BanAdmin bans = new BanAdmin(redis, shared.banScript(), shared.banCache());
+    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics(),
+        shared.throttle());
+    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache());
     GrpcServer grpc = GrpcServer.server(vertx)
-        .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter)))
-        .addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits())));
+        .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter, redis, shared.throttle())))
+        .addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits(), redis)));
     HttpServer server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port()));

@@ -4,16 +4,41 @@ import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.RateLimiterService;
 import io.sluice.limiter.Decision;
+import io.sluice.grpc.v1.ReportLatencyRequest;
+import io.sluice.grpc.v1.ReportLatencyResponse;
+import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.Limiter;
+import io.sluice.throttle.LatencySamples;
+import io.sluice.throttle.ThrottleFactors;
+import io.vertx.redis.client.Redis;
 import io.vertx.core.Future;
 
 /** {@code sluice.v1.RateLimiter}: maps the wire messages to the {@link Limiter} and back. */
 public final class RateLimiterEndpoint extends RateLimiterService {
 
   private final Limiter limiter;
+  private final Redis redis;
+  private final ThrottleFactors throttle;
 
-  public RateLimiterEndpoint(Limiter limiter) {
+  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle) {
     this.limiter = limiter;
+    this.redis = redis;
+    this.throttle = throttle;
+  }
+
+  @Override
+  public Future<ReportLatencyResponse> reportLatency(ReportLatencyRequest request) {
+    String subject = request.getAction().isEmpty() ? ThrottleFactors.BACKEND : request.getAction();
+    if (!request.getAction().isEmpty()) {
+      try {
+        Limiter.requireName("action", request.getAction());
+      } catch (InvalidRequestException e) {
+        return Future.failedFuture(GrpcErrors.toStatus(e));
+      }
+    }
+    return LatencySamples.record(redis, subject, request.getLatencyMsList())
+        .map(recorded -> ReportLatencyResponse.newBuilder().setFactor(throttle.factorFor(request.getAction())).build())
+        .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
   }
 
   @Override

@@ -57,6 +57,15 @@ public final class SluiceClient {
     return call(AdminGrpcClient.Unban, UnbanRequest.newBuilder().setUserId(userId).setAction(actionOrEmpty).build());
   }
 
+  public Future<io.sluice.grpc.v1.ReportLatencyResponse> reportLatency(String actionOrEmpty, java.util.List<Double> latenciesMs) {
+    return call(RateLimiterGrpcClient.ReportLatency, io.sluice.grpc.v1.ReportLatencyRequest.newBuilder()
+        .setAction(actionOrEmpty).addAllLatencyMs(latenciesMs).build());
+  }
+
+  public Future<io.sluice.grpc.v1.ThrottleStatus> getThrottle() {
+    return call(AdminGrpcClient.GetThrottle, io.sluice.grpc.v1.GetThrottleRequest.getDefaultInstance());
+  }
+
   public Future<io.sluice.grpc.v1.LimitsStatus> getLimits() {
     return call(AdminGrpcClient.GetLimits, io.sluice.grpc.v1.GetLimitsRequest.getDefaultInstance());
   }

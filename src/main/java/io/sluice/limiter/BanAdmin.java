@@ -24,12 +24,17 @@ public final class BanAdmin {
   public static final int MAX_REASON_BYTES = 512;
   public static final String DEFAULT_REASON = "manual ban";
   private static final int SCAN_BATCH = 500;
+  /** How long an unban waits for every instance to confirm it dropped its cached copy. */
+  static final long UNBAN_CONFIRM_MS = 2_000;
+  private static final long UNBAN_POLL_MS = 2;
 
+  private final io.vertx.core.Vertx vertx;
   private final Redis redis;
   private final LuaScript banScript;
   private final BanCache localCache;
 
-  public BanAdmin(Redis redis, LuaScript banScript, BanCache localCache) {
+  public BanAdmin(io.vertx.core.Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache) {
+    this.vertx = vertx;
     this.redis = redis;
     this.banScript = banScript;
     this.localCache = localCache;
@@ -105,13 +110,40 @@ public final class BanAdmin {
         violationKeys.result().forEach(deleteViolations::arg);
         batch.add(deleteViolations);
       }
-      String notice = new JsonObject().put("type", "unban").put("user", userId).put("action", actionOrEmpty).encode();
+      String noticeId = java.util.UUID.randomUUID().toString();
+      String notice = new JsonObject().put("type", "unban").put("id", noticeId)
+          .put("user", userId).put("action", actionOrEmpty).encode();
       batch.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.BANS_CHANNEL).arg(notice));
-      return redis.batch(batch);
-    }).map(replies -> {
       localCache.invalidate(userId, actionOrEmpty);
-      return replies.get(0).toInteger();
+      return redis.batch(batch).compose(replies -> {
+        long receivers = replies.get(replies.size() - 1).toLong();
+        return awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
+            .map(confirmed -> replies.get(0).toInteger());
+      });
     });
+  }
+
+  /**
+   * Waits until every instance that received the notice has dropped its cached copy, so that when an
+   * unban returns no instance can still answer BAN from memory. Bounded: an instance that dies
+   * meanwhile cannot hold the unban hostage (its cache died with it).
+   */
+  private Future<Void> awaitAcks(String ackKey, long receivers, long deadlineNanos) {
+    return redis.send(Request.cmd(Command.LLEN).arg(ackKey)).compose(acks -> {
+      if (acks.toLong() >= receivers || System.nanoTime() > deadlineNanos) {
+        return redis.send(Request.cmd(Command.DEL).arg(ackKey)).mapEmpty();
+      }
+      io.vertx.core.Promise<Void> later = io.vertx.core.Promise.promise();
+      vertx.setTimer(UNBAN_POLL_MS, timer -> awaitAcks(ackKey, receivers, deadlineNanos).onComplete(later));
+      return later.future();
+    });
+  }
+
+  /** Confirms an unban notice, after the cache dropped the ban. */
+  public static Future<Void> acknowledge(Redis redis, String noticeId) {
+    String key = RedisKeys.unbanAcks(noticeId);
+    return redis.batch(List.of(Request.cmd(Command.RPUSH).arg(key).arg(1),
+        Request.cmd(Command.PEXPIRE).arg(key).arg(UNBAN_CONFIRM_MS * 5))).mapEmpty();
   }
 
   private Future<List<String>> scan(String pattern, List<String> found, String cursor) {
@@ -148,12 +180,16 @@ public final class BanAdmin {
     });
   }
 
-  /** The payload of an unban notice: which user, and which action (empty for all). */
-  public static String[] parseUnbanNotice(String message) {
-    JsonObject notice = new JsonObject(message);
-    if (!"unban".equals(notice.getString("type"))) {
-      return null;
+  /** An unban notice: its id (for the acknowledgement), the user, and the action (empty for all). */
+  public record UnbanNotice(String id, String userId, String actionOrEmpty) {
+
+    /** @return null when the message is not an unban notice */
+    public static UnbanNotice parse(String message) {
+      JsonObject notice = new JsonObject(message);
+      if (!"unban".equals(notice.getString("type"))) {
+        return null;
+      }
+      return new UnbanNotice(notice.getString("id", ""), notice.getString("user", ""), notice.getString("action", ""));
     }
-    return new String[] {notice.getString("user", ""), notice.getString("action", "")};
   }
 }

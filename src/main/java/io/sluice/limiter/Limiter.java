@@ -8,6 +8,7 @@ import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Rule;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
+import io.sluice.throttle.ThrottleFactors;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Response;
@@ -36,10 +37,12 @@ public final class Limiter {
   private final long redisTimeoutMs;
   private final boolean shadowSetting;
   private final Metrics metrics;
+  private final ThrottleFactors throttle;
   /** Whether the last Redis call worked; failures are logged when this flips, not once per check. */
   private boolean redisAnswering = true;
 
-  public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics) {
+  public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics,
+                 ThrottleFactors throttle) {
     this.redis = redis;
     this.check = check;
     this.limits = limits;
@@ -48,6 +51,7 @@ public final class Limiter {
     this.redisTimeoutMs = settings.redisTimeoutMs();
     this.shadowSetting = settings.shadow();
     this.metrics = metrics;
+    this.throttle = throttle;
   }
 
   /**
@@ -56,18 +60,19 @@ public final class Limiter {
    */
   public Future<Decision> check(String userId, String action, long cost) {
     Limits snapshot = limits.get();
-    Rule rule = snapshot.ruleFor(action);
+    Rule nominal = snapshot.ruleFor(action);
     long tokens = cost == 0 ? 1 : cost;
     try {
       requireName("user_id", userId);
       requireName("action", action);
-      if (tokens < 0 || tokens > rule.capacity()) {
+      if (tokens < 0 || tokens > nominal.capacity()) {
         throw new InvalidRequestException("cost",
-            "cost must be from 0 to the capacity of rule '" + rule.name() + "' (" + rule.capacity() + "), was " + Long.toUnsignedString(cost));
+            "cost must be from 0 to the capacity of rule '" + nominal.name() + "' (" + nominal.capacity() + "), was " + Long.toUnsignedString(cost));
       }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
+    Rule rule = throttled(nominal, action);
     if (snapshot.allowlist().contains(userId)) {
       return Future.succeededFuture(Decision.allowlisted(rule.capacity()));
     }
@@ -86,6 +91,23 @@ public final class Limiter {
         .map(reply -> fromReply(userId, action, rule, reply, epoch, shadowEverything, shadowRule))
         .andThen(done -> noteRedisState(done.succeeded(), done.cause()))
         .recover(failure -> degrade(rule));
+  }
+
+  /**
+   * An adaptive rule under a throttle factor m below 1 has capacity and refill scaled by m, so the
+   * response's limit is the effective one. A request costing more than the throttled capacity is
+   * refused as too large only against the rule's own capacity, and waits for the factor to recover.
+   */
+  private Rule throttled(Rule rule, String action) {
+    if (!rule.adaptive()) {
+      return rule;
+    }
+    double factor = throttle.factorFor(action);
+    if (factor >= 1) {
+      return rule;
+    }
+    return new Rule(rule.name(), Math.max(1, (long) Math.floor(rule.capacity() * factor)), rule.refillPerSecond() * factor,
+        rule.abuse(), rule.shadow(), true);
   }
 
   /**
@@ -167,7 +189,7 @@ public final class Limiter {
     return Future.succeededFuture(Decision.degraded(outcome, rule.name(), rule.capacity()));
   }
 
-  static void requireName(String field, String value) {
+  public static void requireName(String field, String value) {
     int bytes = utf8Length(value);
     if (bytes == 0 || bytes > LimitsParser.MAX_NAME_BYTES) {
       throw new InvalidRequestException(field,

@@ -14,11 +14,30 @@ public final class RedisKeys {
   /** Unban notices: every instance drops the bans it cached for that user. */
   public static final String BANS_CHANNEL = "sluice:bans";
 
+  /** Where instances confirm an unban notice (a list per notice id), so the unban returns once all have. */
+  public static String unbanAcks(String noticeId) {
+    return "sluice:bans:ack:" + noticeId;
+  }
+
   /** Published limits changes: a message per change, applied by every instance. */
   public static final String LIMITS_CHANNEL = "sluice:limits";
 
   /** The overlay of every published change so far (JSON), read by instances that start or resubscribe. */
   public static final String LIMITS_KEY = "sluice:limits";
+
+  /** Adaptive throttling: the factor in force per subject ("*" for the backend, else an action). */
+  public static final String THROTTLE_FACTORS = "sluice:throttle";
+  /** The controller's state per subject (JSON), for status and for a new leader to continue from. */
+  public static final String THROTTLE_STATE = "sluice:throttle:state";
+  /** Subjects that have latency samples. */
+  public static final String THROTTLE_SUBJECTS = "sluice:throttle:subjects";
+  /** The lease of the instance that runs the controller. */
+  public static final String THROTTLE_LEADER = "sluice:throttle:leader";
+
+  /** The latency samples of one subject not yet evaluated (a list of ms). */
+  public static String throttleSamples(String subject) {
+    return "sluice:throttle:samples:" + subject;
+  }
 
   private RedisKeys() {
   }

@@ -51,6 +51,16 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
     }
   }
 
+  /** Whether any rule follows the throttle factor; without one, adaptive throttling stays idle. */
+  public boolean anyAdaptive() {
+    for (Rule rule : rules.values()) {
+      if (rule.adaptive()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The rule for an action: its own, else the default rule. */
   public Rule ruleFor(String action) {
     Rule rule = rules.get(action);

@@ -12,6 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 public final class Metrics {
 
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
+  public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
@@ -32,6 +33,17 @@ public final class Metrics {
         .tag("decision", decision)
         .register(registry)
         .increment();
+  }
+
+  /** Registers the gauge of one throttle subject's factor; later calls for the same subject do nothing. */
+  public void throttleFactor(String subject, io.sluice.throttle.ThrottleFactors factors) {
+    if (registry.find(THROTTLE_FACTOR).tag("subject", subject).gauge() != null) {
+      return;
+    }
+    io.micrometer.core.instrument.Gauge.builder(THROTTLE_FACTOR, factors, f -> f.all().getOrDefault(subject, 1.0))
+        .description("The adaptive throttle factor in force (1 = not throttled)")
+        .tag("subject", subject)
+        .register(registry);
   }
 
   public double shadowWouldBlockCount(String rule, String decision) {

@@ -1,0 +1,210 @@
+package io.sluice.throttle;
+
+import io.sluice.config.Settings;
+import io.sluice.limiter.RedisKeys;
+import io.sluice.limits.Limits;
+import io.sluice.ops.Metrics;
+import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisClients;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/**
+ * Adaptive throttling, wired: probes the backend if configured, and every window either runs the
+ * {@link ThrottleController} for the fleet (when this instance holds the lease) or not, then reads
+ * the factors the fleet uses into {@link ThrottleFactors}. The factor lives in Redis, so every
+ * instance throttles alike; checks read the local copy and pay no extra round trip.
+ */
+public final class LatencyMonitorVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(LatencyMonitorVerticle.class);
+  private static final int LEASE_WINDOWS = 3;
+
+  private final Settings.Throttle settings;
+  private final Settings processSettings;
+  private final ThrottleFactors factors;
+  private final Supplier<Limits> limits;
+  private final Metrics metrics;
+  private final ThrottleController controller;
+  private final LuaScript leaseScript = LuaScript.load("throttle_lead");
+  private final String instanceId = UUID.randomUUID().toString();
+  /** The controller state per subject while this instance leads; reloaded from Redis when it starts leading. */
+  private final Map<String, ThrottleController.State> states = new HashMap<>();
+  private Redis redis;
+  private HttpClient probeClient;
+  private boolean leading;
+  private long windowTimer = -1;
+  private long probeTimer = -1;
+
+  public LatencyMonitorVerticle(Settings settings, Supplier<Limits> limits, ThrottleFactors factors, Metrics metrics) {
+    this.processSettings = settings;
+    this.settings = settings.throttle();
+    this.limits = limits;
+    this.factors = factors;
+    this.metrics = metrics;
+    this.controller = new ThrottleController(new ThrottleController.Config(
+        this.settings.targetMs(), this.settings.tolerance(), this.settings.minFactor(), this.settings.decrease(),
+        this.settings.increase(), 0.8, 2, this.settings.minSamples(), 0.05));
+  }
+
+  @Override
+  public Future<?> start() {
+    redis = RedisClients.pooled(vertx, processSettings);
+    windowTimer = vertx.setPeriodic(settings.windowMs(), timer -> tick());
+    if (!settings.probeUrl().isEmpty()) {
+      probeClient = vertx.createHttpClient();
+      probeTimer = vertx.setPeriodic(settings.probeIntervalMs(), timer -> probe());
+      log.info("probing {} every {} ms for adaptive throttling", settings.probeUrl(), settings.probeIntervalMs());
+    }
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    // Timers outlive an undeployment otherwise, and would fire on closed clients.
+    vertx.cancelTimer(windowTimer);
+    vertx.cancelTimer(probeTimer);
+    return probeClient == null ? redis.close() : probeClient.close().eventually(redis::close);
+  }
+
+  private void tick() {
+    if (!limits.get().anyAdaptive()) {
+      // Nothing would follow the factor: no lease, no Redis work, and a stale factor is not applied.
+      if (leading || !factors.all().isEmpty()) {
+        leading = false;
+        factors.replace(Map.of());
+      }
+      return;
+    }
+    leaseScript.call(redis, 1, RedisKeys.THROTTLE_LEADER, instanceId, (long) settings.windowMs() * LEASE_WINDOWS)
+        .compose(held -> {
+          boolean leadsNow = held.toInteger() == 1;
+          if (leadsNow && !leading) {
+            states.clear();
+            log.info("this instance now runs the fleet's throttle controller");
+          }
+          leading = leadsNow;
+          return leading ? control() : Future.succeededFuture();
+        })
+        .compose(done -> readFactors())
+        .onFailure(e -> log.debug("throttle window skipped: {}", e.toString()));
+  }
+
+  /** One window of the controller: drain every subject's samples, evaluate, publish the factors. */
+  private Future<Void> control() {
+    return redis.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.THROTTLE_SUBJECTS))
+        .compose(members -> {
+          List<String> subjects = new ArrayList<>();
+          members.forEach(member -> subjects.add(member.toString()));
+          if (subjects.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          List<Request> batch = new ArrayList<>();
+          batch.add(Request.cmd(Command.HMGET).arg(RedisKeys.THROTTLE_STATE));
+          subjects.forEach(subject -> batch.get(0).arg(subject));
+          batch.add(Request.cmd(Command.MULTI));
+          for (String subject : subjects) {
+            batch.add(Request.cmd(Command.LRANGE).arg(RedisKeys.throttleSamples(subject)).arg(0).arg(-1));
+            batch.add(Request.cmd(Command.DEL).arg(RedisKeys.throttleSamples(subject)));
+          }
+          batch.add(Request.cmd(Command.EXEC));
+          return redis.connect().compose(connection -> connection.batch(batch).eventually(connection::close))
+              .compose(replies -> evaluate(subjects, replies.get(0), replies.get(replies.size() - 1)));
+        });
+  }
+
+  private Future<Void> evaluate(List<String> subjects, Response storedStates, Response drained) {
+    List<Request> writes = new ArrayList<>();
+    Request factorWrite = Request.cmd(Command.HSET).arg(RedisKeys.THROTTLE_FACTORS);
+    Request stateWrite = Request.cmd(Command.HSET).arg(RedisKeys.THROTTLE_STATE);
+    String now = Instant.now().toString();
+    for (int i = 0; i < subjects.size(); i++) {
+      String subject = subjects.get(i);
+      Response samples = drained.get(2 * i);
+      double[] values = new double[samples.size()];
+      for (int j = 0; j < values.length; j++) {
+        values[j] = samples.get(j).toDouble();
+      }
+      ThrottleController.State before = states.computeIfAbsent(subject, s -> restore(storedStates.get(subjects.indexOf(s))));
+      ThrottleController.State after = controller.next(before, LatencyWindow.percentile(values, values.length, 0.95), values.length);
+      states.put(subject, after);
+      if (after.factor() != before.factor()) {
+        log.warn("throttle factor of {} {} -> {}: {}", subject, before.factor(), after.factor(), after.reason());
+      }
+      factorWrite.arg(subject).arg(after.factor());
+      stateWrite.arg(subject).arg(toJson(after, values.length, now).encode());
+    }
+    writes.add(factorWrite);
+    writes.add(stateWrite);
+    return redis.batch(writes).mapEmpty();
+  }
+
+  private Future<Void> readFactors() {
+    return redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.THROTTLE_FACTORS)).map(reply -> {
+      Map<String, Double> next = new HashMap<>();
+      if (reply != null) {
+        for (String subject : reply.getKeys()) {
+          next.put(subject, reply.get(subject).toDouble());
+        }
+      }
+      factors.replace(next);
+      next.keySet().forEach(subject -> metrics.throttleFactor(subject, factors));
+      return null;
+    });
+  }
+
+  private void probe() {
+    if (!limits.get().anyAdaptive()) {
+      return;
+    }
+    long started = System.nanoTime();
+    probeClient.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(settings.probeUrl())
+            .setTimeout(settings.probeTimeoutMs()))
+        .compose(request -> request.send().compose(response -> response.body()))
+        .onComplete(done -> {
+          // A backend that does not answer is as slow as the probe's patience.
+          double ms = done.succeeded() ? (System.nanoTime() - started) / 1e6 : settings.probeTimeoutMs();
+          LatencySamples.record(redis, ThrottleFactors.BACKEND, List.of(ms));
+        });
+  }
+
+  private static ThrottleController.State restore(Response stored) {
+    if (stored == null) {
+      return ThrottleController.State.initial();
+    }
+    JsonObject json = new JsonObject(stored.toString());
+    return new ThrottleController.State(json.getDouble("factor", 1.0), json.getDouble("baselineMs", 0.0),
+        json.getInteger("slowWindows", 0), json.getDouble("p95Ms", 0.0), json.getDouble("targetMs", 0.0),
+        json.getString("reason", "restored"));
+  }
+
+  static JsonObject toJson(ThrottleController.State state, int samples, String updatedAt) {
+    return new JsonObject()
+        .put("factor", state.factor())
+        .put("p95Ms", state.lastP95Ms())
+        .put("targetMs", state.targetMs())
+        .put("baselineMs", state.baselineMs())
+        .put("slowWindows", state.slowWindows())
+        .put("samples", samples)
+        .put("reason", state.reason())
+        .put("updatedAt", updatedAt);
+  }
+}
