@@ -25,13 +25,14 @@
 -- ARGV[10] scope             "action" or "user"
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 --
--- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason }
+-- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created }
 --   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it)
 --   remaining       whole tokens left after this request (0 for BAN)
 --   retry_after_ms  0 when allowed; DENY: ms until `cost` tokens exist; BAN: ms until the ban ends
 --   reset_after_ms  ms until the bucket is full again (0 for BAN: the bucket is not read)
 --   violations      denials counted in the window (DENY, BAN); 0 when allowed
 --   ban_level       1 for a first ban, 2 for the next within the history...; 0 for a manual ban
+--   created         1 when this very call created the ban, else 0
 --
 -- A ban hash holds: until (Redis ms), level, scope, reason, user, action, rule, violations, created.
 -- While banned, a request takes no token, counts no violation, and does not extend the ban.
@@ -58,7 +59,7 @@ if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
   ban = action_ban
 end
 if ban then
-  return { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '' }
+  return { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
 end
 local shadow = #KEYS == 7
 if shadow then
@@ -68,7 +69,7 @@ if shadow then
     ban = action_ban
   end
   if ban then
-    return { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '' }
+    return { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
   end
 end
 
@@ -103,12 +104,12 @@ local remaining = math.floor(tokens + EPSILON)
 if allowed then
   redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now_us))
   redis.call('PEXPIRE', KEYS[1], math.max(1, reset_after_ms))
-  return { 1, remaining, 0, reset_after_ms, 0, 0, '', '' }
+  return { 1, remaining, 0, reset_after_ms, 0, 0, '', '', 0 }
 end
 
 -- Denied. A denial writes nothing to the bucket: its stored state already yields the same refill.
 if #KEYS < 5 then
-  return { 0, remaining, retry_after_ms, reset_after_ms, 0, 0, '', '' }
+  return { 0, remaining, retry_after_ms, reset_after_ms, 0, 0, '', '', 0 }
 end
 
 local max_violations = tonumber(ARGV[4])
@@ -131,7 +132,7 @@ end
 
 if violations < max_violations then
   redis.call('PEXPIRE', KEYS[4], window_ms)
-  return { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '' }
+  return { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '', 0 }
 end
 
 local level = redis.call('INCR', KEYS[5])
@@ -156,4 +157,4 @@ redis.call('HSET', ban_key,
   'created', string.format('%.0f', now_ms))
 redis.call('PEXPIRE', ban_key, length_ms)
 redis.call('DEL', KEYS[4])
-return { code, 0, length_ms, reset_after_ms, violations, level, scope, reason }
+return { code, 0, length_ms, reset_after_ms, violations, level, scope, reason, 1 }

@@ -15,6 +15,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 run_dir="${SLUICE_RUN_DIR:-$root/run}"
 jar="$root/target/sluice.jar"
 ports=(${SLUICE_FLEET_PORTS:-50051 50052})
+http_ports=(${SLUICE_FLEET_HTTP_PORTS:-8081 8082})
 redis_port="${SLUICE_REDIS_PORT:-6379}"
 
 log() { echo "fleet: $*" >&2; }
@@ -66,8 +67,11 @@ start_instances() {
   redis_uri="$(cat "$run_dir/redis.uri")"
   for i in "${!ports[@]}"; do
     name="sluice-$((i + 1))"
-    if port_open "${ports[$i]}"; then log "port ${ports[$i]} is taken; stop what uses it first"; return 1; fi
-    (cd "$root" && exec java -jar "$jar" --port "${ports[$i]}" --redis "$redis_uri" --limits "${SLUICE_LIMITS:-conf/limits.json}") \
+    for port in "${ports[$i]}" "${http_ports[$i]}"; do
+      if port_open "$port"; then log "port $port is taken; stop what uses it first"; return 1; fi
+    done
+    (cd "$root" && exec java -jar "$jar" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
+      --limits "${SLUICE_LIMITS:-conf/limits.json}") \
       > "$run_dir/$name.log" 2>&1 &
     echo $! > "$run_dir/$name.pid"
   done
@@ -107,7 +111,8 @@ up() {
   build_if_needed
   start_redis || { down; return 1; }
   start_instances || { down; return 1; }
-  log "ready: $(for p in "${ports[@]}"; do printf '127.0.0.1:%s ' "$p"; done)(redis $(cat "$run_dir/redis.uri"), logs in $run_dir)"
+  log "ready: gRPC $(for p in "${ports[@]}"; do printf '127.0.0.1:%s ' "$p"; done)(redis $(cat "$run_dir/redis.uri"), logs in $run_dir)"
+  log "metrics and health: $(for p in "${http_ports[@]}"; do printf 'http://127.0.0.1:%s/metrics ' "$p"; done)"
   log "try:  java -jar target/sluice.jar check --target 127.0.0.1:${ports[0]} --user alice --action login"
 }
 

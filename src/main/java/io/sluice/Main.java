@@ -6,6 +6,7 @@ import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
+import io.sluice.ops.Logs;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -43,6 +44,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--limits", description = "The limits file.")
   String limits;
 
+  @Option(names = "--http-port", description = "HTTP port for /metrics, /health and /admin.")
+  Integer httpPort;
+
   public static void main(String[] args) {
     CommandLine commandLine = new CommandLine(new Main());
     int exitCode = commandLine.execute(args);
@@ -59,6 +63,7 @@ public final class Main implements Callable<Integer> {
     putIfSet(flags, "port", port);
     putIfSet(flags, "redis", redis);
     putIfSet(flags, "limits", limits);
+    putIfSet(flags, "httpPort", httpPort);
     boolean explicitConfig = !SettingsLoader.DEFAULT_FILE.equals(config);
     Vertx bootstrap = Vertx.vertx();
     Settings settings;
@@ -71,21 +76,36 @@ public final class Main implements Callable<Integer> {
     } finally {
       bootstrap.close();
     }
+    Logs.configure(settings.ops());
     try {
       Sluice sluice = Sluice.start(settings).await(60, TimeUnit.SECONDS);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        log.info("stopping");
-        try {
-          sluice.stop().await(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          log.warn("did not stop cleanly: {}", e.toString());
-        }
-      }, "sluice-shutdown"));
+      stopGracefullyOn(sluice, "TERM");
+      stopGracefullyOn(sluice, "INT");
       return -1;
     } catch (Exception e) {
       System.err.println("sluice: cannot start: " + e.getMessage());
       return 1;
     }
+  }
+
+  /**
+   * SIGTERM (and Ctrl-C) drain the instance, then exit 0: a stop that an orchestrator asked for is
+   * not a failure. A JVM shutdown hook could not do this, since the JVM exits 143 after one.
+   */
+  @SuppressWarnings("restriction")
+  private static void stopGracefullyOn(Sluice sluice, String signal) {
+    sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> {
+      log.info("SIG{} received: stopping", signal);
+      int exitCode = 0;
+      try {
+        sluice.stop().await(sluice.settings().ops().drainTimeoutMs() + 30_000L, TimeUnit.MILLISECONDS);
+        log.info("stopped");
+      } catch (Exception e) {
+        log.warn("did not stop cleanly: {}", e.toString());
+        exitCode = 1;
+      }
+      System.exit(exitCode);
+    }, "sluice-stop").start());
   }
 
   private static void putIfSet(JsonObject json, String key, Object value) {

@@ -9,7 +9,9 @@ import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
+import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
+import io.sluice.ops.OpsVerticle;
 import io.sluice.throttle.LatencyMonitorVerticle;
 import io.sluice.throttle.ThrottleFactors;
 import io.sluice.redis.LuaScript;
@@ -23,8 +25,11 @@ import io.vertx.redis.client.Redis;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
+
 /**
- * The only wiring: loads the limits and the Lua scripts, then deploys the gRPC verticles.
+ * The only wiring: loads the limits and the Lua scripts, subscribes to unban notices, then deploys the
+ * limits, latency-monitor, ops (HTTP) and gRPC verticles, in that order.
  * A failure at any step fails the deployment, so a bad limits file stops the process.
  */
 public final class MainVerticle extends VerticleBase {
@@ -38,7 +43,8 @@ public final class MainVerticle extends VerticleBase {
   private final LuaScript checkScript = LuaScript.load("token_bucket");
   private final LuaScript banScript = LuaScript.load("ban");
   private final BanCache banCache = new BanCache();
-  private final Metrics metrics = new Metrics();
+  private final Metrics metrics;
+  private final Health health;
   private final ThrottleFactors throttle = new ThrottleFactors();
   private LiveLimits limits;
   private String initialFileContent;
@@ -47,8 +53,10 @@ public final class MainVerticle extends VerticleBase {
   /** For this verticle's own small writes (unban confirmations). */
   private Redis redis;
 
-  public MainVerticle(Settings settings) {
+  public MainVerticle(Settings settings, Metrics metrics, Health health) {
     this.settings = settings;
+    this.metrics = metrics;
+    this.health = health;
   }
 
   @Override
@@ -58,7 +66,12 @@ public final class MainVerticle extends VerticleBase {
         .compose(ready -> subscribe())
         .compose(ready -> vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)))
         .compose(ready -> vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics)))
+        .compose(ready -> vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, List.of(checkScript, banScript))))
         .compose(this::deployGrpc)
+        .map(deployed -> {
+          registerGauges();
+          return deployed;
+        })
         .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
             settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis()));
   }
@@ -95,10 +108,12 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<Void> preloadScripts(Limits loaded) {
     limits = new LiveLimits(loaded);
+    health.limitsLoaded();
     Redis redis = RedisClients.pooled(vertx, settings);
     // Redis being down at start is not fatal: checks answer in the failure mode, and the first
     // call after Redis returns loads the script through the NOSCRIPT fallback.
     return Future.all(checkScript.preload(redis), banScript.preload(redis))
+        .andThen(done -> health.redis(done.succeeded(), done.succeeded()))
         .onFailure(e -> log.warn("could not preload Lua scripts into redis {}: {}", settings.redis(), e.toString()))
         .otherwiseEmpty()
         .eventually(redis::close)
@@ -128,8 +143,24 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics, throttle);
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics, throttle, health);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
+  }
+
+  /** State that lives elsewhere, read when Prometheus scrapes. */
+  private void registerGauges() {
+    metrics.gauge(Metrics.LIMITS_VERSION, "The version of the limits in force on this instance", () -> limits.get().version());
+    metrics.counter(Metrics.LIMITS_RELOADS, "Limits updates, applied or rejected whole", limits, live -> live.status().applied(),
+        "result", "applied");
+    metrics.counter(Metrics.LIMITS_RELOADS, "Limits updates, applied or rejected whole", limits, live -> live.status().rejected(),
+        "result", "rejected");
+    metrics.gauge(Metrics.BANS_CACHED, "Users with a ban in this instance's cache", banCache::size);
+    metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", subscriber::isSubscribed,
+        "channel", RedisKeys.BANS_CHANNEL);
+    metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", limitsVerticle::isSubscribed,
+        "channel", RedisKeys.LIMITS_CHANNEL);
+    metrics.flag(Metrics.READY, "Whether this instance is ready for traffic (as /health/ready)", health::ready);
+    metrics.gauge(Metrics.CHECKS_IN_FLIGHT, "Checks received and not yet answered", health::inFlight);
   }
 
   @Override

@@ -1,33 +1,54 @@
 package io.sluice;
 
 import io.sluice.config.Settings;
+import io.sluice.limiter.BanCache;
 import io.sluice.limits.LiveLimits;
+import io.sluice.ops.Health;
+import io.sluice.ops.Metrics;
+import io.sluice.throttle.ThrottleFactors;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** A running Sluice instance: its own Vert.x, its verticles, and a way to stop them. */
+/** A running Sluice instance: its own Vert.x, its verticles, and a way to stop them gracefully. */
 public final class Sluice implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Sluice.class);
+  private static final long DRAIN_POLL_MS = 10;
 
   private final Vertx vertx;
   private final Settings settings;
   private final MainVerticle main;
+  private final Health health;
+  private Future<Void> stopped;
 
-  private Sluice(Vertx vertx, Settings settings, MainVerticle main) {
+  private Sluice(Vertx vertx, Settings settings, MainVerticle main, Health health) {
     this.vertx = vertx;
     this.settings = settings;
     this.main = main;
+    this.health = health;
   }
 
   /** Starts an instance; on failure the Vert.x it created is closed again. */
   public static Future<Sluice> start(Settings settings) {
-    Vertx vertx = Vertx.vertx();
-    MainVerticle main = new MainVerticle(settings);
+    Metrics metrics = new Metrics();
+    Health health = new Health();
+    // Vert.x reports its own meters (HTTP server, pools, event loops) into the same registry as ours.
+    Vertx vertx = Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+        .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+        .build();
+    MainVerticle main = new MainVerticle(settings, metrics, health);
     // Not bound to a context: after a failed start the event loops are gone, and the caller must still hear why.
     Promise<Sluice> started = Promise.promise();
     vertx.deployVerticle(main).onComplete(deployed -> {
       if (deployed.succeeded()) {
-        started.complete(new Sluice(vertx, settings, main));
+        started.complete(new Sluice(vertx, settings, main, health));
       } else {
         vertx.close().onComplete(closed -> started.fail(deployed.cause()));
       }
@@ -43,7 +64,7 @@ public final class Sluice implements AutoCloseable {
     return main.limits();
   }
 
-  public io.sluice.limiter.BanCache banCache() {
+  public BanCache banCache() {
     return main.banCache();
   }
 
@@ -52,20 +73,47 @@ public final class Sluice implements AutoCloseable {
     return main.limitsSubscribed();
   }
 
-  public io.sluice.throttle.ThrottleFactors throttle() {
+  public ThrottleFactors throttle() {
     return main.throttle();
   }
 
-  public io.sluice.ops.Metrics metrics() {
+  public Metrics metrics() {
     return main.metrics();
+  }
+
+  public Health health() {
+    return health;
   }
 
   public Vertx vertx() {
     return vertx;
   }
 
-  public Future<Void> stop() {
-    return vertx.close();
+  /**
+   * Stops gracefully: readiness turns false and new checks are refused at once, checks in flight
+   * get their answers (for at most {@code drainTimeoutMs}), then the servers and Redis connections close.
+   */
+  public synchronized Future<Void> stop() {
+    if (stopped == null) {
+      health.startDraining();
+      long deadline = System.nanoTime() + settings.ops().drainTimeoutMs() * 1_000_000L;
+      log.info("draining: {} checks in flight, waiting up to {} ms", health.inFlight(), settings.ops().drainTimeoutMs());
+      stopped = drained(deadline).compose(done -> vertx.close());
+    }
+    return stopped;
+  }
+
+  private Future<Void> drained(long deadlineNanos) {
+    if (health.inFlight() == 0) {
+      return Future.succeededFuture();
+    }
+    if (System.nanoTime() - deadlineNanos > 0) {
+      log.warn("drain timeout: {} checks still in flight are cut off", health.inFlight());
+      return Future.succeededFuture();
+    }
+    Promise<Void> later = Promise.promise();
+    vertx.setTimer(DRAIN_POLL_MS, timer -> drained(deadlineNanos).onComplete(later));
+    return later.future();
   }
 
   @Override

@@ -21,7 +21,29 @@ public record Settings(
     int grpcInstances,
     int limitsScanMs,
     boolean shadow,
-    Throttle throttle) {
+    Throttle throttle,
+    Ops ops) {
+
+  /**
+   * Operations: the HTTP port for metrics, health and admin, and how the process stops and logs.
+   *
+   * @param adminToken     the bearer token of the admin HTTP API; empty disables that API
+   * @param drainTimeoutMs on SIGTERM, how long in-flight checks may take to finish
+   * @param healthCheckMs  how often Redis and the Lua scripts are checked for readiness
+   * @param logFormat      {@code text} for people, {@code json} (one object per line) for containers
+   * @param logRequests    log every check (logger {@code sluice.requests}); off by default
+   */
+  public record Ops(String httpHost, int httpPort, String adminToken, int drainTimeoutMs, int healthCheckMs, String logFormat,
+                    boolean logRequests) {
+
+    /** Masks the token, so that settings can be logged. */
+    @Override
+    public String toString() {
+      return "Ops[httpHost=" + httpHost + ", httpPort=" + httpPort + ", adminToken=" + (adminToken.isEmpty() ? "(none)" : "***")
+          + ", drainTimeoutMs=" + drainTimeoutMs + ", healthCheckMs=" + healthCheckMs + ", logFormat=" + logFormat
+          + ", logRequests=" + logRequests + "]";
+    }
+  }
 
   /**
    * Adaptive throttling: the latency window, the controller's parameters, and the optional probe.
@@ -61,7 +83,13 @@ public record Settings(
       .put("throttleMinSamples", 20)
       .put("throttleProbeUrl", "")
       .put("throttleProbeIntervalMs", 500)
-      .put("throttleProbeTimeoutMs", 2000);
+      .put("throttleProbeTimeoutMs", 2000)
+      .put("httpPort", 8081)
+      .put("adminToken", "")
+      .put("drainTimeoutMs", 10_000)
+      .put("healthCheckMs", 1000)
+      .put("logFormat", "text")
+      .put("logRequests", false);
 
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
@@ -93,7 +121,15 @@ public record Settings(
             integer(merged, "throttleMinSamples", 1, 1_000_000, problems),
             probeUrl(merged, problems),
             integer(merged, "throttleProbeIntervalMs", 10, 600_000, problems),
-            integer(merged, "throttleProbeTimeoutMs", 10, 600_000, problems)));
+            integer(merged, "throttleProbeTimeoutMs", 10, 600_000, problems)),
+        new Ops(
+            text(merged, "host", problems),
+            integer(merged, "httpPort", 1, 65535, problems),
+            adminToken(merged, problems),
+            integer(merged, "drainTimeoutMs", 0, 600_000, problems),
+            integer(merged, "healthCheckMs", 10, 600_000, problems),
+            oneOf(merged, "logFormat", List.of("text", "json"), problems),
+            bool(merged, "logRequests", problems)));
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException("invalid settings: " + String.join("; ", problems));
     }
@@ -107,6 +143,25 @@ public record Settings(
     }
     problems.add(key + " must be a non-empty string, was " + describe(value));
     return null;
+  }
+
+  private static String adminToken(JsonObject json, List<String> problems) {
+    Object value = json.getValue("adminToken");
+    String token = value == null ? "" : String.valueOf(value);
+    if (!token.isEmpty() && token.length() < 16) {
+      // Short tokens are guessable; say so at start rather than run an admin API anyone can open.
+      problems.add("adminToken must be empty (admin HTTP API off) or at least 16 characters, was " + token.length() + " characters");
+    }
+    return token;
+  }
+
+  private static String oneOf(JsonObject json, String key, List<String> allowed, List<String> problems) {
+    Object value = json.getValue(key);
+    if (value instanceof String s && allowed.contains(s.toLowerCase(java.util.Locale.ROOT))) {
+      return s.toLowerCase(java.util.Locale.ROOT);
+    }
+    problems.add(key + " must be one of " + allowed + ", was " + describe(value));
+    return allowed.get(0);
   }
 
   private static String redisUri(JsonObject json, List<String> problems) {

@@ -6,11 +6,8 @@ import io.sluice.grpc.v1.GetLimitsRequest;
 import io.sluice.grpc.v1.GetThrottleRequest;
 import io.sluice.grpc.v1.ThrottleStatus;
 import io.sluice.grpc.v1.ThrottleSubject;
-import io.sluice.limiter.RedisKeys;
-import io.vertx.core.json.JsonObject;
-import io.vertx.redis.client.Command;
+import io.sluice.throttle.ThrottleReport;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import io.sluice.grpc.v1.LimitsStatus;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LiveLimits;
@@ -37,21 +34,16 @@ public final class AdminEndpoint extends AdminService {
 
   @Override
   public Future<ThrottleStatus> getThrottle(GetThrottleRequest request) {
-    return redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.THROTTLE_STATE)).map(reply -> {
+    return ThrottleReport.read(redis).map(subjects -> {
       ThrottleStatus.Builder status = ThrottleStatus.newBuilder();
-      if (reply != null) {
-        for (String subject : new java.util.TreeSet<>(reply.getKeys())) {
-          JsonObject state = new JsonObject(reply.get(subject).toString());
-          status.addSubjects(ThrottleSubject.newBuilder()
-              .setSubject(subject)
-              .setFactor(state.getDouble("factor", 1.0))
-              .setP95Ms(state.getDouble("p95Ms", 0.0))
-              .setTargetMs(state.getDouble("targetMs", 0.0))
-              .setBaselineMs(state.getDouble("baselineMs", 0.0))
-              .setReason(state.getString("reason", ""))
-              .setUpdatedAt(state.getString("updatedAt", "")));
-        }
-      }
+      subjects.forEach(subject -> status.addSubjects(ThrottleSubject.newBuilder()
+          .setSubject(subject.subject())
+          .setFactor(subject.factor())
+          .setP95Ms(subject.p95Ms())
+          .setTargetMs(subject.targetMs())
+          .setBaselineMs(subject.baselineMs())
+          .setReason(subject.reason())
+          .setUpdatedAt(subject.updatedAt())));
       return status.build();
     }).recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
   }

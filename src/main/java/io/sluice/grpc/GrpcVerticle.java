@@ -7,6 +7,7 @@ import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.Limiter;
 import io.sluice.limits.LiveLimits;
+import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
 import io.sluice.throttle.ThrottleFactors;
 import io.sluice.redis.LuaScript;
@@ -15,6 +16,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.grpc.health.HealthService;
+import io.vertx.grpc.reflection.ReflectionService;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.redis.client.Redis;
 
@@ -28,7 +31,7 @@ public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
   public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
-                       Metrics metrics, ThrottleFactors throttle) {
+                       Metrics metrics, ThrottleFactors throttle, Health health) {
   }
 
   private final Shared shared;
@@ -44,10 +47,17 @@ public final class GrpcVerticle extends VerticleBase {
     redis = RedisClients.pooled(vertx, settings);
     Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics(),
         shared.throttle());
-    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache());
+    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics());
+    Health health = shared.health();
+    // Standard health: the server ("") and the check service are SERVING exactly when /health/ready says ready.
+    HealthService grpcHealth = HealthService.create(vertx)
+        .register("", () -> Future.succeededFuture(health.ready()))
+        .register(RateLimiterGrpcService.SERVICE_NAME, () -> Future.succeededFuture(health.ready()));
     GrpcServer grpc = GrpcServer.server(vertx)
-        .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter, redis, shared.throttle())))
-        .addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits(), redis)));
+        .addService(RateLimiterGrpcService.of(new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), health)))
+        .addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits(), redis)))
+        .addService(grpcHealth)
+        .addService(ReflectionService.v1());
     HttpServer server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(settings.host())
         .setPort(settings.port()));

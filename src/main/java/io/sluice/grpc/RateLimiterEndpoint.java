@@ -8,22 +8,39 @@ import io.sluice.grpc.v1.ReportLatencyRequest;
 import io.sluice.grpc.v1.ReportLatencyResponse;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.Limiter;
+import io.sluice.ops.Health;
+import io.sluice.ops.Metrics;
 import io.sluice.throttle.LatencySamples;
 import io.sluice.throttle.ThrottleFactors;
 import io.vertx.redis.client.Redis;
 import io.vertx.core.Future;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.StatusException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** {@code sluice.v1.RateLimiter}: maps the wire messages to the {@link Limiter} and back. */
 public final class RateLimiterEndpoint extends RateLimiterService {
 
+  /** Every check, when enabled (setting logRequests); off by default. */
+  public static final String REQUEST_LOGGER = "sluice.requests";
+  private static final Logger requestLog = LoggerFactory.getLogger(REQUEST_LOGGER);
+  /** Refused while draining, so that clients retry on another instance. */
+  private static final StatusException SHUTTING_DOWN =
+      new StatusException(GrpcStatus.UNAVAILABLE, "sluice is shutting down; retry on another instance");
+
   private final Limiter limiter;
   private final Redis redis;
   private final ThrottleFactors throttle;
+  private final Metrics metrics;
+  private final Health health;
 
-  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle) {
+  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle, Metrics metrics, Health health) {
     this.limiter = limiter;
     this.redis = redis;
     this.throttle = throttle;
+    this.metrics = metrics;
+    this.health = health;
   }
 
   @Override
@@ -43,7 +60,21 @@ public final class RateLimiterEndpoint extends RateLimiterService {
 
   @Override
   public Future<CheckResponse> check(CheckRequest request) {
+    if (!health.tryEnter()) {
+      return Future.failedFuture(SHUTTING_DOWN);
+    }
+    long started = System.nanoTime();
     return limiter.check(request.getUserId(), request.getAction(), Integer.toUnsignedLong(request.getCost()))
+        .andThen(done -> {
+          health.exit();
+          if (done.succeeded()) {
+            metrics.decided(done.result(), started);
+            if (requestLog.isDebugEnabled()) {
+              requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(),
+                  request.getCost(), done.result());
+            }
+          }
+        })
         .map(RateLimiterEndpoint::toResponse)
         .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
   }

@@ -1,5 +1,6 @@
 package io.sluice.limiter;
 
+import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -23,6 +24,9 @@ public final class BanAdmin {
   public static final long MAX_BAN_SECONDS = 365L * 86_400;
   public static final int MAX_REASON_BYTES = 512;
   public static final String DEFAULT_REASON = "manual ban";
+  /** The rule label of operators' bans in metrics and logs. */
+  public static final String MANUAL_RULE = "manual";
+  private static final org.slf4j.Logger banLog = org.slf4j.LoggerFactory.getLogger(Limiter.BAN_LOGGER);
   private static final int SCAN_BATCH = 500;
   /** How long an unban waits for every instance to confirm it dropped its cached copy. */
   static final long UNBAN_CONFIRM_MS = 2_000;
@@ -32,12 +36,14 @@ public final class BanAdmin {
   private final Redis redis;
   private final LuaScript banScript;
   private final BanCache localCache;
+  private final Metrics metrics;
 
-  public BanAdmin(io.vertx.core.Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache) {
+  public BanAdmin(io.vertx.core.Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache, Metrics metrics) {
     this.vertx = vertx;
     this.redis = redis;
     this.banScript = banScript;
     this.localCache = localCache;
+    this.metrics = metrics;
   }
 
   /** Active bans of one user, or of everyone when {@code userIdOrEmpty} is empty, longest first. */
@@ -76,7 +82,12 @@ public final class BanAdmin {
     String scope = actionOrEmpty.isEmpty() ? "user" : "action";
     long durationMs = durationSeconds * 1000;
     return banScript.call(redis, 1, RedisKeys.ban(userId, actionOrEmpty), durationMs, reason, userId, actionOrEmpty, scope)
-        .map(reply -> new BanInfo(userId, actionOrEmpty, scope, reply.toLong(), reason, 0, 0));
+        .map(reply -> {
+          metrics.banCreated(MANUAL_RULE, scope);
+          banLog.info("banned user={} action={} rule={} scope={} for {} ms by an operator: {}", userId, actionOrEmpty,
+              MANUAL_RULE, scope, durationMs, reason);
+          return new BanInfo(userId, actionOrEmpty, scope, reply.toLong(), reason, 0, 0);
+        });
   }
 
   /**

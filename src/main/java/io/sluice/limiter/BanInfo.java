@@ -7,4 +7,9 @@ package io.sluice.limiter;
  * @param level         0 for a manual ban
  */
 public record BanInfo(String userId, String actionOrEmpty, String scope, long remainingMs, String reason, int level, int violations) {
+
+  public io.vertx.core.json.JsonObject toJson() {
+    return new io.vertx.core.json.JsonObject().put("user", userId).put("action", actionOrEmpty).put("scope", scope)
+        .put("remainingMs", remainingMs).put("reason", reason).put("level", level).put("violations", violations);
+  }
 }

@@ -28,6 +28,9 @@ public final class Limiter {
   private static final Logger log = LoggerFactory.getLogger(Limiter.class);
   /** Its own logger, so that operators can route or silence would-block lines apart from the rest. */
   private static final Logger shadowLog = LoggerFactory.getLogger("sluice.shadow");
+  /** Each ban once, when it is created (here and by operators in {@link BanAdmin}). */
+  public static final String BAN_LOGGER = "sluice.bans";
+  private static final Logger banLog = LoggerFactory.getLogger(BAN_LOGGER);
 
   private final Redis redis;
   private final LuaScript check;
@@ -82,14 +85,19 @@ public final class Limiter {
     }
     BanCache.Entry cached = banCache.lookup(userId, action, System.nanoTime());
     if (cached != null) {
+      metrics.banCacheHit();
       return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
     }
     boolean shadowRule = shadowEverything || rule.shadow();
     long epoch = banCache.epoch();
+    long redisStarted = System.nanoTime();
     return callRedis(userId, action, rule, tokens, shadowRule)
         .timeout(redisTimeoutMs, TimeUnit.MILLISECONDS)
+        .andThen(done -> {
+          metrics.redisCall(redisStarted, done.cause());
+          noteRedisState(done.succeeded(), done.cause());
+        })
         .map(reply -> fromReply(userId, action, rule, reply, epoch, shadowEverything, shadowRule))
-        .andThen(done -> noteRedisState(done.succeeded(), done.cause()))
         .recover(failure -> degrade(rule));
   }
 
@@ -156,6 +164,11 @@ public final class Limiter {
     int banLevel = reply.get(5).toInteger();
     String banScope = reply.get(6).toString();
     String banReason = reply.get(7).toString();
+    if (code == 2 && reply.get(8).toInteger() == 1) {
+      metrics.banCreated(rule.name(), banScope);
+      banLog.info("banned user={} action={} rule={} scope={} level={} for {} ms: {}", userId, action, rule.name(), banScope,
+          banLevel, retryAfterMs, banReason);
+    }
     if (code == 2) {
       BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryAfterMs),
           banLevel, banScope, banReason, violations);

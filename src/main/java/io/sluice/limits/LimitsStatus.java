@@ -11,6 +11,25 @@ import java.time.Instant;
  */
 public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastRejection, long applied, long rejected) {
 
+  /** The shape the admin HTTP API and the {@code limits} subcommand show. */
+  public io.vertx.core.json.JsonObject toJson() {
+    io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject()
+        .put("version", current.version())
+        .put("source", current.source())
+        .put("digest", current.digest())
+        .put("appliedAt", appliedAt.toString())
+        .put("applied", applied)
+        .put("rejected", rejected)
+        .put("limits", LimitsParser.toJson(current));
+    if (lastRejection != null) {
+      json.put("lastRejection", new io.vertx.core.json.JsonObject()
+          .put("source", lastRejection.source())
+          .put("reason", lastRejection.reason())
+          .put("at", lastRejection.at().toString()));
+    }
+    return json;
+  }
+
   /** An update refused whole, and why. */
   public record Rejection(String source, String reason, Instant at) {
   }

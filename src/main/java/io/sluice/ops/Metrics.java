@@ -1,28 +1,139 @@
 package io.sluice.ops;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.limiter.Decision;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.DoubleSupplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The metrics of one Sluice instance, and every metric name, defined in one place (the README
- * lists them). Labels are rules and outcomes, never user ids, so cardinality stays bounded.
+ * lists them). Labels are rules, outcomes, scopes and channels, never user ids, so cardinality
+ * stays bounded by the limits file. The same registry carries Vert.x's own metrics.
  */
 public final class Metrics {
 
+  public static final String DECISIONS = "sluice_decisions";
+  public static final String CHECK_DURATION = "sluice_check_duration";
+  public static final String CHECKS_IN_FLIGHT = "sluice_checks_in_flight";
+  public static final String REDIS_CALL_DURATION = "sluice_redis_call_duration";
+  public static final String REDIS_ERRORS = "sluice_redis_errors";
+  public static final String LIMITS_RELOADS = "sluice_limits_reloads";
+  public static final String LIMITS_VERSION = "sluice_limits_version";
+  /** Bans made (not "_created": Prometheus reserves that suffix for counters' creation times). */
+  public static final String BANS_CREATED = "sluice_bans";
+  public static final String BANS_CACHED = "sluice_bans_cached";
+  public static final String BAN_CACHE_HITS = "sluice_ban_cache_hits";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
+  public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
+  public static final String READY = "sluice_ready";
+
+  /** The {@code outcome} label of {@link #DECISIONS}. */
+  public enum Outcome {
+    ALLOW, DENY, BAN, SHADOW_WOULD_DENY, SHADOW_WOULD_BAN, ERROR;
+
+    final String label = name().toLowerCase(Locale.ROOT);
+
+    public static Outcome of(Decision decision) {
+      if (decision.degraded()) {
+        return ERROR;
+      }
+      if (decision.shadowDecision() != null) {
+        return decision.shadowDecision() == Decision.Outcome.BAN ? SHADOW_WOULD_BAN : SHADOW_WOULD_DENY;
+      }
+      return switch (decision.outcome()) {
+        case ALLOW -> ALLOW;
+        case DENY -> DENY;
+        case BAN -> BAN;
+      };
+    }
+  }
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** Counters by rule, then by outcome: built once per rule so that a check allocates no meter id. */
+  private final Map<String, Counter[]> decisions = new ConcurrentHashMap<>();
+  private final Timer checkDuration;
+  private final Timer redisCallDuration;
+  private final Counter redisTimeouts;
+  private final Counter redisFailures;
+  private final Counter banCacheHits;
 
-  public MeterRegistry registry() {
+  public Metrics() {
+    checkDuration = Timer.builder(CHECK_DURATION)
+        .description("Time to decide a check, from the request to the answer")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(50_000))
+        .maximumExpectedValue(Duration.ofSeconds(5))
+        .register(registry);
+    redisCallDuration = Timer.builder(REDIS_CALL_DURATION)
+        .description("Time of the one Redis call a check makes (EVALSHA)")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(50_000))
+        .maximumExpectedValue(Duration.ofSeconds(5))
+        .register(registry);
+    redisTimeouts = Counter.builder(REDIS_ERRORS).description("Redis calls of checks that failed")
+        .tag("kind", "timeout").register(registry);
+    redisFailures = Counter.builder(REDIS_ERRORS).description("Redis calls of checks that failed")
+        .tag("kind", "error").register(registry);
+    banCacheHits = Counter.builder(BAN_CACHE_HITS)
+        .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
+  }
+
+  public PrometheusMeterRegistry registry() {
     return registry;
   }
 
   /** The Prometheus text exposition of every metric. */
   public String scrape() {
     return registry.scrape();
+  }
+
+  /** One decided check: its outcome under its rule, and how long it took. */
+  public void decided(Decision decision, long startedNanos) {
+    decisions.computeIfAbsent(decision.rule(), this::decisionCounters)[Outcome.of(decision).ordinal()].increment();
+    checkDuration.record(System.nanoTime() - startedNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  private Counter[] decisionCounters(String rule) {
+    Counter[] counters = new Counter[Outcome.values().length];
+    for (Outcome outcome : Outcome.values()) {
+      counters[outcome.ordinal()] = Counter.builder(DECISIONS)
+          .description("Checks decided, by rule and outcome (shadow_would_*: allowed by shadow mode; error: Redis did not answer)")
+          .tag("rule", rule)
+          .tag("outcome", outcome.label)
+          .register(registry);
+    }
+    return counters;
+  }
+
+  public void redisCall(long startedNanos, Throwable failureOrNull) {
+    redisCallDuration.record(System.nanoTime() - startedNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    if (failureOrNull instanceof java.util.concurrent.TimeoutException) {
+      redisTimeouts.increment();
+    } else if (failureOrNull != null) {
+      redisFailures.increment();
+    }
+  }
+
+  public void banCacheHit() {
+    banCacheHits.increment();
+  }
+
+  /** A ban created now: by a rule's abuse policy, or by an operator (rule "manual"). */
+  public void banCreated(String rule, String scope) {
+    Counter.builder(BANS_CREATED).description("Bans created, by rule (manual for operators' bans) and scope")
+        .tag("rule", rule).tag("scope", scope).register(registry).increment();
   }
 
   /** A request that shadow mode let through but enforcing would have blocked. */
@@ -35,19 +146,38 @@ public final class Metrics {
         .increment();
   }
 
+  public double shadowWouldBlockCount(String rule, String decision) {
+    Counter counter = registry.find(SHADOW_WOULD_BLOCK).tag("rule", rule).tag("decision", decision).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
   /** Registers the gauge of one throttle subject's factor; later calls for the same subject do nothing. */
   public void throttleFactor(String subject, io.sluice.throttle.ThrottleFactors factors) {
     if (registry.find(THROTTLE_FACTOR).tag("subject", subject).gauge() != null) {
       return;
     }
-    io.micrometer.core.instrument.Gauge.builder(THROTTLE_FACTOR, factors, f -> f.all().getOrDefault(subject, 1.0))
+    Gauge.builder(THROTTLE_FACTOR, factors, f -> f.all().getOrDefault(subject, 1.0))
         .description("The adaptive throttle factor in force (1 = not throttled)")
         .tag("subject", subject)
         .register(registry);
   }
 
-  public double shadowWouldBlockCount(String rule, String decision) {
-    Counter counter = registry.find(SHADOW_WOULD_BLOCK).tag("rule", rule).tag("decision", decision).counter();
-    return counter == null ? 0 : counter.count();
+  /** Gauges read when scraped: state that lives elsewhere (limits version, cache size, subscriptions, readiness). */
+  public void gauge(String name, String description, DoubleSupplier value, String... tags) {
+    // Strong: Micrometer holds gauge state weakly, and these suppliers have no other owner.
+    Gauge.builder(name, value, DoubleSupplier::getAsDouble).description(description).tags(tags).strongReference(true)
+        .register(registry);
+  }
+
+  /**
+   * A counter kept elsewhere (for example the limits' applied and rejected updates), read when
+   * scraped; {@code state} must live as long as the instance (Micrometer holds it weakly).
+   */
+  public <T> void counter(String name, String description, T state, ToDoubleFunction<T> value, String... tags) {
+    FunctionCounter.builder(name, state, value).description(description).tags(tags).register(registry);
+  }
+
+  public void flag(String name, String description, BooleanSupplier value, String... tags) {
+    gauge(name, description, () -> value.getAsBoolean() ? 1 : 0, tags);
   }
 }

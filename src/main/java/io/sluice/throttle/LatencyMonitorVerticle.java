@@ -68,6 +68,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     redis = RedisClients.pooled(vertx, processSettings);
+    metrics.throttleFactor(ThrottleFactors.BACKEND, factors);
     windowTimer = vertx.setPeriodic(settings.windowMs(), timer -> tick());
     if (!settings.probeUrl().isEmpty()) {
       probeClient = vertx.createHttpClient();
@@ -166,7 +167,10 @@ public final class LatencyMonitorVerticle extends VerticleBase {
         }
       }
       factors.replace(next);
-      next.keySet().forEach(subject -> metrics.throttleFactor(subject, factors));
+      // Subjects are actions that backends name: only those with a rule get a gauge, so labels stay bounded.
+      next.keySet().stream()
+          .filter(subject -> limits.get().rules().containsKey(subject))
+          .forEach(subject -> metrics.throttleFactor(subject, factors));
       return null;
     });
   }

@@ -51,6 +51,7 @@ public final class SluiceFixture implements AutoCloseable {
     JsonObject json = new JsonObject()
         .put("host", "127.0.0.1")
         .put("port", Ports.free())
+        .put("httpPort", Ports.free())
         .put("redis", redisUri)
         .put("limits", limitsFile.toString())
         .put("grpcInstances", 2)
@@ -86,6 +87,10 @@ public final class SluiceFixture implements AutoCloseable {
 
   public int port() {
     return sluice.settings().port();
+  }
+
+  public int httpPort() {
+    return sluice.settings().ops().httpPort();
   }
 
   public Path limitsFile() {

@@ -1,0 +1,122 @@
+package io.sluice.ops;
+
+import io.sluice.limiter.BanAdmin;
+import io.sluice.limiter.BanInfo;
+import io.sluice.limiter.InvalidRequestException;
+import io.sluice.limits.LiveLimits;
+import io.sluice.throttle.ThrottleReport;
+import io.vertx.core.Future;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.redis.client.Redis;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+
+/**
+ * The admin HTTP API: the operations of the gRPC {@code Admin} service as JSON, behind a bearer
+ * token. Both call the same {@link BanAdmin}, {@link LiveLimits} and {@link ThrottleReport}, so the
+ * two APIs cannot drift apart.
+ */
+final class AdminRoutes {
+
+  private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
+  private static final int MAX_BODY_BYTES = 64 * 1024;
+
+  private final byte[] expectedAuthorization;
+  private final BanAdmin bans;
+  private final LiveLimits limits;
+  private final Redis redis;
+
+  AdminRoutes(String token, BanAdmin bans, LiveLimits limits, Redis redis) {
+    this.expectedAuthorization = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+    this.bans = bans;
+    this.limits = limits;
+    this.redis = redis;
+  }
+
+  /** With no token configured the API does not exist: every admin path answers 404 saying how to turn it on. */
+  static void disabled(Router router) {
+    router.route("/admin/*").handler(ctx -> json(ctx, 404,
+        new JsonObject().put("error", "the admin HTTP API is off; set adminToken (SLUICE_ADMIN_TOKEN) to turn it on")));
+  }
+
+  void mount(Router router) {
+    router.route("/admin/*").handler(this::authorize);
+    router.route("/admin/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
+    router.get("/admin/limits").handler(ctx -> json(ctx, 200, limits.status().toJson()));
+    router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).map(subjects ->
+        new JsonObject().put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList())))));
+    router.get("/admin/bans").handler(ctx -> answer(ctx, bans.list(param(ctx, "user")).map(list ->
+        new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
+    router.post("/admin/bans").handler(this::ban);
+    router.delete("/admin/bans").handler(ctx -> answer(ctx, bans.unban(param(ctx, "user"), param(ctx, "action"))
+        .map(removed -> new JsonObject().put("removed", removed))));
+  }
+
+  /** Compares in constant time, so that the response time tells nothing about how much of a guess was right. */
+  private void authorize(RoutingContext ctx) {
+    String given = ctx.request().getHeader("Authorization");
+    if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expectedAuthorization)) {
+      ctx.next();
+      return;
+    }
+    ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice admin\"");
+    json(ctx, 401, new JsonObject().put("error", "a valid 'Authorization: Bearer <adminToken>' header is required"));
+  }
+
+  private void ban(RoutingContext ctx) {
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      json(ctx, 400, new JsonObject().put("error", "the body must be a JSON object: " + e.getMessage()));
+      return;
+    }
+    if (body == null) {
+      json(ctx, 400, new JsonObject().put("error", "the body must be a JSON object {user, action, seconds, reason}"));
+      return;
+    }
+    Object seconds = body.getValue("seconds");
+    if (!(seconds instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
+      json(ctx, 400, new JsonObject().put("error", "seconds must be a whole number of seconds, was " + seconds)
+          .put("field", "seconds"));
+      return;
+    }
+    answer(ctx, bans.ban(text(body, "user"), text(body, "action"), ((Number) seconds).longValue(), text(body, "reason"))
+        .map(BanInfo::toJson));
+  }
+
+  private static String text(JsonObject body, String key) {
+    Object value = body.getValue(key);
+    return value == null ? "" : String.valueOf(value);
+  }
+
+  private static String param(RoutingContext ctx, String name) {
+    String value = ctx.queryParams().get(name);
+    return value == null ? "" : value;
+  }
+
+  private static void answer(RoutingContext ctx, Future<JsonObject> result) {
+    result.onComplete(done -> {
+      if (done.succeeded()) {
+        json(ctx, 200, done.result());
+      } else if (done.cause() instanceof InvalidRequestException invalid) {
+        json(ctx, 400, new JsonObject().put("error", invalid.getMessage()).put("field", invalid.field()));
+      } else {
+        log.error("admin request {} {} failed", ctx.request().method(), ctx.request().path(), done.cause());
+        json(ctx, 500, new JsonObject().put("error", "internal error: " + done.cause()));
+      }
+    });
+  }
+
+  static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+  }
+}

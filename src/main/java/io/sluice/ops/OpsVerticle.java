@@ -1,0 +1,101 @@
+package io.sluice.ops;
+
+import io.sluice.config.Settings;
+import io.sluice.limiter.BanAdmin;
+import io.sluice.limiter.BanCache;
+import io.sluice.limits.LiveLimits;
+import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisClients;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operators' HTTP port: {@code /metrics} for Prometheus, {@code /health/live} and
+ * {@code /health/ready} for orchestrators, and the admin API. It also keeps readiness current by
+ * asking Redis, every {@code healthCheckMs}, whether the Lua scripts are loaded (loading any that
+ * are not), so that readiness needs no check traffic to notice that Redis left or came back.
+ */
+public final class OpsVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(OpsVerticle.class);
+
+  private final Settings settings;
+  private final Health health;
+  private final Metrics metrics;
+  private final LiveLimits limits;
+  private final BanCache banCache;
+  private final List<LuaScript> scripts;
+  private Redis redis;
+  private long probeTimer = -1;
+
+  public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache,
+                     List<LuaScript> scripts) {
+    this.settings = settings;
+    this.health = health;
+    this.metrics = metrics;
+    this.limits = limits;
+    this.banCache = banCache;
+    this.scripts = List.copyOf(scripts);
+  }
+
+  @Override
+  public Future<?> start() {
+    redis = RedisClients.pooled(vertx, settings);
+    Settings.Ops ops = settings.ops();
+    Router router = Router.router(vertx);
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
+    router.get("/health/live").handler(ctx -> AdminRoutes.json(ctx, 200, new JsonObject().put("live", true)));
+    router.get("/health/ready").handler(ctx -> AdminRoutes.json(ctx, health.ready() ? 200 : 503, health.toJson()));
+    if (ops.adminToken().isEmpty()) {
+      AdminRoutes.disabled(router);
+    } else {
+      LuaScript banScript = scripts.stream().filter(script -> script.name().equals("ban")).findFirst().orElseThrow();
+      new AdminRoutes(ops.adminToken(), new BanAdmin(vertx, redis, banScript, banCache, metrics), limits, redis).mount(router);
+    }
+    probeTimer = vertx.setPeriodic(1, ops.healthCheckMs(), timer -> probeRedis());
+    HttpServer server = vertx.createHttpServer().requestHandler(router);
+    return server.listen(ops.httpPort(), ops.httpHost())
+        .onSuccess(listening -> log.info("metrics, health{} on http://{}:{}", ops.adminToken().isEmpty() ? "" : " and admin",
+            ops.httpHost(), listening.actualPort()));
+  }
+
+  /** SCRIPT EXISTS answers both questions at once: does Redis answer, and does it hold our scripts. */
+  private void probeRedis() {
+    Request exists = Request.cmd(Command.SCRIPT).arg("EXISTS");
+    scripts.forEach(script -> exists.arg(script.sha()));
+    redis.send(exists)
+        .compose(this::loadMissing)
+        .timeout(Math.max(settings.redisTimeoutMs(), 1000), TimeUnit.MILLISECONDS)
+        .onComplete(done -> health.redis(done.succeeded(), done.succeeded()));
+  }
+
+  private Future<Void> loadMissing(Response exists) {
+    List<Future<Void>> loads = new ArrayList<>();
+    for (int i = 0; i < scripts.size(); i++) {
+      if (exists.get(i).toInteger() == 0) {
+        loads.add(scripts.get(i).preload(redis));
+      }
+    }
+    return Future.all(loads).mapEmpty();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(probeTimer);
+    return redis.close();
+  }
+}

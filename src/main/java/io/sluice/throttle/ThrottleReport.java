@@ -1,0 +1,50 @@
+package io.sluice.throttle;
+
+import io.sluice.limiter.RedisKeys;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+/** What operators see of the fleet's adaptive throttle, read from the controller's state in Redis. */
+public final class ThrottleReport {
+
+  /**
+   * One subject's state after the last window the controller evaluated.
+   *
+   * @param subject   {@link ThrottleFactors#BACKEND} or an action
+   * @param updatedAt ISO-8601
+   */
+  public record Subject(String subject, double factor, double p95Ms, double targetMs, double baselineMs, int samples,
+                        String reason, String updatedAt) {
+
+    public JsonObject toJson() {
+      return new JsonObject().put("subject", subject).put("factor", factor).put("p95Ms", p95Ms).put("targetMs", targetMs)
+          .put("baselineMs", baselineMs).put("samples", samples).put("reason", reason).put("updatedAt", updatedAt);
+    }
+  }
+
+  private ThrottleReport() {
+  }
+
+  /** Every subject that has been evaluated, by name. */
+  public static Future<List<Subject>> read(Redis redis) {
+    return redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.THROTTLE_STATE)).map(reply -> {
+      List<Subject> subjects = new ArrayList<>();
+      if (reply != null) {
+        for (String subject : new TreeSet<>(reply.getKeys())) {
+          JsonObject state = new JsonObject(reply.get(subject).toString());
+          subjects.add(new Subject(subject, state.getDouble("factor", 1.0), state.getDouble("p95Ms", 0.0),
+              state.getDouble("targetMs", 0.0), state.getDouble("baselineMs", 0.0), state.getInteger("samples", 0),
+              state.getString("reason", ""), state.getString("updatedAt", "")));
+        }
+      }
+      return subjects;
+    });
+  }
+}

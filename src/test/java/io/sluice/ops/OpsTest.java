@@ -1,0 +1,237 @@
+package io.sluice.ops;
+
+import io.sluice.grpc.v1.BanInfo;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.redis.LocalRedis;
+import io.sluice.redis.RedisBinary;
+import io.sluice.support.Await;
+import io.sluice.support.Ports;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Metrics, health and the admin HTTP API, over real HTTP against a real instance. */
+@ExtendWith(RedisExtension.class)
+class OpsTest {
+
+  private static final String TOKEN = "a-test-token-of-32-characters-xx";
+  private static final String LIMITS = """
+      { "rules": {
+          "default": { "capacity": 100, "refillPerSecond": 1 },
+          "login": { "capacity": 2, "refillPerSecond": 0.001,
+                     "abuse": { "maxViolations": 2, "windowSeconds": 60, "banSeconds": 60 } } } }
+      """;
+  private static final HttpClient http = HttpClient.newHttpClient();
+
+  private static SluiceFixture sluice;
+
+  @BeforeAll
+  static void start(TestRedis redis) {
+    sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("adminToken", TOKEN)).awaitSubscribed();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    sluice.close();
+  }
+
+  @Test
+  void countersMoveByExactlyTheTrafficDrivenAndNeverNameAUser() throws Exception {
+    String user = newUser();
+    String before = get("/metrics", null).body();
+
+    assertEquals(Decision.ALLOW, sluice.check(user, "login").getDecision());
+    assertEquals(Decision.ALLOW, sluice.check(user, "login").getDecision());
+    assertEquals(Decision.DENY, sluice.check(user, "login").getDecision());
+    assertEquals(Decision.BAN, sluice.check(user, "login").getDecision(), "the second violation bans");
+    assertEquals(Decision.BAN, sluice.check(user, "login").getDecision(), "answered from the ban cache");
+    assertEquals(Decision.ALLOW, sluice.check(user, "search").getDecision());
+
+    String after = get("/metrics", null).body();
+    assertEquals(2, delta(before, after, "sluice_decisions_total", "rule=\"login\"", "outcome=\"allow\""));
+    assertEquals(1, delta(before, after, "sluice_decisions_total", "rule=\"login\"", "outcome=\"deny\""));
+    assertEquals(2, delta(before, after, "sluice_decisions_total", "rule=\"login\"", "outcome=\"ban\""));
+    assertEquals(1, delta(before, after, "sluice_decisions_total", "rule=\"default\"", "outcome=\"allow\""));
+    assertEquals(1, delta(before, after, "sluice_bans_total", "rule=\"login\"", "scope=\"action\""));
+    assertEquals(1, delta(before, after, "sluice_ban_cache_hits_total"));
+    assertEquals(6, delta(before, after, "sluice_check_duration_seconds_count"));
+    assertEquals(5, delta(before, after, "sluice_redis_call_duration_seconds_count"), "the cached ban made no call");
+    assertEquals(1, value(after, "sluice_ready"));
+    assertEquals(1, value(after, "sluice_pubsub_subscribed", "channel=\"sluice:bans\""));
+    assertEquals(1, value(after, "sluice_limits_version"));
+    assertEquals(1, value(after, "sluice_limits_reloads_total", "result=\"applied\""));
+    assertThat(after).contains("sluice_check_duration_seconds_bucket{le=");
+    assertThat(after).as("no user id in any label").doesNotContain(user);
+  }
+
+  @Test
+  void theGrafanaDashboardGraphsOnlyMetricsThatSluiceDefines() throws Exception {
+    java.util.Set<String> defined = new java.util.HashSet<>();
+    for (java.lang.reflect.Field field : Metrics.class.getFields()) {
+      if (field.getType() == String.class) {
+        defined.add((String) field.get(null));
+      }
+    }
+    String dashboard = java.nio.file.Files.readString(java.nio.file.Path.of("docs/grafana-dashboard.json"));
+    java.util.regex.Matcher names = java.util.regex.Pattern.compile("sluice_[a-z_]+").matcher(dashboard);
+    int found = 0;
+    while (names.find()) {
+      found++;
+      assertThat(defined).as("metric of the dashboard").contains(names.group().replaceAll("(_seconds)?(_total|_bucket|_count|_sum)$", ""));
+    }
+    assertThat(found).isGreaterThan(10);
+  }
+
+  @Test
+  void livenessAndReadinessAnswerOverHttp() throws Exception {
+    assertEquals(200, get("/health/live", null).statusCode());
+    HttpResponse<String> ready = get("/health/ready", null);
+    assertEquals(200, ready.statusCode());
+    assertEquals(true, new JsonObject(ready.body()).getBoolean("ready"));
+  }
+
+  @Test
+  void adminNeedsTheRightBearerToken() throws Exception {
+    assertEquals(401, get("/admin/limits", null).statusCode());
+    assertEquals(401, get("/admin/limits", "Bearer not-the-token").statusCode());
+    assertEquals(401, get("/admin/limits", TOKEN).statusCode(), "the scheme is part of the header");
+    HttpResponse<String> limits = get("/admin/limits", "Bearer " + TOKEN);
+    assertEquals(200, limits.statusCode());
+    JsonObject body = new JsonObject(limits.body());
+    assertEquals(1, body.getLong("version"));
+    assertEquals(2, body.getJsonObject("limits").getJsonObject("rules").getJsonObject("login").getInteger("capacity"));
+  }
+
+  @Test
+  void aBanMadeOverHttpIsSeenThroughGrpcAndTheOtherWayRound() throws Exception {
+    String overHttp = newUser();
+    HttpResponse<String> banned = send("POST", "/admin/bans",
+        new JsonObject().put("user", overHttp).put("seconds", 600).put("reason", "card testing").encode());
+    assertEquals(200, banned.statusCode(), banned.body());
+    assertEquals(Decision.BAN, sluice.check(overHttp, "checkout").getDecision());
+    BanInfo seen = sluice.await(sluice.client().listBans(overHttp)).getBans(0);
+    assertEquals("card testing", seen.getReason());
+    assertEquals("user", seen.getScope());
+
+    String overGrpc = newUser();
+    sluice.await(sluice.client().ban(overGrpc, "login", 600, "stuffing"));
+    JsonObject listed = new JsonObject(get("/admin/bans?user=" + overGrpc, "Bearer " + TOKEN).body());
+    assertEquals("stuffing", listed.getJsonArray("bans").getJsonObject(0).getString("reason"));
+    assertEquals("login", listed.getJsonArray("bans").getJsonObject(0).getString("action"));
+
+    HttpResponse<String> unbanned = send("DELETE", "/admin/bans?user=" + overGrpc + "&action=login", null);
+    assertEquals(1, new JsonObject(unbanned.body()).getInteger("removed"));
+    assertEquals(Decision.ALLOW, sluice.check(overGrpc, "login").getDecision());
+    assertEquals(0, sluice.await(sluice.client().listBans(overGrpc)).getBansCount());
+  }
+
+  @Test
+  void adminRejectsBadInputNamingTheField() throws Exception {
+    HttpResponse<String> noUser = send("POST", "/admin/bans", new JsonObject().put("seconds", 60).encode());
+    assertEquals(400, noUser.statusCode());
+    assertEquals("user_id", new JsonObject(noUser.body()).getString("field"));
+    HttpResponse<String> badSeconds = send("POST", "/admin/bans", new JsonObject().put("user", "x").put("seconds", "soon").encode());
+    assertEquals(400, badSeconds.statusCode());
+    assertThat(badSeconds.body()).contains("seconds must be");
+    assertEquals(400, send("POST", "/admin/bans", "not json").statusCode());
+  }
+
+  @Test
+  void theAdminApiIsOffWithoutAToken(TestRedis redis) throws Exception {
+    try (SluiceFixture plain = SluiceFixture.start(redis.uri(), LIMITS)) {
+      HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + plain.httpPort() + "/admin/limits")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(404, response.statusCode());
+      assertThat(response.body()).contains("adminToken");
+    }
+  }
+
+  @Test
+  void readinessFollowsRedisAwayAndBack() throws Exception {
+    int port = Ports.free();
+    LocalRedis own = LocalRedis.start(RedisBinary.resolve(), port);
+    try (SluiceFixture instance = SluiceFixture.start(own.uri(), LIMITS, new JsonObject().put("healthCheckMs", 50))) {
+      URI ready = URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/ready");
+      Await.until("ready", Duration.ofSeconds(10), () -> status(ready) == 200);
+
+      own.close();
+      Await.until("not ready once redis is gone", Duration.ofSeconds(10), () -> status(ready) == 503);
+      assertEquals(200, status(URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/live")), "still live");
+
+      own = LocalRedis.start(RedisBinary.resolve(), port);
+      Await.until("ready again once redis is back (scripts reloaded)", Duration.ofSeconds(10), () -> status(ready) == 200);
+    } finally {
+      own.close();
+    }
+  }
+
+  private static int status(URI uri) {
+    try {
+      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  private static HttpResponse<String> get(String path, String authorization) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sluice.httpPort() + path));
+    if (authorization != null) {
+      request.header("Authorization", authorization);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> send(String method, String path, String body) throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sluice.httpPort() + path))
+        .header("Authorization", "Bearer " + TOKEN)
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    return http.send(request, HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static double delta(String before, String after, String name, String... labels) {
+    return value(after, name, labels) - value(before, name, labels);
+  }
+
+  /** The sum of every sample of {@code name} whose labels include all of {@code labels}. */
+  static double value(String scrape, String name, String... labels) {
+    double sum = 0;
+    for (String line : scrape.split("\n")) {
+      if (!(line.startsWith(name + "{") || line.startsWith(name + " "))) {
+        continue;
+      }
+      boolean matches = true;
+      for (String label : labels) {
+        matches &= line.contains(label);
+      }
+      if (matches) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+
+  private static String newUser() {
+    return "user-" + UUID.randomUUID();
+  }
+}
