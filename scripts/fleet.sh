@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local Sluice fleet without Docker: one Redis and two instances (50051, 50052).
+# The local Sluice fleet without Docker: one Redis, two instances (gRPC 50051 and 50052, HTTP 8081
+# and 8082), and the demo backend (http://127.0.0.1:8080) that asks them before serving.
 #
 #   scripts/fleet.sh          start, stay in the foreground; Ctrl-C stops everything
 #   scripts/fleet.sh up       start in the background and return
@@ -8,7 +9,8 @@
 #
 # Redis: $SLUICE_REDIS if set; else a Redis already answering on 127.0.0.1:6379; else one started
 # here (redis-server on PATH, else Docker when an engine runs, else the binary shipped in the jar).
-# Pids and logs live in run/ (override with SLUICE_RUN_DIR).
+# Pids and logs live in run/ (override with SLUICE_RUN_DIR). Ports: SLUICE_FLEET_PORTS, SLUICE_FLEET_HTTP_PORTS,
+# SLUICE_REDIS_PORT, SLUICE_DEMO_PORT (0: no demo backend).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,6 +19,7 @@ jar="$root/target/sluice.jar"
 ports=(${SLUICE_FLEET_PORTS:-50051 50052})
 http_ports=(${SLUICE_FLEET_HTTP_PORTS:-8081 8082})
 redis_port="${SLUICE_REDIS_PORT:-6379}"
+demo_port="${SLUICE_DEMO_PORT:-8080}"
 
 log() { echo "fleet: $*" >&2; }
 
@@ -81,6 +84,16 @@ start_instances() {
   done
 }
 
+start_demo_backend() {
+  [[ "$demo_port" != "0" ]] || return 0
+  if port_open "$demo_port"; then log "port $demo_port is taken; stop what uses it first (or SLUICE_DEMO_PORT=0)"; return 1; fi
+  local targets
+  targets="$(for p in "${ports[@]}"; do printf '127.0.0.1:%s,' "$p"; done)"
+  java -jar "$jar" demo-backend --host 127.0.0.1 --port "$demo_port" --targets "${targets%,}" > "$run_dir/demo-backend.log" 2>&1 &
+  echo $! > "$run_dir/demo-backend.pid"
+  wait_for_port "$demo_port" "$(cat "$run_dir/demo-backend.pid")" demo-backend
+}
+
 stop_pid_file() {
   local file=$1 pid
   [[ -f "$file" ]] || return 0
@@ -95,6 +108,7 @@ stop_pid_file() {
 
 down() {
   [[ -d "$run_dir" ]] || return 0
+  stop_pid_file "$run_dir/demo-backend.pid"
   for file in "$run_dir"/sluice-*.pid; do stop_pid_file "$file"; done
   stop_pid_file "$run_dir/redis.pid"
   if [[ -f "$run_dir/redis.container" ]]; then
@@ -111,14 +125,16 @@ up() {
   build_if_needed
   start_redis || { down; return 1; }
   start_instances || { down; return 1; }
+  start_demo_backend || { down; return 1; }
   log "ready: gRPC $(for p in "${ports[@]}"; do printf '127.0.0.1:%s ' "$p"; done)(redis $(cat "$run_dir/redis.uri"), logs in $run_dir)"
   log "metrics and health: $(for p in "${http_ports[@]}"; do printf 'http://127.0.0.1:%s/metrics ' "$p"; done)"
+  [[ "$demo_port" == "0" ]] || log "demo backend: http://127.0.0.1:$demo_port (POST /login, GET /search, POST /checkout)"
   log "try:  java -jar target/sluice.jar check --target 127.0.0.1:${ports[0]} --user alice --action login"
 }
 
 status() {
   local any=1
-  for file in "$run_dir"/redis.pid "$run_dir"/sluice-*.pid; do
+  for file in "$run_dir"/redis.pid "$run_dir"/sluice-*.pid "$run_dir"/demo-backend.pid; do
     [[ -f "$file" ]] || continue
     any=0
     if kill -0 "$(cat "$file")" 2>/dev/null; then echo "$(basename "$file" .pid): running (pid $(cat "$file"))"; else echo "$(basename "$file" .pid): dead"; fi

@@ -1,7 +1,10 @@
 package io.sluice;
 
 import io.sluice.cli.AdminCommands;
+import io.sluice.cli.BenchCommand;
 import io.sluice.cli.CheckCommand;
+import io.sluice.cli.DemoBackendCommand;
+import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.config.Settings;
@@ -24,7 +27,8 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Distributed rate limiter and abuse detection. With no subcommand, serves gRPC.",
     subcommands = {CheckCommand.class, AdminCommands.List.class, AdminCommands.Ban.class, AdminCommands.Unban.class,
-        LimitsCommands.Show.class, LimitsCommands.Publish.class, LimitsCommands.Throttle.class, RedisBinaryCommand.class})
+        LimitsCommands.Show.class, LimitsCommands.Publish.class, LimitsCommands.Throttle.class, SimulateCommand.class,
+        DemoBackendCommand.class, BenchCommand.class, RedisBinaryCommand.class})
 public final class Main implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

@@ -8,6 +8,11 @@ final class Targets {
   private Targets() {
   }
 
+  /** {@code host:port,host:port,...} */
+  static java.util.List<SocketAddress> parseList(String targets) {
+    return java.util.Arrays.stream(targets.split(",")).map(String::trim).filter(t -> !t.isEmpty()).map(Targets::parse).toList();
+  }
+
   static SocketAddress parse(String target) {
     int colon = target.lastIndexOf(':');
     if (colon <= 0 || colon == target.length() - 1) {

@@ -83,6 +83,7 @@ public final class RateLimiterEndpoint extends RateLimiterService {
     return CheckResponse.newBuilder()
         .setDecision(toWire(decision.outcome()))
         .setLimit(decision.limit())
+        .setRefillPerSecond(decision.refillPerSecond())
         .setRemaining(decision.remaining())
         .setRetryAfterMs(decision.retryAfterMs())
         .setResetAfterMs(decision.resetAfterMs())

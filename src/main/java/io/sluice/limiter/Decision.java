@@ -1,11 +1,14 @@
 package io.sluice.limiter;
 
+import io.sluice.limits.Rule;
+
 /**
  * The answer to one check.
  *
  * @param outcome        what the backend should do
  * @param rule           the rule that decided ("allowlist" or "denylist" for listed users)
- * @param limit          the rule's capacity
+ * @param limit          the rule's capacity (throttled, for an adaptive rule)
+ * @param refillPerSecond the rule's refill rate (throttled, for an adaptive rule)
  * @param remaining      whole tokens left after this request
  * @param retryAfterMs   0 when allowed; else how long until the request could succeed
  * @param resetAfterMs   how long until the bucket is full again
@@ -21,6 +24,7 @@ public record Decision(
     Outcome outcome,
     String rule,
     long limit,
+    double refillPerSecond,
     long remaining,
     long retryAfterMs,
     long resetAfterMs,
@@ -38,18 +42,20 @@ public record Decision(
   public static final String DENYLIST_RULE = "denylist";
 
   /** The answer when Redis could not be asked: only the failure mode and the rule are known. */
-  public static Decision degraded(Outcome outcome, String rule, long limit) {
-    return new Decision(outcome, rule, limit, 0, 0, 0, true, 0, 0, 0, "", "", null);
+  public static Decision degraded(Outcome outcome, Rule rule) {
+    return new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), 0, 0, 0, true, 0, 0, 0, "", "", null);
   }
 
   /** An allowlisted user: never limited, Redis not asked. */
-  public static Decision allowlisted(long limit) {
-    return new Decision(Outcome.ALLOW, ALLOWLIST_RULE, limit, limit, 0, 0, false, 0, 0, 0, "", "", null);
+  public static Decision allowlisted(Rule rule) {
+    return new Decision(Outcome.ALLOW, ALLOWLIST_RULE, rule.capacity(), rule.refillPerSecond(), rule.capacity(), 0, 0, false,
+        0, 0, 0, "", "", null);
   }
 
   /** A denylisted user: banned with no end, Redis not asked. */
-  public static Decision denylisted(long limit) {
-    return new Decision(Outcome.BAN, DENYLIST_RULE, limit, 0, 0, 0, false, 0, 0, 0, "user", DENYLIST_RULE, null);
+  public static Decision denylisted(Rule rule) {
+    return new Decision(Outcome.BAN, DENYLIST_RULE, rule.capacity(), rule.refillPerSecond(), 0, 0, 0, false, 0, 0, 0, "user",
+        DENYLIST_RULE, null);
   }
 
   public boolean blocks() {
@@ -58,7 +64,7 @@ public record Decision(
 
   /** This decision as shadow mode answers it: ALLOW, saying what it would have been. */
   public Decision shadowed() {
-    return new Decision(Outcome.ALLOW, rule, limit, remaining, retryAfterMs, resetAfterMs, degraded, violations,
+    return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degraded, violations,
         maxViolations, banLevel, banScope, banReason, outcome);
   }
 }

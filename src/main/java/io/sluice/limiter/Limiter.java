@@ -77,11 +77,11 @@ public final class Limiter {
     }
     Rule rule = throttled(nominal, action);
     if (snapshot.allowlist().contains(userId)) {
-      return Future.succeededFuture(Decision.allowlisted(rule.capacity()));
+      return Future.succeededFuture(Decision.allowlisted(rule));
     }
     boolean shadowEverything = shadowSetting || snapshot.shadow();
     if (snapshot.denylist().contains(userId)) {
-      return Future.succeededFuture(enforceOrShadow(Decision.denylisted(rule.capacity()), shadowEverything, userId, action));
+      return Future.succeededFuture(enforceOrShadow(Decision.denylisted(rule), shadowEverything, userId, action));
     }
     BanCache.Entry cached = banCache.lookup(userId, action, System.nanoTime());
     if (cached != null) {
@@ -174,7 +174,7 @@ public final class Limiter {
           banLevel, banScope, banReason, violations);
       banCache.remember(userId, "user".equals(banScope), action, entry, epoch);
     }
-    Decision decision = new Decision(outcome, rule.name(), rule.capacity(), reply.get(1).toLong(), retryAfterMs,
+    Decision decision = new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), reply.get(1).toLong(), retryAfterMs,
         reply.get(3).toLong(), false, violations, maxViolations, banLevel, banScope, banReason, null);
     return enforceOrShadow(decision, shadow, userId, action);
   }
@@ -182,7 +182,7 @@ public final class Limiter {
   private static Decision fromCache(Rule rule, BanCache.Entry ban) {
     long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ban.untilNanos() - System.nanoTime() + 999_999));
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
-    return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), 0, remainingMs, 0, false,
+    return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), rule.refillPerSecond(), 0, remainingMs, 0, false,
         ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason(), null);
   }
 
@@ -199,7 +199,7 @@ public final class Limiter {
 
   private Future<Decision> degrade(Rule rule) {
     Decision.Outcome outcome = failureMode == FailureMode.ALLOW ? Decision.Outcome.ALLOW : Decision.Outcome.DENY;
-    return Future.succeededFuture(Decision.degraded(outcome, rule.name(), rule.capacity()));
+    return Future.succeededFuture(Decision.degraded(outcome, rule));
   }
 
   public static void requireName(String field, String value) {

@@ -1,18 +1,15 @@
 package io.sluice.cli;
 
-import io.sluice.Main;
 import io.sluice.support.Ports;
+import io.sluice.support.Cli;
+import io.sluice.support.Cli.Run;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -33,21 +30,21 @@ class CliTest {
   void checkPrintsTheDecisionOfTheInstance(TestRedis redis) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       String user = "cli-" + UUID.randomUUID();
-      Run first = run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", user, "--action", "login");
-      assertEquals(0, first.exitCode);
-      assertThat(first.out).startsWith("ALLOW rule=login limit=1 remaining=0 retry_after_ms=0 reset_after_ms=1000000");
+      Run first = Cli.run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", user, "--action", "login");
+      assertEquals(0, first.exitCode());
+      assertThat(first.out()).startsWith("ALLOW rule=login limit=1 remaining=0 retry_after_ms=0 reset_after_ms=1000000");
 
-      Run second = run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", user, "--action", "login", "--cost", "1");
-      assertThat(second.out).startsWith("DENY rule=login");
+      Run second = Cli.run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", user, "--action", "login", "--cost", "1");
+      assertThat(second.out()).startsWith("DENY rule=login");
     }
   }
 
   @Test
   void checkReportsInvalidInputNamingTheField(TestRedis redis) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
-      Run run = run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", "", "--action", "login");
-      assertEquals(1, run.exitCode);
-      assertThat(run.err).contains("INVALID_ARGUMENT").contains("user_id must be 1 to 256 bytes");
+      Run run = Cli.run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", "", "--action", "login");
+      assertEquals(1, run.exitCode());
+      assertThat(run.err()).contains("INVALID_ARGUMENT").contains("user_id must be 1 to 256 bytes");
     }
   }
 
@@ -55,9 +52,9 @@ class CliTest {
   void serverRefusesToStartWithInvalidLimitsNamingFieldValueAndExpectation(TestRedis redis, @TempDir Path dir) throws Exception {
     Path limits = dir.resolve("limits.json");
     Files.writeString(limits, LIMITS.replace("\"capacity\": 1", "\"capacity\": -5"));
-    Run run = run("--port", String.valueOf(Ports.free()), "--redis", redis.uri(), "--limits", limits.toString());
-    assertEquals(1, run.exitCode);
-    assertThat(run.err).contains("rules.login.capacity must be a whole number from 1 to 1000000000, was -5");
+    Run run = Cli.run("--port", String.valueOf(Ports.free()), "--redis", redis.uri(), "--limits", limits.toString());
+    assertEquals(1, run.exitCode());
+    assertThat(run.err()).contains("rules.login.capacity must be a whole number from 1 to 1000000000, was -5");
   }
 
   @Test
@@ -65,45 +62,26 @@ class CliTest {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       String target = "127.0.0.1:" + sluice.port();
       String user = "cli-" + UUID.randomUUID();
-      Run ban = run("ban", "--target", target, "--user", user, "--action", "login", "--seconds", "120", "--reason", "card testing");
-      assertEquals(0, ban.exitCode, ban.err);
-      assertThat(ban.out).startsWith("banned user=" + user + " action=login scope=action remaining_ms=120000");
+      Run ban = Cli.run("ban", "--target", target, "--user", user, "--action", "login", "--seconds", "120", "--reason", "card testing");
+      assertEquals(0, ban.exitCode(), ban.err());
+      assertThat(ban.out()).startsWith("banned user=" + user + " action=login scope=action remaining_ms=120000");
 
-      assertThat(run("check", "--target", target, "--user", user, "--action", "login").out)
+      assertThat(Cli.run("check", "--target", target, "--user", user, "--action", "login").out())
           .startsWith("BAN rule=login").contains("ban_reason=\"card testing\"");
-      assertThat(run("bans", "--target", target, "--user", user).out)
+      assertThat(Cli.run("bans", "--target", target, "--user", user).out())
           .contains("user=" + user + " action=login scope=action").contains("reason=\"card testing\"");
 
-      Run unban = run("unban", "--target", target, "--user", user);
-      assertEquals(0, unban.exitCode);
-      assertThat(unban.out).contains("lifted 1 ban(s)");
-      assertThat(run("bans", "--target", target, "--user", user).out).contains("no active bans");
+      Run unban = Cli.run("unban", "--target", target, "--user", user);
+      assertEquals(0, unban.exitCode());
+      assertThat(unban.out()).contains("lifted 1 ban(s)");
+      assertThat(Cli.run("bans", "--target", target, "--user", user).out()).contains("no active bans");
     }
   }
 
   @Test
   void redisBinaryPrintsAnExecutable() throws Exception {
-    Run run = run("redis-binary");
-    assertEquals(0, run.exitCode);
-    assertThat(Files.isExecutable(Path.of(run.out.trim()))).isTrue();
-  }
-
-  private record Run(int exitCode, String out, String err) {
-  }
-
-  private static synchronized Run run(String... args) {
-    PrintStream originalOut = System.out;
-    PrintStream originalErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exitCode = new CommandLine(new Main()).execute(args);
-      return new Run(exitCode, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(originalOut);
-      System.setErr(originalErr);
-    }
+    Run run = Cli.run("redis-binary");
+    assertEquals(0, run.exitCode());
+    assertThat(Files.isExecutable(Path.of(run.out().trim()))).isTrue();
   }
 }

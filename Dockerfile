@@ -1,0 +1,20 @@
+# Sluice: build the fat jar with the same command as scripts/fleet.sh (mvn -B -DskipTests package),
+# then run it on a slim JRE as a non-root user.
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY pom.xml .
+COPY src src
+COPY lua lua
+RUN mvn -B -DskipTests package
+
+FROM eclipse-temurin:17-jre
+RUN useradd --system --uid 10001 --home-dir /app sluice
+WORKDIR /app
+COPY --from=build /src/target/sluice.jar /app/sluice.jar
+COPY conf /app/conf
+USER sluice
+EXPOSE 50051 8081
+# Ready means Redis answers and the scripts and limits are loaded (/health/ready); bash's /dev/tcp needs no curl.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SLUICE_HTTP_PORT:-8081} && printf 'GET /health/ready HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200'"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/app/sluice.jar"]
