@@ -45,10 +45,10 @@ public final class GrpcVerticle extends VerticleBase {
   public Future<?> start() {
     Settings settings = shared.settings();
     redis = RedisClients.pooled(vertx, settings);
-    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics(),
-        shared.throttle());
-    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics());
     Health health = shared.health();
+    Limiter limiter = new Limiter(redis, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics(),
+        shared.throttle(), health);
+    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics());
     // Standard health: the server ("") and the check service are SERVING exactly when /health/ready says ready.
     HealthService grpcHealth = HealthService.create(vertx)
         .register("", () -> Future.succeededFuture(health.ready()))

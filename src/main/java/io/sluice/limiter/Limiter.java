@@ -6,6 +6,7 @@ import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Rule;
+import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.throttle.ThrottleFactors;
@@ -41,11 +42,11 @@ public final class Limiter {
   private final boolean shadowSetting;
   private final Metrics metrics;
   private final ThrottleFactors throttle;
-  /** Whether the last Redis call worked; failures are logged when this flips, not once per check. */
-  private boolean redisAnswering = true;
+  /** Knows whether the last check reached Redis: failures are logged when that flips, not once per check. */
+  private final Health health;
 
   public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics,
-                 ThrottleFactors throttle) {
+                 ThrottleFactors throttle, Health health) {
     this.redis = redis;
     this.check = check;
     this.limits = limits;
@@ -55,6 +56,7 @@ public final class Limiter {
     this.shadowSetting = settings.shadow();
     this.metrics = metrics;
     this.throttle = throttle;
+    this.health = health;
   }
 
   /**
@@ -187,8 +189,7 @@ public final class Limiter {
   }
 
   private void noteRedisState(boolean answered, Throwable failure) {
-    if (answered != redisAnswering) {
-      redisAnswering = answered;
+    if (health.checksReachRedis(answered)) {
       if (answered) {
         log.info("redis answers checks again");
       } else {

@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -17,6 +18,7 @@ public final class Health {
   private static final Logger log = LoggerFactory.getLogger(Health.class);
 
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicBoolean checksReachRedis = new AtomicBoolean(true);
   private volatile boolean redisAnswering;
   private volatile boolean scriptsLoaded;
   private volatile boolean limitsLoaded;
@@ -46,6 +48,14 @@ public final class Health {
     redisAnswering = answering;
     scriptsLoaded = scripts;
     noteChange();
+  }
+
+  /**
+   * Records whether the last check reached Redis. True only for the call that changed it, so that
+   * the change is logged once per process, whichever event loop noticed it first.
+   */
+  public boolean checksReachRedis(boolean answered) {
+    return checksReachRedis.compareAndSet(!answered, answered);
   }
 
   public void limitsLoaded() {
