@@ -2,6 +2,9 @@ package io.sluice.cli;
 
 import io.vertx.core.net.SocketAddress;
 
+import java.util.Arrays;
+import java.util.List;
+
 /** Parses {@code host:port} targets given on the command line. */
 final class Targets {
 
@@ -9,8 +12,8 @@ final class Targets {
   }
 
   /** {@code host:port,host:port,...} */
-  static java.util.List<SocketAddress> parseList(String targets) {
-    return java.util.Arrays.stream(targets.split(",")).map(String::trim).filter(t -> !t.isEmpty()).map(Targets::parse).toList();
+  static List<SocketAddress> parseList(String targets) {
+    return Arrays.stream(targets.split(",")).map(String::trim).filter(t -> !t.isEmpty()).map(Targets::parse).toList();
   }
 
   static SocketAddress parse(String target) {

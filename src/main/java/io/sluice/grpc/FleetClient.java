@@ -4,6 +4,7 @@ import io.sluice.grpc.v1.CheckResponse;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.common.GrpcStatus;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -47,7 +48,7 @@ public final class FleetClient {
         .map(response -> new Answer(response, index))
         .recover(failure -> {
           boolean unreachable = !(failure instanceof SluiceClient.CallFailedException refused)
-              || refused.status() == io.vertx.grpc.common.GrpcStatus.UNAVAILABLE;
+              || refused.status() == GrpcStatus.UNAVAILABLE;
           return unreachable && attemptsLeft > 1
               ? check(userId, action, cost, (index + 1) % instances.size(), attemptsLeft - 1)
               : Future.failedFuture(failure);

@@ -4,12 +4,18 @@ import io.sluice.grpc.v1.AdminGrpcClient;
 import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.BanRequest;
 import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.GetLimitsRequest;
+import io.sluice.grpc.v1.GetThrottleRequest;
+import io.sluice.grpc.v1.LimitsStatus;
 import io.sluice.grpc.v1.ListBansRequest;
 import io.sluice.grpc.v1.ListBansResponse;
+import io.sluice.grpc.v1.RateLimiterGrpcClient;
+import io.sluice.grpc.v1.ReportLatencyRequest;
+import io.sluice.grpc.v1.ReportLatencyResponse;
+import io.sluice.grpc.v1.ThrottleStatus;
 import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.UnbanResponse;
-import io.sluice.grpc.v1.CheckResponse;
-import io.sluice.grpc.v1.RateLimiterGrpcClient;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
@@ -17,6 +23,8 @@ import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientResponse;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
+
+import java.util.List;
 
 /**
  * A client of one Sluice instance for the CLI, the simulator and the tests. Unlike the generated
@@ -57,17 +65,17 @@ public final class SluiceClient {
     return call(AdminGrpcClient.Unban, UnbanRequest.newBuilder().setUserId(userId).setAction(actionOrEmpty).build());
   }
 
-  public Future<io.sluice.grpc.v1.ReportLatencyResponse> reportLatency(String actionOrEmpty, java.util.List<Double> latenciesMs) {
-    return call(RateLimiterGrpcClient.ReportLatency, io.sluice.grpc.v1.ReportLatencyRequest.newBuilder()
+  public Future<ReportLatencyResponse> reportLatency(String actionOrEmpty, List<Double> latenciesMs) {
+    return call(RateLimiterGrpcClient.ReportLatency, ReportLatencyRequest.newBuilder()
         .setAction(actionOrEmpty).addAllLatencyMs(latenciesMs).build());
   }
 
-  public Future<io.sluice.grpc.v1.ThrottleStatus> getThrottle() {
-    return call(AdminGrpcClient.GetThrottle, io.sluice.grpc.v1.GetThrottleRequest.getDefaultInstance());
+  public Future<ThrottleStatus> getThrottle() {
+    return call(AdminGrpcClient.GetThrottle, GetThrottleRequest.getDefaultInstance());
   }
 
-  public Future<io.sluice.grpc.v1.LimitsStatus> getLimits() {
-    return call(AdminGrpcClient.GetLimits, io.sluice.grpc.v1.GetLimitsRequest.getDefaultInstance());
+  public Future<LimitsStatus> getLimits() {
+    return call(AdminGrpcClient.GetLimits, GetLimitsRequest.getDefaultInstance());
   }
 
   <Req, Resp> Future<Resp> call(ServiceMethod<Resp, Req> method, Req request) {

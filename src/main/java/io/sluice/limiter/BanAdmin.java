@@ -3,6 +3,8 @@ package io.sluice.limiter;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -13,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * Operators' ban operations: list, ban, unban. The gRPC admin service and the CLI call these, so
@@ -32,13 +35,13 @@ public final class BanAdmin {
   static final long UNBAN_CONFIRM_MS = 2_000;
   private static final long UNBAN_POLL_MS = 2;
 
-  private final io.vertx.core.Vertx vertx;
+  private final Vertx vertx;
   private final Redis redis;
   private final LuaScript banScript;
   private final BanCache localCache;
   private final Metrics metrics;
 
-  public BanAdmin(io.vertx.core.Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache, Metrics metrics) {
+  public BanAdmin(Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache, Metrics metrics) {
     this.vertx = vertx;
     this.redis = redis;
     this.banScript = banScript;
@@ -121,7 +124,7 @@ public final class BanAdmin {
         violationKeys.result().forEach(deleteViolations::arg);
         batch.add(deleteViolations);
       }
-      String noticeId = java.util.UUID.randomUUID().toString();
+      String noticeId = UUID.randomUUID().toString();
       String notice = new JsonObject().put("type", "unban").put("id", noticeId)
           .put("user", userId).put("action", actionOrEmpty).encode();
       batch.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.BANS_CHANNEL).arg(notice));
@@ -144,7 +147,7 @@ public final class BanAdmin {
       if (acks.toLong() >= receivers || System.nanoTime() > deadlineNanos) {
         return redis.send(Request.cmd(Command.DEL).arg(ackKey)).mapEmpty();
       }
-      io.vertx.core.Promise<Void> later = io.vertx.core.Promise.promise();
+      Promise<Void> later = Promise.promise();
       vertx.setTimer(UNBAN_POLL_MS, timer -> awaitAcks(ackKey, receivers, deadlineNanos).onComplete(later));
       return later.future();
     });

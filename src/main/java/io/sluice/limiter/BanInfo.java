@@ -1,5 +1,7 @@
 package io.sluice.limiter;
 
+import io.vertx.core.json.JsonObject;
+
 /**
  * An active ban, as operators see it.
  *
@@ -8,8 +10,8 @@ package io.sluice.limiter;
  */
 public record BanInfo(String userId, String actionOrEmpty, String scope, long remainingMs, String reason, int level, int violations) {
 
-  public io.vertx.core.json.JsonObject toJson() {
-    return new io.vertx.core.json.JsonObject().put("user", userId).put("action", actionOrEmpty).put("scope", scope)
+  public JsonObject toJson() {
+    return new JsonObject().put("user", userId).put("action", actionOrEmpty).put("scope", scope)
         .put("remainingMs", remainingMs).put("reason", reason).put("level", level).put("violations", violations);
   }
 }

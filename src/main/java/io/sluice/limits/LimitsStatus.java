@@ -1,5 +1,7 @@
 package io.sluice.limits;
 
+import io.vertx.core.json.JsonObject;
+
 import java.time.Instant;
 
 /**
@@ -12,8 +14,8 @@ import java.time.Instant;
 public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastRejection, long applied, long rejected) {
 
   /** The shape the admin HTTP API and the {@code limits} subcommand show. */
-  public io.vertx.core.json.JsonObject toJson() {
-    io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject()
+  public JsonObject toJson() {
+    JsonObject json = new JsonObject()
         .put("version", current.version())
         .put("source", current.source())
         .put("digest", current.digest())
@@ -22,7 +24,7 @@ public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastReje
         .put("rejected", rejected)
         .put("limits", LimitsParser.toJson(current));
     if (lastRejection != null) {
-      json.put("lastRejection", new io.vertx.core.json.JsonObject()
+      json.put("lastRejection", new JsonObject()
           .put("source", lastRejection.source())
           .put("reason", lastRejection.reason())
           .put("at", lastRejection.at().toString()));

@@ -7,11 +7,14 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.limiter.Decision;
+import io.sluice.throttle.ThrottleFactors;
 
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.DoubleSupplier;
 import java.util.function.ToDoubleFunction;
@@ -102,7 +105,7 @@ public final class Metrics {
   /** One decided check: its outcome under its rule, and how long it took. */
   public void decided(Decision decision, long startedNanos) {
     decisions.computeIfAbsent(decision.rule(), this::decisionCounters)[Outcome.of(decision).ordinal()].increment();
-    checkDuration.record(System.nanoTime() - startedNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    checkDuration.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
   }
 
   private Counter[] decisionCounters(String rule) {
@@ -118,8 +121,8 @@ public final class Metrics {
   }
 
   public void redisCall(long startedNanos, Throwable failureOrNull) {
-    redisCallDuration.record(System.nanoTime() - startedNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-    if (failureOrNull instanceof java.util.concurrent.TimeoutException) {
+    redisCallDuration.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
+    if (failureOrNull instanceof TimeoutException) {
       redisTimeouts.increment();
     } else if (failureOrNull != null) {
       redisFailures.increment();
@@ -152,7 +155,7 @@ public final class Metrics {
   }
 
   /** Registers the gauge of one throttle subject's factor; later calls for the same subject do nothing. */
-  public void throttleFactor(String subject, io.sluice.throttle.ThrottleFactors factors) {
+  public void throttleFactor(String subject, ThrottleFactors factors) {
     if (registry.find(THROTTLE_FACTOR).tag("subject", subject).gauge() != null) {
       return;
     }
