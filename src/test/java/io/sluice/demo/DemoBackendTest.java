@@ -1,5 +1,8 @@
 package io.sluice.demo;
 
+import io.sluice.grpc.FleetClient;
+import io.sluice.limits.Limits;
+import io.sluice.limits.LimitsParser;
 import io.sluice.support.Cli;
 import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
@@ -113,6 +116,26 @@ class DemoBackendTest {
     assertThat(finalBlock).anySatisfy(line -> assertThat(line).contains("instance 1").doesNotContain("allowed      0"));
     assertThat(finalBlock).anySatisfy(line -> assertThat(line).contains("instance 2").doesNotContain("allowed      0"));
     assertThat(finalBlock).anySatisfy(line -> assertThat(line).contains("login").doesNotContain("banned      0"));
+  }
+
+  @Test
+  void theAccuracyCheckCatchesAFleetThatAllowsMoreThanTheLimit() throws Exception {
+    // Tell the simulation that search allows 1 token where the fleet enforces 5: it must notice.
+    Limits stricter = LimitsParser.parse("{\"rules\":{\"default\":{\"capacity\":1,\"refillPerSecond\":0.001}}}", "test", 1);
+    FleetClient fleet = new FleetClient(vertx, List.of(SocketAddress.inetSocketAddress(a.port(), "127.0.0.1"),
+        SocketAddress.inetSocketAddress(b.port(), "127.0.0.1")));
+    try {
+      Simulation simulation = new Simulation(vertx, fleet, stricter,
+          new Simulation.Plan("strict-" + UUID.randomUUID(), 0, 1, 1, 50, List.of("search"), 300));
+      simulation.run().await(30, TimeUnit.SECONDS);
+      assertThat(simulation.violations()).singleElement().satisfies(violation -> {
+        assertEquals("search", violation.action());
+        assertEquals(1, violation.permitted());
+        assertThat(violation.allowed()).isGreaterThan(1);
+      });
+    } finally {
+      fleet.close().await(10, TimeUnit.SECONDS);
+    }
   }
 
   private static HttpResponse<String> login(String user) throws Exception {
