@@ -5,7 +5,6 @@ import io.sluice.grpc.GrpcVerticle;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.RedisKeys;
-import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
@@ -25,11 +24,9 @@ import io.vertx.redis.client.Redis;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.List;
-
 /**
- * The only wiring: loads the limits and the Lua scripts, subscribes to unban notices, then deploys the
- * limits, latency-monitor, ops (HTTP) and gRPC verticles, in that order.
+ * The only wiring: loads the limits, subscribes to unban notices, then deploys the limits,
+ * latency-monitor, ops (HTTP; it loads the Lua scripts into Redis) and gRPC verticles, in that order.
  * A failure at any step fails the deployment, so a bad limits file stops the process.
  */
 public final class MainVerticle extends VerticleBase {
@@ -62,11 +59,10 @@ public final class MainVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     return loadLimits()
-        .compose(this::preloadScripts)
         .compose(ready -> subscribe())
         .compose(ready -> vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)))
         .compose(ready -> vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics)))
-        .compose(ready -> vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, List.of(checkScript, banScript))))
+        .compose(ready -> vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScript, banScript)))
         .compose(this::deployGrpc)
         .map(deployed -> {
           registerGauges();
@@ -96,28 +92,16 @@ public final class MainVerticle extends VerticleBase {
     return banCache;
   }
 
-  private Future<Limits> loadLimits() {
+  private Future<Void> loadLimits() {
     String path = settings.limits();
     return vertx.fileSystem().readFile(path)
         .recover(failure -> Future.failedFuture(new IllegalArgumentException("cannot read limits file " + path + ": " + failure.getMessage())))
         .map(content -> {
           initialFileContent = content.toString();
-          return LimitsParser.parse(initialFileContent, "file " + path, 1);
+          limits = new LiveLimits(LimitsParser.parse(initialFileContent, "file " + path, 1));
+          health.limitsLoaded();
+          return null;
         });
-  }
-
-  private Future<Void> preloadScripts(Limits loaded) {
-    limits = new LiveLimits(loaded);
-    health.limitsLoaded();
-    Redis redis = RedisClients.pooled(vertx, settings);
-    // Redis being down at start is not fatal: checks answer in the failure mode, and the first
-    // call after Redis returns loads the script through the NOSCRIPT fallback.
-    return Future.all(checkScript.preload(redis), banScript.preload(redis))
-        .andThen(done -> health.redis(done.succeeded(), done.succeeded()))
-        .onFailure(e -> log.warn("could not preload Lua scripts into redis {}: {}", settings.redis(), e.toString()))
-        .otherwiseEmpty()
-        .eventually(redis::close)
-        .mapEmpty();
   }
 
   /** Unban notices keep the local ban cache honest; it serves only while they can arrive. */

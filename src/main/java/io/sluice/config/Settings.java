@@ -25,7 +25,8 @@ public record Settings(
     Ops ops) {
 
   /**
-   * Operations: the HTTP port for metrics, health and admin, and how the process stops and logs.
+   * Operations: the HTTP port for metrics, health and admin (on {@code host}, like gRPC), and how
+   * the process stops and logs.
    *
    * @param adminToken     the bearer token of the admin HTTP API; empty disables that API
    * @param drainTimeoutMs on SIGTERM, how long in-flight checks may take to finish
@@ -33,13 +34,13 @@ public record Settings(
    * @param logFormat      {@code text} for people, {@code json} (one object per line) for containers
    * @param logRequests    log every check (logger {@code sluice.requests}); off by default
    */
-  public record Ops(String httpHost, int httpPort, String adminToken, int drainTimeoutMs, int healthCheckMs, String logFormat,
+  public record Ops(int httpPort, String adminToken, int drainTimeoutMs, int healthCheckMs, String logFormat,
                     boolean logRequests) {
 
     /** Masks the token, so that settings can be logged. */
     @Override
     public String toString() {
-      return "Ops[httpHost=" + httpHost + ", httpPort=" + httpPort + ", adminToken=" + (adminToken.isEmpty() ? "(none)" : "***")
+      return "Ops[httpPort=" + httpPort + ", adminToken=" + (adminToken.isEmpty() ? "(none)" : "***")
           + ", drainTimeoutMs=" + drainTimeoutMs + ", healthCheckMs=" + healthCheckMs + ", logFormat=" + logFormat
           + ", logRequests=" + logRequests + "]";
     }
@@ -123,7 +124,6 @@ public record Settings(
             integer(merged, "throttleProbeIntervalMs", 10, 600_000, problems),
             integer(merged, "throttleProbeTimeoutMs", 10, 600_000, problems)),
         new Ops(
-            text(merged, "host", problems),
             integer(merged, "httpPort", 1, 65535, problems),
             adminToken(merged, problems),
             integer(merged, "drainTimeoutMs", 0, 600_000, problems),

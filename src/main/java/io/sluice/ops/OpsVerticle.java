@@ -25,9 +25,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The operators' HTTP port: {@code /metrics} for Prometheus, {@code /health/live} and
- * {@code /health/ready} for orchestrators, and the admin API. It also keeps readiness current by
- * asking Redis, every {@code healthCheckMs}, whether the Lua scripts are loaded (loading any that
- * are not), so that readiness needs no check traffic to notice that Redis left or came back.
+ * {@code /health/ready} for orchestrators, and the admin API. It is also where the Lua scripts get
+ * into Redis: at start (before the gRPC verticles serve), and every {@code healthCheckMs} after,
+ * when it asks Redis whether they are loaded and loads any that are not. That keeps readiness
+ * current without check traffic, and a Redis that was down at start or restarted is caught up.
+ * Redis being down at start is not fatal: checks answer in the failure mode meanwhile, and a check
+ * that meets NOSCRIPT loads its script itself.
  */
 public final class OpsVerticle extends VerticleBase {
 
@@ -38,18 +41,20 @@ public final class OpsVerticle extends VerticleBase {
   private final Metrics metrics;
   private final LiveLimits limits;
   private final BanCache banCache;
+  private final LuaScript banScript;
   private final List<LuaScript> scripts;
   private Redis redis;
   private long probeTimer = -1;
 
   public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache,
-                     List<LuaScript> scripts) {
+                     LuaScript checkScript, LuaScript banScript) {
     this.settings = settings;
     this.health = health;
     this.metrics = metrics;
     this.limits = limits;
     this.banCache = banCache;
-    this.scripts = List.copyOf(scripts);
+    this.banScript = banScript;
+    this.scripts = List.of(checkScript, banScript);
   }
 
   @Override
@@ -63,24 +68,31 @@ public final class OpsVerticle extends VerticleBase {
     if (ops.adminToken().isEmpty()) {
       AdminRoutes.disabled(router);
     } else {
-      LuaScript banScript = scripts.stream().filter(script -> script.name().equals("ban")).findFirst().orElseThrow();
       new AdminRoutes(ops.adminToken(), new BanAdmin(vertx, redis, banScript, banCache, metrics), limits, redis).mount(router);
     }
-    probeTimer = vertx.setPeriodic(1, ops.healthCheckMs(), timer -> probeRedis());
     HttpServer server = vertx.createHttpServer().requestHandler(router);
-    return server.listen(ops.httpPort(), ops.httpHost())
+    return probeRedis()
+        .onFailure(e -> log.warn("could not load the Lua scripts into redis {} at start: {}", settings.redis(), e.toString()))
+        .otherwiseEmpty()
+        .compose(probed -> {
+          probeTimer = vertx.setPeriodic(ops.healthCheckMs(), timer -> probeRedis());
+          return server.listen(ops.httpPort(), settings.host());
+        })
         .onSuccess(listening -> log.info("metrics, health{} on http://{}:{}", ops.adminToken().isEmpty() ? "" : " and admin",
-            ops.httpHost(), listening.actualPort()));
+            settings.host(), listening.actualPort()));
   }
 
-  /** SCRIPT EXISTS answers both questions at once: does Redis answer, and does it hold our scripts. */
-  private void probeRedis() {
+  /**
+   * SCRIPT EXISTS answers both questions at once: does Redis answer, and does it hold our scripts.
+   * The answer is readiness.
+   */
+  private Future<Void> probeRedis() {
     Request exists = Request.cmd(Command.SCRIPT).arg("EXISTS");
     scripts.forEach(script -> exists.arg(script.sha()));
-    redis.send(exists)
+    return redis.send(exists)
         .compose(this::loadMissing)
         .timeout(Math.max(settings.redisTimeoutMs(), 1000), TimeUnit.MILLISECONDS)
-        .onComplete(done -> health.redis(done.succeeded(), done.succeeded()));
+        .andThen(done -> health.redis(done.succeeded(), done.succeeded()));
   }
 
   private Future<Void> loadMissing(Response exists) {
