@@ -29,7 +29,6 @@ public final class BanAdmin {
   public static final String DEFAULT_REASON = "manual ban";
   /** The rule label of operators' bans in metrics and logs. */
   public static final String MANUAL_RULE = "manual";
-  private static final org.slf4j.Logger banLog = org.slf4j.LoggerFactory.getLogger(Limiter.BAN_LOGGER);
   private static final int SCAN_BATCH = 500;
   /** How long an unban waits for every instance to confirm it dropped its cached copy. */
   static final long UNBAN_CONFIRM_MS = 2_000;
@@ -86,9 +85,7 @@ public final class BanAdmin {
     long durationMs = durationSeconds * 1000;
     return banScript.call(redis, 1, RedisKeys.ban(userId, actionOrEmpty), durationMs, reason, userId, actionOrEmpty, scope)
         .map(reply -> {
-          metrics.banCreated(MANUAL_RULE, scope);
-          banLog.info("banned user={} action={} rule={} scope={} for {} ms by an operator: {}", userId, actionOrEmpty,
-              MANUAL_RULE, scope, durationMs, reason);
+          BansMade.record(metrics, MANUAL_RULE, scope, userId, actionOrEmpty, 0, durationMs, reason);
           return new BanInfo(userId, actionOrEmpty, scope, reply.toLong(), reason, 0, 0);
         });
   }

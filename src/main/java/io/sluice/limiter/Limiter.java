@@ -29,9 +29,6 @@ public final class Limiter {
   private static final Logger log = LoggerFactory.getLogger(Limiter.class);
   /** Its own logger, so that operators can route or silence would-block lines apart from the rest. */
   private static final Logger shadowLog = LoggerFactory.getLogger("sluice.shadow");
-  /** Each ban once, when it is created (here and by operators in {@link BanAdmin}). */
-  public static final String BAN_LOGGER = "sluice.bans";
-  private static final Logger banLog = LoggerFactory.getLogger(BAN_LOGGER);
 
   private final Redis redis;
   private final LuaScript check;
@@ -167,9 +164,7 @@ public final class Limiter {
     String banScope = reply.get(6).toString();
     String banReason = reply.get(7).toString();
     if (code == 2 && reply.get(8).toInteger() == 1) {
-      metrics.banCreated(rule.name(), banScope);
-      banLog.info("banned user={} action={} rule={} scope={} level={} for {} ms: {}", userId, action, rule.name(), banScope,
-          banLevel, retryAfterMs, banReason);
+      BansMade.record(metrics, rule.name(), banScope, userId, action, banLevel, retryAfterMs, banReason);
     }
     if (code == 2) {
       BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryAfterMs),
