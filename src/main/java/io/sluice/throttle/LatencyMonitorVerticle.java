@@ -11,7 +11,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -144,14 +143,16 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       for (int j = 0; j < values.length; j++) {
         values[j] = samples.get(j).toDouble();
       }
-      ThrottleController.State before = states.computeIfAbsent(subject, s -> restore(storedStates.get(subjects.indexOf(s))));
+      Response stored = storedStates.get(i);
+      ThrottleController.State before = states.computeIfAbsent(subject,
+          unknown -> ThrottleReport.state(stored == null ? null : stored.toString()));
       ThrottleController.State after = controller.next(before, LatencyWindow.percentile(values, values.length, 0.95), values.length);
       states.put(subject, after);
       if (after.factor() != before.factor()) {
         log.warn("throttle factor of {} {} -> {}: {}", subject, before.factor(), after.factor(), after.reason());
       }
       factorWrite.arg(subject).arg(after.factor());
-      stateWrite.arg(subject).arg(toJson(after, values.length, now).encode());
+      stateWrite.arg(subject).arg(ThrottleReport.encode(after, values.length, now));
     }
     writes.add(factorWrite);
     writes.add(stateWrite);
@@ -188,27 +189,5 @@ public final class LatencyMonitorVerticle extends VerticleBase {
           double ms = done.succeeded() ? (System.nanoTime() - started) / 1e6 : settings.probeTimeoutMs();
           LatencySamples.record(redis, ThrottleFactors.BACKEND, List.of(ms));
         });
-  }
-
-  private static ThrottleController.State restore(Response stored) {
-    if (stored == null) {
-      return ThrottleController.State.initial();
-    }
-    JsonObject json = new JsonObject(stored.toString());
-    return new ThrottleController.State(json.getDouble("factor", 1.0), json.getDouble("baselineMs", 0.0),
-        json.getInteger("slowWindows", 0), json.getDouble("p95Ms", 0.0), json.getDouble("targetMs", 0.0),
-        json.getString("reason", "restored"));
-  }
-
-  static JsonObject toJson(ThrottleController.State state, int samples, String updatedAt) {
-    return new JsonObject()
-        .put("factor", state.factor())
-        .put("p95Ms", state.lastP95Ms())
-        .put("targetMs", state.targetMs())
-        .put("baselineMs", state.baselineMs())
-        .put("slowWindows", state.slowWindows())
-        .put("samples", samples)
-        .put("reason", state.reason())
-        .put("updatedAt", updatedAt);
   }
 }

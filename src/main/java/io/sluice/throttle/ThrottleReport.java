@@ -11,7 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 
-/** What operators see of the fleet's adaptive throttle, read from the controller's state in Redis. */
+/**
+ * The controller's state per subject as it is kept in Redis ({@code sluice:throttle:state}): written
+ * by the leading instance each window, read back by a new leader to continue from, and read by
+ * operators (admin APIs). One JSON shape, defined here only.
+ */
 public final class ThrottleReport {
 
   /**
@@ -30,6 +34,31 @@ public final class ThrottleReport {
   }
 
   private ThrottleReport() {
+  }
+
+  /** A subject's state after a window, as stored. */
+  static String encode(ThrottleController.State state, int samples, String updatedAt) {
+    return new JsonObject()
+        .put("factor", state.factor())
+        .put("p95Ms", state.lastP95Ms())
+        .put("targetMs", state.targetMs())
+        .put("baselineMs", state.baselineMs())
+        .put("slowWindows", state.slowWindows())
+        .put("samples", samples)
+        .put("reason", state.reason())
+        .put("updatedAt", updatedAt)
+        .encode();
+  }
+
+  /** The controller state stored for a subject, or the initial state when none is. */
+  static ThrottleController.State state(String storedOrNull) {
+    if (storedOrNull == null) {
+      return ThrottleController.State.initial();
+    }
+    JsonObject json = new JsonObject(storedOrNull);
+    return new ThrottleController.State(json.getDouble("factor", 1.0), json.getDouble("baselineMs", 0.0),
+        json.getInteger("slowWindows", 0), json.getDouble("p95Ms", 0.0), json.getDouble("targetMs", 0.0),
+        json.getString("reason", "restored"));
   }
 
   /** Every subject that has been evaluated, by name. */
