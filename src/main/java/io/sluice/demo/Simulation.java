@@ -54,10 +54,6 @@ public final class Simulation {
       return failed.sum();
     }
 
-    public long total() {
-      return allowed() + denied() + banned() + failed();
-    }
-
     @Override
     public String toString() {
       return String.format(Locale.ROOT, "allowed %6d  denied %6d  banned %6d%s", allowed(), denied(), banned(),

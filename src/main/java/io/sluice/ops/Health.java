@@ -29,10 +29,6 @@ public final class Health {
     return !draining && redisAnswering && scriptsLoaded && limitsLoaded;
   }
 
-  public boolean draining() {
-    return draining;
-  }
-
   /** Where the readiness check stands, for {@code /health/ready}. */
   public JsonObject toJson() {
     return new JsonObject()

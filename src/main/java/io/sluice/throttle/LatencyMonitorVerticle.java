@@ -146,7 +146,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       Response stored = storedStates.get(i);
       ThrottleController.State before = states.computeIfAbsent(subject,
           unknown -> ThrottleReport.state(stored == null ? null : stored.toString()));
-      ThrottleController.State after = controller.next(before, LatencyWindow.percentile(values, values.length, 0.95), values.length);
+      ThrottleController.State after = controller.next(before, LatencyWindow.percentile(values, 0.95), values.length);
       states.put(subject, after);
       if (after.factor() != before.factor()) {
         log.warn("throttle factor of {} {} -> {}: {}", subject, before.factor(), after.factor(), after.reason());

@@ -9,11 +9,12 @@ public final class LatencyWindow {
   }
 
   /** The {@code quantile} (0..1) of {@code samples} by the nearest-rank method; 0 when there are none. */
-  public static double percentile(double[] samples, int count, double quantile) {
+  public static double percentile(double[] samples, double quantile) {
+    int count = samples.length;
     if (count == 0) {
       return 0;
     }
-    double[] sorted = Arrays.copyOf(samples, count);
+    double[] sorted = samples.clone();
     Arrays.sort(sorted);
     int rank = (int) Math.ceil(quantile * count);
     return sorted[Math.max(0, Math.min(count - 1, rank - 1))];

@@ -58,10 +58,6 @@ public final class ThrottleController {
     this.config = config;
   }
 
-  public Config config() {
-    return config;
-  }
-
   /** The state after one window with {@code samples} latencies whose 95th percentile is {@code p95Ms}. */
   public State next(State state, double p95Ms, int samples) {
     if (samples < config.minSamples()) {

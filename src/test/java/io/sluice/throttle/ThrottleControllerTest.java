@@ -84,7 +84,7 @@ class ThrottleControllerTest {
     double[] samples = new double[100];
     java.util.Arrays.fill(samples, 20);
     samples[57] = 9_000;
-    assertEquals(20, LatencyWindow.percentile(samples, samples.length, 0.95));
+    assertEquals(20, LatencyWindow.percentile(samples, 0.95));
   }
 
   @Test
