@@ -3,6 +3,7 @@ package io.sluice.cli;
 import io.sluice.grpc.FleetClient;
 import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.Arrays;
@@ -22,9 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
     description = "Measure check throughput and latency against running instances (closed loop).")
 public final class BenchCommand implements Callable<Integer> {
 
-  @Option(names = "--targets", defaultValue = "127.0.0.1:50051,127.0.0.1:50052",
-      description = "Sluice instances, host:port,... (default: ${DEFAULT-VALUE}); requests go round robin.")
-  String targets;
+  @Mixin
+  FleetTargets targets;
 
   @Option(names = "--concurrency", defaultValue = "64", description = "Checks in flight at any time (default: ${DEFAULT-VALUE}).")
   int concurrency;
@@ -57,7 +57,7 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
-    FleetClient fleet = new FleetClient(vertx, Targets.parseList(targets));
+    FleetClient fleet = new FleetClient(vertx, targets.addresses());
     try {
       long start = System.nanoTime();
       measureFromNanos = start + (long) (warmupSeconds * 1e9);

@@ -3,6 +3,7 @@ package io.sluice.cli;
 import io.sluice.demo.DemoBackendVerticle;
 import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
@@ -20,15 +21,14 @@ public final class DemoBackendCommand implements Callable<Integer> {
   @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String host;
 
-  @Option(names = "--targets", defaultValue = "127.0.0.1:50051,127.0.0.1:50052",
-      description = "Sluice instances, host:port,... (default: ${DEFAULT-VALUE}); requests go round robin.")
-  String targets;
+  @Mixin
+  FleetTargets targets;
 
   @Override
   public Integer call() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      vertx.deployVerticle(new DemoBackendVerticle(host, port, Targets.parseList(targets))).await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new DemoBackendVerticle(host, port, targets.addresses())).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       System.err.println("demo-backend: cannot start: " + e.getMessage());
       vertx.close();

@@ -6,6 +6,7 @@ import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -27,9 +28,8 @@ public final class SimulateCommand implements Callable<Integer> {
 
   private static final int BAR_WIDTH = 30;
 
-  @Option(names = "--targets", defaultValue = "127.0.0.1:50051,127.0.0.1:50052",
-      description = "Sluice instances, host:port,... (default: ${DEFAULT-VALUE}); requests go round robin.")
-  String targets;
+  @Mixin
+  FleetTargets targets;
 
   @Option(names = "--users", defaultValue = "20", description = "Well-behaved users (default: ${DEFAULT-VALUE}).")
   int users;
@@ -57,7 +57,7 @@ public final class SimulateCommand implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
-    FleetClient fleet = new FleetClient(vertx, Targets.parseList(targets));
+    FleetClient fleet = new FleetClient(vertx, targets.addresses());
     try {
       // The limits the fleet enforces right now, so that the accuracy check uses the real rules.
       Limits limits = LimitsParser.parse(fleet.instance(0).getLimits().await(10, TimeUnit.SECONDS).getDocumentJson(),

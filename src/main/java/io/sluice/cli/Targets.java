@@ -2,18 +2,10 @@ package io.sluice.cli;
 
 import io.vertx.core.net.SocketAddress;
 
-import java.util.Arrays;
-import java.util.List;
-
 /** Parses {@code host:port} targets given on the command line. */
 final class Targets {
 
   private Targets() {
-  }
-
-  /** {@code host:port,host:port,...} */
-  static List<SocketAddress> parseList(String targets) {
-    return Arrays.stream(targets.split(",")).map(String::trim).filter(t -> !t.isEmpty()).map(Targets::parse).toList();
   }
 
   static SocketAddress parse(String target) {
