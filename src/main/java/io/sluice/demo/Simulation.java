@@ -61,6 +61,9 @@ public final class Simulation {
     }
   }
 
+  private record UserAction(String user, String action) {
+  }
+
   /** One (user, action): what it was allowed, and the span in which it could have been. */
   private static final class Pair {
     final LongAdder allowed = new LongAdder();
@@ -82,7 +85,7 @@ public final class Simulation {
   private final Plan plan;
   private final Map<String, Tally> byAction = new ConcurrentHashMap<>();
   private final List<Tally> byInstance = new ArrayList<>();
-  private final Map<String, Pair> pairs = new ConcurrentHashMap<>();
+  private final Map<UserAction, Pair> pairs = new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final List<Long> timers = new ArrayList<>();
   private volatile long startedNanos;
@@ -127,7 +130,7 @@ public final class Simulation {
   }
 
   private void send(String user, String action) {
-    Pair pair = pairs.computeIfAbsent(user + "\n" + action, key -> new Pair(System.nanoTime()));
+    Pair pair = pairs.computeIfAbsent(new UserAction(user, action), key -> new Pair(System.nanoTime()));
     inFlight.incrementAndGet();
     fleet.check(user, action, 1).onComplete(done -> {
       pair.lastAnsweredNanos = System.nanoTime();
@@ -187,16 +190,14 @@ public final class Simulation {
   public List<Violation> violations() {
     List<Violation> found = new ArrayList<>();
     pairs.forEach((key, pair) -> {
-      String user = key.substring(0, key.indexOf('\n'));
-      String action = key.substring(key.indexOf('\n') + 1);
-      Rule rule = limits.ruleFor(action);
-      if (rule.shadow() || limits.shadow() || limits.allowlist().contains(user)) {
+      Rule rule = limits.ruleFor(key.action());
+      if (rule.shadow() || limits.shadow() || limits.allowlist().contains(key.user())) {
         return;
       }
       double elapsedSeconds = Math.max(0, pair.lastAnsweredNanos - pair.firstSentNanos) / 1e9;
       long permitted = (long) Math.floor(rule.capacity() + rule.refillPerSecond() * elapsedSeconds + 1e-9);
       if (pair.allowed.sum() > permitted) {
-        found.add(new Violation(user, action, pair.allowed.sum(), permitted));
+        found.add(new Violation(key.user(), key.action(), pair.allowed.sum(), permitted));
       }
     });
     return found;
