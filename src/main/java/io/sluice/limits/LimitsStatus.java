@@ -13,7 +13,10 @@ import java.time.Instant;
  */
 public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastRejection, long applied, long rejected) {
 
-  /** The shape the admin HTTP API and the {@code limits} subcommand show. */
+  /**
+   * The shape the admin HTTP API shows. The {@code limits} subcommand prints the same fields, built
+   * from the gRPC answer it gets (LimitsCommands.Show): change both together.
+   */
   public JsonObject toJson() {
     JsonObject json = new JsonObject()
         .put("version", current.version())

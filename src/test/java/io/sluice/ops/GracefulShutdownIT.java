@@ -5,6 +5,7 @@ import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.support.Await;
+import io.sluice.support.Http;
 import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.TestRedis;
@@ -20,9 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,8 +54,6 @@ class GracefulShutdownIT {
       end
       """;
 
-  private final HttpClient http = HttpClient.newHttpClient();
-
   @Test
   void sigtermLetsInFlightChecksFinishThenExitsZero(TestRedis redis) throws Exception {
     Path limits = Files.createTempFile("sluice-limits", ".json");
@@ -83,7 +79,7 @@ class GracefulShutdownIT {
     SluiceClient client = new SluiceClient(vertx, SocketAddress.inetSocketAddress(port, "127.0.0.1"));
     try {
       URI ready = URI.create("http://127.0.0.1:" + httpPort + "/health/ready");
-      Await.until("the instance to be ready", Duration.ofSeconds(30), () -> status(ready) == 200);
+      Await.until("the instance to be ready", Duration.ofSeconds(30), () -> Http.status(ready) == 200);
 
       blocker.send(Request.cmd(Command.EVAL).arg(BUSY_SCRIPT).arg(0).arg(4000));
       Await.until("redis to be busy", Duration.ofSeconds(10), () -> pingTimesOut(pinger));
@@ -93,11 +89,11 @@ class GracefulShutdownIT {
       }
       URI metrics = URI.create("http://127.0.0.1:" + httpPort + "/metrics");
       Await.until(IN_FLIGHT + " checks in flight", Duration.ofSeconds(10),
-          () -> OpsTest.value(body(metrics), "sluice_checks_in_flight") == IN_FLIGHT);
+          () -> Http.metric(Http.body(metrics), "sluice_checks_in_flight") == IN_FLIGHT);
 
       process.destroy();
 
-      Await.until("readiness to turn false", Duration.ofSeconds(5), () -> status(ready) == 503);
+      Await.until("readiness to turn false", Duration.ofSeconds(5), () -> Http.status(ready) == 503);
       CallFailedException refused = assertThrows(CallFailedException.class,
           () -> client.check("late", "login", 1).await(5, TimeUnit.SECONDS));
       assertEquals(GrpcStatus.UNAVAILABLE, refused.status());
@@ -128,22 +124,6 @@ class GracefulShutdownIT {
       return false;
     } catch (Exception e) {
       return true;
-    }
-  }
-
-  private int status(URI uri) {
-    try {
-      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
-
-  private String body(URI uri) {
-    try {
-      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body();
-    } catch (Exception e) {
-      return "";
     }
   }
 }

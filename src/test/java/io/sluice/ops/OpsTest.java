@@ -5,6 +5,7 @@ import io.sluice.grpc.v1.Decision;
 import io.sluice.redis.LocalRedis;
 import io.sluice.redis.RedisBinary;
 import io.sluice.support.Await;
+import io.sluice.support.Http;
 import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -72,10 +72,10 @@ class OpsTest {
     assertEquals(1, delta(before, after, "sluice_ban_cache_hits_total"));
     assertEquals(6, delta(before, after, "sluice_check_duration_seconds_count"));
     assertEquals(5, delta(before, after, "sluice_redis_call_duration_seconds_count"), "the cached ban made no call");
-    assertEquals(1, value(after, "sluice_ready"));
-    assertEquals(1, value(after, "sluice_pubsub_subscribed", "channel=\"sluice:bans\""));
-    assertEquals(1, value(after, "sluice_limits_version"));
-    assertEquals(1, value(after, "sluice_limits_reloads_total", "result=\"applied\""));
+    assertEquals(1, Http.metric(after, "sluice_ready"));
+    assertEquals(1, Http.metric(after, "sluice_pubsub_subscribed", "channel=\"sluice:bans\""));
+    assertEquals(1, Http.metric(after, "sluice_limits_version"));
+    assertEquals(1, Http.metric(after, "sluice_limits_reloads_total", "result=\"applied\""));
     assertThat(after).contains("sluice_check_duration_seconds_bucket{le=");
     assertThat(after).as("no user id in any label").doesNotContain(user);
   }
@@ -168,27 +168,16 @@ class OpsTest {
     LocalRedis own = LocalRedis.start(RedisBinary.resolve(), port);
     try (SluiceFixture instance = SluiceFixture.start(own.uri(), LIMITS, new JsonObject().put("healthCheckMs", 50))) {
       URI ready = URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/ready");
-      Await.until("ready", Duration.ofSeconds(10), () -> status(ready) == 200);
+      Await.until("ready", Duration.ofSeconds(10), () -> Http.status(ready) == 200);
 
       own.close();
-      Await.until("not ready once redis is gone", Duration.ofSeconds(10), () -> status(ready) == 503);
-      assertEquals(200, status(URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/live")), "still live");
+      Await.until("not ready once redis is gone", Duration.ofSeconds(10), () -> Http.status(ready) == 503);
+      assertEquals(200, Http.status(URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/live")), "still live");
 
       own = LocalRedis.start(RedisBinary.resolve(), port);
-      Await.until("ready again once redis is back (scripts reloaded)", Duration.ofSeconds(10), () -> status(ready) == 200);
+      Await.until("ready again once redis is back (scripts reloaded)", Duration.ofSeconds(10), () -> Http.status(ready) == 200);
     } finally {
       own.close();
-    }
-  }
-
-  private static int status(URI uri) {
-    try {
-      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
     }
   }
 
@@ -210,25 +199,7 @@ class OpsTest {
   }
 
   private static double delta(String before, String after, String name, String... labels) {
-    return value(after, name, labels) - value(before, name, labels);
-  }
-
-  /** The sum of every sample of {@code name} whose labels include all of {@code labels}. */
-  static double value(String scrape, String name, String... labels) {
-    double sum = 0;
-    for (String line : scrape.split("\n")) {
-      if (!(line.startsWith(name + "{") || line.startsWith(name + " "))) {
-        continue;
-      }
-      boolean matches = true;
-      for (String label : labels) {
-        matches &= line.contains(label);
-      }
-      if (matches) {
-        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return sum;
+    return Http.metric(after, name, labels) - Http.metric(before, name, labels);
   }
 
   private static String newUser() {

@@ -1,0 +1,58 @@
+package io.sluice.support;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+/** Plain GETs for conditions a test awaits: a server that does not answer (yet, or any more) is not an error. */
+public final class Http {
+
+  private static final HttpClient client = HttpClient.newHttpClient();
+
+  private Http() {
+  }
+
+  /** The status of a GET, or -1 when nothing answered. */
+  public static int status(URI uri) {
+    try {
+      return client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  /** The body of a GET, or "" when nothing answered. */
+  public static String body(URI uri) {
+    try {
+      return client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body();
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
+  }
+
+  /** The sum of every sample of metric {@code name} in a Prometheus scrape whose labels include all of {@code labels}. */
+  public static double metric(String scrape, String name, String... labels) {
+    double sum = 0;
+    for (String line : scrape.split("\n")) {
+      if (!(line.startsWith(name + "{") || line.startsWith(name + " "))) {
+        continue;
+      }
+      boolean matches = true;
+      for (String label : labels) {
+        matches &= line.contains(label);
+      }
+      if (matches) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+}
