@@ -52,6 +52,10 @@ public final class LuaScript {
     return sha;
   }
 
+  public String source() {
+    return source;
+  }
+
   /** Caches the script in Redis ahead of the first call (SCRIPT LOAD). */
   public Future<Void> preload(Redis redis) {
     return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(source)).mapEmpty();

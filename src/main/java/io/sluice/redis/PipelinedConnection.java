@@ -1,0 +1,334 @@
+package io.sluice.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One long-lived connection to one Redis node, owned by one event loop, on which many commands
+ * are in flight at once. Commands sent during one event-loop turn leave in one socket write at the
+ * end of that turn; replies come back in order and answer the oldest command in flight.
+ *
+ * <p>It opens itself, logs in and loads the Lua scripts before it takes commands, and when it
+ * breaks it fails what was waiting and opens again, after a backoff with jitter. Each command has
+ * a deadline: one not yet written when it passes is dropped and never written; one already written
+ * keeps its place, and its late reply is still delivered. A connection with commands unanswered
+ * for {@code stallMs} is taken for dead (a half-open socket, a Redis hung for good) and reopened.
+ *
+ * <p>Everything here runs on the owning event loop; nothing is thread-safe and nothing needs to be.
+ */
+final class PipelinedConnection {
+
+  /** Hears when the connection becomes usable and when it breaks. */
+  interface Listener {
+    void onReady(PipelinedConnection connection);
+
+    void onDown(PipelinedConnection connection, Throwable cause);
+  }
+
+  private enum State { DOWN, CONNECTING, HANDSHAKE, READY, CLOSED }
+
+  static final long FIRST_BACKOFF_MS = 50;
+  static final long MAX_BACKOFF_MS = 2_000;
+
+  private final Vertx vertx;
+  private final EventLoop eventLoop;
+  private final NetClient netClient;
+  private final RedisAccess node;
+  private final List<LuaScript> scripts;
+  private final long handshakeTimeoutMs;
+  private final long stallNanos;
+  private final Listener listener;
+  private final RespParser parser = new RespParser();
+  private final ArrayDeque<RedisCall> unsent = new ArrayDeque<>();
+  private final ArrayDeque<RedisCall> inFlight = new ArrayDeque<>();
+  private final Runnable flushTask = this::flush;
+  private NetSocketInternal socket;
+  private State state = State.DOWN;
+  private Future<Void> opening;
+  private boolean flushScheduled;
+  private long backoffMs = FIRST_BACKOFF_MS;
+  private long timerId = -1;
+  private long timerDeadlineNanos = Long.MAX_VALUE;
+  /** When the oldest command in flight was written, or the last reply came, whichever is later. */
+  private long waitingSinceNanos;
+
+  PipelinedConnection(Vertx vertx, ContextInternal context, NetClient netClient, RedisAccess node, List<LuaScript> scripts,
+                      long handshakeTimeoutMs, long stallMs, Listener listener) {
+    this.vertx = vertx;
+    this.eventLoop = context.nettyEventLoop();
+    this.netClient = netClient;
+    this.node = node;
+    this.scripts = List.copyOf(scripts);
+    this.handshakeTimeoutMs = handshakeTimeoutMs;
+    this.stallNanos = stallMs * 1_000_000L;
+    this.listener = listener;
+  }
+
+  RedisAccess node() {
+    return node;
+  }
+
+  boolean isReady() {
+    return state == State.READY;
+  }
+
+  /** Commands queued or in flight: the load on this connection. */
+  int outstanding() {
+    return unsent.size() + inFlight.size();
+  }
+
+  /** Opens the connection; completes once it is ready, or fails with why it could not be (it keeps trying). */
+  Future<Void> open() {
+    if (state == State.READY || state == State.CLOSED) {
+      return Future.succeededFuture();
+    }
+    if (opening == null) {
+      state = State.CONNECTING;
+      opening = netClient.connect(SocketAddress.inetSocketAddress(node.port(), node.host()))
+          .compose(this::handshake)
+          .onSuccess(ready -> {
+            opening = null;
+            state = State.READY;
+            backoffMs = FIRST_BACKOFF_MS;
+            listener.onReady(this);
+            scheduleFlush();
+          })
+          .onFailure(this::broken);
+    }
+    return opening;
+  }
+
+  private Future<Void> handshake(NetSocket connected) {
+    socket = (NetSocketInternal) connected;
+    state = State.HANDSHAKE;
+    socket.messageHandler(this::onMessage);
+    socket.closeHandler(closed -> broken(new java.io.IOException("connection to redis " + node.address() + " closed")));
+    socket.exceptionHandler(this::broken);
+    List<Future<Object>> replies = new ArrayList<>();
+    if (!node.password().isEmpty()) {
+      replies.add(handshakeCommand(node.user().isEmpty()
+          ? new Object[] {"AUTH", node.password()}
+          : new Object[] {"AUTH", node.user(), node.password()}));
+    }
+    if (node.database() != 0) {
+      replies.add(handshakeCommand("SELECT", (long) node.database()));
+    }
+    replies.add(handshakeCommand("CLIENT", "SETNAME", "sluice-check"));
+    for (LuaScript script : scripts) {
+      replies.add(handshakeCommand("SCRIPT", "LOAD", script.source()));
+    }
+    writeNow();
+    return Future.all(replies).mapEmpty();
+  }
+
+  private Future<Object> handshakeCommand(Object... parts) {
+    CommandCall call = new CommandCall(parts);
+    call.deadlineNanos = System.nanoTime() + handshakeTimeoutMs * 1_000_000L;
+    enqueue(call);
+    return call.reply();
+  }
+
+  /** Sends a command; only while {@link #isReady()}. It leaves with the others of this event-loop turn. */
+  void send(RedisCall call) {
+    enqueue(call);
+    scheduleFlush();
+  }
+
+  private void enqueue(RedisCall call) {
+    unsent.add(call);
+    if (call.deadlineNanos < timerDeadlineNanos) {
+      armTimer(call.deadlineNanos);
+    }
+  }
+
+  private void scheduleFlush() {
+    if (!flushScheduled) {
+      flushScheduled = true;
+      // Runs after the I/O of this event-loop turn: every check that arrived in it leaves in one write.
+      eventLoop.execute(flushTask);
+    }
+  }
+
+  private void flush() {
+    flushScheduled = false;
+    if (state == State.READY) {
+      writeNow();
+    }
+  }
+
+  private void writeNow() {
+    if (unsent.isEmpty()) {
+      return;
+    }
+    if (socket.writeQueueFull()) {
+      // Redis reads slower than we write: keep the commands here, where a deadline can still drop them unsent.
+      socket.drainHandler(drained -> scheduleFlush());
+      return;
+    }
+    ByteBuf out = socket.channelHandlerContext().alloc().buffer(unsent.size() * 192);
+    if (inFlight.isEmpty()) {
+      waitingSinceNanos = System.nanoTime();
+    }
+    RedisCall call;
+    while ((call = unsent.poll()) != null) {
+      call.encode(out);
+      call.sent = true;
+      inFlight.add(call);
+    }
+    socket.writeMessage(out).onFailure(this::broken);
+  }
+
+  private void onMessage(Object message) {
+    if (!(message instanceof ByteBuf data)) {
+      return;
+    }
+    try {
+      parser.feed(data, this::onReply);
+    } catch (RespParser.ProtocolException e) {
+      broken(e);
+    } finally {
+      data.release();
+    }
+  }
+
+  private void onReply(Object reply) {
+    RedisCall call = inFlight.poll();
+    if (call == null) {
+      throw new RespParser.ProtocolException("a reply with no command waiting for it");
+    }
+    waitingSinceNanos = System.nanoTime();
+    call.onReply(reply);
+  }
+
+  private void armTimer(long deadlineNanos) {
+    if (timerId >= 0) {
+      vertx.cancelTimer(timerId);
+    }
+    timerDeadlineNanos = deadlineNanos;
+    long delayMs = Math.max(1, (deadlineNanos - System.nanoTime() + 999_999) / 1_000_000);
+    timerId = vertx.setTimer(delayMs, fired -> {
+      timerId = -1;
+      timerDeadlineNanos = Long.MAX_VALUE;
+      expireDue();
+    });
+  }
+
+  /** Answers every command whose deadline passed, and takes a stalled connection for dead. */
+  private void expireDue() {
+    long now = System.nanoTime();
+    long next = Long.MAX_VALUE;
+    List<RedisCall> expired = new ArrayList<>();
+    for (Iterator<RedisCall> it = unsent.iterator(); it.hasNext(); ) {
+      RedisCall call = it.next();
+      if (call.deadlineNanos - now <= 0) {
+        it.remove();
+        expired.add(call);
+      } else {
+        next = Math.min(next, call.deadlineNanos);
+      }
+    }
+    for (RedisCall call : inFlight) {
+      if (!call.late && call.deadlineNanos - now <= 0) {
+        expired.add(call);
+      } else if (!call.late) {
+        next = Math.min(next, call.deadlineNanos);
+      }
+    }
+    // Answered after the walk: an answer may break this connection (a handshake that timed out), emptying the queues.
+    for (RedisCall call : expired) {
+      call.late = true;
+      call.onDeadline();
+    }
+    if (state != State.READY && state != State.HANDSHAKE && state != State.CONNECTING) {
+      return;
+    }
+    if (!inFlight.isEmpty() && now - waitingSinceNanos > stallNanos) {
+      broken(new java.io.IOException("redis " + node.address() + " answered nothing for " + stallNanos / 1_000_000 + " ms"));
+      return;
+    }
+    if (!inFlight.isEmpty()) {
+      // Late replies are awaited only so long: come back to see whether the connection stalled.
+      next = Math.min(next, waitingSinceNanos + stallNanos + 1_000_000);
+    }
+    if (next != Long.MAX_VALUE && next < timerDeadlineNanos) {
+      armTimer(next);
+    }
+  }
+
+  private void broken(Throwable cause) {
+    if (state == State.DOWN || state == State.CLOSED) {
+      return;
+    }
+    state = State.DOWN;
+    opening = null;
+    if (socket != null) {
+      socket.messageHandler(null).closeHandler(null).exceptionHandler(null);
+      socket.close();
+      socket = null;
+    }
+    parser.release();
+    failAll(cause);
+    listener.onDown(this, cause);
+    reconnectLater();
+  }
+
+  private void failAll(Throwable cause) {
+    List<RedisCall> failed = new ArrayList<>(unsent.size() + inFlight.size());
+    failed.addAll(inFlight);
+    failed.addAll(unsent);
+    inFlight.clear();
+    unsent.clear();
+    if (timerId >= 0) {
+      vertx.cancelTimer(timerId);
+      timerId = -1;
+      timerDeadlineNanos = Long.MAX_VALUE;
+    }
+    for (RedisCall call : failed) {
+      call.onConnectionLost(cause);
+    }
+  }
+
+  private void reconnectLater() {
+    // Full jitter: connections of every event loop and instance do not come back in lockstep.
+    long delay = 1 + ThreadLocalRandom.current().nextLong(backoffMs);
+    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    vertx.setTimer(delay, timer -> {
+      if (state == State.DOWN) {
+        open();
+      }
+    });
+  }
+
+  /** Drops the connection and opens it again (the node stopped being the master). */
+  void reconnect() {
+    if (state == State.READY || state == State.HANDSHAKE) {
+      broken(new java.io.IOException("reconnecting to redis " + node.address()));
+    }
+  }
+
+  /** Closes for good: what is waiting fails, and the connection does not open again. */
+  Future<Void> close() {
+    if (state == State.CLOSED) {
+      return Future.succeededFuture();
+    }
+    NetSocketInternal open = socket;
+    state = State.CLOSED;
+    socket = null;
+    parser.release();
+    failAll(new java.io.IOException("connection to redis " + node.address() + " closed by sluice"));
+    return open == null ? Future.succeededFuture() : open.close();
+  }
+}

@@ -1,0 +1,353 @@
+package io.sluice.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.net.NetClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where a check meets Redis: the pipelined connections of one event loop to every Redis node, and
+ * the one way a check's script gets there. A check goes to the node of its key's slot, on a
+ * connection of this event loop, so it never leaves the thread it arrived on.
+ *
+ * <p>What can happen to a call is decided here, once: the node's breaker is open, or no connection
+ * is up, and the failure mode answers at once; Redis answers in time; the deadline passes first
+ * (a timeout counts against the breaker, the caller's own deadline does not); Redis redirects
+ * (NOSCRIPT is answered by one EVAL, MOVED and ASK by the node they name, READONLY by reconnecting);
+ * or Redis reports a fault that no failure mode may hide.
+ *
+ * <p>One instance per event loop; every method runs on that event loop.
+ */
+public final class RedisPipelines {
+
+  private static final Logger log = LoggerFactory.getLogger(RedisPipelines.class);
+
+  /** Past this many commands on one connection, new ones go to the next connection of the node. */
+  private static final int SPILL_OVER = 1024;
+
+  private final Vertx vertx;
+  private final ContextInternal context;
+  private final NetClient netClient;
+  private final RedisTopology topology;
+  private final RedisBreakers breakers;
+  private final RedisFaults faults;
+  private final List<LuaScript> scripts;
+  private final int connectionsPerNode;
+  private final long handshakeTimeoutMs;
+  private final long stallMs;
+  private final Map<String, Node> nodes = new HashMap<>();
+
+  /**
+   * @param connectionsPerNode connections this event loop keeps to each node
+   * @param stallMs            a connection with commands unanswered this long is reopened
+   */
+  public RedisPipelines(Vertx vertx, RedisTopology topology, RedisBreakers breakers, RedisFaults faults,
+                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs) {
+    this.vertx = vertx;
+    this.context = (ContextInternal) vertx.getOrCreateContext();
+    RedisAccess any = topology.nodes().get(0);
+    this.netClient = vertx.createNetClient(any.netOptions((int) handshakeTimeoutMs));
+    this.topology = topology;
+    this.breakers = breakers;
+    this.faults = faults;
+    this.scripts = List.copyOf(scripts);
+    this.connectionsPerNode = connectionsPerNode;
+    this.handshakeTimeoutMs = handshakeTimeoutMs;
+    this.stallMs = stallMs;
+  }
+
+  /**
+   * Opens every connection to every node and loads the scripts on each. Completes when each
+   * connection is ready or failed once (it keeps trying in the background): a Redis that is down
+   * at start does not stop the instance, it only makes its checks answer by the failure mode.
+   */
+  public Future<Void> open() {
+    List<Future<Void>> opened = new ArrayList<>();
+    for (RedisAccess access : topology.nodes()) {
+      for (PipelinedConnection connection : node(access).connections) {
+        opened.add(connection.open().otherwiseEmpty());
+      }
+    }
+    return Future.all(opened).mapEmpty();
+  }
+
+  /** How many connections of this event loop are up (for readiness and tests). */
+  public int readyConnections() {
+    int ready = 0;
+    for (Node node : nodes.values()) {
+      for (PipelinedConnection connection : node.connections) {
+        if (connection.isReady()) {
+          ready++;
+        }
+      }
+    }
+    return ready;
+  }
+
+  /**
+   * Runs a script for a check. Every key carries the same hash tag (the first key routes it).
+   *
+   * @param redisDeadlineNanos  past it, Redis counts as not answering (the breaker hears of it)
+   * @param callerDeadlineNanos past it, the caller no longer waits ({@link Long#MAX_VALUE}: no deadline)
+   */
+  public void eval(LuaScript script, String[] keys, Object[] args, long redisDeadlineNanos, long callerDeadlineNanos,
+                   ScriptCallback callback) {
+    ScriptCall call = new ScriptCall(script, keys, args, redisDeadlineNanos, callerDeadlineNanos, callback);
+    send(call, node(topology.nodeFor(keys[0])), false);
+  }
+
+  /** @param asking precede it with ASKING (a cluster slot being migrated): both leave in the same write */
+  private void send(ScriptCall call, Node node, boolean asking) {
+    call.node = node;
+    if (!node.breaker.allowsRequests()) {
+      call.callback.onUnavailable(Unavailable.BREAKER_OPEN, node.breaker.retryAfterMs());
+      return;
+    }
+    PipelinedConnection connection = node.pick();
+    if (connection == null) {
+      call.callback.onUnavailable(Unavailable.DISCONNECTED, node.breaker.retryAfterMs());
+      return;
+    }
+    if (asking) {
+      connection.send(new CommandCall("ASKING"));
+    }
+    call.sent = false;
+    connection.send(call);
+  }
+
+  private Node node(RedisAccess access) {
+    Node node = nodes.get(access.address());
+    if (node == null) {
+      node = new Node(access);
+      nodes.put(access.address(), node);
+    }
+    return node;
+  }
+
+  private void onReply(ScriptCall call, Object reply) {
+    Node node = call.node;
+    if (!(reply instanceof RedisError error)) {
+      node.breaker.success();
+      if (call.late) {
+        call.callback.onLateReply(reply);
+      } else {
+        call.callback.onReply(reply);
+      }
+      return;
+    }
+    // Redis answered, even if with an error: it is there.
+    String prefix = error.prefix();
+    switch (prefix) {
+      case "NOSCRIPT" -> {
+        // The script did not run (SCRIPT FLUSH, or a restart the connection did not notice): EVAL runs and caches it.
+        if (!call.late && !call.useEval) {
+          call.useEval = true;
+          send(call, node, false);
+        } else if (!call.late) {
+          answerFault(call, RedisFault.SCRIPT, error.message());
+        }
+      }
+      case "MOVED", "ASK" -> redirect(call, error, "ASK".equals(prefix));
+      case "READONLY" -> {
+        // A failover made this node a replica: its connections go, and the topology is asked again.
+        node.breaker.failure(new IllegalStateException(error.message()));
+        topology.refresh();
+        node.reopen();
+        if (!call.late) {
+          call.callback.onUnavailable(Unavailable.FAILOVER, node.breaker.retryAfterMs());
+        }
+      }
+      case "LOADING", "BUSY", "OOM", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS" -> {
+        node.breaker.failure(new IllegalStateException(error.message()));
+        if (!call.late) {
+          call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
+        }
+      }
+      default -> {
+        node.breaker.success();
+        if (call.late) {
+          faults.record(RedisFault.of(error), error.message());
+        } else {
+          answerFault(call, RedisFault.of(error), error.message());
+        }
+      }
+    }
+  }
+
+  private void answerFault(ScriptCall call, RedisFault fault, String detail) {
+    call.callback.onFault(fault, faults.record(fault, detail));
+  }
+
+  /** {@code MOVED <slot> <host>:<port>} or {@code ASK <slot> <host>:<port>}: the command did not run; send it there. */
+  private void redirect(ScriptCall call, RedisError error, boolean ask) {
+    String[] parts = error.message().split(" ");
+    int colon = parts.length == 3 ? parts[2].lastIndexOf(':') : -1;
+    if (colon <= 0) {
+      if (!call.late) {
+        answerFault(call, RedisFault.ERROR, "unreadable redirect: " + error.message());
+      }
+      return;
+    }
+    RedisAccess target = call.node.access.at(parts[2].substring(0, colon), Integer.parseInt(parts[2].substring(colon + 1)));
+    if (!ask) {
+      topology.moved(Integer.parseInt(parts[1]), target);
+    }
+    if (call.late || ++call.redirects > 5) {
+      if (!call.late) {
+        call.callback.onUnavailable(Unavailable.REDIS_BUSY, call.node.breaker.retryAfterMs());
+      }
+      return;
+    }
+    send(call, node(target), ask);
+  }
+
+  private void onDeadline(ScriptCall call) {
+    if (call.callerDeadlineNanos <= call.redisDeadlineNanos) {
+      call.callback.onDeadline();
+    } else {
+      call.node.breaker.failure(new java.util.concurrent.TimeoutException("redis did not answer in time"));
+      call.callback.onUnavailable(Unavailable.TIMEOUT, call.node.breaker.retryAfterMs());
+    }
+  }
+
+  private void onConnectionLost(ScriptCall call) {
+    if (!call.late) {
+      call.late = true;
+      call.callback.onUnavailable(Unavailable.DISCONNECTED, call.node.breaker.retryAfterMs());
+    }
+  }
+
+  public Future<Void> close() {
+    List<Future<Void>> closed = new ArrayList<>();
+    for (Node node : nodes.values()) {
+      for (PipelinedConnection connection : node.connections) {
+        closed.add(connection.close());
+      }
+    }
+    return Future.join(closed).eventually(netClient::close).mapEmpty();
+  }
+
+  /** The connections of this event loop to one node. */
+  private final class Node implements PipelinedConnection.Listener {
+    final RedisAccess access;
+    final RedisBreaker breaker;
+    final PipelinedConnection[] connections;
+    /** Until a first connection was ready, checks wait for it (within their deadline) rather than fail. */
+    boolean everReady;
+
+    Node(RedisAccess access) {
+      this.access = access;
+      this.breaker = breakers.forNode(access);
+      this.connections = new PipelinedConnection[connectionsPerNode];
+      for (int i = 0; i < connectionsPerNode; i++) {
+        connections[i] = new PipelinedConnection(vertx, context, netClient, access, scripts, handshakeTimeoutMs, stallMs, this);
+      }
+    }
+
+    /**
+     * The connection for the next command: the first ready one, so that a turn's commands share one
+     * write, and the next when it is very busy; before any was ready, one that is opening.
+     */
+    PipelinedConnection pick() {
+      PipelinedConnection chosen = null;
+      for (PipelinedConnection connection : connections) {
+        if (connection.isReady()) {
+          if (connection.outstanding() < SPILL_OVER) {
+            return connection;
+          }
+          if (chosen == null || connection.outstanding() < chosen.outstanding()) {
+            chosen = connection;
+          }
+        }
+      }
+      if (chosen == null && !everReady) {
+        chosen = connections[0];
+        chosen.open();
+      }
+      return chosen;
+    }
+
+    void reopen() {
+      for (PipelinedConnection connection : connections) {
+        connection.reconnect();
+      }
+    }
+
+    @Override
+    public void onReady(PipelinedConnection connection) {
+      everReady = true;
+    }
+
+    @Override
+    public void onDown(PipelinedConnection connection, Throwable cause) {
+      log.debug("connection to redis {} down: {}", access.address(), cause.toString());
+      breaker.failure(cause);
+    }
+  }
+
+  /** A check's script call, as it travels: possibly resent as EVAL, or to another node. */
+  private final class ScriptCall extends RedisCall {
+    final LuaScript script;
+    final String[] keys;
+    final Object[] args;
+    final long redisDeadlineNanos;
+    final long callerDeadlineNanos;
+    final ScriptCallback callback;
+    Node node;
+    boolean useEval;
+    int redirects;
+
+    ScriptCall(LuaScript script, String[] keys, Object[] args, long redisDeadlineNanos, long callerDeadlineNanos,
+               ScriptCallback callback) {
+      this.script = script;
+      this.keys = keys;
+      this.args = args;
+      this.redisDeadlineNanos = redisDeadlineNanos;
+      this.callerDeadlineNanos = callerDeadlineNanos;
+      this.callback = callback;
+      this.deadlineNanos = Math.min(redisDeadlineNanos, callerDeadlineNanos);
+    }
+
+    @Override
+    void encode(ByteBuf out) {
+      Resp.arrayHeader(out, 3 + keys.length + args.length);
+      if (useEval) {
+        Resp.bulk(out, "EVAL");
+        Resp.bulk(out, script.source());
+      } else {
+        Resp.bulk(out, "EVALSHA");
+        Resp.bulk(out, script.sha());
+      }
+      Resp.bulk(out, keys.length);
+      for (String key : keys) {
+        Resp.bulk(out, key);
+      }
+      for (Object arg : args) {
+        Resp.bulk(out, arg);
+      }
+    }
+
+    @Override
+    void onReply(Object reply) {
+      RedisPipelines.this.onReply(this, reply);
+    }
+
+    @Override
+    void onDeadline() {
+      RedisPipelines.this.onDeadline(this);
+    }
+
+    @Override
+    void onConnectionLost(Throwable cause) {
+      RedisPipelines.this.onConnectionLost(this);
+    }
+  }
+}
