@@ -4,6 +4,8 @@ import io.sluice.config.Settings;
 import io.sluice.grpc.GrpcVerticle;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.FleetSize;
+import io.sluice.limiter.LocalBuckets;
 import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
@@ -14,7 +16,13 @@ import io.sluice.ops.OpsVerticle;
 import io.sluice.throttle.LatencyMonitorVerticle;
 import io.sluice.throttle.ThrottleFactors;
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisAccess;
+import io.sluice.redis.RedisBreaker;
+import io.sluice.redis.RedisBreakers;
 import io.sluice.redis.RedisClients;
+import io.sluice.redis.RedisFault;
+import io.sluice.redis.RedisFaults;
+import io.sluice.redis.RedisTopology;
 import io.sluice.redis.Subscriber;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -24,10 +32,14 @@ import io.vertx.redis.client.Redis;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
+import java.util.UUID;
+
 /**
- * The only wiring: loads the limits, subscribes to unban notices, then deploys the limits,
- * latency-monitor, ops (HTTP; it loads the Lua scripts into Redis) and gRPC verticles, in that order.
- * A failure at any step fails the deployment, so a bad limits file stops the process.
+ * The only wiring: loads the limits, sets up the Redis path (topology, breakers, the fleet
+ * heartbeat), subscribes to unban notices, then deploys the limits, latency-monitor, ops (HTTP; it
+ * loads the Lua scripts into Redis) and gRPC verticles, in that order. A failure at any step fails
+ * the deployment, so a bad limits file stops the process.
  */
 public final class MainVerticle extends VerticleBase {
 
@@ -39,6 +51,14 @@ public final class MainVerticle extends VerticleBase {
   private final Settings settings;
   private final LuaScript checkScript = LuaScript.load("token_bucket");
   private final LuaScript banScript = LuaScript.load("ban");
+  private final LuaScript heartbeatScript = LuaScript.load("heartbeat");
+  /** Names this instance in Redis: its heartbeat, and the throttle controller's lease. */
+  private final String instanceId = UUID.randomUUID().toString();
+  private final RedisFaults faults = new RedisFaults();
+  private final LocalBuckets localBuckets = new LocalBuckets();
+  private RedisTopology topology;
+  private RedisBreakers breakers;
+  private FleetSize fleet;
   private final BanCache banCache = new BanCache();
   private final Metrics metrics;
   private final Health health;
@@ -59,9 +79,10 @@ public final class MainVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     return loadLimits()
+        .compose(ready -> connectRedis())
         .compose(ready -> subscribe())
         .compose(ready -> vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)))
-        .compose(ready -> vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics)))
+        .compose(ready -> vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)))
         .compose(ready -> vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScript, banScript)))
         .compose(this::deployGrpc)
         .map(deployed -> {
@@ -69,7 +90,7 @@ public final class MainVerticle extends VerticleBase {
           return deployed;
         })
         .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
-            settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis()));
+            settings.host(), settings.port(), limits.get().version(), limits.get().source(), RedisAccess.parse(settings.redis().uri())));
   }
 
   public LiveLimits limits() {
@@ -92,6 +113,10 @@ public final class MainVerticle extends VerticleBase {
     return banCache;
   }
 
+  public int fleetSize() {
+    return fleet.live();
+  }
+
   private Future<Void> loadLimits() {
     String path = settings.limits();
     return vertx.fileSystem().readFile(path)
@@ -104,9 +129,25 @@ public final class MainVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * Where checks go, the breakers that cut a failing node off, and this instance's heartbeat (the
+   * local failure mode divides a limit by the live instances).
+   */
+  private Future<Void> connectRedis() {
+    redis = RedisClients.pooled(vertx, settings);
+    Settings.RedisSettings redisSettings = settings.redis();
+    RedisAccess node = RedisAccess.parse(redisSettings.uri());
+    topology = RedisTopology.standalone(node);
+    breakers = new RedisBreakers(vertx, node, List.of(checkScript), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
+        Math.max(1000, redisSettings.timeoutMs() * 4L));
+    topology.nodes().forEach(breakers::forNode);
+    health.breakerState(breakers::worst);
+    fleet = new FleetSize(vertx, redis, heartbeatScript, instanceId, settings.heartbeatMs());
+    return fleet.start();
+  }
+
   /** Unban notices keep the local ban cache honest; it serves only while they can arrive. */
   private Future<Void> subscribe() {
-    redis = RedisClients.pooled(vertx, settings);
     subscriber = new Subscriber(vertx, settings)
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
         .onStateChange(banCache::setLive);
@@ -127,7 +168,8 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics, throttle, health);
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics, throttle, health,
+        topology, breakers, faults, localBuckets, fleet);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 
@@ -145,10 +187,24 @@ public final class MainVerticle extends VerticleBase {
         "channel", RedisKeys.LIMITS_CHANNEL);
     metrics.flag(Metrics.READY, "Whether this instance is ready for traffic (as /health/ready)", health::ready);
     metrics.gauge(Metrics.CHECKS_IN_FLIGHT, "Checks received and not yet answered", health::inFlight);
+    for (RedisBreaker breaker : breakers.all()) {
+      metrics.gauge(Metrics.BREAKER_STATE, "The circuit breaker of a Redis node: 0 closed, 1 half-open (probing), 2 open",
+          () -> breaker.state().ordinal(), "node", breaker.node());
+    }
+    for (RedisFault fault : RedisFault.values()) {
+      metrics.counter(Metrics.REDIS_ERRORS, "Redis calls of checks that failed, by kind (unavailability and faults)", faults,
+          counted -> counted.count(fault), "kind", fault.label());
+    }
+    metrics.gauge(Metrics.LIVE_INSTANCES, "Live Sluice instances, from their heartbeats (the local failure mode's divisor)",
+        fleet::live);
   }
 
   @Override
   public Future<?> stop() {
-    return subscriber == null ? Future.succeededFuture() : subscriber.close().eventually(redis::close);
+    Future<Void> left = fleet == null ? Future.succeededFuture() : fleet.leave();
+    return left
+        .eventually(() -> subscriber == null ? Future.succeededFuture() : subscriber.close())
+        .eventually(() -> breakers == null ? Future.succeededFuture() : breakers.close())
+        .eventually(() -> redis == null ? Future.succeededFuture() : redis.close());
   }
 }

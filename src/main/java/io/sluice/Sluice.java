@@ -37,7 +37,7 @@ public final class Sluice implements AutoCloseable {
   /** Starts an instance; on failure the Vert.x it created is closed again. */
   public static Future<Sluice> start(Settings settings) {
     Metrics metrics = new Metrics();
-    Health health = new Health();
+    Health health = new Health(settings.failureMode());
     // Vert.x reports its own meters (HTTP server, pools, event loops) into the same registry as ours.
     Vertx vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
@@ -83,6 +83,11 @@ public final class Sluice implements AutoCloseable {
 
   public Health health() {
     return health;
+  }
+
+  /** The live instances this one counts, for the local failure mode's share. */
+  public int fleetSize() {
+    return main.fleetSize();
   }
 
   public Vertx vertx() {

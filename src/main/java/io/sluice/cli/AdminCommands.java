@@ -98,7 +98,8 @@ public final class AdminCommands {
 
     @Override
     public Integer call() {
-      return run(target, client -> client.unban(user, action), response -> "lifted " + response.getRemoved() + " ban(s)");
+      return run(target, client -> client.unban(user, action), response -> "lifted " + response.getRemoved() + " ban(s); "
+          + response.getInstancesConfirmed() + " of " + response.getInstancesNotified() + " instance(s) confirmed they dropped it");
     }
   }
 }

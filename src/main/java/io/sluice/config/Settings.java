@@ -1,5 +1,7 @@
 package io.sluice.config;
 
+import io.sluice.limits.FailureMode;
+import io.sluice.redis.RedisAccess;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
@@ -13,16 +15,28 @@ import java.util.Set;
 public record Settings(
     String host,
     int port,
-    String redis,
+    RedisSettings redis,
     String limits,
-    int redisTimeoutMs,
-    int redisPoolSize,
     FailureMode failureMode,
     int grpcInstances,
     int limitsScanMs,
     boolean shadow,
+    int maxChecksInFlight,
+    int heartbeatMs,
     Throttle throttle,
     Ops ops) {
+
+  /**
+   * How checks reach Redis, and when Redis counts as unavailable.
+   *
+   * @param uri             where Redis is
+   * @param timeoutMs       how long a check waits for Redis before its failure mode answers
+   * @param poolSize        connections each event loop keeps to each Redis node (checks are pipelined on them)
+   * @param breakerFailures failures in a row (timeouts, broken connections) that open the circuit breaker
+   * @param breakerResetMs  how long the breaker stays open before it probes Redis again
+   */
+  public record RedisSettings(String uri, int timeoutMs, int poolSize, int breakerFailures, int breakerResetMs) {
+  }
 
   /**
    * Operations: the HTTP port for metrics, health and admin (on {@code host}, like gRPC), and how
@@ -56,25 +70,24 @@ public record Settings(
                          double increase, int minSamples, String probeUrl, int probeIntervalMs, int probeTimeoutMs) {
   }
 
-  /** What a check answers when Redis cannot be asked in time. */
-  public enum FailureMode {
-    /** Answer ALLOW (marked degraded): a Redis hiccup adds no outage to the backends. */
-    ALLOW,
-    /** Answer DENY (marked degraded): for endpoints where letting traffic through unchecked is worse. */
-    DENY
-  }
+  /** Measured to be safe under load with pipelined connections (docs/benchmarks.md). */
+  public static final int DEFAULT_REDIS_TIMEOUT_MS = 250;
 
   static final JsonObject DEFAULTS = new JsonObject()
       .put("host", "0.0.0.0")
       .put("port", 50051)
       .put("redis", "redis://127.0.0.1:6379")
       .put("limits", "conf/limits.json")
-      .put("redisTimeoutMs", 250)
-      .put("redisPoolSize", 16)
-      .put("failureMode", "allow")
+      .put("redisTimeoutMs", DEFAULT_REDIS_TIMEOUT_MS)
+      .put("redisPoolSize", 2)
+      .put("breakerFailures", 5)
+      .put("breakerResetMs", 500)
+      .put("failureMode", "local")
       .put("grpcInstances", 0)
       .put("limitsScanMs", 250)
       .put("shadow", false)
+      .put("maxChecksInFlight", 10_000)
+      .put("heartbeatMs", 1000)
       .put("throttleWindowMs", 1000)
       .put("throttleTargetMs", 0)
       .put("throttleTolerance", 2.0)
@@ -104,14 +117,19 @@ public record Settings(
     Settings settings = new Settings(
         text(merged, "host", problems),
         integer(merged, "port", 1, 65535, problems),
-        redisUri(merged, problems),
+        new RedisSettings(
+            redisUri(merged, problems),
+            integer(merged, "redisTimeoutMs", 1, 60_000, problems),
+            integer(merged, "redisPoolSize", 1, 64, problems),
+            integer(merged, "breakerFailures", 1, 1_000_000, problems),
+            integer(merged, "breakerResetMs", 10, 600_000, problems)),
         text(merged, "limits", problems),
-        integer(merged, "redisTimeoutMs", 1, 60_000, problems),
-        integer(merged, "redisPoolSize", 1, 1024, problems),
         failureMode(merged, problems),
         integer(merged, "grpcInstances", 0, 1024, problems),
         integer(merged, "limitsScanMs", 10, 60_000, problems),
         bool(merged, "shadow", problems),
+        integer(merged, "maxChecksInFlight", 1, 10_000_000, problems),
+        integer(merged, "heartbeatMs", 100, 60_000, problems),
         new Throttle(
             integer(merged, "throttleWindowMs", 50, 600_000, problems),
             number(merged, "throttleTargetMs", 0, 600_000, problems),
@@ -166,8 +184,12 @@ public record Settings(
 
   private static String redisUri(JsonObject json, List<String> problems) {
     String uri = text(json, "redis", problems);
-    if (uri != null && !(uri.startsWith("redis://") || uri.startsWith("rediss://") || uri.startsWith("unix://"))) {
-      problems.add("redis must be a redis://, rediss:// or unix:// URI, was '" + uri + "'");
+    if (uri != null) {
+      try {
+        RedisAccess.parse(uri);
+      } catch (IllegalArgumentException e) {
+        problems.add(e.getMessage());
+      }
     }
     return uri;
   }
@@ -228,15 +250,12 @@ public record Settings(
 
   private static FailureMode failureMode(JsonObject json, List<String> problems) {
     Object value = json.getValue("failureMode");
-    if (value instanceof String s) {
-      for (FailureMode mode : FailureMode.values()) {
-        if (mode.name().equalsIgnoreCase(s)) {
-          return mode;
-        }
-      }
+    FailureMode mode = FailureMode.parse(value);
+    if (mode == null) {
+      problems.add("failureMode must be 'open', 'closed' or 'local' ('allow' and 'deny' still mean open and closed), was "
+          + describe(value));
     }
-    problems.add("failureMode must be 'allow' or 'deny', was " + describe(value));
-    return null;
+    return mode;
   }
 
   private static String describe(Object value) {

@@ -84,7 +84,9 @@ public final class AdminEndpoint extends AdminService {
   @Override
   public Future<UnbanResponse> unban(UnbanRequest request) {
     return bans.unban(request.getUserId(), request.getAction())
-        .map(removed -> UnbanResponse.newBuilder().setRemoved(removed).build())
+        .map(unbanned -> UnbanResponse.newBuilder().setRemoved(unbanned.removed())
+            .setInstancesNotified((int) unbanned.instancesNotified())
+            .setInstancesConfirmed((int) unbanned.instancesConfirmed()).build())
         .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
   }
 

@@ -6,6 +6,7 @@ import io.sluice.grpc.v1.RateLimiterService;
 import io.sluice.limiter.Decision;
 import io.sluice.grpc.v1.ReportLatencyRequest;
 import io.sluice.grpc.v1.ReportLatencyResponse;
+import io.sluice.limiter.CheckFailure;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.Limiter;
 import io.sluice.ops.Health;
@@ -15,6 +16,7 @@ import io.sluice.throttle.ThrottleFactors;
 import io.vertx.redis.client.Redis;
 import io.vertx.core.Future;
 import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.StatusException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,13 +36,16 @@ public final class RateLimiterEndpoint extends RateLimiterService {
   private final ThrottleFactors throttle;
   private final Metrics metrics;
   private final Health health;
+  private final int maxChecksInFlight;
 
-  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle, Metrics metrics, Health health) {
+  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle, Metrics metrics, Health health,
+                             int maxChecksInFlight) {
     this.limiter = limiter;
     this.redis = redis;
     this.throttle = throttle;
     this.metrics = metrics;
     this.health = health;
+    this.maxChecksInFlight = maxChecksInFlight;
   }
 
   @Override
@@ -58,25 +63,53 @@ public final class RateLimiterEndpoint extends RateLimiterService {
         .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
   }
 
-  @Override
-  public Future<CheckResponse> check(CheckRequest request) {
-    if (!health.tryEnter()) {
-      return Future.failedFuture(SHUTTING_DOWN);
-    }
-    long started = System.nanoTime();
-    return limiter.check(request.getUserId(), request.getAction(), Integer.toUnsignedLong(request.getCost()))
-        .andThen(done -> {
-          health.exit();
-          if (done.succeeded()) {
-            metrics.decided(done.result(), started);
+  /**
+   * {@code RateLimiter/Check}, bound directly so that the caller's deadline ({@code grpc-timeout}) is
+   * known: a check is answered before it, with a decision or with an error status.
+   */
+  void check(GrpcServerRequest<CheckRequest, CheckResponse> call) {
+    long receivedNanos = System.nanoTime();
+    long callerDeadlineNanos = callerDeadline(receivedNanos, call.timeout());
+    call.handler(request -> {
+      if (!health.tryEnter()) {
+        call.response().fail(SHUTTING_DOWN);
+        return;
+      }
+      if (health.inFlight() > maxChecksInFlight) {
+        health.exit();
+        metrics.shed("overload");
+        call.response().fail(GrpcErrors.toStatus(CheckFailure.overload(maxChecksInFlight)));
+        return;
+      }
+      limiter.check(request.getUserId(), request.getAction(), Integer.toUnsignedLong(request.getCost()), callerDeadlineNanos)
+          .onComplete(done -> {
+            health.exit();
+            if (done.failed()) {
+              call.response().fail(GrpcErrors.toStatus(done.cause()));
+              return;
+            }
+            Decision decision = done.result();
+            metrics.decided(decision, receivedNanos);
             if (requestLog.isDebugEnabled()) {
               requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(),
-                  request.getCost(), done.result());
+                  request.getCost(), decision);
             }
-          }
-        })
-        .map(RateLimiterEndpoint::toResponse)
-        .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
+            call.response().end(toResponse(decision));
+          });
+    });
+  }
+
+  /**
+   * When to give up on Redis for a caller who waits {@code timeoutMs}: a little before, so the answer
+   * still reaches the caller in time.
+   */
+  static long callerDeadline(long receivedNanos, long timeoutMs) {
+    if (timeoutMs <= 0) {
+      return Long.MAX_VALUE;
+    }
+    long timeoutNanos = timeoutMs * 1_000_000L;
+    long marginNanos = Math.max(1_000_000L, Math.min(5_000_000L, timeoutNanos / 10));
+    return receivedNanos + timeoutNanos - marginNanos;
   }
 
   static CheckResponse toResponse(Decision decision) {
@@ -89,6 +122,7 @@ public final class RateLimiterEndpoint extends RateLimiterService {
         .setResetAfterMs(decision.resetAfterMs())
         .setRule(decision.rule())
         .setDegraded(decision.degraded())
+        .setDegradedReason(decision.degraded() ? decision.degradedReason() : "")
         .setViolations(decision.violations())
         .setMaxViolations(decision.maxViolations())
         .setBanRemainingMs(decision.outcome() == Decision.Outcome.BAN || decision.shadowDecision() == Decision.Outcome.BAN

@@ -25,6 +25,7 @@ import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A client of one Sluice instance for the CLI, the simulator and the tests. Unlike the generated
@@ -45,7 +46,12 @@ public final class SluiceClient {
   }
 
   public Future<CheckResponse> check(CheckRequest request) {
-    return call(RateLimiterGrpcClient.Check, request);
+    return call(RateLimiterGrpcClient.Check, request, 0);
+  }
+
+  /** A check with a gRPC deadline ({@code grpc-timeout}): the server answers within it, with a decision or an error. */
+  public Future<CheckResponse> check(CheckRequest request, long timeoutMs) {
+    return call(RateLimiterGrpcClient.Check, request, timeoutMs);
   }
 
   public Future<CheckResponse> check(String userId, String action, int cost) {
@@ -79,8 +85,17 @@ public final class SluiceClient {
   }
 
   <Req, Resp> Future<Resp> call(ServiceMethod<Resp, Req> method, Req request) {
+    return call(method, request, 0);
+  }
+
+  private <Req, Resp> Future<Resp> call(ServiceMethod<Resp, Req> method, Req request, long timeoutMs) {
     return client.request(target, method)
-        .compose(call -> call.end(request).compose(sent -> call.response()))
+        .compose(call -> {
+          if (timeoutMs > 0) {
+            call.timeout(timeoutMs, TimeUnit.MILLISECONDS);
+          }
+          return call.end(request).compose(sent -> call.response());
+        })
         .compose(SluiceClient::lastOrStatus);
   }
 

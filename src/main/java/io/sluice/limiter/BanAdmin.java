@@ -91,13 +91,23 @@ public final class BanAdmin {
   }
 
   /**
+   * What an unban did: how many bans it lifted, how many instances got the notice, and how many of
+   * them confirmed they dropped their cached copy before the wait ended.
+   */
+  public record Unbanned(int removed, long instancesNotified, long instancesConfirmed) {
+
+    public JsonObject toJson() {
+      return new JsonObject().put("removed", removed).put("instancesNotified", instancesNotified)
+          .put("instancesConfirmed", instancesConfirmed);
+    }
+  }
+
+  /**
    * Lifts a user's ban of one action, or every ban of the user when {@code actionOrEmpty} is empty,
    * with the violations counted toward the next one. The escalation history stays: a user who
    * offends again after an unban is banned at the next level.
-   *
-   * @return how many bans were lifted
    */
-  public Future<Integer> unban(String userId, String actionOrEmpty) {
+  public Future<Unbanned> unban(String userId, String actionOrEmpty) {
     try {
       Limiter.requireName("user_id", userId);
       if (!actionOrEmpty.isEmpty()) {
@@ -129,7 +139,7 @@ public final class BanAdmin {
       return redis.batch(batch).compose(replies -> {
         long receivers = replies.get(replies.size() - 1).toLong();
         return awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
-            .map(confirmed -> replies.get(0).toInteger());
+            .map(confirmed -> new Unbanned(replies.get(0).toInteger(), receivers, confirmed));
       });
     });
   }
@@ -138,13 +148,15 @@ public final class BanAdmin {
    * Waits until every instance that received the notice has dropped its cached copy, so that when an
    * unban returns no instance can still answer BAN from memory. Bounded: an instance that dies
    * meanwhile cannot hold the unban hostage (its cache died with it).
+   *
+   * @return how many instances confirmed
    */
-  private Future<Void> awaitAcks(String ackKey, long receivers, long deadlineNanos) {
+  private Future<Long> awaitAcks(String ackKey, long receivers, long deadlineNanos) {
     return redis.send(Request.cmd(Command.LLEN).arg(ackKey)).compose(acks -> {
       if (acks.toLong() >= receivers || System.nanoTime() > deadlineNanos) {
-        return redis.send(Request.cmd(Command.DEL).arg(ackKey)).mapEmpty();
+        return redis.send(Request.cmd(Command.DEL).arg(ackKey)).map(deleted -> acks.toLong());
       }
-      Promise<Void> later = Promise.promise();
+      Promise<Long> later = Promise.promise();
       vertx.setTimer(UNBAN_POLL_MS, timer -> awaitAcks(ackKey, receivers, deadlineNanos).onComplete(later));
       return later.future();
     });

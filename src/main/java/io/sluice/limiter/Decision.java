@@ -12,7 +12,8 @@ import io.sluice.limits.Rule;
  * @param remaining      whole tokens left after this request
  * @param retryAfterMs   0 when allowed; else how long until the request could succeed
  * @param resetAfterMs   how long until the bucket is full again
- * @param degraded       Redis could not be asked, and the configured failure mode answered
+ * @param degradedReason why Redis could not decide and the rule's failure mode answered ({@code timeout},
+ *                       {@code breaker_open}, ...); null when Redis decided
  * @param violations     denials counted toward a ban within the window
  * @param maxViolations  the denials that trigger a ban; 0 without an abuse policy
  * @param banLevel       BAN: the ban's place in its escalation (0 for manual and denylist bans)
@@ -28,7 +29,7 @@ public record Decision(
     long remaining,
     long retryAfterMs,
     long resetAfterMs,
-    boolean degraded,
+    String degradedReason,
     int violations,
     int maxViolations,
     int banLevel,
@@ -41,20 +42,26 @@ public record Decision(
   public static final String ALLOWLIST_RULE = "allowlist";
   public static final String DENYLIST_RULE = "denylist";
 
-  /** The answer when Redis could not be asked: only the failure mode and the rule are known. */
-  public static Decision degraded(Outcome outcome, Rule rule) {
-    return new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), 0, 0, 0, true, 0, 0, 0, "", "", null);
+  /** An answer of the rule's failure mode, Redis being unavailable for {@code reason}. */
+  public static Decision degraded(Outcome outcome, Rule rule, String reason, long remaining, long retryAfterMs, long resetAfterMs) {
+    return new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), remaining, retryAfterMs, resetAfterMs, reason,
+        0, 0, 0, "", "", null);
+  }
+
+  /** Whether the failure mode answered instead of Redis. */
+  public boolean degraded() {
+    return degradedReason != null;
   }
 
   /** An allowlisted user: never limited, Redis not asked. */
   public static Decision allowlisted(Rule rule) {
-    return new Decision(Outcome.ALLOW, ALLOWLIST_RULE, rule.capacity(), rule.refillPerSecond(), rule.capacity(), 0, 0, false,
+    return new Decision(Outcome.ALLOW, ALLOWLIST_RULE, rule.capacity(), rule.refillPerSecond(), rule.capacity(), 0, 0, null,
         0, 0, 0, "", "", null);
   }
 
   /** A denylisted user: banned with no end, Redis not asked. */
   public static Decision denylisted(Rule rule) {
-    return new Decision(Outcome.BAN, DENYLIST_RULE, rule.capacity(), rule.refillPerSecond(), 0, 0, 0, false, 0, 0, 0, "user",
+    return new Decision(Outcome.BAN, DENYLIST_RULE, rule.capacity(), rule.refillPerSecond(), 0, 0, 0, null, 0, 0, 0, "user",
         DENYLIST_RULE, null);
   }
 
@@ -64,7 +71,7 @@ public record Decision(
 
   /** This decision as shadow mode answers it: ALLOW, saying what it would have been. */
   public Decision shadowed() {
-    return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degraded, violations,
+    return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations,
         maxViolations, banLevel, banScope, banReason, outcome);
   }
 }

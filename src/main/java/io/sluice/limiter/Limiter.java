@@ -1,18 +1,21 @@
 package io.sluice.limiter;
 
 import io.sluice.config.Settings;
-import io.sluice.config.Settings.FailureMode;
 import io.sluice.limits.AbusePolicy;
+import io.sluice.limits.FailureMode;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Rule;
-import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisFault;
+import io.sluice.redis.RedisFaults;
+import io.sluice.redis.RedisPipelines;
+import io.sluice.redis.ScriptCallback;
+import io.sluice.redis.Unavailable;
 import io.sluice.throttle.ThrottleFactors;
 import io.vertx.core.Future;
-import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Response;
+import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,45 +25,50 @@ import java.util.function.Supplier;
 /**
  * Decides one check: validates it, reads the limits snapshot once, answers listed users and cached
  * bans locally, and otherwise runs ban check, token bucket and abuse counting in Redis in one
- * EVALSHA. Non-blocking; one instance per gRPC verticle.
+ * EVALSHA. When Redis is unavailable the rule's failure mode answers, marked degraded; nothing
+ * else ever makes up an answer. Non-blocking; one instance per gRPC verticle (event loop).
  */
 public final class Limiter {
 
-  private static final Logger log = LoggerFactory.getLogger(Limiter.class);
   /** Its own logger, so that operators can route or silence would-block lines apart from the rest. */
   private static final Logger shadowLog = LoggerFactory.getLogger("sluice.shadow");
 
-  private final Redis redis;
+  private final RedisPipelines redis;
   private final LuaScript check;
   private final Supplier<Limits> limits;
   private final BanCache banCache;
-  private final FailureMode failureMode;
-  private final long redisTimeoutMs;
+  private final FailureMode defaultFailureMode;
+  private final long redisTimeoutNanos;
   private final boolean shadowSetting;
   private final Metrics metrics;
   private final ThrottleFactors throttle;
-  /** Knows whether the last check reached Redis: failures are logged when that flips, not once per check. */
-  private final Health health;
+  private final LocalBuckets localBuckets;
+  private final FleetSize fleet;
+  private final RedisFaults faults;
 
-  public Limiter(Redis redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics,
-                 ThrottleFactors throttle, Health health) {
+  public Limiter(RedisPipelines redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics,
+                 ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults) {
     this.redis = redis;
     this.check = check;
     this.limits = limits;
     this.banCache = banCache;
-    this.failureMode = settings.failureMode();
-    this.redisTimeoutMs = settings.redisTimeoutMs();
+    this.defaultFailureMode = settings.failureMode();
+    this.redisTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(settings.redis().timeoutMs());
     this.shadowSetting = settings.shadow();
     this.metrics = metrics;
     this.throttle = throttle;
-    this.health = health;
+    this.localBuckets = localBuckets;
+    this.fleet = fleet;
+    this.faults = faults;
   }
 
   /**
-   * @param cost tokens to take; 0 means 1
-   * @return the decision, or a failed future with {@link InvalidRequestException} for bad input
+   * @param cost                tokens to take; 0 means 1
+   * @param callerDeadlineNanos when the caller stops waiting ({@link System#nanoTime()}); {@link Long#MAX_VALUE} for never
+   * @return the decision; or a failed future with {@link InvalidRequestException} for bad input, or
+   *     {@link CheckFailure} when no decision could be made
    */
-  public Future<Decision> check(String userId, String action, long cost) {
+  public Future<Decision> check(String userId, String action, long cost, long callerDeadlineNanos) {
     Limits snapshot = limits.get();
     Rule nominal = snapshot.ruleFor(action);
     long tokens = cost == 0 ? 1 : cost;
@@ -82,22 +90,15 @@ public final class Limiter {
     if (snapshot.denylist().contains(userId)) {
       return Future.succeededFuture(enforceOrShadow(Decision.denylisted(rule), shadowEverything, userId, action));
     }
-    BanCache.Entry cached = banCache.lookup(userId, action, System.nanoTime());
+    long now = System.nanoTime();
+    BanCache.Entry cached = banCache.lookup(userId, action, now);
     if (cached != null) {
       metrics.banCacheHit();
       return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
     }
-    boolean shadowRule = shadowEverything || rule.shadow();
-    long epoch = banCache.epoch();
-    long redisStarted = System.nanoTime();
-    return callRedis(userId, action, rule, tokens, shadowRule)
-        .timeout(redisTimeoutMs, TimeUnit.MILLISECONDS)
-        .andThen(done -> {
-          metrics.redisCall(redisStarted, done.cause());
-          noteRedisState(done.succeeded(), done.cause());
-        })
-        .map(reply -> fromReply(userId, action, rule, reply, epoch, shadowEverything, shadowRule))
-        .recover(failure -> degrade(rule));
+    PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now);
+    callRedis(pending, now, callerDeadlineNanos);
+    return pending.promise.future();
   }
 
   /**
@@ -110,11 +111,7 @@ public final class Limiter {
       return rule;
     }
     double factor = throttle.factorFor(action);
-    if (factor >= 1) {
-      return rule;
-    }
-    return new Rule(rule.name(), Math.max(1, (long) Math.floor(rule.capacity() * factor)), rule.refillPerSecond() * factor,
-        rule.abuse(), rule.shadow(), true);
+    return factor >= 1 ? rule : rule.throttled(factor);
   }
 
   /**
@@ -131,71 +128,84 @@ public final class Limiter {
     return decision.shadowed();
   }
 
-  private Future<Response> callRedis(String userId, String action, Rule rule, long tokens, boolean shadow) {
+  private void callRedis(PendingCheck pending, long now, long callerDeadlineNanos) {
+    Rule rule = pending.rule;
     AbusePolicy abuse = rule.abuse();
     if (abuse == null) {
-      String[] keys = RedisKeys.forCheck(userId, action, false, false, false);
-      return check.call(redis, 3, keys[0], keys[1], keys[2], rule.capacity(), rule.refillPerSecond(), tokens);
+      String[] keys = RedisKeys.forCheck(pending.userId, pending.action, false, false, false);
+      redis.eval(check, keys, new Object[] {rule.capacity(), rule.refillPerSecond(), pending.tokens},
+          now + redisTimeoutNanos, callerDeadlineNanos, pending);
+      return;
     }
-    String[] keys = RedisKeys.forCheck(userId, action, true, abuse.scope() == AbusePolicy.Scope.USER, shadow);
-    Object[] keysThenArgs = new Object[keys.length + 13];
-    System.arraycopy(keys, 0, keysThenArgs, 0, keys.length);
-    Object[] args = {rule.capacity(), rule.refillPerSecond(), tokens,
+    String[] keys = RedisKeys.forCheck(pending.userId, pending.action, true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
+    Object[] args = {rule.capacity(), rule.refillPerSecond(), pending.tokens,
         (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
-        abuse.historyMs(), abuse.scope().wireName(), rule.name(), userId, action};
-    System.arraycopy(args, 0, keysThenArgs, keys.length, args.length);
-    return check.call(redis, keys.length, keysThenArgs);
+        abuse.historyMs(), abuse.scope().wireName(), rule.name(), pending.userId, pending.action};
+    redis.eval(check, keys, args, now + redisTimeoutNanos, callerDeadlineNanos, pending);
   }
 
-  private Decision fromReply(String userId, String action, Rule rule, Response reply, long epoch,
-                             boolean shadowEverything, boolean shadowRule) {
-    int code = reply.get(0).toInteger();
+  /** The answer of the rule's failure mode while Redis is unavailable; always marked degraded. */
+  private Decision failureMode(PendingCheck pending, Unavailable why, long retryAfterMs) {
+    Rule rule = pending.rule;
+    FailureMode mode = rule.failureMode() != null ? rule.failureMode() : defaultFailureMode;
+    metrics.degraded(why.label(), mode.wireName());
+    Decision decision = switch (mode) {
+      case OPEN -> Decision.degraded(Decision.Outcome.ALLOW, rule, why.label(), 0, 0, 0);
+      case CLOSED -> Decision.degraded(Decision.Outcome.DENY, rule, why.label(), 0, retryAfterMs, 0);
+      case LOCAL -> {
+        // This instance's share of the limit: the fleet together allows about what one Redis bucket would.
+        int instances = fleet.live();
+        LocalBuckets.Take take = localBuckets.take(pending.userId, pending.action, (double) rule.capacity() / instances,
+            rule.refillPerSecond() / instances, pending.tokens, System.nanoTime());
+        yield Decision.degraded(take.allowed() ? Decision.Outcome.ALLOW : Decision.Outcome.DENY, rule, why.label(),
+            take.remaining(), take.retryAfterMs(), take.resetAfterMs());
+      }
+    };
+    return enforceOrShadow(decision, pending.shadowRule, pending.userId, pending.action);
+  }
+
+  /** Reads the script's reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created }. */
+  private Decision fromReply(PendingCheck pending, Object[] reply) {
+    Rule rule = pending.rule;
+    int code = ((Long) reply[0]).intValue();
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
     Decision.Outcome outcome = switch (code) {
       case 1 -> Decision.Outcome.ALLOW;
       case 2, 3 -> Decision.Outcome.BAN;
-      default -> Decision.Outcome.DENY;
+      case 0 -> Decision.Outcome.DENY;
+      default -> throw new IllegalStateException("unknown decision code " + code);
     };
     // Code 2 is a real ban, which a shadowed rule still enforces; everything else it decided itself.
-    boolean shadow = code == 2 ? shadowEverything : shadowRule;
-    long retryAfterMs = reply.get(2).toLong();
-    int violations = reply.get(4).toInteger();
-    int banLevel = reply.get(5).toInteger();
-    String banScope = reply.get(6).toString();
-    String banReason = reply.get(7).toString();
-    if (code == 2 && reply.get(8).toInteger() == 1) {
-      BansMade.record(metrics, rule.name(), banScope, userId, action, banLevel, retryAfterMs, banReason);
+    boolean shadow = code == 2 ? pending.shadowEverything : pending.shadowRule;
+    rememberBan(pending, reply);
+    Decision decision = new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), (Long) reply[1], (Long) reply[2],
+        (Long) reply[3], null, ((Long) reply[4]).intValue(), maxViolations, ((Long) reply[5]).intValue(), (String) reply[6],
+        (String) reply[7], null);
+    return enforceOrShadow(decision, shadow, pending.userId, pending.action);
+  }
+
+  /** A ban this check met or made is cached; one it made is counted and logged, even when its answer came too late. */
+  private void rememberBan(PendingCheck pending, Object[] reply) {
+    if (((Long) reply[0]).intValue() != 2) {
+      return;
     }
-    if (code == 2) {
-      BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryAfterMs),
-          banLevel, banScope, banReason, violations);
-      banCache.remember(userId, "user".equals(banScope), action, entry, epoch);
+    long lengthMs = (Long) reply[2];
+    int violations = ((Long) reply[4]).intValue();
+    int level = ((Long) reply[5]).intValue();
+    String scope = (String) reply[6];
+    String reason = (String) reply[7];
+    if ((Long) reply[8] == 1) {
+      BansMade.record(metrics, pending.rule.name(), scope, pending.userId, pending.action, level, lengthMs, reason);
     }
-    Decision decision = new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), reply.get(1).toLong(), retryAfterMs,
-        reply.get(3).toLong(), false, violations, maxViolations, banLevel, banScope, banReason, null);
-    return enforceOrShadow(decision, shadow, userId, action);
+    BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(lengthMs), level, scope, reason, violations);
+    banCache.remember(pending.userId, "user".equals(scope), pending.action, entry, pending.epoch);
   }
 
   private static Decision fromCache(Rule rule, BanCache.Entry ban) {
     long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ban.untilNanos() - System.nanoTime() + 999_999));
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
-    return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), rule.refillPerSecond(), 0, remainingMs, 0, false,
+    return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), rule.refillPerSecond(), 0, remainingMs, 0, null,
         ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason(), null);
-  }
-
-  private void noteRedisState(boolean answered, Throwable failure) {
-    if (health.checksReachRedis(answered)) {
-      if (answered) {
-        log.info("redis answers checks again");
-      } else {
-        log.warn("redis does not answer checks, answering {} (degraded) until it does: {}", failureMode, failure.toString());
-      }
-    }
-  }
-
-  private Future<Decision> degrade(Rule rule) {
-    Decision.Outcome outcome = failureMode == FailureMode.ALLOW ? Decision.Outcome.ALLOW : Decision.Outcome.DENY;
-    return Future.succeededFuture(Decision.degraded(outcome, rule));
   }
 
   public static void requireName(String field, String value) {
@@ -223,5 +233,70 @@ public final class Limiter {
       }
     }
     return bytes;
+  }
+
+  /** One check on its way through Redis, and every way it can end. */
+  private final class PendingCheck implements ScriptCallback {
+    final Promise<Decision> promise = Promise.promise();
+    final String userId;
+    final String action;
+    final Rule rule;
+    final long tokens;
+    final boolean shadowEverything;
+    final boolean shadowRule;
+    final long sentNanos;
+    /** The ban cache's epoch before Redis was asked: a ban lifted meanwhile must not come back from this reply. */
+    final long epoch = banCache.epoch();
+
+    PendingCheck(String userId, String action, Rule rule, long tokens, boolean shadowEverything, boolean shadowRule, long sentNanos) {
+      this.userId = userId;
+      this.action = action;
+      this.rule = rule;
+      this.tokens = tokens;
+      this.shadowEverything = shadowEverything;
+      this.shadowRule = shadowRule;
+      this.sentNanos = sentNanos;
+    }
+
+    @Override
+    public void onReply(Object reply) {
+      metrics.redisCall(sentNanos);
+      Decision decision;
+      try {
+        decision = fromReply(this, (Object[]) reply);
+      } catch (RuntimeException e) {
+        promise.fail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a check reply: " + e)));
+        return;
+      }
+      promise.complete(decision);
+    }
+
+    @Override
+    public void onUnavailable(Unavailable why, long retryAfterMs) {
+      if (why != Unavailable.BREAKER_OPEN) {
+        metrics.redisError(why.label());
+      }
+      promise.complete(failureMode(this, why, retryAfterMs));
+    }
+
+    @Override
+    public void onDeadline() {
+      metrics.shed("deadline");
+      promise.fail(CheckFailure.deadline());
+    }
+
+    @Override
+    public void onFault(RedisFault fault, String incidentId) {
+      promise.fail(CheckFailure.fault(incidentId));
+    }
+
+    @Override
+    public void onLateReply(Object reply) {
+      try {
+        rememberBan(this, (Object[]) reply);
+      } catch (RuntimeException e) {
+        faults.record(RedisFault.REPLY, "cannot read a late check reply: " + e);
+      }
+    }
   }
 }

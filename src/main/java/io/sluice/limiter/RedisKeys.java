@@ -39,6 +39,9 @@ public final class RedisKeys {
     return "sluice:throttle:samples:" + subject;
   }
 
+  /** Live instances and when each one's announcement ends (a sorted set), for the local failure mode's share. */
+  public static final String INSTANCES = "{sluice}:instances";
+
   private RedisKeys() {
   }
 

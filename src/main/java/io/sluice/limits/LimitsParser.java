@@ -27,7 +27,8 @@ public final class LimitsParser {
   public static final double MAX_BAN_MULTIPLIER = 1000;
 
   private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow");
-  private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive");
+  private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive",
+      "failureMode");
   private static final Set<String> ABUSE_FIELDS = Set.of(
       "maxViolations", "windowSeconds", "banSeconds", "banMultiplier", "maxBanSeconds", "historySeconds", "scope");
 
@@ -120,6 +121,9 @@ public final class LimitsParser {
       if (rule.adaptive()) {
         json.put("adaptive", true);
       }
+      if (rule.failureMode() != null) {
+        json.put("failureMode", rule.failureMode().wireName());
+      }
       rules.put(name, json);
     });
     return new JsonObject()
@@ -152,7 +156,15 @@ public final class LimitsParser {
     }
     boolean shadow = flag(rule, "shadow", path + ".shadow", problems);
     boolean adaptive = flag(rule, "adaptive", path + ".adaptive", problems);
-    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive) : null;
+    FailureMode failureMode = null;
+    Object failureModeValue = rule.getValue("failureMode");
+    if (failureModeValue != null) {
+      failureMode = FailureMode.parse(failureModeValue);
+      if (failureMode == null) {
+        problems.add(path + ".failureMode must be \"open\", \"closed\" or \"local\", was " + describe(failureModeValue));
+      }
+    }
+    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode) : null;
   }
 
   private static AbusePolicy parseAbuse(JsonObject json, String path, List<String> problems) {

@@ -65,7 +65,7 @@ public final class LimitsVerticle extends VerticleBase {
         });
     // Start with the fleet's published limits when Redis answers; without Redis, the file alone.
     return readOverlay()
-        .timeout(Math.max(1000, settings.redisTimeoutMs() * 4L), TimeUnit.MILLISECONDS)
+        .timeout(Math.max(1000, settings.redis().timeoutMs() * 4L), TimeUnit.MILLISECONDS)
         .onFailure(e -> log.warn("could not read published limits from redis at start: {}", e.toString()))
         .otherwiseEmpty()
         .compose(ignored -> subscriber.start());

@@ -57,7 +57,7 @@ final class AdminRoutes {
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);
     router.delete("/admin/bans").handler(ctx -> answer(ctx, bans.unban(param(ctx, "user"), param(ctx, "action"))
-        .map(removed -> new JsonObject().put("removed", removed))));
+        .map(BanAdmin.Unbanned::toJson)));
   }
 
   /** Compares in constant time, so that the response time tells nothing about how much of a guess was right. */

@@ -1,40 +1,62 @@
 package io.sluice.ops;
 
+import io.sluice.limits.FailureMode;
+import io.sluice.redis.RedisBreaker;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
- * Whether this instance should get traffic, and the gate that lets checks in: ready when Redis
- * answers, the Lua scripts are loaded and the limits are loaded, and not draining. Once draining
- * (SIGTERM), readiness is false and new checks are refused, while those already in flight finish.
- * Shared by every verticle of the process.
+ * Whether this instance should get traffic, and the gate that lets checks in. Ready when the limits
+ * are loaded, not draining, and either Redis can decide (it answers, the Lua scripts are loaded,
+ * the circuit breaker is not open) or the default failure mode answers without it ({@code open} or
+ * {@code local}): an outage of the Redis every instance shares must not empty the load balancer,
+ * while with {@code closed} an instance that cannot reach Redis would only refuse everything.
+ * Once draining (SIGTERM), readiness is false and new checks are refused, while those already in
+ * flight finish. Shared by every verticle of the process.
  */
 public final class Health {
 
   private static final Logger log = LoggerFactory.getLogger(Health.class);
 
+  private final FailureMode defaultFailureMode;
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final AtomicBoolean checksReachRedis = new AtomicBoolean(true);
+  private volatile Supplier<RedisBreaker.State> breaker = () -> RedisBreaker.State.CLOSED;
   private volatile boolean redisAnswering;
   private volatile boolean scriptsLoaded;
   private volatile boolean limitsLoaded;
   private volatile boolean draining;
   private volatile boolean lastReady;
 
-  public boolean ready() {
-    return !draining && redisAnswering && scriptsLoaded && limitsLoaded;
+  public Health(FailureMode defaultFailureMode) {
+    this.defaultFailureMode = defaultFailureMode;
   }
 
-  /** Where the readiness check stands, for {@code /health/ready}. */
+  public boolean ready() {
+    return !draining && limitsLoaded && (redisDecides() || defaultFailureMode != FailureMode.CLOSED);
+  }
+
+  /** Whether checks are decided by Redis now, rather than by the failure mode. */
+  public boolean redisDecides() {
+    return redisAnswering && scriptsLoaded && breaker.get() != RedisBreaker.State.OPEN;
+  }
+
+  /** The worst circuit breaker state over the Redis nodes. */
+  public void breakerState(Supplier<RedisBreaker.State> worst) {
+    this.breaker = worst;
+  }
+
+  /** Where the readiness check stands, for {@code /health/ready}: Redis and the breaker are shown apart. */
   public JsonObject toJson() {
     return new JsonObject()
         .put("ready", ready())
         .put("redis", redisAnswering)
         .put("scripts", scriptsLoaded)
+        .put("breaker", breaker.get().label())
+        .put("failureMode", defaultFailureMode.wireName())
         .put("limits", limitsLoaded)
         .put("draining", draining)
         .put("inFlight", inFlight.get());
@@ -44,14 +66,6 @@ public final class Health {
     redisAnswering = answering;
     scriptsLoaded = scripts;
     noteChange();
-  }
-
-  /**
-   * Records whether the last check reached Redis. True only for the call that changed it, so that
-   * the change is logged once per process, whichever event loop noticed it first.
-   */
-  public boolean checksReachRedis(boolean answered) {
-    return checksReachRedis.compareAndSet(!answered, answered);
   }
 
   public void limitsLoaded() {
@@ -88,7 +102,7 @@ public final class Health {
     if (now != lastReady) {
       lastReady = now;
       if (now) {
-        log.info("ready: redis answers, scripts and limits are loaded");
+        log.info("ready: {}", toJson().encode());
       } else {
         log.warn("not ready: {}", toJson().encode());
       }

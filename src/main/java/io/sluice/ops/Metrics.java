@@ -14,7 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.DoubleSupplier;
 import java.util.function.ToDoubleFunction;
@@ -31,6 +30,10 @@ public final class Metrics {
   public static final String CHECKS_IN_FLIGHT = "sluice_checks_in_flight";
   public static final String REDIS_CALL_DURATION = "sluice_redis_call_duration";
   public static final String REDIS_ERRORS = "sluice_redis_errors";
+  public static final String DEGRADED = "sluice_degraded_decisions";
+  public static final String SHED = "sluice_checks_shed";
+  public static final String BREAKER_STATE = "sluice_redis_breaker_state";
+  public static final String LIVE_INSTANCES = "sluice_live_instances";
   public static final String LIMITS_RELOADS = "sluice_limits_reloads";
   public static final String LIMITS_VERSION = "sluice_limits_version";
   /** Bans made (not "_created": Prometheus reserves that suffix for counters' creation times). */
@@ -44,13 +47,13 @@ public final class Metrics {
 
   /** The {@code outcome} label of {@link #DECISIONS}. */
   public enum Outcome {
-    ALLOW, DENY, BAN, SHADOW_WOULD_DENY, SHADOW_WOULD_BAN, ERROR;
+    ALLOW, DENY, BAN, SHADOW_WOULD_DENY, SHADOW_WOULD_BAN, DEGRADED_ALLOW, DEGRADED_DENY;
 
     final String label = name().toLowerCase(Locale.ROOT);
 
     public static Outcome of(Decision decision) {
       if (decision.degraded()) {
-        return ERROR;
+        return decision.outcome() == Decision.Outcome.ALLOW ? DEGRADED_ALLOW : DEGRADED_DENY;
       }
       if (decision.shadowDecision() != null) {
         return decision.shadowDecision() == Decision.Outcome.BAN ? SHADOW_WOULD_BAN : SHADOW_WOULD_DENY;
@@ -68,8 +71,9 @@ public final class Metrics {
   private final Map<String, Counter[]> decisions = new ConcurrentHashMap<>();
   private final Timer checkDuration;
   private final Timer redisCallDuration;
-  private final Counter redisTimeouts;
-  private final Counter redisFailures;
+  private final Map<String, Counter> redisErrors = new ConcurrentHashMap<>();
+  private final Map<String, Counter> degraded = new ConcurrentHashMap<>();
+  private final Map<String, Counter> shed = new ConcurrentHashMap<>();
   private final Counter banCacheHits;
 
   public Metrics() {
@@ -85,10 +89,6 @@ public final class Metrics {
         .minimumExpectedValue(Duration.ofNanos(50_000))
         .maximumExpectedValue(Duration.ofSeconds(5))
         .register(registry);
-    redisTimeouts = Counter.builder(REDIS_ERRORS).description("Redis calls of checks that failed")
-        .tag("kind", "timeout").register(registry);
-    redisFailures = Counter.builder(REDIS_ERRORS).description("Redis calls of checks that failed")
-        .tag("kind", "error").register(registry);
     banCacheHits = Counter.builder(BAN_CACHE_HITS)
         .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
   }
@@ -112,7 +112,7 @@ public final class Metrics {
     Counter[] counters = new Counter[Outcome.values().length];
     for (Outcome outcome : Outcome.values()) {
       counters[outcome.ordinal()] = Counter.builder(DECISIONS)
-          .description("Checks decided, by rule and outcome (shadow_would_*: allowed by shadow mode; error: Redis did not answer)")
+          .description("Checks decided, by rule and outcome (shadow_would_*: allowed by shadow mode; degraded_*: the failure mode answered)")
           .tag("rule", rule)
           .tag("outcome", outcome.label)
           .register(registry);
@@ -120,13 +120,30 @@ public final class Metrics {
     return counters;
   }
 
-  public void redisCall(long startedNanos, Throwable failureOrNull) {
+  /** A check's Redis call answered, {@code startedNanos} after it was sent. */
+  public void redisCall(long startedNanos) {
     redisCallDuration.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
-    if (failureOrNull instanceof TimeoutException) {
-      redisTimeouts.increment();
-    } else if (failureOrNull != null) {
-      redisFailures.increment();
-    }
+  }
+
+  /** A check's Redis call that got no usable answer: {@code timeout}, {@code disconnected}, {@code failover}, ... */
+  public void redisError(String kind) {
+    redisErrors.computeIfAbsent(kind, k -> Counter.builder(REDIS_ERRORS)
+        .description("Redis calls of checks that failed, by kind (unavailability and faults)")
+        .tag("kind", k).register(registry)).increment();
+  }
+
+  /** A check answered by its rule's failure mode because Redis was unavailable for {@code reason}. */
+  public void degraded(String reason, String mode) {
+    degraded.computeIfAbsent(reason + '\n' + mode, key -> Counter.builder(DEGRADED)
+        .description("Checks answered by the failure mode while Redis was unavailable, by reason and failure mode")
+        .tag("reason", reason).tag("mode", mode).register(registry)).increment();
+  }
+
+  /** A check refused without a decision: {@code overload} (too many in flight) or {@code deadline} (the caller's). */
+  public void shed(String reason) {
+    shed.computeIfAbsent(reason, r -> Counter.builder(SHED)
+        .description("Checks refused with an error instead of a decision: overload (RESOURCE_EXHAUSTED), deadline (DEADLINE_EXCEEDED)")
+        .tag("reason", r).register(registry)).increment();
   }
 
   public void banCacheHit() {

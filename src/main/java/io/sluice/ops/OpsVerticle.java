@@ -72,7 +72,7 @@ public final class OpsVerticle extends VerticleBase {
     }
     HttpServer server = vertx.createHttpServer().requestHandler(router);
     return probeRedis()
-        .onFailure(e -> log.warn("could not load the Lua scripts into redis {} at start: {}", settings.redis(), e.toString()))
+        .onFailure(e -> log.warn("could not load the Lua scripts into redis at start: {}", e.toString()))
         .otherwiseEmpty()
         .compose(probed -> {
           probeTimer = vertx.setPeriodic(ops.healthCheckMs(), timer -> probeRedis());
@@ -91,7 +91,7 @@ public final class OpsVerticle extends VerticleBase {
     scripts.forEach(script -> exists.arg(script.sha()));
     return redis.send(exists)
         .compose(this::loadMissing)
-        .timeout(Math.max(settings.redisTimeoutMs(), 1000), TimeUnit.MILLISECONDS)
+        .timeout(Math.max(settings.redis().timeoutMs(), 1000), TimeUnit.MILLISECONDS)
         .andThen(done -> health.redis(done.succeeded(), done.succeeded()));
   }
 

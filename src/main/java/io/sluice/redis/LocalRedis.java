@@ -64,6 +64,11 @@ public final class LocalRedis implements AutoCloseable {
     return port;
   }
 
+  /** The process id, for tests that stop and resume Redis with signals. */
+  public long pid() {
+    return process.pid();
+  }
+
   public String uri() {
     return "redis://127.0.0.1:" + port;
   }

@@ -6,29 +6,34 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 
-/** Builds the Redis clients of this process from {@link Settings}, so all of them behave alike. */
+/**
+ * The vertx-redis-client clients of this process, for everything but checks (admin, limits,
+ * throttle, heartbeats, Pub/Sub), built from {@link Settings} so all of them behave alike. Checks
+ * have their own pipelined connections ({@link RedisPipelines}).
+ */
 public final class RedisClients {
 
-  /** Checks beyond the pool wait here rather than fail; past this the instance is overloaded anyway. */
-  private static final int MAX_POOL_WAITING = 4096;
+  /** Admin and background work needs few connections; checks never borrow from this pool. */
+  private static final int POOL_SIZE = 4;
+  private static final int MAX_POOL_WAITING = 1024;
 
   private RedisClients() {
   }
 
   /** A pooled client; create it inside the verticle that uses it, so its connections stay on that event loop. */
   public static Redis pooled(Vertx vertx, Settings settings) {
-    return Redis.createClient(vertx, options(settings));
+    return Redis.createClient(vertx, options(settings.redis()));
   }
 
-  public static RedisOptions options(Settings settings) {
+  public static RedisOptions options(Settings.RedisSettings redis) {
     return new RedisOptions()
-        .setConnectionString(settings.redis())
-        .setMaxPoolSize(settings.redisPoolSize())
+        .setConnectionString(redis.uri())
+        .setMaxPoolSize(POOL_SIZE)
         .setMaxPoolWaiting(MAX_POOL_WAITING)
         .setNetClientOptions(new NetClientOptions()
             .setTcpNoDelay(true)
             .setTcpKeepAlive(true)
-            // A Redis that is down must fail a check fast, not after the OS's connect timeout.
-            .setConnectTimeout(Math.max(100, settings.redisTimeoutMs() * 4)));
+            // A Redis that is down must fail a call fast, not after the OS's connect timeout.
+            .setConnectTimeout(Math.max(100, redis.timeoutMs() * 4)));
   }
 }

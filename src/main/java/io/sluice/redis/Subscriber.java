@@ -17,6 +17,8 @@ import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -24,6 +26,10 @@ import java.util.function.Consumer;
  * handler, and when the connection drops, reconnects with exponential backoff and subscribes
  * again by itself. Listeners hear when the subscription is up (every channel confirmed) and when
  * it is lost, so that state fed by Pub/Sub can be caught up or distrusted.
+ *
+ * <p>A socket can stay open while nothing comes through it (a hung Redis, a half-open TCP
+ * connection): the connection is pinged every {@link #PING_INTERVAL_MS}, and one that does not
+ * answer within {@link #PONG_TIMEOUT_MS} is taken for lost, so that is noticed within 3 seconds.
  */
 public final class Subscriber {
 
@@ -31,20 +37,23 @@ public final class Subscriber {
 
   static final long FIRST_BACKOFF_MS = 100;
   static final long MAX_BACKOFF_MS = 5_000;
+  static final long PING_INTERVAL_MS = 1_000;
+  static final long PONG_TIMEOUT_MS = 2_000;
 
   private final Vertx vertx;
   private final Redis client;
   private final Map<String, Handler<String>> handlers = new LinkedHashMap<>();
-  private final List<Consumer<Boolean>> stateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Consumer<Boolean>> stateListeners = new CopyOnWriteArrayList<>();
   private RedisConnection connection;
   private long backoffMs = FIRST_BACKOFF_MS;
   private int confirmed;
+  private long pingTimer = -1;
   private volatile boolean subscribed;
   private boolean closed;
 
   public Subscriber(Vertx vertx, Settings settings) {
     this.vertx = vertx;
-    this.client = Redis.createClient(vertx, RedisClients.options(settings).setMaxPoolSize(1));
+    this.client = Redis.createClient(vertx, RedisClients.options(settings.redis()).setMaxPoolSize(1));
   }
 
   /** Registers a channel before {@link #start}. */
@@ -107,7 +116,23 @@ public final class Subscriber {
       backoffMs = FIRST_BACKOFF_MS;
       setSubscribed(true);
       log.info("subscribed to {}", handlers.keySet());
+      RedisConnection subscribedOn = connection;
+      pingTimer = vertx.setPeriodic(PING_INTERVAL_MS, tick -> ping(subscribedOn));
     }
+  }
+
+  private void ping(RedisConnection conn) {
+    if (conn != connection) {
+      return;
+    }
+    conn.send(Request.cmd(Command.PING))
+        .timeout(PONG_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .onFailure(e -> {
+          if (conn == connection) {
+            conn.close();
+            lost(conn, "no answer to PING within " + PONG_TIMEOUT_MS + " ms");
+          }
+        });
   }
 
   private void lost(RedisConnection conn, String why) {
@@ -115,6 +140,7 @@ public final class Subscriber {
       return;
     }
     connection = null;
+    vertx.cancelTimer(pingTimer);
     setSubscribed(false);
     if (!closed) {
       log.warn("pub/sub subscription lost ({}); reconnecting", why);
@@ -143,6 +169,7 @@ public final class Subscriber {
 
   public Future<Void> close() {
     closed = true;
+    vertx.cancelTimer(pingTimer);
     setSubscribed(false);
     Promise<Void> done = Promise.promise();
     RedisConnection conn = connection;

@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
@@ -44,7 +43,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   private final Metrics metrics;
   private final ThrottleController controller;
   private final LuaScript leaseScript = LuaScript.load("throttle_lead");
-  private final String instanceId = UUID.randomUUID().toString();
+  private final String instanceId;
   /** The controller state per subject while this instance leads; reloaded from Redis when it starts leading. */
   private final Map<String, ThrottleController.State> states = new HashMap<>();
   private Redis redis;
@@ -53,7 +52,8 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   private long windowTimer = -1;
   private long probeTimer = -1;
 
-  public LatencyMonitorVerticle(Settings settings, Supplier<Limits> limits, ThrottleFactors factors, Metrics metrics) {
+  public LatencyMonitorVerticle(Settings settings, Supplier<Limits> limits, ThrottleFactors factors, Metrics metrics, String instanceId) {
+    this.instanceId = instanceId;
     this.processSettings = settings;
     this.settings = settings.throttle();
     this.limits = limits;

@@ -4,6 +4,7 @@ import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.grpc.v1.UnbanResponse;
 import io.sluice.limiter.RedisKeys;
 import io.sluice.support.Await;
 import io.sluice.support.RedisExtension;
@@ -198,7 +199,10 @@ class AbuseTest {
     assertEquals(Decision.BAN, a.check(user, "login").getDecision());
     assertEquals(Decision.BAN, b.check(user, "login").getDecision());
 
-    assertEquals(1, a.await(a.client().unban(user, "")).getRemoved());
+    UnbanResponse unbanned = a.await(a.client().unban(user, ""));
+    assertEquals(1, unbanned.getRemoved());
+    assertEquals(2, unbanned.getInstancesNotified(), "both instances got the notice");
+    assertEquals(2, unbanned.getInstancesConfirmed(), "and both said they dropped their copy");
 
     assertEquals(Decision.ALLOW, b.check(user, "login").getDecision());
     assertEquals(Decision.ALLOW, a.check(user, "search").getDecision());

@@ -1,6 +1,7 @@
 package io.sluice.config;
 
 import io.vertx.core.Vertx;
+import io.sluice.limits.FailureMode;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -33,16 +34,16 @@ class SettingsTest {
             new JsonObject().put("port", 3333))
         .await(10, TimeUnit.SECONDS);
     assertEquals(3333, settings.port());
-    assertEquals("redis://env:6379", settings.redis());
+    assertEquals("redis://env:6379", settings.redis().uri());
     assertEquals("file.json", settings.limits());
-    assertEquals(75, settings.redisTimeoutMs());
+    assertEquals(75, settings.redis().timeoutMs());
   }
 
   @Test
   void defaultsApplyWithoutAnyFile(@TempDir Path dir) throws Exception {
     Settings settings = SettingsLoader.load(vertx, null, Map.of(), new JsonObject()).await(10, TimeUnit.SECONDS);
     assertEquals(50051, settings.port());
-    assertEquals(Settings.FailureMode.ALLOW, settings.failureMode());
+    assertEquals(FailureMode.LOCAL, settings.failureMode(), "neither the outage nor open gates: each instance's share");
   }
 
   @Test
@@ -57,7 +58,8 @@ class SettingsTest {
         .put("port", 70000).put("redis", "http://x").put("failureMode", "maybe").put("prot", 1)));
     assertTrue(e.getMessage().contains("port must be an integer from 1 to 65535, was 70000"), e.getMessage());
     assertTrue(e.getMessage().contains("redis must be a redis://"), e.getMessage());
-    assertTrue(e.getMessage().contains("failureMode must be 'allow' or 'deny', was 'maybe'"), e.getMessage());
+    assertTrue(e.getMessage().contains("failureMode must be 'open', 'closed' or 'local'"), e.getMessage());
+    assertTrue(e.getMessage().contains("was 'maybe'"), e.getMessage());
     assertTrue(e.getMessage().contains("unknown setting 'prot'"), e.getMessage());
   }
 

@@ -1,40 +1,310 @@
 package io.sluice.limiter;
 
+import io.micrometer.core.instrument.Counter;
+import io.sluice.grpc.SluiceClient;
+import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.ops.Metrics;
+import io.sluice.support.Await;
+import io.sluice.support.Http;
 import io.sluice.support.Ports;
 import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.sluice.support.Traffic;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** With Redis unreachable, checks still get an answer at once: the configured failure mode, marked degraded. */
+/**
+ * A Redis that is really unavailable, in each way it can be: unreachable, hung (SIGSTOP), killed
+ * and restarted empty. Checks are answered in time, by the failure mode and marked degraded, only
+ * while Redis is away; the breaker makes those answers immediate; and what Redis did for a check
+ * whose answer came too late is not lost.
+ */
 class RedisOutageTest {
 
-  private static final String LIMITS = "{ \"rules\": { \"default\": { \"capacity\": 1, \"refillPerSecond\": 1 } } }";
+  private static final String MODES = """
+      { "rules": {
+          "default":     { "capacity": 2, "refillPerSecond": 0.001 },
+          "open_rule":   { "capacity": 1, "refillPerSecond": 0.001, "failureMode": "open" },
+          "closed_rule": { "capacity": 1, "refillPerSecond": 0.001, "failureMode": "closed" },
+          "local_rule":  { "capacity": 3, "refillPerSecond": 0.001, "failureMode": "local" } } }
+      """;
+
+  private Vertx vertx;
+
+  @BeforeEach
+  void clientVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void closeClients() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
 
   @Test
-  void failsOpenByDefault() throws Exception {
-    try (SluiceFixture sluice = SluiceFixture.start(unreachableRedis(), LIMITS, new JsonObject().put("redisTimeoutMs", 200))) {
+  void eachRuleAnswersByItsOwnFailureModeAndTheRestByTheSetting() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(unreachableRedis(), MODES, new JsonObject().put("failureMode", "closed"))) {
       for (int i = 0; i < 3; i++) {
-        CheckResponse response = sluice.check("u", "login");
-        assertEquals(Decision.ALLOW, response.getDecision());
-        assertTrue(response.getDegraded());
-        assertEquals("default", response.getRule());
+        assertDegraded(Decision.ALLOW, sluice.check("u", "open_rule"));
       }
+      CheckResponse closed = sluice.check("u", "closed_rule");
+      assertDegraded(Decision.DENY, closed);
+      assertThat(closed.getRetryAfterMs()).as("when the breaker probes next").isBetween(1L, 500L);
+      for (int i = 0; i < 3; i++) {
+        assertDegraded(Decision.ALLOW, sluice.check("u", "local_rule"));
+      }
+      assertDegraded(Decision.DENY, sluice.check("u", "local_rule"));
+      assertDegraded(Decision.DENY, sluice.check("u", "anything-else"));
+
+      String scrape = sluice.sluice().metrics().scrape();
+      assertThat(scrape).contains("sluice_degraded_decisions_total{mode=\"open\"");
+      assertThat(scrape).contains("sluice_degraded_decisions_total{mode=\"closed\"");
+      assertThat(scrape).contains("sluice_degraded_decisions_total{mode=\"local\"");
+      assertThat(scrape).contains("sluice_decisions_total{outcome=\"degraded_allow\",rule=\"open_rule\"}");
     }
   }
 
   @Test
-  void failsClosedWhenConfigured() throws Exception {
-    JsonObject settings = new JsonObject().put("redisTimeoutMs", 200).put("failureMode", "deny");
-    try (SluiceFixture sluice = SluiceFixture.start(unreachableRedis(), LIMITS, settings)) {
-      CheckResponse response = sluice.check("u", "login");
-      assertEquals(Decision.DENY, response.getDecision());
-      assertTrue(response.getDegraded());
+  void theSettingAppliesToRulesWithoutAFailureModeOfTheirOwn() throws Exception {
+    try (SluiceFixture open = SluiceFixture.start(unreachableRedis(), MODES, new JsonObject().put("failureMode", "open"));
+         SluiceFixture local = SluiceFixture.start(unreachableRedis(), MODES)) {
+      for (int i = 0; i < 3; i++) {
+        assertDegraded(Decision.ALLOW, open.check("u", "anything"));
+      }
+      assertDegraded(Decision.ALLOW, local.check("u", "anything"));
+      assertDegraded(Decision.ALLOW, local.check("u", "anything"));
+      assertDegraded(Decision.DENY, local.check("u", "anything"), "local is the default: the default rule's 2 tokens, then no more");
     }
+  }
+
+  @Test
+  void aHungRedisIsCutOffByTheBreakerAndEveryInstanceAdmitsAtMostItsShare() throws Exception {
+    String limits = "{ \"rules\": { \"default\": { \"capacity\": 20, \"refillPerSecond\": 10 } } }";
+    JsonObject settings = new JsonObject().put("redisTimeoutMs", 250).put("heartbeatMs", 200);
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture a = SluiceFixture.start(redis.uri(), limits, settings);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), limits, settings)) {
+      Await.until("both instances see two live instances", Duration.ofSeconds(5),
+          () -> a.sluice().fleetSize() == 2 && b.sluice().fleetSize() == 2);
+      Outage outage = new Outage();
+      // Three seconds of normal traffic first: the JIT's work on a fresh JVM is not what is measured here.
+      vertx.setTimer(3000, t -> {
+        redis.pause();
+        outage.stoppedNanos.set(System.nanoTime());
+      });
+      vertx.setTimer(6000, t -> {
+        outage.scrapesAtResume = List.of(a.sluice().metrics().scrape(), b.sluice().metrics().scrape());
+        redis.resume();
+        outage.resumedNanos.set(System.nanoTime());
+      });
+      Thread breakerWatch = watchBreakers(outage, a, b);
+      vertx.setPeriodic(10, watch -> {
+        if (outage.openedNanos.get() > 0 && System.nanoTime() - outage.openedNanos.get() > 200_000_000L) {
+          outage.scrapesOnceOpen = List.of(a.sluice().metrics().scrape(), b.sluice().metrics().scrape());
+          vertx.cancelTimer(watch);
+        }
+      });
+
+      List<Traffic.Answer> answers = Traffic.run(vertx, List.of(client(a), client(b)),
+          Traffic.Plan.steady(10, 8000, 10).withTimeoutMs(1000),
+          caller -> CheckRequest.newBuilder().setUserId(outage.user).setAction("api").build());
+      breakerWatch.join();
+
+      String seen = outage.describe(answers);
+      assertEquals(0, Traffic.count(answers, answer -> answer.error() != null), "every check answered, none failed: " + seen);
+      assertThat(Traffic.maxLatencyMs(answers, answer -> true)).as("all within the 1 s deadline: " + seen).isLessThan(1000);
+      assertThat(outage.openedNanos.get()).as("the breakers opened: " + seen).isPositive();
+      // From a moment after both opened: the checks that were in flight when they opened waited for Redis, as they should.
+      long settled = outage.openedNanos.get() + 200_000_000L;
+      List<Traffic.Answer> whileOpen = answers.stream()
+          .filter(answer -> answer.sentNanos() > settled && answer.answeredNanos() < outage.resumedNanos.get())
+          .toList();
+      assertThat(whileOpen).as(seen).hasSizeGreaterThan(500);
+      String latencies = "as the callers saw it: p50 %.2f p90 %.2f p99 %.2f max %.2f ms of %d answers".formatted(
+          percentile(whileOpen, 0.5), percentile(whileOpen, 0.9), percentile(whileOpen, 0.99), percentile(whileOpen, 1.0), whileOpen.size());
+      for (int i = 0; i < 2; i++) {
+        // The instance's own clock, from request to answer: what Sluice spends, apart from two shared cores' scheduling.
+        double p99 = Http.quantileBetween(outage.scrapesOnceOpen.get(i), outage.scrapesAtResume.get(i), "sluice_check_duration_seconds", 0.99);
+        assertThat(p99).as("instance %d's p99 once its breaker is open, %s".formatted(i, latencies)).isLessThanOrEqualTo(0.005);
+      }
+      assertThat(percentile(whileOpen, 0.5)).as(latencies).isLessThan(5.0);
+      for (int instance = 0; instance < 2; instance++) {
+        int i = instance;
+        long admitted = Traffic.count(answers, answer -> answer.instance() == i && answer.degraded() && answer.allowed());
+        double outageSeconds = (outage.resumedNanos.get() - outage.stoppedNanos.get()) / 1e9 + 1;
+        // Its share: half of the capacity and half of the refill, over the outage.
+        assertThat(admitted).as("instance " + i + " admitted locally: " + seen).isLessThanOrEqualTo(10 + (long) (5 * outageSeconds) + 1);
+      }
+      long resumed = outage.resumedNanos.get();
+      assertThat(Traffic.count(answers, answer -> answer.sentNanos() > resumed + 1_000_000_000L && answer.degraded()))
+          .as("normal decisions within 1 s after redis resumed: " + seen).isZero();
+    }
+  }
+
+  @Test
+  void aRedisRestartedEmptyGetsItsScriptsBackBeforeChecksAndNoCheckFails() throws Exception {
+    String limits = "{ \"rules\": { \"default\": { \"capacity\": 1000000, \"refillPerSecond\": 1000 } } }";
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 250))) {
+      AtomicLong restartedNanos = new AtomicLong(Long.MAX_VALUE);
+      vertx.setTimer(1000, t -> vertx.executeBlocking(() -> {
+        redis.killAndRestartEmpty();
+        restartedNanos.set(System.nanoTime());
+        return null;
+      }));
+
+      List<Traffic.Answer> answers = Traffic.run(vertx, List.of(client(sluice)), Traffic.Plan.steady(10, 4000, 5).withTimeoutMs(1000),
+          caller -> CheckRequest.newBuilder().setUserId("restart-" + caller).setAction("api").build());
+
+      String seen = "answers=%d degraded=%d errors=%d".formatted(answers.size(), Traffic.count(answers, Traffic.Answer::degraded),
+          Traffic.count(answers, answer -> answer.error() != null));
+      assertEquals(0, Traffic.count(answers, answer -> answer.error() != null), "no check failed, NOSCRIPT never surfaced: " + seen);
+      assertThat(Traffic.count(answers, Traffic.Answer::degraded)).as("redis really was gone for a while: " + seen).isPositive();
+      assertThat(Traffic.count(answers, answer -> answer.sentNanos() > restartedNanos.get() + 1_000_000_000L && answer.degraded()))
+          .as("normal decisions within 1 s after the restart: " + seen).isZero();
+      assertThat(sluice.sluice().metrics().scrape()).doesNotContain("sluice_redis_errors_total{kind=\"script\"} 1");
+    }
+  }
+
+  @Test
+  void aBanMadeByACheckWhoseAnswerCameTooLateIsStillCachedCountedAndEnforced() throws Exception {
+    String limits = """
+        { "rules": { "default": { "capacity": 10, "refillPerSecond": 1 },
+                     "login": { "capacity": 1, "refillPerSecond": 0.001,
+                                "abuse": { "maxViolations": 2, "windowSeconds": 60, "banSeconds": 60 } } } }
+        """;
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 200)).awaitSubscribed()) {
+      String user = "late-" + UUID.randomUUID();
+      assertEquals(Decision.ALLOW, sluice.check(user, "login").getDecision());
+      assertEquals(Decision.DENY, sluice.check(user, "login").getDecision(), "the first violation");
+
+      redis.pause();
+      CheckResponse late = sluice.check(user, "login");
+      redis.resume();
+
+      assertTrue(late.getDegraded(), "answered by the failure mode while redis hung");
+      assertEquals("timeout", late.getDegradedReason());
+      Await.until("the late reply's ban to be cached", Duration.ofSeconds(5), () -> sluice.sluice().banCache().size() == 1);
+      Counter bans = sluice.sluice().metrics().registry().find(Metrics.BANS_CREATED).tag("rule", "login").counter();
+      assertThat(bans).isNotNull();
+      assertEquals(1, bans.count(), "the ban is counted like any other");
+      long scriptCalls = redis.scriptCalls();
+      assertEquals(Decision.BAN, sluice.check(user, "login").getDecision());
+      assertEquals(scriptCalls, redis.scriptCalls(), "answered from the cache");
+    }
+  }
+
+  @Test
+  void checksAnsweredWhileTheBreakerIsOpenAreNeverSentToRedisLater() throws Exception {
+    String limits = "{ \"rules\": { \"default\": { \"capacity\": 1000, \"refillPerSecond\": 0.001 } } }";
+    JsonObject settings = new JsonObject().put("redisTimeoutMs", 100).put("breakerFailures", 3).put("breakerResetMs", 60_000);
+    try (TestRedis redis = TestRedis.startOwn(); SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, settings)) {
+      String user = "unsent-" + UUID.randomUUID();
+      sluice.check(user, "api");
+      long callsBefore = redis.calls("evalsha");
+
+      redis.pause();
+      for (int i = 0; i < 3; i++) {
+        assertEquals("timeout", sluice.check(user, "api").getDegradedReason(), "sent, then timed out");
+      }
+      Await.until("the breaker to open", Duration.ofSeconds(5), () -> "open".equals(sluice.sluice().health().toJson().getString("breaker")));
+      for (int i = 0; i < 20; i++) {
+        assertEquals("breaker_open", sluice.check(user, "api").getDegradedReason(), "answered without redis");
+      }
+      redis.resume();
+
+      Await.until("redis to run what it was sent", Duration.ofSeconds(5), () -> redis.calls("evalsha") - callsBefore >= 3);
+      assertEquals(3, redis.calls("evalsha") - callsBefore, "only the 3 commands that were written reached redis");
+      assertEquals("996", redis.command(io.vertx.redis.client.Command.HGET, RedisKeys.bucket(user, "api"), "tokens")
+          .toString().substring(0, 3), "4 tokens taken in all: the first check and the 3 late ones");
+    }
+  }
+
+  @Test
+  void aSubscriptionThatStopsAnsweringIsNoticedWithinFiveSecondsAndTheBanCacheIsDropped() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), MODES).awaitSubscribed()) {
+      // The socket stays open while nothing comes through it: only the ping can tell.
+      redis.pause();
+      long stopped = System.nanoTime();
+      Await.until("the ban cache to stop serving", Duration.ofSeconds(10), () -> !sluice.sluice().banCache().isLive());
+      assertThat((System.nanoTime() - stopped) / 1e9).as("seconds to notice").isLessThan(5.0);
+      redis.resume();
+      Await.until("the subscription to come back", Duration.ofSeconds(10), () -> sluice.sluice().banCache().isLive());
+    }
+  }
+
+  /** When the outage began and ended, and when both breakers were open, for the assertions. */
+  private static final class Outage {
+    final String user = "hung-" + UUID.randomUUID();
+    final AtomicLong stoppedNanos = new AtomicLong(Long.MAX_VALUE);
+    final AtomicLong resumedNanos = new AtomicLong(Long.MAX_VALUE);
+    final AtomicLong openedNanos = new AtomicLong();
+    volatile List<String> scrapesOnceOpen;
+    volatile List<String> scrapesAtResume;
+
+    String describe(List<Traffic.Answer> answers) {
+      return "answers=%d degraded=%d errors=%d max=%.1fms".formatted(answers.size(), Traffic.count(answers, Traffic.Answer::degraded),
+          Traffic.count(answers, answer -> answer.error() != null), Traffic.maxLatencyMs(answers, answer -> true));
+    }
+  }
+
+  private static Thread watchBreakers(Outage outage, SluiceFixture... instances) {
+    Thread watch = new Thread(() -> {
+      long giveUp = System.nanoTime() + 8_000_000_000L;
+      while (System.nanoTime() < giveUp && outage.openedNanos.get() == 0) {
+        boolean allOpen = true;
+        for (SluiceFixture instance : instances) {
+          allOpen &= "open".equals(instance.sluice().health().toJson().getString("breaker"));
+        }
+        if (allOpen) {
+          outage.openedNanos.set(System.nanoTime());
+        }
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "breaker-watch");
+    watch.start();
+    return watch;
+  }
+
+  private static double percentile(List<Traffic.Answer> answers, double quantile) {
+    double[] latencies = answers.stream().mapToDouble(Traffic.Answer::latencyMs).sorted().toArray();
+    return latencies[Math.max(0, (int) Math.ceil(quantile * latencies.length) - 1)];
+  }
+
+  private static void assertDegraded(Decision expected, CheckResponse response) {
+    assertDegraded(expected, response, "");
+  }
+
+  private static void assertDegraded(Decision expected, CheckResponse response, String why) {
+    assertEquals(expected, response.getDecision(), why);
+    assertTrue(response.getDegraded(), "marked degraded");
+    assertThat(response.getDegradedReason()).isIn("disconnected", "breaker_open");
+  }
+
+  private SluiceClient client(SluiceFixture instance) {
+    return new SluiceClient(vertx, SocketAddress.inetSocketAddress(instance.port(), "127.0.0.1"));
   }
 
   /** A loopback port nothing listens on. */

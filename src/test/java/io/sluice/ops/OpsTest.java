@@ -163,10 +163,11 @@ class OpsTest {
   }
 
   @Test
-  void readinessFollowsRedisAwayAndBack() throws Exception {
+  void withTheClosedFailureModeReadinessFollowsRedisAwayAndBack() throws Exception {
     int port = Ports.free();
     LocalRedis own = LocalRedis.start(RedisBinary.resolve(), port);
-    try (SluiceFixture instance = SluiceFixture.start(own.uri(), LIMITS, new JsonObject().put("healthCheckMs", 50))) {
+    JsonObject settings = new JsonObject().put("healthCheckMs", 50).put("failureMode", "closed");
+    try (SluiceFixture instance = SluiceFixture.start(own.uri(), LIMITS, settings)) {
       URI ready = URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/ready");
       Await.until("ready", Duration.ofSeconds(10), () -> Http.status(ready) == 200);
 
@@ -176,6 +177,23 @@ class OpsTest {
 
       own = LocalRedis.start(RedisBinary.resolve(), port);
       Await.until("ready again once redis is back (scripts reloaded)", Duration.ofSeconds(10), () -> Http.status(ready) == 200);
+    } finally {
+      own.close();
+    }
+  }
+
+  @Test
+  void withTheLocalFailureModeARedisOutageKeepsTheInstanceReadyAndShowsRedisApart() throws Exception {
+    int port = Ports.free();
+    LocalRedis own = LocalRedis.start(RedisBinary.resolve(), port);
+    try (SluiceFixture instance = SluiceFixture.start(own.uri(), LIMITS, new JsonObject().put("healthCheckMs", 50))) {
+      URI ready = URI.create("http://127.0.0.1:" + instance.httpPort() + "/health/ready");
+      Await.until("ready", Duration.ofSeconds(10), () -> Http.status(ready) == 200);
+
+      own.close();
+      Await.until("redis shown as gone", Duration.ofSeconds(10), () -> Http.body(ready).contains("\"redis\":false"));
+      assertEquals(200, Http.status(ready), "a shared redis outage must not empty the load balancer");
+      assertThat(Http.body(ready)).contains("\"failureMode\":\"local\"");
     } finally {
       own.close();
     }

@@ -138,7 +138,7 @@ class ShadowModeTest {
   }
 
   private static void publish(SluiceFixture sluice, String message) {
-    io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(sluice.sluice().vertx(), sluice.sluice().settings().redis());
+    io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(sluice.sluice().vertx(), sluice.sluice().settings().redis().uri());
     try {
       sluice.await(LimitsPublisher.publish(client, message));
     } finally {

@@ -55,4 +55,29 @@ public final class Http {
     }
     return sum;
   }
+
+  /**
+   * The upper bound (seconds) of the histogram bucket that holds the {@code quantile} of what metric
+   * {@code name} recorded between two scrapes: what the instance itself measured, free of the
+   * client's scheduling.
+   */
+  public static double quantileBetween(String before, String after, String name, double quantile) {
+    java.util.TreeMap<Double, Double> deltas = new java.util.TreeMap<>();
+    for (String line : after.split("\n")) {
+      if (!line.startsWith(name + "_bucket{")) {
+        continue;
+      }
+      String le = line.substring(line.indexOf("le=\"") + 4, line.indexOf('"', line.indexOf("le=\"") + 4));
+      double bound = "+Inf".equals(le) ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+      double count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      deltas.put(bound, count - metric(before, name + "_bucket", "le=\"" + le + "\""));
+    }
+    double total = deltas.isEmpty() ? 0 : deltas.lastEntry().getValue();
+    for (java.util.Map.Entry<Double, Double> bucket : deltas.entrySet()) {
+      if (bucket.getValue() >= quantile * total) {
+        return bucket.getKey();
+      }
+    }
+    return Double.NaN;
+  }
 }

@@ -57,6 +57,8 @@ public final class SluiceFixture implements AutoCloseable {
         .put("grpcInstances", 2)
         // Generous, so that a slow CI machine never turns a check into a degraded answer.
         .put("redisTimeoutMs", 5000)
+        // Heartbeats are script calls too: rare, so that INFO commandstats counts what a test drives.
+        .put("heartbeatMs", 60_000)
         .mergeIn(settings);
     try {
       return new SluiceFixture(Sluice.start(Settings.fromJson(json)).await(30, TimeUnit.SECONDS), limitsFile);

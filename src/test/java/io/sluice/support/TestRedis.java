@@ -28,7 +28,7 @@ public final class TestRedis implements AutoCloseable {
 
   private final String host;
   private final int port;
-  private final AutoCloseable server;
+  private AutoCloseable server;
   private final Vertx vertx = Vertx.vertx();
   private final Redis client;
 
@@ -50,6 +50,49 @@ public final class TestRedis implements AutoCloseable {
     LocalRedis local = LocalRedis.start(binary, Ports.free());
     log.info("test redis: {} on port {}", binary, local.port());
     return new TestRedis("127.0.0.1", local.port(), local);
+  }
+
+  /**
+   * A Redis process of the test's own, which it may stop, resume, or kill and start again empty:
+   * always a local process, since signals need one.
+   */
+  public static TestRedis startOwn() throws IOException {
+    LocalRedis local = LocalRedis.start(RedisBinary.resolve(), Ports.free());
+    return new TestRedis("127.0.0.1", local.port(), local);
+  }
+
+  /** SIGSTOP: Redis hangs; connections stay open, nothing is answered. */
+  public void pause() {
+    signal("STOP");
+  }
+
+  /** SIGCONT: Redis carries on with what it received meanwhile. */
+  public void resume() {
+    signal("CONT");
+  }
+
+  /** SIGKILL, then a new empty Redis on the same port: no data, no scripts. */
+  public void killAndRestartEmpty() throws Exception {
+    signal("KILL");
+    ((LocalRedis) server).close();
+    server = LocalRedis.start(RedisBinary.resolve(), port);
+  }
+
+  private void signal(String name) {
+    if (!(server instanceof LocalRedis local)) {
+      throw new IllegalStateException("only a Redis of the test's own (startOwn) takes signals");
+    }
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(local.pid())).inheritIO().start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + name + " failed");
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Asking Testcontainers costs an ERROR log line where there is plainly no engine; skip it then. */

@@ -1,0 +1,22 @@
+-- Sluice fleet presence: each instance announces itself, and learns how many instances are live.
+--
+-- KEYS[1]  {sluice}:instances   a sorted set: instance id -> when its announcement ends (Redis ms)
+-- ARGV[1]  this instance's id
+-- ARGV[2]  how long the announcement lasts, in ms (a few heartbeats, so one late beat changes nothing)
+-- ARGV[3]  "leave" when the instance stops; anything else announces it
+--
+-- Reply: the number of live instances, this one included unless it left.
+-- Redis TIME is the clock, so instances' clocks never matter.
+
+local clock = redis.call('TIME')
+local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local ttl_ms = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+if ARGV[3] == 'leave' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], now_ms + ttl_ms, ARGV[1])
+  -- When every instance is gone the set goes too.
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+end
+return redis.call('ZCARD', KEYS[1])
