@@ -9,15 +9,18 @@ import io.sluice.ops.Metrics;
 import io.sluice.support.Await;
 import io.sluice.support.Http;
 import io.sluice.support.Ports;
+import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.sluice.support.Traffic;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.common.GrpcStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.List;
@@ -35,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * while Redis is away; the breaker makes those answers immediate; and what Redis did for a check
  * whose answer came too late is not lost.
  */
+@ExtendWith(RedisExtension.class)
 class RedisOutageTest {
 
   private static final String MODES = """
@@ -248,6 +252,46 @@ class RedisOutageTest {
       assertThat((System.nanoTime() - stopped) / 1e9).as("seconds to notice").isLessThan(5.0);
       redis.resume();
       Await.until("the subscription to come back", Duration.ofSeconds(10), () -> sluice.sluice().banCache().isLive());
+    }
+  }
+
+  @Test
+  void theCallersDeadlineIsAnsweredBeforeItPassesAndNeverByTheFailureMode() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn(); SluiceFixture sluice = SluiceFixture.start(redis.uri(), MODES)) {
+      SluiceClient client = client(sluice);
+      CheckRequest request = CheckRequest.newBuilder().setUserId("hurried").setAction("open_rule").build();
+      // The connection is up before the clock starts: the deadline is measured from when the server gets the call.
+      client.check(request).await(5, TimeUnit.SECONDS);
+      redis.pause();
+      long sent = System.nanoTime();
+      Throwable failure = client.check(request, 300).toCompletionStage().toCompletableFuture()
+          .handle((response, error) -> error).get(5, TimeUnit.SECONDS);
+      double ms = (System.nanoTime() - sent) / 1e6;
+      redis.resume();
+
+      assertThat(failure).as("a short deadline buys no ALLOW, even under an open failure mode")
+          .isInstanceOf(SluiceClient.CallFailedException.class);
+      assertEquals(GrpcStatus.DEADLINE_EXCEEDED, ((SluiceClient.CallFailedException) failure).status());
+      assertThat(failure.getMessage()).as("sluice answered, the client did not give up").contains("before redis answered");
+      assertThat(ms).as("answered before the 300 ms deadline").isLessThan(300);
+      assertEquals("closed", sluice.sluice().health().toJson().getString("breaker"), "a caller's deadline is no redis failure");
+    }
+  }
+
+  @Test
+  void aRedisFaultIsAnErrorWithAnIdNeverADegradedAllow(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), MODES, new JsonObject().put("failureMode", "open"))) {
+      String user = "fault-" + UUID.randomUUID();
+      // Something else wrote a string where the bucket hash lives.
+      redis.command(io.vertx.redis.client.Command.SET, RedisKeys.bucket(user, "open_rule"), "not a bucket");
+
+      SluiceClient.CallFailedException failure = org.junit.jupiter.api.Assertions.assertThrows(SluiceClient.CallFailedException.class,
+          () -> sluice.check(user, "open_rule"));
+
+      assertEquals(GrpcStatus.INTERNAL, failure.status());
+      assertThat(failure.getMessage()).containsPattern("error id [0-9a-f]{8}").doesNotContain("WRONGTYPE");
+      assertEquals(1, Http.metric(sluice.sluice().metrics().scrape(), "sluice_redis_errors_total", "kind=\"wrongtype\""));
+      assertEquals(0, Http.metric(sluice.sluice().metrics().scrape(), "sluice_degraded_decisions_total"));
     }
   }
 
