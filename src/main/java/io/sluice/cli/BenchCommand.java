@@ -1,33 +1,44 @@
 package io.sluice.cli;
 
 import io.sluice.grpc.FleetClient;
+import io.sluice.grpc.SluiceClient;
+import io.sluice.grpc.v1.CheckResponse;
 import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code sluice bench}: closed-loop load on the fleet. {@code --concurrency} checks are always
- * outstanding, each answered check is followed at once by the next, so the figure is the fleet's
- * throughput at that concurrency, with the latency of each check as the client saw it.
+ * {@code sluice bench}: load on the fleet, as backends would put it. Closed loop ({@code --concurrency}
+ * checks always in flight, each answer followed at once by the next) or open loop ({@code --rate}
+ * checks per second on a fixed schedule, whatever the answers do, with each latency measured from
+ * when the check was due, so that a stall is not hidden by the checks it held back). Answers are
+ * told apart: decisions, degraded answers (the failure mode), and errors by status.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Measure check throughput and latency against running instances (closed loop).")
+    description = "Measure check throughput and latency against running instances (closed or open loop).")
 public final class BenchCommand implements Callable<Integer> {
 
   @Mixin
   FleetTargets targets;
 
-  @Option(names = "--concurrency", defaultValue = "64", description = "Checks in flight at any time (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--concurrency", defaultValue = "64", description = "Closed loop: checks in flight at any time (default: ${DEFAULT-VALUE}).")
   int concurrency;
+
+  @Option(names = "--rate", defaultValue = "0", description = "Open loop: checks per second on a fixed schedule; 0 for closed loop (default).")
+  double rate;
 
   @Option(names = "--seconds", defaultValue = "10", description = "Measured time (default: ${DEFAULT-VALUE}).")
   double seconds;
@@ -35,87 +46,293 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup-seconds", defaultValue = "3", description = "Unmeasured time first, for the JIT (default: ${DEFAULT-VALUE}).")
   double warmupSeconds;
 
-  @Option(names = "--users", defaultValue = "100000", description = "Distinct users, picked at random (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--checks", defaultValue = "0", description = "Closed loop: stop after this many checks (0: no limit).")
+  long maxChecks;
+
+  @Option(names = "--users", defaultValue = "100000", description = "Distinct users (default: ${DEFAULT-VALUE}).")
   int users;
+
+  @Option(names = "--keys", defaultValue = "uniform",
+      description = "How users are drawn: uniform, zipf (a few users make most checks) or hot (one user) (default: ${DEFAULT-VALUE}).")
+  String keys;
 
   @Option(names = "--action", defaultValue = "api", description = "The action checked (default: ${DEFAULT-VALUE}).")
   String action;
 
-  private static final int MAX_SAMPLES = 5_000_000;
+  @Option(names = "--timeline", description = "Print one line per second: checks, degraded, errors, p99.")
+  boolean timeline;
 
-  private final long[] latenciesNanos = new long[MAX_SAMPLES];
-  private final AtomicLong samples = new AtomicLong();
-  private final AtomicLong failures = new AtomicLong();
+  @Option(names = "--redis", description = "Redis URI: also report the Redis time per decision (INFO commandstats).")
+  String redisUri;
+
+  private final Histogram latencies = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+  private final AtomicLong answered = new AtomicLong();
   private final AtomicLong[] decisions = {new AtomicLong(), new AtomicLong(), new AtomicLong(), new AtomicLong()};
+  private final Map<String, AtomicLong> degraded = new TreeMap<>();
+  private final Map<String, AtomicLong> errors = new TreeMap<>();
+  private final AtomicLong sent = new AtomicLong();
   private volatile long measureFromNanos;
   private volatile long measureUntilNanos;
+  private Timeline perSecond;
+  private KeyChooser chooser;
 
   @Override
   public Integer call() throws Exception {
-    if (concurrency < 1 || !(seconds > 0) || warmupSeconds < 0 || users < 1) {
-      System.err.println("bench: --concurrency and --users must be >= 1, --seconds > 0, --warmup-seconds >= 0");
+    if (concurrency < 1 || !(seconds > 0) || warmupSeconds < 0 || users < 1 || rate < 0 || maxChecks < 0) {
+      System.err.println("bench: --concurrency and --users must be >= 1, --seconds > 0, --warmup-seconds, --rate and --checks >= 0");
+      return 2;
+    }
+    try {
+      chooser = KeyChooser.of(keys, users);
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench: " + e.getMessage());
       return 2;
     }
     Vertx vertx = Vertx.vertx();
     FleetClient fleet = new FleetClient(vertx, targets.addresses());
+    Redis redis = redisUri == null ? null : Redis.createClient(vertx, redisUri);
     try {
       long start = System.nanoTime();
       measureFromNanos = start + (long) (warmupSeconds * 1e9);
       measureUntilNanos = measureFromNanos + (long) (seconds * 1e9);
-      CountDownLatch loops = new CountDownLatch(concurrency);
-      for (int i = 0; i < concurrency; i++) {
-        loop(fleet, new SplittableRandom(i), loops);
-      }
-      if (!loops.await((long) (warmupSeconds + seconds) + 60, TimeUnit.SECONDS)) {
-        System.err.println("bench: checks did not come back");
+      perSecond = timeline ? new Timeline(measureFromNanos) : null;
+      CountDownLatch done = rate > 0 ? openLoop(vertx, fleet) : closedLoop(fleet);
+      RedisWork redisBefore = RedisWork.readAt(redis, measureFromNanos);
+      if (!done.await((long) (warmupSeconds + seconds) + 60, TimeUnit.SECONDS)) {
+        System.err.println("bench: checks did not come back within a minute after the run");
         return 1;
       }
-      report(fleet.size());
-      return failures.get() == 0 ? 0 : 1;
+      RedisWork redisAfter = RedisWork.readAt(redis, System.nanoTime());
+      return report(fleet.size(), redisBefore, redisAfter);
     } finally {
+      if (redis != null) {
+        redis.close();
+      }
       fleet.close();
       vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 
+  private CountDownLatch closedLoop(FleetClient fleet) {
+    CountDownLatch loops = new CountDownLatch(concurrency);
+    for (int i = 0; i < concurrency; i++) {
+      loop(fleet, new SplittableRandom(i), loops);
+    }
+    return loops;
+  }
+
   private void loop(FleetClient fleet, SplittableRandom random, CountDownLatch done) {
-    long sent = System.nanoTime();
-    if (sent > measureUntilNanos) {
+    long now = System.nanoTime();
+    if (now > measureUntilNanos || (maxChecks > 0 && sent.incrementAndGet() > maxChecks)) {
       done.countDown();
       return;
     }
-    fleet.check("bench-" + random.nextInt(users), action, 1).onComplete(answer -> {
-      long now = System.nanoTime();
-      if (sent >= measureFromNanos && now <= measureUntilNanos) {
-        if (answer.failed()) {
-          failures.incrementAndGet();
-        } else {
-          decisions[answer.result().response().getDecisionValue() & 3].incrementAndGet();
-          long index = samples.getAndIncrement();
-          if (index < MAX_SAMPLES) {
-            latenciesNanos[(int) index] = now - sent;
-          }
-        }
-      }
+    fleet.check(chooser.user(random), action, 1).onComplete(answer -> {
+      record(now, answer.succeeded() ? answer.result().response() : null, answer.cause());
       loop(fleet, random, done);
     });
   }
 
-  private void report(int instances) {
-    int count = (int) Math.min(samples.get(), MAX_SAMPLES);
-    long[] sorted = Arrays.copyOf(latenciesNanos, count);
-    Arrays.sort(sorted);
-    System.out.printf(Locale.ROOT, "bench: %d instances, concurrency %d, %.0f s measured after %.0f s warm-up, %d users, action %s%n",
-        instances, concurrency, seconds, warmupSeconds, users, action);
-    System.out.printf(Locale.ROOT, "checks: %d (%.0f/s)  allow %d  deny %d  ban %d  failed %d%n", samples.get(),
-        samples.get() / seconds, decisions[1].get(), decisions[2].get(), decisions[3].get(), failures.get());
-    if (count > 0) {
-      System.out.printf(Locale.ROOT, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
-          at(sorted, 0.50), at(sorted, 0.90), at(sorted, 0.99), at(sorted, 0.999), sorted[count - 1] / 1e6);
+  /** Sends on a fixed schedule, a millisecond's worth at a time, each check timed from when it was due. */
+  private CountDownLatch openLoop(Vertx vertx, FleetClient fleet) {
+    CountDownLatch done = new CountDownLatch(1);
+    AtomicLong inFlight = new AtomicLong();
+    long start = System.nanoTime();
+    SplittableRandom random = new SplittableRandom(1);
+    double intervalNanos = 1e9 / rate;
+    AtomicLong scheduled = new AtomicLong();
+    vertx.setPeriodic(1, tick -> {
+      long now = System.nanoTime();
+      while (true) {
+        long due = start + (long) (scheduled.get() * intervalNanos);
+        if (due > now) {
+          break;
+        }
+        scheduled.incrementAndGet();
+        if (due > measureUntilNanos) {
+          vertx.cancelTimer(tick);
+          awaitInFlight(vertx, inFlight, done);
+          return;
+        }
+        inFlight.incrementAndGet();
+        fleet.check(chooser.user(random), action, 1).onComplete(answer -> {
+          record(due, answer.succeeded() ? answer.result().response() : null, answer.cause());
+          inFlight.decrementAndGet();
+        });
+      }
+    });
+    return done;
+  }
+
+  private static void awaitInFlight(Vertx vertx, AtomicLong inFlight, CountDownLatch done) {
+    if (inFlight.get() == 0) {
+      done.countDown();
+    } else {
+      vertx.setTimer(5, t -> awaitInFlight(vertx, inFlight, done));
     }
   }
 
-  private static double at(long[] sorted, double quantile) {
-    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1)] / 1e6;
+  private void record(long dueNanos, CheckResponse response, Throwable failure) {
+    long now = System.nanoTime();
+    if (dueNanos < measureFromNanos || dueNanos > measureUntilNanos) {
+      return;
+    }
+    long latency = Math.max(0, now - dueNanos);
+    synchronized (latencies) {
+      latencies.recordValue(Math.min(latency, latencies.getHighestTrackableValue()));
+    }
+    answered.incrementAndGet();
+    String degradedReason = null;
+    String error = null;
+    if (response == null) {
+      error = failure instanceof SluiceClient.CallFailedException refused ? refused.status().name() : "UNREACHABLE";
+      count(errors, error);
+    } else if (response.getDegraded()) {
+      degradedReason = response.getDegradedReason().isEmpty() ? "unknown" : response.getDegradedReason();
+      count(degraded, degradedReason);
+    } else {
+      decisions[response.getDecisionValue() & 3].incrementAndGet();
+    }
+    if (perSecond != null) {
+      perSecond.record(dueNanos, latency, degradedReason != null, error != null);
+    }
+  }
+
+  private static void count(Map<String, AtomicLong> counts, String key) {
+    synchronized (counts) {
+      counts.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
+    }
+  }
+
+  private int report(int instances, RedisWork redisBefore, RedisWork redisAfter) {
+    if (perSecond != null) {
+      perSecond.print();
+    }
+    System.out.printf(Locale.ROOT, "bench: %d instance(s), %s, %.0f s measured after %.0f s warm-up, %s, action %s%n",
+        instances, rate > 0 ? String.format(Locale.ROOT, "open loop at %.0f checks/s", rate) : "closed loop, concurrency " + concurrency,
+        seconds, warmupSeconds, "hot".equals(keys) ? "one user" : users + " users (" + keys + ")", action);
+    long decided = decisions[1].get() + decisions[2].get() + decisions[3].get();
+    long degradedTotal = degraded.values().stream().mapToLong(AtomicLong::get).sum();
+    long errorTotal = errors.values().stream().mapToLong(AtomicLong::get).sum();
+    double measured = Math.min(seconds, (System.nanoTime() - measureFromNanos) / 1e9);
+    System.out.printf(Locale.ROOT, "checks: %d (%.0f/s)  decided %d: allow %d  deny %d  ban %d%n", answered.get(),
+        answered.get() / measured, decided, decisions[1].get(), decisions[2].get(), decisions[3].get());
+    System.out.printf(Locale.ROOT, "degraded: %d %s  errors: %d %s%n", degradedTotal, degraded, errorTotal, errors);
+    if (answered.get() > 0) {
+      System.out.printf(Locale.ROOT, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%s%n",
+          ms(latencies.getValueAtPercentile(50)), ms(latencies.getValueAtPercentile(90)), ms(latencies.getValueAtPercentile(99)),
+          ms(latencies.getValueAtPercentile(99.9)), ms(latencies.getMaxValue()),
+          rate > 0 ? " (from when each check was due)" : "");
+    }
+    if (redisBefore != null && redisAfter != null && decided > 0) {
+      System.out.printf(Locale.ROOT, "redis: %.2f us per decision in all commands (%.2f in EVALSHA), %.2f commands per decision%n",
+          (redisAfter.usec() - redisBefore.usec()) / decided, (redisAfter.evalshaUsec() - redisBefore.evalshaUsec()) / decided,
+          (double) (redisAfter.calls() - redisBefore.calls()) / decided);
+    }
+    if (answered.get() == 0) {
+      System.err.println("bench: no check was answered in the measured time: are the targets up? (" + targets + ")");
+      return 1;
+    }
+    if (decided == 0) {
+      System.err.println("bench: nothing was decided: every answer was degraded or an error");
+      return 1;
+    }
+    return errorTotal == 0 ? 0 : 1;
+  }
+
+  private static double ms(long nanos) {
+    return nanos / 1e6;
+  }
+
+  /** Which user each check is for. */
+  interface KeyChooser {
+    String user(SplittableRandom random);
+
+    static KeyChooser of(String distribution, int users) {
+      return switch (distribution) {
+        case "uniform" -> random -> "bench-" + random.nextInt(users);
+        case "hot" -> random -> "bench-hot";
+        case "zipf" -> {
+          // Zipf with exponent 1 over the users: the cumulative weights, searched per check.
+          double[] cumulative = new double[users];
+          double sum = 0;
+          for (int i = 0; i < users; i++) {
+            sum += 1.0 / (i + 1);
+            cumulative[i] = sum;
+          }
+          double total = sum;
+          yield random -> {
+            int index = java.util.Arrays.binarySearch(cumulative, random.nextDouble() * total);
+            return "bench-" + (index >= 0 ? index : -index - 1);
+          };
+        }
+        default -> throw new IllegalArgumentException("--keys must be uniform, zipf or hot, was " + distribution);
+      };
+    }
+  }
+
+  /** Redis's own accounting of the work it did, from INFO commandstats. */
+  record RedisWork(double usec, double evalshaUsec, long calls) {
+
+    /** Reads the counters once {@code atNanos} has come (the end of the warm-up, or now). */
+    static RedisWork readAt(Redis redis, long atNanos) throws Exception {
+      if (redis == null) {
+        return null;
+      }
+      long waitNanos = atNanos - System.nanoTime();
+      if (waitNanos > 0) {
+        TimeUnit.NANOSECONDS.sleep(waitNanos);
+      }
+      String info = redis.send(Request.cmd(io.vertx.redis.client.Command.INFO).arg("commandstats")).await(10, TimeUnit.SECONDS).toString();
+      double usec = 0;
+      double evalsha = 0;
+      long calls = 0;
+      for (String line : info.split("\r?\n")) {
+        if (!line.startsWith("cmdstat_") || line.startsWith("cmdstat_info:")) {
+          continue;
+        }
+        long lineCalls = Long.parseLong(field(line, "calls="));
+        double lineUsec = Double.parseDouble(field(line, "usec="));
+        calls += lineCalls;
+        usec += lineUsec;
+        if (line.startsWith("cmdstat_evalsha:")) {
+          evalsha = lineUsec;
+        }
+      }
+      return new RedisWork(usec, evalsha, calls);
+    }
+
+    private static String field(String line, String name) {
+      int start = line.indexOf(name) + name.length();
+      int end = line.indexOf(',', start);
+      return line.substring(start, end < 0 ? line.length() : end);
+    }
+  }
+
+  /** Per second of the measured time: checks, degraded answers, errors, and the p99. */
+  private static final class Timeline {
+    private final long fromNanos;
+    private final Map<Integer, long[]> counts = new TreeMap<>();
+    private final Map<Integer, Histogram> histograms = new TreeMap<>();
+
+    Timeline(long fromNanos) {
+      this.fromNanos = fromNanos;
+    }
+
+    synchronized void record(long dueNanos, long latencyNanos, boolean degraded, boolean error) {
+      int second = (int) ((dueNanos - fromNanos) / 1_000_000_000L);
+      long[] c = counts.computeIfAbsent(second, s -> new long[3]);
+      c[0]++;
+      c[1] += degraded ? 1 : 0;
+      c[2] += error ? 1 : 0;
+      histograms.computeIfAbsent(second, s -> new Histogram(TimeUnit.SECONDS.toNanos(60), 2))
+          .recordValue(Math.min(latencyNanos, TimeUnit.SECONDS.toNanos(60)));
+    }
+
+    synchronized void print() {
+      System.out.println("second  checks  degraded  errors  p99_ms");
+      counts.forEach((second, c) -> System.out.printf(Locale.ROOT, "%6d  %6d  %8d  %6d  %6.1f%n", second, c[0], c[1], c[2],
+          histograms.get(second).getValueAtPercentile(99) / 1e6));
+    }
   }
 }
