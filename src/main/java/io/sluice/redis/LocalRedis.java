@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -26,10 +27,12 @@ public final class LocalRedis implements AutoCloseable {
   }
 
   /** Starts redis-server on {@code port} and returns once it accepts connections. */
-  public static LocalRedis start(Path binary, int port) throws IOException {
-    Process process = new ProcessBuilder(List.of(binary.toString(),
+  public static LocalRedis start(Path binary, int port, String... moreArgs) throws IOException {
+    List<String> command = new ArrayList<>(List.of(binary.toString(),
         "--port", String.valueOf(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--protected-mode", "no"))
+        "--save", "", "--appendonly", "no", "--protected-mode", "no"));
+    command.addAll(List.of(moreArgs));
+    Process process = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .start();
     BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));

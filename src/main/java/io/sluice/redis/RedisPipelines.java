@@ -145,39 +145,35 @@ public final class RedisPipelines {
     }
     // Redis answered, even if with an error: it is there.
     String prefix = error.prefix();
-    switch (prefix) {
-      case "NOSCRIPT" -> {
-        // The script did not run (SCRIPT FLUSH, or a restart the connection did not notice): EVAL runs and caches it.
-        if (!call.late && !call.useEval) {
-          call.useEval = true;
-          send(call, node, false);
-        } else if (!call.late) {
-          answerFault(call, RedisFault.SCRIPT, error.message());
-        }
+    if ("NOSCRIPT".equals(prefix)) {
+      // The script did not run (SCRIPT FLUSH, or a restart the connection did not notice): EVAL runs and caches it.
+      if (!call.late && !call.useEval) {
+        call.useEval = true;
+        send(call, node, false);
+      } else if (!call.late) {
+        answerFault(call, RedisFault.SCRIPT, error.message());
       }
-      case "MOVED", "ASK" -> redirect(call, error, "ASK".equals(prefix));
-      case "READONLY" -> {
-        // A failover made this node a replica: its connections go, and the topology is asked again.
-        node.breaker.failure(new IllegalStateException(error.message()));
-        topology.refresh();
-        node.reopen();
-        if (!call.late) {
-          call.callback.onUnavailable(Unavailable.FAILOVER, node.breaker.retryAfterMs());
-        }
+    } else if ("MOVED".equals(prefix) || "ASK".equals(prefix)) {
+      redirect(call, error, "ASK".equals(prefix));
+    } else if (error.readOnly()) {
+      // A failover made this node a replica: its connections go, and the topology is asked again.
+      node.breaker.failure(new IllegalStateException(error.message()));
+      topology.refresh();
+      node.reopen();
+      if (!call.late) {
+        call.callback.onUnavailable(Unavailable.FAILOVER, node.breaker.retryAfterMs());
       }
-      case "LOADING", "BUSY", "OOM", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS" -> {
-        node.breaker.failure(new IllegalStateException(error.message()));
-        if (!call.late) {
-          call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
-        }
+    } else if (error.cannotServe()) {
+      node.breaker.failure(new IllegalStateException(error.message()));
+      if (!call.late) {
+        call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
       }
-      default -> {
-        node.breaker.success();
-        if (call.late) {
-          faults.record(RedisFault.of(error), error.message());
-        } else {
-          answerFault(call, RedisFault.of(error), error.message());
-        }
+    } else {
+      node.breaker.success();
+      if (call.late) {
+        faults.record(RedisFault.of(error), error.message());
+      } else {
+        answerFault(call, RedisFault.of(error), error.message());
       }
     }
   }

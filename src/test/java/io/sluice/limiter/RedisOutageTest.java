@@ -295,6 +295,20 @@ class RedisOutageTest {
     }
   }
 
+  @Test
+  void aNodeThatBecameAReplicaIsAFailoverAnsweredByTheFailureModeNotAFault() throws Exception {
+    try (TestRedis master = TestRedis.startOwn();
+         TestRedis replica = TestRedis.startOwn("--replicaof", "127.0.0.1", String.valueOf(master.port()));
+         SluiceFixture sluice = SluiceFixture.start(replica.uri(), MODES, new JsonObject().put("failureMode", "closed"))) {
+      CheckResponse response = sluice.check("demoted", "open_rule");
+
+      assertTrue(response.getDegraded(), "a replica cannot take the writes of a check");
+      assertEquals("failover", response.getDegradedReason());
+      assertEquals(Decision.ALLOW, response.getDecision(), "the rule's own failure mode (open) answers");
+      assertEquals(1, Http.metric(sluice.sluice().metrics().scrape(), "sluice_redis_errors_total", "kind=\"failover\""));
+    }
+  }
+
   /** When the outage began and ended, and when both breakers were open, for the assertions. */
   private static final class Outage {
     final String user = "hung-" + UUID.randomUUID();

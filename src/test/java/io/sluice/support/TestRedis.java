@@ -56,8 +56,8 @@ public final class TestRedis implements AutoCloseable {
    * A Redis process of the test's own, which it may stop, resume, or kill and start again empty:
    * always a local process, since signals need one.
    */
-  public static TestRedis startOwn() throws IOException {
-    LocalRedis local = LocalRedis.start(RedisBinary.resolve(), Ports.free());
+  public static TestRedis startOwn(String... moreArgs) throws IOException {
+    LocalRedis local = LocalRedis.start(RedisBinary.resolve(), Ports.free(), moreArgs);
     return new TestRedis("127.0.0.1", local.port(), local);
   }
 
