@@ -65,7 +65,7 @@ public final class GrpcVerticle extends VerticleBase {
     Health health = shared.health();
     Limiter limiter = new Limiter(pipelines, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics(),
         shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
-    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics());
+    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), health,
         settings.maxChecksInFlight());
     // Standard health: the server ("") and the check service are SERVING exactly when /health/ready says ready.

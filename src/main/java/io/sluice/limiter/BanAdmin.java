@@ -1,5 +1,6 @@
 package io.sluice.limiter;
 
+import io.sluice.limits.Limits;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.vertx.core.Future;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Operators' ban operations: list, ban, unban. The gRPC admin service and the CLI call these, so
@@ -39,13 +41,23 @@ public final class BanAdmin {
   private final LuaScript banScript;
   private final BanCache localCache;
   private final Metrics metrics;
+  private final Supplier<Limits> limits;
 
-  public BanAdmin(Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache, Metrics metrics) {
+  public BanAdmin(Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache, Metrics metrics, Supplier<Limits> limits) {
     this.vertx = vertx;
     this.redis = redis;
     this.banScript = banScript;
     this.localCache = localCache;
     this.metrics = metrics;
+    this.limits = limits;
+  }
+
+  /**
+   * What a ban of an action covers: the action's rule. Actions without a rule of their own share the
+   * default rule's bucket, and so its bans: banning one of them bans them all.
+   */
+  private String subject(String actionOrEmpty) {
+    return actionOrEmpty.isEmpty() ? "" : limits.get().ruleFor(actionOrEmpty).name();
   }
 
   /** Active bans of one user, or of everyone when {@code userIdOrEmpty} is empty, longest first. */
@@ -63,7 +75,7 @@ public final class BanAdmin {
     return keys.compose(this::describe);
   }
 
-  /** Bans a user from one action, or from every action when {@code actionOrEmpty} is empty. */
+  /** Bans a user from one action (its rule), or from every action when {@code actionOrEmpty} is empty. */
   public Future<BanInfo> ban(String userId, String actionOrEmpty, long durationSeconds, String reasonOrEmpty) {
     String reason = reasonOrEmpty.isEmpty() ? DEFAULT_REASON : reasonOrEmpty;
     try {
@@ -78,15 +90,19 @@ public final class BanAdmin {
       if (reason.getBytes(StandardCharsets.UTF_8).length > MAX_REASON_BYTES) {
         throw new InvalidRequestException("reason", "reason must be at most " + MAX_REASON_BYTES + " bytes");
       }
+      if (reason.chars().anyMatch(c -> Character.isISOControl(c) || c == '\u2028' || c == '\u2029')) {
+        throw new InvalidRequestException("reason", "reason must not contain control characters or line separators");
+      }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
-    String scope = actionOrEmpty.isEmpty() ? "user" : "action";
+    String subject = subject(actionOrEmpty);
+    String scope = subject.isEmpty() ? "user" : "action";
     long durationMs = durationSeconds * 1000;
-    return banScript.call(redis, 1, RedisKeys.ban(userId, actionOrEmpty), durationMs, reason, userId, actionOrEmpty, scope)
+    return banScript.call(redis, 1, RedisKeys.ban(userId, subject), durationMs, reason, userId, subject, scope)
         .map(reply -> {
-          BansMade.record(metrics, MANUAL_RULE, scope, userId, actionOrEmpty, 0, durationMs, reason);
-          return new BanInfo(userId, actionOrEmpty, scope, reply.toLong(), reason, 0, 0);
+          BansMade.record(metrics, MANUAL_RULE, scope, userId, subject, 0, durationMs, reason);
+          return new BanInfo(userId, subject, scope, reply.toLong(), reason, 0, 0);
         });
   }
 
@@ -107,15 +123,16 @@ public final class BanAdmin {
    * with the violations counted toward the next one. The escalation history stays: a user who
    * offends again after an unban is banned at the next level.
    */
-  public Future<Unbanned> unban(String userId, String actionOrEmpty) {
+  public Future<Unbanned> unban(String userId, String actionOrEmptyAsGiven) {
     try {
       Limiter.requireName("user_id", userId);
-      if (!actionOrEmpty.isEmpty()) {
-        Limiter.requireName("action", actionOrEmpty);
+      if (!actionOrEmptyAsGiven.isEmpty()) {
+        Limiter.requireName("action", actionOrEmptyAsGiven);
       }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
+    String actionOrEmpty = subject(actionOrEmptyAsGiven);
     Future<List<String>> banKeys = actionOrEmpty.isEmpty()
         ? scan(RedisKeys.userPattern("ban", userId), new ArrayList<>(List.of(RedisKeys.ban(userId, ""))), "0")
         : Future.succeededFuture(List.of(RedisKeys.ban(userId, actionOrEmpty)));

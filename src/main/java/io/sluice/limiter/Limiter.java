@@ -4,7 +4,7 @@ import io.sluice.config.Settings;
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.FailureMode;
 import io.sluice.limits.Limits;
-import io.sluice.limits.LimitsParser;
+import io.sluice.limits.Names;
 import io.sluice.limits.Rule;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
@@ -91,7 +91,9 @@ public final class Limiter {
       return Future.succeededFuture(enforceOrShadow(Decision.denylisted(rule), shadowEverything, userId, action));
     }
     long now = System.nanoTime();
-    BanCache.Entry cached = banCache.lookup(userId, action, now);
+    // Keys, bans and local buckets are the rule's: every action without a rule of its own shares the
+    // default rule's bucket, so a caller cannot gain tokens by making up action names.
+    BanCache.Entry cached = banCache.lookup(userId, nominal.name(), now);
     if (cached != null) {
       metrics.banCacheHit();
       return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
@@ -132,15 +134,15 @@ public final class Limiter {
     Rule rule = pending.rule;
     AbusePolicy abuse = rule.abuse();
     if (abuse == null) {
-      String[] keys = RedisKeys.forCheck(pending.userId, pending.action, false, false, false);
+      String[] keys = RedisKeys.forCheck(pending.userId, rule.name(), false, false, false);
       redis.eval(check, keys, new Object[] {rule.capacity(), rule.refillPerSecond(), pending.tokens},
           now + redisTimeoutNanos, callerDeadlineNanos, pending);
       return;
     }
-    String[] keys = RedisKeys.forCheck(pending.userId, pending.action, true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
+    String[] keys = RedisKeys.forCheck(pending.userId, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
     Object[] args = {rule.capacity(), rule.refillPerSecond(), pending.tokens,
         (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
-        abuse.historyMs(), abuse.scope().wireName(), rule.name(), pending.userId, pending.action};
+        abuse.historyMs(), abuse.scope().wireName(), rule.name(), pending.userId, rule.name()};
     redis.eval(check, keys, args, now + redisTimeoutNanos, callerDeadlineNanos, pending);
   }
 
@@ -155,7 +157,7 @@ public final class Limiter {
       case LOCAL -> {
         // This instance's share of the limit: the fleet together allows about what one Redis bucket would.
         int instances = fleet.live();
-        LocalBuckets.Take take = localBuckets.take(pending.userId, pending.action, (double) rule.capacity() / instances,
+        LocalBuckets.Take take = localBuckets.take(pending.userId, rule.name(), (double) rule.capacity() / instances,
             rule.refillPerSecond() / instances, pending.tokens, System.nanoTime());
         yield Decision.degraded(take.allowed() ? Decision.Outcome.ALLOW : Decision.Outcome.DENY, rule, why.label(),
             take.remaining(), take.retryAfterMs(), take.resetAfterMs());
@@ -195,10 +197,10 @@ public final class Limiter {
     String scope = (String) reply[6];
     String reason = (String) reply[7];
     if ((Long) reply[8] == 1) {
-      BansMade.record(metrics, pending.rule.name(), scope, pending.userId, pending.action, level, lengthMs, reason);
+      BansMade.record(metrics, pending.rule.name(), scope, pending.userId, pending.rule.name(), level, lengthMs, reason);
     }
     BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(lengthMs), level, scope, reason, violations);
-    banCache.remember(pending.userId, "user".equals(scope), pending.action, entry, pending.epoch);
+    banCache.remember(pending.userId, "user".equals(scope), pending.rule.name(), entry, pending.epoch);
   }
 
   private static Decision fromCache(Rule rule, BanCache.Entry ban) {
@@ -208,31 +210,12 @@ public final class Limiter {
         ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason(), null);
   }
 
+  /** Refuses a user id or action that is not a valid name, naming the field. */
   public static void requireName(String field, String value) {
-    int bytes = utf8Length(value);
-    if (bytes == 0 || bytes > LimitsParser.MAX_NAME_BYTES) {
-      throw new InvalidRequestException(field,
-          field + " must be 1 to " + LimitsParser.MAX_NAME_BYTES + " bytes of UTF-8, was " + bytes + " bytes");
+    String problem = Names.problem(value);
+    if (problem != null) {
+      throw new InvalidRequestException(field, field + " " + problem);
     }
-  }
-
-  /** UTF-8 length without encoding: the hot path should not allocate a byte array per field. */
-  static int utf8Length(String s) {
-    int bytes = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        bytes += 1;
-      } else if (c < 0x800) {
-        bytes += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        bytes += 4;
-        i++;
-      } else {
-        bytes += 3;
-      }
-    }
-    return bytes;
   }
 
   /** One check on its way through Redis, and every way it can end. */

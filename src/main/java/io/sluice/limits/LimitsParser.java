@@ -3,7 +3,6 @@ package io.sluice.limits;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,8 +17,6 @@ public final class LimitsParser {
 
   public static final long MAX_CAPACITY = 1_000_000_000L;
   public static final double MAX_REFILL_PER_SECOND = 1_000_000_000d;
-  /** Action names and user ids share this bound, so a rule can exist for any valid action. */
-  public static final int MAX_NAME_BYTES = 256;
 
   /** Durations in seconds (fractions allowed) are bounded to a year. */
   public static final double MAX_SECONDS = 365 * 86_400d;
@@ -136,9 +133,9 @@ public final class LimitsParser {
   private static Rule parseRule(String name, Object value, List<String> problems) {
     String path = "rules." + name;
     int problemsBefore = problems.size();
-    int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
-    if (nameBytes == 0 || nameBytes > MAX_NAME_BYTES) {
-      problems.add(path + " must have a name of 1 to " + MAX_NAME_BYTES + " bytes, was " + nameBytes + " bytes");
+    String nameProblem = Names.problem(name);
+    if (nameProblem != null) {
+      problems.add(path + ": a rule's name " + nameProblem);
     }
     if (!(value instanceof JsonObject rule)) {
       problems.add(path + " must be an object, was " + describe(value));
@@ -225,9 +222,9 @@ public final class LimitsParser {
     Set<String> users = new java.util.HashSet<>();
     for (int i = 0; i < array.size(); i++) {
       Object user = array.getValue(i);
-      int bytes = user instanceof String s ? s.getBytes(StandardCharsets.UTF_8).length : -1;
-      if (bytes < 1 || bytes > MAX_NAME_BYTES) {
-        problems.add(field + "[" + i + "] must be a user id of 1 to " + MAX_NAME_BYTES + " bytes, was " + describe(user));
+      String problem = user instanceof String s ? Names.problem(s) : "must be a string";
+      if (problem != null) {
+        problems.add(field + "[" + i + "] " + problem + ", was " + describe(user));
       } else {
         users.add((String) user);
       }

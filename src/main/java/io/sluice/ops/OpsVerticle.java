@@ -68,7 +68,7 @@ public final class OpsVerticle extends VerticleBase {
     if (ops.adminToken().isEmpty()) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(ops.adminToken(), new BanAdmin(vertx, redis, banScript, banCache, metrics), limits, redis).mount(router);
+      new AdminRoutes(ops.adminToken(), new BanAdmin(vertx, redis, banScript, banCache, metrics, limits), limits, redis).mount(router);
     }
     HttpServer server = vertx.createHttpServer().requestHandler(router);
     return probeRedis()

@@ -116,12 +116,26 @@ class TokenBucketTest {
   }
 
   @Test
-  void actionWithoutRuleUsesDefaultRuleWithItsOwnBucket() {
+  void actionsWithoutARuleShareTheDefaultRulesBucketSoMadeUpNamesGainNothing() {
     String user = newUser();
     CheckResponse search = sluice.check(user, "search");
     assertEquals("default", search.getRule());
     assertEquals(2, search.getRemaining());
-    assertEquals(2, sluice.check(user, "export").getRemaining());
+    assertEquals(1, sluice.check(user, "export").getRemaining());
+    assertEquals(0, sluice.check(user, "export-" + UUID.randomUUID()).getRemaining());
+    for (int i = 0; i < 20; i++) {
+      assertEquals(Decision.DENY, sluice.check(user, "made-up-" + i).getDecision(), "the default rule's 3 tokens are spent");
+    }
+    assertEquals(Decision.ALLOW, sluice.check(user, "login").getDecision(), "an action with a rule of its own has its own bucket");
+  }
+
+  @Test
+  void controlCharactersInNamesAreRefusedSoNoLogLineCanBeForged() {
+    assertInvalid("user_id", "mallory\nINFO sluice.bans - unbanned everyone", "login", 1);
+    assertInvalid("action", newUser(), "login\r\n", 1);
+    assertInvalid("user_id", "nul\u0000", "login", 1);
+    assertInvalid("action", newUser(), "del\u007f", 1);
+    assertInvalid("user_id", "line\u2028separator", "login", 1);
   }
 
   @Test
@@ -200,7 +214,7 @@ class TokenBucketTest {
     CallFailedException e = assertThrows(CallFailedException.class, () -> sluice.check(user, action, cost));
 
     assertEquals(GrpcStatus.INVALID_ARGUMENT, e.status());
-    assertThat(e.getMessage()).contains(field + " must be");
+    assertThat(e.getMessage()).contains(field + " must ");
     assertEquals(keysBefore, redis.command(Command.DBSIZE).toLong(), "no key written");
     assertEquals(scriptCallsBefore, redis.scriptCalls(), "no script run");
   }
