@@ -23,7 +23,7 @@ build:          ## the fat jar, as scripts/fleet.sh and the Dockerfile build it
 	mvn -B -DskipTests package
 
 simulate: $(JAR) ## users and abusers through both instances, with a live summary and an accuracy check
-	java -jar $(JAR) simulate --targets 127.0.0.1:50051,127.0.0.1:50052
+	java -jar $(JAR) simulate --targets 127.0.0.1:50051,127.0.0.1:50052 --token-file run/admin-token
 
 bench: $(JAR)   ## check throughput and latency against the running fleet (see docs/benchmarks.md)
 	java -jar $(JAR) bench --targets 127.0.0.1:50051,127.0.0.1:50052

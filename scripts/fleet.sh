@@ -11,6 +11,8 @@
 # here (redis-server on PATH, else Docker when an engine runs, else the binary shipped in the jar).
 # Pids and logs live in run/ (override with SLUICE_RUN_DIR). Ports: SLUICE_FLEET_PORTS, SLUICE_FLEET_HTTP_PORTS,
 # SLUICE_REDIS_PORT, SLUICE_DEMO_PORT (0: no demo backend).
+# Admin token: $SLUICE_ADMIN_TOKEN if set, else a random one written to run/admin-token (readable by you
+# only); the CLI's admin commands take it with --token-file run/admin-token.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -65,15 +67,25 @@ start_redis() {
   echo "redis://127.0.0.1:$redis_port" > "$run_dir/redis.uri"
 }
 
+admin_token() {
+  if [[ -n "${SLUICE_ADMIN_TOKEN:-}" ]]; then
+    (umask 077 && printf '%s' "$SLUICE_ADMIN_TOKEN" > "$run_dir/admin-token")
+  elif [[ ! -s "$run_dir/admin-token" ]]; then
+    (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$run_dir/admin-token")
+  fi
+  chmod 600 "$run_dir/admin-token"
+}
+
 start_instances() {
   local redis_uri name
   redis_uri="$(cat "$run_dir/redis.uri")"
+  admin_token
   for i in "${!ports[@]}"; do
     name="sluice-$((i + 1))"
     for port in "${ports[$i]}" "${http_ports[$i]}"; do
       if port_open "$port"; then log "port $port is taken; stop what uses it first"; return 1; fi
     done
-    (cd "$root" && exec java -jar "$jar" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
+    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec java -jar "$jar" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
       --limits "${SLUICE_LIMITS:-conf/limits.json}") \
       > "$run_dir/$name.log" 2>&1 &
     echo $! > "$run_dir/$name.pid"
@@ -115,7 +127,7 @@ down() {
     docker stop "$(cat "$run_dir/redis.container")" >/dev/null 2>&1 || true
     rm -f "$run_dir/redis.container"
   fi
-  rm -f "$run_dir/redis.uri"
+  rm -f "$run_dir/redis.uri" "$run_dir/admin-token"
   log "stopped"
 }
 
@@ -130,6 +142,7 @@ up() {
   log "metrics and health: $(for p in "${http_ports[@]}"; do printf 'http://127.0.0.1:%s/metrics ' "$p"; done)"
   [[ "$demo_port" == "0" ]] || log "demo backend: http://127.0.0.1:$demo_port (POST /login, GET /search, POST /checkout)"
   log "try:  java -jar target/sluice.jar check --target 127.0.0.1:${ports[0]} --user alice --action login"
+  log "admin: java -jar target/sluice.jar bans --target 127.0.0.1:${ports[0]} --token-file $run_dir/admin-token"
 }
 
 status() {

@@ -90,7 +90,7 @@ public final class MainVerticle extends VerticleBase {
           return deployed;
         })
         .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
-            settings.host(), settings.port(), limits.get().version(), limits.get().source(), RedisAccess.parse(settings.redis().uri())));
+            settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis().access()));
   }
 
   public LiveLimits limits() {
@@ -136,7 +136,7 @@ public final class MainVerticle extends VerticleBase {
   private Future<Void> connectRedis() {
     redis = RedisClients.pooled(vertx, settings);
     Settings.RedisSettings redisSettings = settings.redis();
-    RedisAccess node = RedisAccess.parse(redisSettings.uri());
+    RedisAccess node = redisSettings.access();
     topology = RedisTopology.standalone(node);
     breakers = new RedisBreakers(vertx, node, List.of(checkScript), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
         Math.max(1000, redisSettings.timeoutMs() * 4L));

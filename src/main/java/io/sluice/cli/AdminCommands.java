@@ -5,6 +5,7 @@ import io.sluice.grpc.v1.BanInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
@@ -18,10 +19,10 @@ public final class AdminCommands {
   }
 
   /** Runs one call against the target, prints its result, and exits 0, or 1 with the server's message. */
-  static <T> int run(String target, Function<SluiceClient, Future<T>> call, Function<T, String> format) {
+  static <T> int run(InstanceTarget target, ClientOptions options, Function<SluiceClient, Future<T>> call, Function<T, String> format) {
     Vertx vertx = Vertx.vertx();
     try {
-      T result = call.apply(new SluiceClient(vertx, Targets.parse(target))).await(10, TimeUnit.SECONDS);
+      T result = call.apply(new SluiceClient(vertx, target.address(), options.access())).await(10, TimeUnit.SECONDS);
       System.out.println(format.apply(result));
       return 0;
     } catch (Exception e) {
@@ -48,15 +49,18 @@ public final class AdminCommands {
 
   @Command(name = "bans", mixinStandardHelpOptions = true, description = "List active bans (all users, or one).")
   public static final class List implements Callable<Integer> {
-    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
-    String target;
+    @Mixin
+    InstanceTarget target;
+
+    @Mixin
+    ClientOptions client;
 
     @Option(names = "--user", defaultValue = "", description = "Only this user's bans.")
     String user;
 
     @Override
     public Integer call() {
-      return run(target, client -> client.listBans(user), response -> response.getBansList().isEmpty()
+      return run(target, client, client -> client.listBans(user), response -> response.getBansList().isEmpty()
           ? "no active bans"
           : String.join("\n", response.getBansList().stream().map(AdminCommands::format).toList()));
     }
@@ -64,8 +68,11 @@ public final class AdminCommands {
 
   @Command(name = "ban", mixinStandardHelpOptions = true, description = "Ban a user from one action, or from every action.")
   public static final class Ban implements Callable<Integer> {
-    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
-    String target;
+    @Mixin
+    InstanceTarget target;
+
+    @Mixin
+    ClientOptions client;
 
     @Option(names = "--user", required = true, description = "The user to ban.")
     String user;
@@ -81,14 +88,17 @@ public final class AdminCommands {
 
     @Override
     public Integer call() {
-      return run(target, client -> client.ban(user, action, seconds, reason), ban -> "banned " + format(ban));
+      return run(target, client, client -> client.ban(user, action, seconds, reason), ban -> "banned " + format(ban));
     }
   }
 
   @Command(name = "unban", mixinStandardHelpOptions = true, description = "Lift a user's ban of one action, or all of the user's bans.")
   public static final class Unban implements Callable<Integer> {
-    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
-    String target;
+    @Mixin
+    InstanceTarget target;
+
+    @Mixin
+    ClientOptions client;
 
     @Option(names = "--user", required = true, description = "The user to unban.")
     String user;
@@ -98,7 +108,7 @@ public final class AdminCommands {
 
     @Override
     public Integer call() {
-      return run(target, client -> client.unban(user, action), response -> "lifted " + response.getRemoved() + " ban(s); "
+      return run(target, client, client -> client.unban(user, action), response -> "lifted " + response.getRemoved() + " ban(s); "
           + response.getInstancesConfirmed() + " of " + response.getInstancesNotified() + " instance(s) confirmed they dropped it");
     }
   }

@@ -34,6 +34,9 @@ public final class BenchCommand implements Callable<Integer> {
   @Mixin
   FleetTargets targets;
 
+  @Mixin
+  ClientOptions client;
+
   @Option(names = "--concurrency", defaultValue = "64", description = "Closed loop: checks in flight at any time (default: ${DEFAULT-VALUE}).")
   int concurrency;
 
@@ -89,7 +92,7 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
-    FleetClient fleet = new FleetClient(vertx, targets.addresses());
+    FleetClient fleet = new FleetClient(vertx, targets.addresses(), client.access());
     Redis redis = redisUri == null ? null : Redis.createClient(vertx, redisUri);
     try {
       long start = System.nanoTime();

@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import io.sluice.grpc.v1.CheckResponse;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
@@ -11,8 +12,11 @@ import java.util.concurrent.Callable;
     description = "Ask a Sluice instance whether a user may perform an action now. Exit code 0 when answered.")
 public final class CheckCommand implements Callable<Integer> {
 
-  @Option(names = "--target", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).", defaultValue = "127.0.0.1:50051")
-  String target;
+  @Mixin
+  InstanceTarget target;
+
+  @Mixin
+  ClientOptions client;
 
   @Option(names = "--user", required = true, description = "The user id.")
   String user;
@@ -25,7 +29,7 @@ public final class CheckCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return AdminCommands.run(target, client -> client.check(user, action, cost), CheckCommand::format);
+    return AdminCommands.run(target, client, client -> client.check(user, action, cost), CheckCommand::format);
   }
 
   /** One line: the decision first, then every field as name=value, so that people and scripts can read it. */

@@ -24,11 +24,14 @@ public final class DemoBackendCommand implements Callable<Integer> {
   @Mixin
   FleetTargets targets;
 
+  @Mixin
+  ClientOptions client;
+
   @Override
   public Integer call() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      vertx.deployVerticle(new DemoBackendVerticle(host, port, targets.addresses())).await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new DemoBackendVerticle(host, port, targets.addresses(), client.access())).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       System.err.println("demo-backend: cannot start: " + e.getMessage());
       vertx.close();

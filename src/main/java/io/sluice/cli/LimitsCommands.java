@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -22,12 +23,15 @@ public final class LimitsCommands {
   @Command(name = "limits", mixinStandardHelpOptions = true,
       description = "Show the limits in force on an instance: version, source, digest, the document, and the last refused update.")
   public static final class Show implements Callable<Integer> {
-    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
-    String target;
+    @Mixin
+    InstanceTarget target;
+
+    @Mixin
+    ClientOptions client;
 
     @Override
     public Integer call() {
-      return AdminCommands.run(target, client -> client.getLimits(), status -> {
+      return AdminCommands.run(target, client, client -> client.getLimits(), status -> {
         JsonObject json = new JsonObject()
             .put("version", status.getVersion())
             .put("source", status.getSource())
@@ -50,12 +54,15 @@ public final class LimitsCommands {
   @Command(name = "throttle", mixinStandardHelpOptions = true,
       description = "Show the fleet's adaptive throttle: factor, p95 of the last window, target, and why it last changed.")
   public static final class Throttle implements Callable<Integer> {
-    @Option(names = "--target", defaultValue = "127.0.0.1:50051", description = "host:port of a Sluice instance (default: ${DEFAULT-VALUE}).")
-    String target;
+    @Mixin
+    InstanceTarget target;
+
+    @Mixin
+    ClientOptions client;
 
     @Override
     public Integer call() {
-      return AdminCommands.run(target, client -> client.getThrottle(), status -> {
+      return AdminCommands.run(target, client, client -> client.getThrottle(), status -> {
         if (status.getSubjectsCount() == 0) {
           return "no latency reported yet: factor 1 everywhere";
         }

@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import io.sluice.demo.Simulation;
 import io.sluice.grpc.FleetClient;
+import io.sluice.grpc.SluiceClient;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.vertx.core.Vertx;
@@ -31,6 +32,9 @@ public final class SimulateCommand implements Callable<Integer> {
   @Mixin
   FleetTargets targets;
 
+  @Mixin
+  ClientOptions client;
+
   @Option(names = "--users", defaultValue = "20", description = "Well-behaved users (default: ${DEFAULT-VALUE}).")
   int users;
 
@@ -57,11 +61,18 @@ public final class SimulateCommand implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
-    FleetClient fleet = new FleetClient(vertx, targets.addresses());
+    FleetClient fleet = new FleetClient(vertx, targets.addresses(), client.access());
     try {
       // The limits the fleet enforces right now, so that the accuracy check uses the real rules.
-      Limits limits = LimitsParser.parse(fleet.instance(0).getLimits().await(10, TimeUnit.SECONDS).getDocumentJson(),
-          "instance " + fleet.instance(0).target(), 0);
+      Limits limits;
+      try {
+        limits = LimitsParser.parse(fleet.instance(0).getLimits().await(10, TimeUnit.SECONDS).getDocumentJson(),
+            "instance " + fleet.instance(0).target(), 0);
+      } catch (SluiceClient.CallFailedException e) {
+        System.err.println("simulate: cannot read the limits in force (" + e.getMessage() + "); they come from the Admin service, "
+            + "which needs the admin token: --token-file run/admin-token (scripts/fleet.sh writes it) or SLUICE_ADMIN_TOKEN");
+        return 1;
+      }
       List<String> actionList = List.of(actions.split(","));
       String runId = "sim-" + UUID.randomUUID().toString().substring(0, 8);
       Simulation simulation = new Simulation(vertx, fleet, limits, new Simulation.Plan(runId, users, userRate, abusers,

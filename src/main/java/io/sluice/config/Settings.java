@@ -4,6 +4,8 @@ import io.sluice.limits.FailureMode;
 import io.sluice.redis.RedisAccess;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -23,8 +25,35 @@ public record Settings(
     boolean shadow,
     int maxChecksInFlight,
     int heartbeatMs,
+    Security security,
     Throttle throttle,
     Ops ops) {
+
+  /**
+   * Who may use what, and TLS on the ports. Secrets never appear in {@link #toString()}.
+   *
+   * @param adminToken  the bearer token of the admin APIs (gRPC Admin service and HTTP /admin); empty: both are off
+   * @param reportToken the bearer token ReportLatency needs; empty: anyone who reaches the port may report
+   * @param tlsCert     PEM certificate (chain) of this instance; with {@code tlsKey}, gRPC serves TLS only
+   * @param tlsClientCa PEM CA that client certificates must chain to; set: gRPC requires client certificates (mTLS)
+   * @param httpTls     the ops port: {@code off}, {@code tls} (the same certificate), or {@code mtls} (also client certificates)
+   */
+  public record Security(String adminToken, String reportToken, String tlsCert, String tlsKey, String tlsClientCa, String httpTls) {
+
+    public boolean grpcTls() {
+      return !tlsCert.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+      return "Security[adminToken=" + masked(adminToken) + ", reportToken=" + masked(reportToken) + ", tlsCert=" + tlsCert
+          + ", tlsKey=" + tlsKey + ", tlsClientCa=" + tlsClientCa + ", httpTls=" + httpTls + "]";
+    }
+  }
+
+  private static String masked(String secret) {
+    return secret.isEmpty() ? "(none)" : "***";
+  }
 
   /**
    * How checks reach Redis, and when Redis counts as unavailable.
@@ -35,29 +64,37 @@ public record Settings(
    * @param breakerFailures failures in a row (timeouts, broken connections) that open the circuit breaker
    * @param breakerResetMs  how long the breaker stays open before it probes Redis again
    */
-  public record RedisSettings(String uri, int timeoutMs, int poolSize, int breakerFailures, int breakerResetMs) {
+  public record RedisSettings(String uri, int timeoutMs, int poolSize, int breakerFailures, int breakerResetMs, String user,
+                              String password, String tlsCa) {
+
+    /**
+     * The node of the URI, logged in as {@code redisUser} / {@code redisPassword} when those are set
+     * (they win over the URI's, so the password need not travel in the URI).
+     */
+    public RedisAccess access() {
+      RedisAccess parsed = RedisAccess.parse(uri);
+      return parsed.withCredentials(user.isEmpty() ? parsed.user() : user, password.isEmpty() ? parsed.password() : password,
+          tlsCa);
+    }
+
+    @Override
+    public String toString() {
+      return "RedisSettings[uri=" + access() + ", timeoutMs=" + timeoutMs + ", poolSize=" + poolSize + ", breakerFailures="
+          + breakerFailures + ", breakerResetMs=" + breakerResetMs + ", user=" + user + ", password=" + masked(password)
+          + ", tlsCa=" + tlsCa + "]";
+    }
   }
 
   /**
    * Operations: the HTTP port for metrics, health and admin (on {@code host}, like gRPC), and how
    * the process stops and logs.
    *
-   * @param adminToken     the bearer token of the admin HTTP API; empty disables that API
    * @param drainTimeoutMs on SIGTERM, how long in-flight checks may take to finish
    * @param healthCheckMs  how often Redis and the Lua scripts are checked for readiness
    * @param logFormat      {@code text} for people, {@code json} (one object per line) for containers
    * @param logRequests    log every check (logger {@code sluice.requests}); off by default
    */
-  public record Ops(int httpPort, String adminToken, int drainTimeoutMs, int healthCheckMs, String logFormat,
-                    boolean logRequests) {
-
-    /** Masks the token, so that settings can be logged. */
-    @Override
-    public String toString() {
-      return "Ops[httpPort=" + httpPort + ", adminToken=" + (adminToken.isEmpty() ? "(none)" : "***")
-          + ", drainTimeoutMs=" + drainTimeoutMs + ", healthCheckMs=" + healthCheckMs + ", logFormat=" + logFormat
-          + ", logRequests=" + logRequests + "]";
-    }
+  public record Ops(int httpPort, int drainTimeoutMs, int healthCheckMs, String logFormat, boolean logRequests) {
   }
 
   /**
@@ -100,6 +137,14 @@ public record Settings(
       .put("throttleProbeTimeoutMs", 2000)
       .put("httpPort", 8081)
       .put("adminToken", "")
+      .put("reportToken", "")
+      .put("tlsCert", "")
+      .put("tlsKey", "")
+      .put("tlsClientCa", "")
+      .put("httpTls", "off")
+      .put("redisUser", "")
+      .put("redisPassword", "")
+      .put("redisTlsCa", "")
       .put("drainTimeoutMs", 10_000)
       .put("healthCheckMs", 1000)
       .put("logFormat", "text")
@@ -122,7 +167,10 @@ public record Settings(
             integer(merged, "redisTimeoutMs", 1, 60_000, problems),
             integer(merged, "redisPoolSize", 1, 64, problems),
             integer(merged, "breakerFailures", 1, 1_000_000, problems),
-            integer(merged, "breakerResetMs", 10, 600_000, problems)),
+            integer(merged, "breakerResetMs", 10, 600_000, problems),
+            optionalText(merged, "redisUser"),
+            optionalText(merged, "redisPassword"),
+            readableFile(merged, "redisTlsCa", problems)),
         text(merged, "limits", problems),
         failureMode(merged, problems),
         integer(merged, "grpcInstances", 0, 1024, problems),
@@ -130,6 +178,7 @@ public record Settings(
         bool(merged, "shadow", problems),
         integer(merged, "maxChecksInFlight", 1, 10_000_000, problems),
         integer(merged, "heartbeatMs", 100, 60_000, problems),
+        security(merged, problems),
         new Throttle(
             integer(merged, "throttleWindowMs", 50, 600_000, problems),
             number(merged, "throttleTargetMs", 0, 600_000, problems),
@@ -143,7 +192,6 @@ public record Settings(
             integer(merged, "throttleProbeTimeoutMs", 10, 600_000, problems)),
         new Ops(
             integer(merged, "httpPort", 1, 65535, problems),
-            adminToken(merged, problems),
             integer(merged, "drainTimeoutMs", 0, 600_000, problems),
             integer(merged, "healthCheckMs", 10, 600_000, problems),
             oneOf(merged, "logFormat", List.of("text", "json"), problems),
@@ -163,15 +211,49 @@ public record Settings(
     return null;
   }
 
-  private static String adminToken(JsonObject json, List<String> problems) {
-    Object value = json.getValue("adminToken");
-    String token = value == null ? "" : String.valueOf(value);
+  private static Security security(JsonObject json, List<String> problems) {
+    Security security = new Security(token(json, "adminToken", "admin APIs off", problems),
+        token(json, "reportToken", "anyone may report latency", problems),
+        readableFile(json, "tlsCert", problems), readableFile(json, "tlsKey", problems), readableFile(json, "tlsClientCa", problems),
+        oneOf(json, "httpTls", List.of("off", "tls", "mtls"), problems));
+    if (security.tlsCert().isEmpty() != security.tlsKey().isEmpty()) {
+      problems.add("tlsCert and tlsKey must be set together (a PEM certificate and its private key)");
+    }
+    if (!security.tlsClientCa().isEmpty() && security.tlsCert().isEmpty()) {
+      problems.add("tlsClientCa (client certificates) needs TLS: set tlsCert and tlsKey too");
+    }
+    if (!"off".equals(security.httpTls()) && security.tlsCert().isEmpty()) {
+      problems.add("httpTls " + security.httpTls() + " needs tlsCert and tlsKey");
+    }
+    if ("mtls".equals(security.httpTls()) && security.tlsClientCa().isEmpty()) {
+      problems.add("httpTls mtls needs tlsClientCa, the CA client certificates must chain to");
+    }
+    return security;
+  }
+
+  private static String token(JsonObject json, String key, String whenEmpty, List<String> problems) {
+    String token = optionalText(json, key);
     if (!token.isEmpty() && token.length() < 16) {
-      // Short tokens are guessable; say so at start rather than run an admin API anyone can open.
-      problems.add("adminToken must be empty (admin HTTP API off) or at least 16 characters, was " + token.length() + " characters");
+      // Short tokens are guessable; say so at start rather than run an API anyone can open.
+      problems.add(key + " must be empty (" + whenEmpty + ") or at least 16 characters, was " + token.length() + " characters");
     }
     return token;
   }
+
+  private static String optionalText(JsonObject json, String key) {
+    Object value = json.getValue(key);
+    return value == null ? "" : String.valueOf(value);
+  }
+
+  /** A file the process must read at start; empty when not set. */
+  private static String readableFile(JsonObject json, String key, List<String> problems) {
+    String path = optionalText(json, key);
+    if (!path.isEmpty() && !Files.isReadable(Path.of(path))) {
+      problems.add(key + " must name a readable file, was '" + path + "'");
+    }
+    return path;
+  }
+
 
   private static String oneOf(JsonObject json, String key, List<String> allowed, List<String> problems) {
     Object value = json.getValue(key);

@@ -1,5 +1,6 @@
 package io.sluice.demo;
 
+import io.sluice.grpc.ClientAccess;
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
@@ -31,18 +32,25 @@ public final class DemoBackendVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final List<SocketAddress> targets;
+  private final ClientAccess access;
   private FleetClient sluice;
   private int actualPort;
 
   public DemoBackendVerticle(String host, int port, List<SocketAddress> targets) {
+    this(host, port, targets, ClientAccess.PLAIN);
+  }
+
+  /** @param access plain or TLS; checks never carry the token */
+  public DemoBackendVerticle(String host, int port, List<SocketAddress> targets, ClientAccess access) {
     this.host = host;
     this.port = port;
     this.targets = List.copyOf(targets);
+    this.access = access;
   }
 
   @Override
   public Future<?> start() {
-    sluice = new FleetClient(vertx, targets);
+    sluice = new FleetClient(vertx, targets, access);
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create().setBodyLimit(16 * 1024));
     router.post("/login").handler(ctx -> guarded(ctx, "login", "welcome back"));

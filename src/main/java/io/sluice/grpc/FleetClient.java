@@ -24,10 +24,14 @@ public final class FleetClient {
   private final AtomicInteger next = new AtomicInteger();
 
   public FleetClient(Vertx vertx, List<SocketAddress> targets) {
+    this(vertx, targets, ClientAccess.PLAIN);
+  }
+
+  public FleetClient(Vertx vertx, List<SocketAddress> targets, ClientAccess access) {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("targets must name at least one instance");
     }
-    this.instances = targets.stream().map(target -> new SluiceClient(vertx, target)).toList();
+    this.instances = targets.stream().map(target -> new SluiceClient(vertx, target, access)).toList();
   }
 
   public int size() {

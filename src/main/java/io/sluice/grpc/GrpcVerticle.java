@@ -17,6 +17,8 @@ import io.sluice.redis.RedisClients;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisPipelines;
 import io.sluice.redis.RedisTopology;
+import io.sluice.security.BearerToken;
+import io.sluice.security.ServerTls;
 import io.sluice.throttle.ThrottleFactors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -67,7 +69,7 @@ public final class GrpcVerticle extends VerticleBase {
         shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
     BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), health,
-        settings.maxChecksInFlight());
+        settings.maxChecksInFlight(), shared.limits());
     // Standard health: the server ("") and the check service are SERVING exactly when /health/ready says ready.
     HealthService grpcHealth = HealthService.create(vertx)
         .register("", () -> Future.succeededFuture(health.ready()))
@@ -75,13 +77,18 @@ public final class GrpcVerticle extends VerticleBase {
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(RateLimiterGrpcService.builder(rateLimiter).bind(RateLimiterGrpcService.ReportLatency).build())
         .callHandler(RateLimiterGrpcService.Check, rateLimiter::check)
-        .addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits(), redis)))
         .addService(grpcHealth)
         .addService(ReflectionService.v1());
-    HttpServer server = vertx.createHttpServer(new HttpServerOptions()
+    Settings.Security security = settings.security();
+    BearerToken adminToken = BearerToken.of(security.adminToken());
+    if (adminToken != null) {
+      // Without an admin token the Admin service is not served at all, as the admin HTTP API is not.
+      grpc.addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits(), redis)));
+    }
+    HttpServer server = vertx.createHttpServer(ServerTls.grpc(new HttpServerOptions()
         .setHost(settings.host())
-        .setPort(settings.port()));
-    return server.requestHandler(grpc).listen();
+        .setPort(settings.port()), security));
+    return server.requestHandler(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())).listen();
   }
 
   @Override

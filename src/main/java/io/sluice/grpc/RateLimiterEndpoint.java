@@ -9,6 +9,7 @@ import io.sluice.grpc.v1.ReportLatencyResponse;
 import io.sluice.limiter.CheckFailure;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.Limiter;
+import io.sluice.limits.Limits;
 import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
 import io.sluice.throttle.LatencySamples;
@@ -20,6 +21,8 @@ import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.StatusException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.function.Supplier;
 
 /** {@code sluice.v1.RateLimiter}: maps the wire messages to the {@link Limiter} and back. */
 public final class RateLimiterEndpoint extends RateLimiterService {
@@ -37,9 +40,11 @@ public final class RateLimiterEndpoint extends RateLimiterService {
   private final Metrics metrics;
   private final Health health;
   private final int maxChecksInFlight;
+  private final Supplier<Limits> limits;
 
   public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle, Metrics metrics, Health health,
-                             int maxChecksInFlight) {
+                             int maxChecksInFlight, Supplier<Limits> limits) {
+    this.limits = limits;
     this.limiter = limiter;
     this.redis = redis;
     this.throttle = throttle;
@@ -48,12 +53,20 @@ public final class RateLimiterEndpoint extends RateLimiterService {
     this.maxChecksInFlight = maxChecksInFlight;
   }
 
+  /**
+   * Latency for the whole backend (empty action) or for an action that has a rule: a subject nothing
+   * can throttle is refused, so that reporters cannot grow Redis state without bound.
+   */
   @Override
   public Future<ReportLatencyResponse> reportLatency(ReportLatencyRequest request) {
     String subject = request.getAction().isEmpty() ? ThrottleFactors.BACKEND : request.getAction();
     if (!request.getAction().isEmpty()) {
       try {
         Limiter.requireName("action", request.getAction());
+        if (!limits.get().rules().containsKey(request.getAction())) {
+          throw new InvalidRequestException("action", "action must name a rule, or be empty for the whole backend; there is no rule '"
+              + request.getAction() + "'");
+        }
       } catch (InvalidRequestException e) {
         return Future.failedFuture(GrpcErrors.toStatus(e));
       }

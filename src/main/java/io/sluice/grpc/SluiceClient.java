@@ -35,10 +35,16 @@ public final class SluiceClient {
 
   private final GrpcClient client;
   private final SocketAddress target;
+  private final String authorization;
 
   public SluiceClient(Vertx vertx, SocketAddress target) {
-    this.client = GrpcClient.client(vertx);
+    this(vertx, target, ClientAccess.PLAIN);
+  }
+
+  public SluiceClient(Vertx vertx, SocketAddress target, ClientAccess access) {
+    this.client = GrpcClient.client(vertx, access.httpOptions());
     this.target = target;
+    this.authorization = access.bearerToken().isEmpty() ? null : "Bearer " + access.bearerToken();
   }
 
   public SocketAddress target() {
@@ -93,6 +99,10 @@ public final class SluiceClient {
         .compose(call -> {
           if (timeoutMs > 0) {
             call.timeout(timeoutMs, TimeUnit.MILLISECONDS);
+          }
+          if (authorization != null && method != RateLimiterGrpcClient.Check) {
+            // The Admin service and ReportLatency want a token; checks never carry it.
+            call.headers().set("authorization", authorization);
           }
           return call.end(request).compose(sent -> call.response());
         })

@@ -4,6 +4,7 @@ import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanInfo;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limits.LiveLimits;
+import io.sluice.security.BearerToken;
 import io.sluice.throttle.ThrottleReport;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
@@ -16,8 +17,7 @@ import io.vertx.redis.client.Redis;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
+import java.util.UUID;
 
 /**
  * The admin HTTP API: the operations of the gRPC {@code Admin} service as JSON, behind a bearer
@@ -29,16 +29,18 @@ final class AdminRoutes {
   private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
   private static final int MAX_BODY_BYTES = 64 * 1024;
 
-  private final byte[] expectedAuthorization;
+  private final BearerToken token;
   private final BanAdmin bans;
   private final LiveLimits limits;
   private final Redis redis;
+  private final Metrics metrics;
 
-  AdminRoutes(String token, BanAdmin bans, LiveLimits limits, Redis redis) {
-    this.expectedAuthorization = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+  AdminRoutes(BearerToken token, BanAdmin bans, LiveLimits limits, Redis redis, Metrics metrics) {
+    this.token = token;
     this.bans = bans;
     this.limits = limits;
     this.redis = redis;
+    this.metrics = metrics;
   }
 
   /** With no token configured the API does not exist: every admin path answers 404 saying how to turn it on. */
@@ -60,13 +62,12 @@ final class AdminRoutes {
         .map(BanAdmin.Unbanned::toJson)));
   }
 
-  /** Compares in constant time, so that the response time tells nothing about how much of a guess was right. */
   private void authorize(RoutingContext ctx) {
-    String given = ctx.request().getHeader("Authorization");
-    if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expectedAuthorization)) {
+    if (token.accepts(ctx.request().getHeader("Authorization"))) {
       ctx.next();
       return;
     }
+    metrics.unauthenticated("http-admin");
     ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice admin\"");
     json(ctx, 401, new JsonObject().put("error", "a valid 'Authorization: Bearer <adminToken>' header is required"));
   }
@@ -110,8 +111,10 @@ final class AdminRoutes {
       } else if (done.cause() instanceof InvalidRequestException invalid) {
         json(ctx, 400, new JsonObject().put("error", invalid.getMessage()).put("field", invalid.field()));
       } else {
-        log.error("admin request {} {} failed", ctx.request().method(), ctx.request().path(), done.cause());
-        json(ctx, 500, new JsonObject().put("error", "internal error: " + done.cause()));
+        // The details go to the log only, under an id the answer carries.
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        log.error("admin request {} {} failed (error id {})", ctx.request().method(), ctx.request().path(), id, done.cause());
+        json(ctx, 500, new JsonObject().put("error", "internal error (error id " + id + ")"));
       }
     });
   }

@@ -34,6 +34,7 @@ public final class Metrics {
   public static final String SHED = "sluice_checks_shed";
   public static final String BREAKER_STATE = "sluice_redis_breaker_state";
   public static final String LIVE_INSTANCES = "sluice_live_instances";
+  public static final String UNAUTHENTICATED = "sluice_unauthenticated";
   public static final String LIMITS_RELOADS = "sluice_limits_reloads";
   public static final String LIMITS_VERSION = "sluice_limits_version";
   /** Bans made (not "_created": Prometheus reserves that suffix for counters' creation times). */
@@ -137,6 +138,12 @@ public final class Metrics {
     degraded.computeIfAbsent(reason + '\n' + mode, key -> Counter.builder(DEGRADED)
         .description("Checks answered by the failure mode while Redis was unavailable, by reason and failure mode")
         .tag("reason", reason).tag("mode", mode).register(registry)).increment();
+  }
+
+  /** A call refused for want of the right bearer token: {@code grpc-admin}, {@code grpc-report}, {@code http-admin}. */
+  public void unauthenticated(String api) {
+    Counter.builder(UNAUTHENTICATED).description("Calls refused for want of the right bearer token, by API")
+        .tag("api", api).register(registry).increment();
   }
 
   /** A check refused without a decision: {@code overload} (too many in flight) or {@code deadline} (the caller's). */

@@ -6,9 +6,12 @@ import io.sluice.limiter.BanCache;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
+import io.sluice.security.BearerToken;
+import io.sluice.security.ServerTls;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.micrometer.PrometheusScrapingHandler;
@@ -65,12 +68,13 @@ public final class OpsVerticle extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
     router.get("/health/live").handler(ctx -> AdminRoutes.json(ctx, 200, new JsonObject().put("live", true)));
     router.get("/health/ready").handler(ctx -> AdminRoutes.json(ctx, health.ready() ? 200 : 503, health.toJson()));
-    if (ops.adminToken().isEmpty()) {
+    BearerToken adminToken = BearerToken.of(settings.security().adminToken());
+    if (adminToken == null) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(ops.adminToken(), new BanAdmin(vertx, redis, banScript, banCache, metrics, limits), limits, redis).mount(router);
+      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, banScript, banCache, metrics, limits), limits, redis, metrics).mount(router);
     }
-    HttpServer server = vertx.createHttpServer().requestHandler(router);
+    HttpServer server = vertx.createHttpServer(ServerTls.http(new HttpServerOptions(), settings.security())).requestHandler(router);
     return probeRedis()
         .onFailure(e -> log.warn("could not load the Lua scripts into redis at start: {}", e.toString()))
         .otherwiseEmpty()
@@ -78,8 +82,8 @@ public final class OpsVerticle extends VerticleBase {
           probeTimer = vertx.setPeriodic(ops.healthCheckMs(), timer -> probeRedis());
           return server.listen(ops.httpPort(), settings.host());
         })
-        .onSuccess(listening -> log.info("metrics, health{} on http://{}:{}", ops.adminToken().isEmpty() ? "" : " and admin",
-            settings.host(), listening.actualPort()));
+        .onSuccess(listening -> log.info("metrics, health{} on {}://{}:{}", adminToken == null ? "" : " and admin",
+            "off".equals(settings.security().httpTls()) ? "http" : "https", settings.host(), listening.actualPort()));
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.sluice.redis;
 
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemTrustOptions;
 
 import java.net.URI;
 import java.net.URLDecoder;
@@ -13,8 +14,9 @@ import java.nio.charset.StandardCharsets;
  *
  * @param user     ACL user; empty for the default user
  * @param password empty for none
+ * @param tlsCa    PEM file of the CA to trust for {@code rediss://}; empty for the JVM's trust store
  */
-public record RedisAccess(String host, int port, boolean tls, String user, String password, int database) {
+public record RedisAccess(String host, int port, boolean tls, String user, String password, int database, String tlsCa) {
 
   public static final int DEFAULT_PORT = 6379;
 
@@ -53,7 +55,7 @@ public record RedisAccess(String host, int port, boolean tls, String user, Strin
       }
     }
     return new RedisAccess(parsed.getHost(), parsed.getPort() < 0 ? DEFAULT_PORT : parsed.getPort(),
-        "rediss".equals(scheme), user, password, database);
+        "rediss".equals(scheme), user, password, database, "");
   }
 
   private static String decode(String part) {
@@ -62,7 +64,11 @@ public record RedisAccess(String host, int port, boolean tls, String user, Strin
 
   /** The same login on another node (a cluster master, a promoted replica). */
   public RedisAccess at(String otherHost, int otherPort) {
-    return new RedisAccess(otherHost, otherPort, tls, user, password, database);
+    return new RedisAccess(otherHost, otherPort, tls, user, password, database, tlsCa);
+  }
+
+  public RedisAccess withCredentials(String otherUser, String otherPassword, String caFile) {
+    return new RedisAccess(host, port, tls, otherUser, otherPassword, database, caFile);
   }
 
   public String address() {
@@ -71,11 +77,19 @@ public record RedisAccess(String host, int port, boolean tls, String user, Strin
 
   /** TCP options for a connection to this node; TLS when the URI said {@code rediss://}. */
   public NetClientOptions netOptions(int connectTimeoutMs) {
-    return new NetClientOptions()
+    NetClientOptions options = new NetClientOptions()
         .setTcpNoDelay(true)
         .setTcpKeepAlive(true)
         .setConnectTimeout(connectTimeoutMs)
         .setSsl(tls);
+    if (tls) {
+      // The name in the URI is checked against the server's certificate, as HTTPS does.
+      options.setHostnameVerificationAlgorithm("HTTPS");
+      if (!tlsCa.isEmpty()) {
+        options.setTrustOptions(new PemTrustOptions().addCertPath(tlsCa));
+      }
+    }
+    return options;
   }
 
   /** Masks the password, so that this can be logged. */

@@ -2,7 +2,6 @@ package io.sluice.redis;
 
 import io.sluice.config.Settings;
 import io.vertx.core.Vertx;
-import io.vertx.core.net.NetClientOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisOptions;
 
@@ -26,14 +25,19 @@ public final class RedisClients {
   }
 
   public static RedisOptions options(Settings.RedisSettings redis) {
-    return new RedisOptions()
+    RedisAccess access = redis.access();
+    RedisOptions options = new RedisOptions()
         .setConnectionString(redis.uri())
         .setMaxPoolSize(POOL_SIZE)
         .setMaxPoolWaiting(MAX_POOL_WAITING)
-        .setNetClientOptions(new NetClientOptions()
-            .setTcpNoDelay(true)
-            .setTcpKeepAlive(true)
-            // A Redis that is down must fail a call fast, not after the OS's connect timeout.
-            .setConnectTimeout(Math.max(100, redis.timeoutMs() * 4)));
+        // A Redis that is down must fail a call fast, not after the OS's connect timeout.
+        .setNetClientOptions(access.netOptions(Math.max(100, redis.timeoutMs() * 4)));
+    if (!access.password().isEmpty()) {
+      options.setPassword(access.password());
+    }
+    if (!access.user().isEmpty()) {
+      options.setUser(access.user());
+    }
+    return options;
   }
 }

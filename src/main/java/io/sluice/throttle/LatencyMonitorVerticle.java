@@ -113,9 +113,12 @@ public final class LatencyMonitorVerticle extends VerticleBase {
     return redis.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.THROTTLE_SUBJECTS))
         .compose(members -> {
           List<String> subjects = new ArrayList<>();
-          members.forEach(member -> subjects.add(member.toString()));
+          List<String> stale = new ArrayList<>();
+          Limits current = limits.get();
+          members.forEach(member -> (isSubject(member.toString(), current) ? subjects : stale).add(member.toString()));
+          Future<Void> pruned = stale.isEmpty() ? Future.succeededFuture() : prune(stale);
           if (subjects.isEmpty()) {
-            return Future.succeededFuture();
+            return pruned;
           }
           List<Request> batch = new ArrayList<>();
           batch.add(Request.cmd(Command.HMGET).arg(RedisKeys.THROTTLE_STATE));
@@ -129,6 +132,28 @@ public final class LatencyMonitorVerticle extends VerticleBase {
           return redis.connect().compose(connection -> connection.batch(batch).eventually(connection::close))
               .compose(replies -> evaluate(subjects, replies.get(0), replies.get(replies.size() - 1)));
         });
+  }
+
+  /** The whole backend, or an action that has a rule: only those are throttled, so only those are kept. */
+  static boolean isSubject(String subject, Limits limits) {
+    return ThrottleFactors.BACKEND.equals(subject) || limits.rules().containsKey(subject);
+  }
+
+  /** Subjects whose rule went away: their samples, factor and state go too, so reporters cannot grow Redis state. */
+  private Future<Void> prune(List<String> stale) {
+    Request forget = Request.cmd(Command.SREM).arg(RedisKeys.THROTTLE_SUBJECTS);
+    Request samples = Request.cmd(Command.DEL);
+    Request factors = Request.cmd(Command.HDEL).arg(RedisKeys.THROTTLE_FACTORS);
+    Request state = Request.cmd(Command.HDEL).arg(RedisKeys.THROTTLE_STATE);
+    for (String subject : stale) {
+      forget.arg(subject);
+      samples.arg(RedisKeys.throttleSamples(subject));
+      factors.arg(subject);
+      state.arg(subject);
+      states.remove(subject);
+    }
+    log.info("throttle subjects without a rule dropped: {}", stale);
+    return redis.batch(List.of(forget, samples, factors, state)).mapEmpty();
   }
 
   private Future<Void> evaluate(List<String> subjects, Response storedStates, Response drained) {

@@ -58,23 +58,30 @@ class CliTest {
   }
 
   @Test
-  void banListAndUnbanFromTheCommandLine(TestRedis redis) throws Exception {
+  void banListAndUnbanFromTheCommandLine(TestRedis redis, @TempDir Path dir) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       String target = "127.0.0.1:" + sluice.port();
       String user = "cli-" + UUID.randomUUID();
-      Run ban = Cli.run("ban", "--target", target, "--user", user, "--action", "login", "--seconds", "120", "--reason", "card testing");
+      // The token from a file, so that it is not on the command line for others to read.
+      Path tokenFile = Files.writeString(dir.resolve("token"), SluiceFixture.ADMIN_TOKEN + "\n");
+      Run refused = Cli.run("ban", "--target", target, "--user", user, "--seconds", "120");
+      assertEquals(1, refused.exitCode());
+      assertThat(refused.err()).contains("UNAUTHENTICATED");
+      Run ban = Cli.run("ban", "--target", target, "--token-file", tokenFile.toString(), "--user", user, "--action", "login",
+          "--seconds", "120", "--reason", "card testing");
       assertEquals(0, ban.exitCode(), ban.err());
       assertThat(ban.out()).startsWith("banned user=" + user + " action=login scope=action remaining_ms=120000");
 
       assertThat(Cli.run("check", "--target", target, "--user", user, "--action", "login").out())
           .startsWith("BAN rule=login").contains("ban_reason=\"card testing\"");
-      assertThat(Cli.run("bans", "--target", target, "--user", user).out())
+      assertThat(Cli.run("bans", "--target", target, "--token-file", tokenFile.toString(), "--user", user).out())
           .contains("user=" + user + " action=login scope=action").contains("reason=\"card testing\"");
 
-      Run unban = Cli.run("unban", "--target", target, "--user", user);
+      Run unban = Cli.run("unban", "--target", target, "--token", SluiceFixture.ADMIN_TOKEN, "--user", user);
       assertEquals(0, unban.exitCode());
-      assertThat(unban.out()).contains("lifted 1 ban(s)");
-      assertThat(Cli.run("bans", "--target", target, "--user", user).out()).contains("no active bans");
+      assertThat(unban.out()).contains("lifted 1 ban(s); 1 of 1 instance(s) confirmed");
+      assertThat(Cli.run("bans", "--target", target, "--token-file", tokenFile.toString(), "--user", user).out())
+          .contains("no active bans");
     }
   }
 

@@ -109,7 +109,7 @@ class DemoBackendTest {
   void theSimulationFindsNoUserAllowedMoreThanItsLimit() {
     Cli.Run run = Cli.run("simulate", "--targets", "127.0.0.1:" + a.port() + ",127.0.0.1:" + b.port(),
         "--users", "10", "--user-rate", "2", "--abusers", "3", "--abuser-rate", "40", "--actions", "login,search",
-        "--seconds", "2");
+        "--seconds", "2", "--token", SluiceFixture.ADMIN_TOKEN);
     assertEquals(0, run.exitCode(), run.out() + run.err());
     assertThat(run.out()).contains("accuracy: OK");
     List<String> finalBlock = new ArrayList<>(List.of(run.out().substring(run.out().lastIndexOf("final")).split("\n")));

@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,8 +61,11 @@ class LocalFleetIT {
       assertEquals(200, login.statusCode(), login.body());
       assertThat(login.headers().firstValue("RateLimit-Policy")).contains("\"login\";q=5;w=25");
 
+      assertThat(Files.getPosixFilePermissions(runDir.resolve("admin-token"))).as("the generated admin token is the user's alone")
+          .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
       Result simulation = run(env, 120, JAVA, "-jar", "target/sluice.jar", "simulate",
-          "--targets", "127.0.0.1:" + grpcA + ",127.0.0.1:" + grpcB, "--seconds", "3");
+          "--targets", "127.0.0.1:" + grpcA + ",127.0.0.1:" + grpcB, "--seconds", "3",
+          "--token-file", runDir.resolve("admin-token").toString());
       assertEquals(0, simulation.exitCode(), simulation.output());
       assertThat(simulation.output()).contains("accuracy: OK");
     } finally {

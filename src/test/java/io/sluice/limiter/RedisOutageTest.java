@@ -236,7 +236,7 @@ class RedisOutageTest {
 
       Await.until("redis to run what it was sent", Duration.ofSeconds(5), () -> redis.calls("evalsha") - callsBefore >= 3);
       assertEquals(3, redis.calls("evalsha") - callsBefore, "only the 3 commands that were written reached redis");
-      assertEquals("996", redis.command(io.vertx.redis.client.Command.HGET, RedisKeys.bucket(user, "api"), "tokens")
+      assertEquals("996", redis.command(io.vertx.redis.client.Command.HGET, RedisKeys.bucket(user, "default"), "tokens")
           .toString().substring(0, 3), "4 tokens taken in all: the first check and the 3 late ones");
     }
   }

@@ -154,7 +154,7 @@ class OpsTest {
 
   @Test
   void theAdminApiIsOffWithoutAToken(TestRedis redis) throws Exception {
-    try (SluiceFixture plain = SluiceFixture.start(redis.uri(), LIMITS)) {
+    try (SluiceFixture plain = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("adminToken", ""))) {
       HttpResponse<String> response = http.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + plain.httpPort() + "/admin/limits")).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(404, response.statusCode());

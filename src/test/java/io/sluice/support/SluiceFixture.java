@@ -2,6 +2,7 @@ package io.sluice.support;
 
 import io.sluice.Sluice;
 import io.sluice.config.Settings;
+import io.sluice.grpc.ClientAccess;
 import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckResponse;
 import io.vertx.core.Vertx;
@@ -25,10 +26,14 @@ public final class SluiceFixture implements AutoCloseable {
   private final Vertx clientVertx = Vertx.vertx();
   private final SluiceClient client;
 
+  /** The admin token test instances have unless a test says otherwise, and their client shows. */
+  public static final String ADMIN_TOKEN = "test-admin-token-of-32-characters";
+
   private SluiceFixture(Sluice sluice, Path limitsFile) {
     this.sluice = sluice;
     this.limitsFile = limitsFile;
-    this.client = new SluiceClient(clientVertx, SocketAddress.inetSocketAddress(sluice.settings().port(), "127.0.0.1"));
+    this.client = new SluiceClient(clientVertx, SocketAddress.inetSocketAddress(sluice.settings().port(), "127.0.0.1"),
+        ClientAccess.PLAIN.withToken(sluice.settings().security().adminToken()));
   }
 
   /** Starts an instance on a free port with {@code limitsJson} in a limits file of its own. */
@@ -59,6 +64,7 @@ public final class SluiceFixture implements AutoCloseable {
         .put("redisTimeoutMs", 5000)
         // Heartbeats are script calls too: rare, so that INFO commandstats counts what a test drives.
         .put("heartbeatMs", 60_000)
+        .put("adminToken", ADMIN_TOKEN)
         .mergeIn(settings);
     try {
       return new SluiceFixture(Sluice.start(Settings.fromJson(json)).await(30, TimeUnit.SECONDS), limitsFile);

@@ -1,0 +1,132 @@
+package io.sluice.grpc;
+
+import io.sluice.grpc.SluiceClient.CallFailedException;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.support.Http;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.redis.client.Command;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Who may use which gRPC service: the Admin service and latency reports need their tokens; checks do not. */
+@ExtendWith(RedisExtension.class)
+class AccessTest {
+
+  private static final String REPORT_TOKEN = "a-report-token-of-32-characters!";
+  private static final String LIMITS = """
+      { "rules": { "default": { "capacity": 10, "refillPerSecond": 1 },
+                   "search": { "capacity": 10, "refillPerSecond": 1, "adaptive": true } } }
+      """;
+
+  private static TestRedis redis;
+  private static SluiceFixture sluice;
+  private static Vertx vertx;
+
+  @BeforeAll
+  static void start(TestRedis testRedis) {
+    redis = testRedis;
+    sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("reportToken", REPORT_TOKEN));
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+    sluice.close();
+  }
+
+  @Test
+  void everyAdminCallWithoutTheTokenIsRefusedAndChangesNothing() {
+    String user = "victim-" + UUID.randomUUID();
+    sluice.await(sluice.client().ban(user, "", 600, "a real ban"));
+    long keysBefore = redis.command(Command.DBSIZE).toLong();
+    double refusedBefore = refusedAdminCalls();
+
+    for (ClientAccess access : List.of(ClientAccess.PLAIN, ClientAccess.PLAIN.withToken("not-the-admin-token-at-all-nope"),
+        ClientAccess.PLAIN.withToken(REPORT_TOKEN))) {
+      SluiceClient stranger = client(access);
+      for (Function<SluiceClient, Future<?>> call : List.<Function<SluiceClient, Future<?>>>of(
+          c -> c.unban(user, ""), c -> c.ban("someone-else", "", 600, "framed"), c -> c.listBans(""),
+          SluiceClient::getLimits, SluiceClient::getThrottle)) {
+        CallFailedException refused = assertThrows(CallFailedException.class, () -> sluice.await(call.apply(stranger)));
+        assertEquals(GrpcStatus.UNAUTHENTICATED, refused.status(), access.toString());
+      }
+    }
+
+    assertEquals(keysBefore, redis.command(Command.DBSIZE).toLong(), "nothing written");
+    assertEquals(Decision.BAN, sluice.check(user, "login").getDecision(), "the ban still holds");
+    assertEquals(15, refusedAdminCalls() - refusedBefore, "every refusal counted");
+  }
+
+  @Test
+  void theAdminTokenOpensTheAdminService() {
+    String user = "admin-" + UUID.randomUUID();
+    SluiceClient admin = client(ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN));
+    sluice.await(admin.ban(user, "", 60, "ok"));
+    assertThat(sluice.await(admin.listBans(user)).getBansList()).hasSize(1);
+    assertEquals(1, sluice.await(admin.unban(user, "")).getRemoved());
+    assertThat(sluice.await(admin.getLimits()).getDigest()).isNotEmpty();
+  }
+
+  @Test
+  void withoutAnAdminTokenTheAdminServiceIsNotServedAtAll(TestRedis testRedis) throws Exception {
+    try (SluiceFixture plain = SluiceFixture.start(testRedis.uri(), LIMITS, new JsonObject().put("adminToken", ""))) {
+      SluiceClient anyone = new SluiceClient(vertx, SocketAddress.inetSocketAddress(plain.port(), "127.0.0.1"),
+          ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN));
+      CallFailedException refused = assertThrows(CallFailedException.class, () -> plain.await(anyone.listBans("")));
+      assertEquals(GrpcStatus.UNIMPLEMENTED, refused.status());
+      assertEquals(Decision.ALLOW, plain.check("u", "login").getDecision(), "checks are served");
+    }
+  }
+
+  @Test
+  void latencyReportsNeedTheReportTokenWhenOneIsSet() {
+    CallFailedException refused = assertThrows(CallFailedException.class,
+        () -> sluice.await(client(ClientAccess.PLAIN).reportLatency("", List.of(900.0))));
+    assertEquals(GrpcStatus.UNAUTHENTICATED, refused.status());
+    assertThrows(CallFailedException.class, () -> sluice.await(
+        client(ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN)).reportLatency("", List.of(900.0))),
+        "the admin token is not the report token");
+
+    SluiceClient reporter = client(ClientAccess.PLAIN.withToken(REPORT_TOKEN));
+    assertEquals(1.0, sluice.await(reporter.reportLatency("", List.of(12.0))).getFactor());
+    assertEquals(1.0, sluice.await(reporter.reportLatency("search", List.of(12.0))).getFactor());
+  }
+
+  @Test
+  void reportsAreTakenOnlyForTheWholeBackendOrAnActionWithARule() {
+    SluiceClient reporter = client(ClientAccess.PLAIN.withToken(REPORT_TOKEN));
+    long keysBefore = redis.command(Command.DBSIZE).toLong();
+    CallFailedException refused = assertThrows(CallFailedException.class,
+        () -> sluice.await(reporter.reportLatency("made-up-" + UUID.randomUUID(), List.of(1.0))));
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, refused.status());
+    assertThat(refused.getMessage()).contains("action must name a rule");
+    assertEquals(keysBefore, redis.command(Command.DBSIZE).toLong(), "no subject made up in redis");
+  }
+
+  private static double refusedAdminCalls() {
+    return Http.metric(sluice.sluice().metrics().scrape(), "sluice_unauthenticated_total", "api=\"grpc-admin\"");
+  }
+
+  private static SluiceClient client(ClientAccess access) {
+    return new SluiceClient(vertx, SocketAddress.inetSocketAddress(sluice.port(), "127.0.0.1"), access);
+  }
+}
