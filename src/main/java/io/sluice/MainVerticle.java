@@ -89,7 +89,8 @@ public final class MainVerticle extends VerticleBase {
           registerGauges();
           return deployed;
         })
-        .onSuccess(id -> log.info("sluice serves gRPC on {}:{} with limits version {} from {} (redis {})",
+        .onSuccess(id -> log.info("sluice serves gRPC{} on {}:{} with limits version {} from {} (redis {})",
+            settings.security().grpcTls() ? (settings.security().tlsClientCa().isEmpty() ? " (TLS)" : " (mTLS)") : "",
             settings.host(), settings.port(), limits.get().version(), limits.get().source(), settings.redis().access()));
   }
 

@@ -42,6 +42,12 @@ final class AccessGuard implements Handler<HttpServerRequest> {
     } else if (report != null && path.equals(REPORT_PATH) && !report.accepts(request.getHeader("authorization"))) {
       refuse(request, "grpc-report", "ReportLatency needs 'authorization: Bearer <reportToken>'");
     } else {
+      if (!request.headers().contains("grpc-encoding")) {
+        // "identity" is what no header means. Said out loud, it lets a frame flagged as compressed
+        // reach UnaryService (which refuses it) instead of failing inside Vert.x's deframer,
+        // which leaves the call unanswered.
+        request.headers().set("grpc-encoding", "identity");
+      }
       grpc.handle(request);
     }
   }

@@ -1,6 +1,5 @@
 package io.sluice.grpc;
 
-import io.sluice.grpc.v1.AdminService;
 import io.sluice.grpc.v1.BanRequest;
 import io.sluice.grpc.v1.GetLimitsRequest;
 import io.sluice.grpc.v1.GetThrottleRequest;
@@ -20,7 +19,7 @@ import io.sluice.limiter.BanInfo;
 import io.vertx.core.Future;
 
 /** {@code sluice.v1.Admin}: maps the wire messages to {@link BanAdmin} and back. */
-public final class AdminEndpoint extends AdminService {
+public final class AdminEndpoint {
 
   private final BanAdmin bans;
   private final LiveLimits limits;
@@ -32,7 +31,6 @@ public final class AdminEndpoint extends AdminService {
     this.redis = redis;
   }
 
-  @Override
   public Future<ThrottleStatus> getThrottle(GetThrottleRequest request) {
     return ThrottleReport.read(redis).map(subjects -> {
       ThrottleStatus.Builder status = ThrottleStatus.newBuilder();
@@ -45,10 +43,9 @@ public final class AdminEndpoint extends AdminService {
           .setReason(subject.reason())
           .setUpdatedAt(subject.updatedAt())));
       return status.build();
-    }).recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
+    });
   }
 
-  @Override
   public Future<LimitsStatus> getLimits(GetLimitsRequest request) {
     io.sluice.limits.LimitsStatus status = limits.status();
     LimitsStatus.Builder wire = LimitsStatus.newBuilder()
@@ -67,27 +64,21 @@ public final class AdminEndpoint extends AdminService {
     return Future.succeededFuture(wire.build());
   }
 
-  @Override
   public Future<ListBansResponse> listBans(ListBansRequest request) {
     return bans.list(request.getUserId())
-        .map(list -> ListBansResponse.newBuilder().addAllBans(list.stream().map(AdminEndpoint::toWire).toList()).build())
-        .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
+        .map(list -> ListBansResponse.newBuilder().addAllBans(list.stream().map(AdminEndpoint::toWire).toList()).build());
   }
 
-  @Override
   public Future<io.sluice.grpc.v1.BanInfo> ban(BanRequest request) {
     return bans.ban(request.getUserId(), request.getAction(), request.getDurationSeconds(), request.getReason())
-        .map(AdminEndpoint::toWire)
-        .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
+        .map(AdminEndpoint::toWire);
   }
 
-  @Override
   public Future<UnbanResponse> unban(UnbanRequest request) {
     return bans.unban(request.getUserId(), request.getAction())
         .map(unbanned -> UnbanResponse.newBuilder().setRemoved(unbanned.removed())
             .setInstancesNotified((int) unbanned.instancesNotified())
-            .setInstancesConfirmed((int) unbanned.instancesConfirmed()).build())
-        .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
+            .setInstancesConfirmed((int) unbanned.instancesConfirmed()).build());
   }
 
   static io.sluice.grpc.v1.BanInfo toWire(BanInfo ban) {

@@ -2,6 +2,13 @@ package io.sluice.grpc;
 
 import io.sluice.config.Settings;
 import io.sluice.grpc.v1.AdminGrpcService;
+import io.sluice.grpc.v1.BanRequest;
+import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.GetLimitsRequest;
+import io.sluice.grpc.v1.GetThrottleRequest;
+import io.sluice.grpc.v1.ListBansRequest;
+import io.sluice.grpc.v1.ReportLatencyRequest;
+import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.RateLimiterGrpcService;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
@@ -75,15 +82,22 @@ public final class GrpcVerticle extends VerticleBase {
         .register("", () -> Future.succeededFuture(health.ready()))
         .register(RateLimiterGrpcService.SERVICE_NAME, () -> Future.succeededFuture(health.ready()));
     GrpcServer grpc = GrpcServer.server(vertx)
-        .addService(RateLimiterGrpcService.builder(rateLimiter).bind(RateLimiterGrpcService.ReportLatency).build())
-        .callHandler(RateLimiterGrpcService.Check, rateLimiter::check)
+        .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR)
+            .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
+            .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
         .addService(grpcHealth)
         .addService(ReflectionService.v1());
     Settings.Security security = settings.security();
     BearerToken adminToken = BearerToken.of(security.adminToken());
     if (adminToken != null) {
       // Without an admin token the Admin service is not served at all, as the admin HTTP API is not.
-      grpc.addService(AdminGrpcService.of(new AdminEndpoint(bans, shared.limits(), redis)));
+      AdminEndpoint admin = new AdminEndpoint(bans, shared.limits(), redis);
+      grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR)
+          .method(AdminGrpcService.ListBans, ListBansRequest.parser(), (call, request) -> admin.listBans(request))
+          .method(AdminGrpcService.Ban, BanRequest.parser(), (call, request) -> admin.ban(request))
+          .method(AdminGrpcService.Unban, UnbanRequest.parser(), (call, request) -> admin.unban(request))
+          .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
+          .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request)));
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(new HttpServerOptions()
         .setHost(settings.host())

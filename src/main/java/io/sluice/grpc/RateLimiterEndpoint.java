@@ -2,7 +2,6 @@ package io.sluice.grpc;
 
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
-import io.sluice.grpc.v1.RateLimiterService;
 import io.sluice.limiter.Decision;
 import io.sluice.grpc.v1.ReportLatencyRequest;
 import io.sluice.grpc.v1.ReportLatencyResponse;
@@ -25,7 +24,7 @@ import org.slf4j.LoggerFactory;
 import java.util.function.Supplier;
 
 /** {@code sluice.v1.RateLimiter}: maps the wire messages to the {@link Limiter} and back. */
-public final class RateLimiterEndpoint extends RateLimiterService {
+public final class RateLimiterEndpoint {
 
   /** Every check, when enabled (setting logRequests); off by default. */
   public static final String REQUEST_LOGGER = "sluice.requests";
@@ -57,7 +56,6 @@ public final class RateLimiterEndpoint extends RateLimiterService {
    * Latency for the whole backend (empty action) or for an action that has a rule: a subject nothing
    * can throttle is refused, so that reporters cannot grow Redis state without bound.
    */
-  @Override
   public Future<ReportLatencyResponse> reportLatency(ReportLatencyRequest request) {
     String subject = request.getAction().isEmpty() ? ThrottleFactors.BACKEND : request.getAction();
     if (!request.getAction().isEmpty()) {
@@ -68,48 +66,38 @@ public final class RateLimiterEndpoint extends RateLimiterService {
               + request.getAction() + "'");
         }
       } catch (InvalidRequestException e) {
-        return Future.failedFuture(GrpcErrors.toStatus(e));
+        return Future.failedFuture(e);
       }
     }
     return LatencySamples.record(redis, subject, request.getLatencyMsList())
-        .map(recorded -> ReportLatencyResponse.newBuilder().setFactor(throttle.factorFor(request.getAction())).build())
-        .recover(failure -> Future.failedFuture(GrpcErrors.toStatus(failure)));
+        .map(recorded -> ReportLatencyResponse.newBuilder().setFactor(throttle.factorFor(request.getAction())).build());
   }
 
   /**
-   * {@code RateLimiter/Check}, bound directly so that the caller's deadline ({@code grpc-timeout}) is
-   * known: a check is answered before it, with a decision or with an error status.
+   * {@code RateLimiter/Check}, with the call at hand so that the caller's deadline ({@code grpc-timeout})
+   * is known: a check is answered before it, with a decision or with an error status.
    */
-  void check(GrpcServerRequest<CheckRequest, CheckResponse> call) {
+  Future<CheckResponse> check(GrpcServerRequest<CheckRequest, CheckResponse> call, CheckRequest request) {
     long receivedNanos = System.nanoTime();
-    long callerDeadlineNanos = callerDeadline(receivedNanos, call.timeout());
-    call.handler(request -> {
-      if (!health.tryEnter()) {
-        call.response().fail(SHUTTING_DOWN);
-        return;
-      }
-      if (health.inFlight() > maxChecksInFlight) {
-        health.exit();
-        metrics.shed("overload");
-        call.response().fail(GrpcErrors.toStatus(CheckFailure.overload(maxChecksInFlight)));
-        return;
-      }
-      limiter.check(request.getUserId(), request.getAction(), Integer.toUnsignedLong(request.getCost()), callerDeadlineNanos)
-          .onComplete(done -> {
-            health.exit();
-            if (done.failed()) {
-              call.response().fail(GrpcErrors.toStatus(done.cause()));
-              return;
-            }
-            Decision decision = done.result();
-            metrics.decided(decision, receivedNanos);
-            if (requestLog.isDebugEnabled()) {
-              requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(),
-                  request.getCost(), decision);
-            }
-            call.response().end(toResponse(decision));
-          });
-    });
+    if (!health.tryEnter()) {
+      return Future.failedFuture(SHUTTING_DOWN);
+    }
+    if (health.inFlight() > maxChecksInFlight) {
+      health.exit();
+      metrics.shed("overload");
+      return Future.failedFuture(CheckFailure.overload(maxChecksInFlight));
+    }
+    return limiter.check(request.getUserId(), request.getAction(), Integer.toUnsignedLong(request.getCost()),
+            callerDeadline(receivedNanos, call.timeout()))
+        .andThen(done -> health.exit())
+        .map(decision -> {
+          metrics.decided(decision, receivedNanos);
+          if (requestLog.isDebugEnabled()) {
+            requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(), request.getCost(),
+                decision);
+          }
+          return toResponse(decision);
+        });
   }
 
   /**

@@ -76,11 +76,11 @@ public final class LimitsOverlay {
     List<String> problems = new java.util.ArrayList<>();
     for (String field : message.fieldNames()) {
       if (!MESSAGE_FIELDS.contains(field)) {
-        problems.add(field + " is not a known field (expected one of " + new java.util.TreeSet<>(MESSAGE_FIELDS) + ")");
+        problems.add(LimitsParser.printable(field) + " is not a known field (expected one of " + new java.util.TreeSet<>(MESSAGE_FIELDS) + ")");
       }
     }
     Object rules = message.getValue("rules");
-    if (rules != null && !(rules instanceof JsonObject)) {
+    if (message.containsKey("rules") && !(rules instanceof JsonObject)) {
       problems.add("rules must be an object of rules by action name, was " + LimitsParser.describe(rules));
     }
     for (String flag : List.of(REPLACE, RESET)) {

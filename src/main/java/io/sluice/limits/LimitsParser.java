@@ -20,7 +20,13 @@ public final class LimitsParser {
 
   /** Durations in seconds (fractions allowed) are bounded to a year. */
   public static final double MAX_SECONDS = 365 * 86_400d;
-  public static final int MAX_VIOLATIONS = 1_000_000;
+  /** The script reads the whole list of recent denials on each one: beyond this a policy costs Redis too much. */
+  public static final int MAX_VIOLATIONS = 10_000;
+  /**
+   * A bucket must refill within this many seconds (ten years): its key's expiry is the time to
+   * refill, which the script must write as a whole number of milliseconds.
+   */
+  public static final double MAX_REFILL_SECONDS = 10 * 365 * 86_400d;
   public static final double MAX_BAN_MULTIPLIER = 1000;
 
   private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow");
@@ -38,7 +44,8 @@ public final class LimitsParser {
     try {
       document = new JsonObject(json);
     } catch (DecodeException e) {
-      throw new InvalidLimitsException(source, List.of("not a JSON object: " + e.getMessage()));
+      // The decoder's message runs over several lines (it quotes the input): its first says what is wrong.
+      throw new InvalidLimitsException(source, List.of("not a JSON object: " + printable(e.getMessage().lines().findFirst().orElse(""))));
     }
     return parse(document, source, version);
   }
@@ -131,7 +138,7 @@ public final class LimitsParser {
   }
 
   private static Rule parseRule(String name, Object value, List<String> problems) {
-    String path = "rules." + name;
+    String path = "rules." + printable(name);
     int problemsBefore = problems.size();
     String nameProblem = Names.problem(name);
     if (nameProblem != null) {
@@ -144,6 +151,10 @@ public final class LimitsParser {
     unknownFields(rule, RULE_FIELDS, path + ".", problems);
     long capacity = wholeNumber(rule.getValue("capacity"), path + ".capacity", 1, MAX_CAPACITY, problems);
     double refill = positiveNumber(rule.getValue("refillPerSecond"), path + ".refillPerSecond", MAX_REFILL_PER_SECOND, problems);
+    if (capacity > 0 && refill > 0 && capacity / refill > MAX_REFILL_SECONDS) {
+      problems.add("%s.refillPerSecond must refill the bucket within ten years, so at least capacity / %.0f = %s per second, was %s"
+          .formatted(path, MAX_REFILL_SECONDS, capacity / MAX_REFILL_SECONDS, refill));
+    }
     AbusePolicy abuse = null;
     Object abuseValue = rule.getValue("abuse");
     if (abuseValue instanceof JsonObject abuseJson) {
@@ -244,7 +255,7 @@ public final class LimitsParser {
   private static void unknownFields(JsonObject json, Set<String> known, String prefix, List<String> problems) {
     for (String field : json.fieldNames()) {
       if (!known.contains(field)) {
-        problems.add(prefix + field + " is not a known field (expected one of " + new java.util.TreeSet<>(known) + ")");
+        problems.add(prefix + printable(field) + " is not a known field (expected one of " + new java.util.TreeSet<>(known) + ")");
       }
     }
   }
@@ -276,8 +287,28 @@ public final class LimitsParser {
       return "missing";
     }
     if (value instanceof String s) {
-      return "\"" + s + "\"";
+      return "\"" + printable(s) + "\"";
     }
-    return value.toString();
+    return printable(value.toString());
+  }
+
+  /** Control characters escaped: a rejected value is logged, and must not forge a log line. */
+  static String printable(String text) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
+      if (control && out == null) {
+        out = new StringBuilder(text.length() + 8).append(text, 0, i);
+      }
+      if (out != null) {
+        if (control) {
+          out.append(String.format("\\u%04x", (int) c));
+        } else {
+          out.append(c);
+        }
+      }
+    }
+    return out == null ? text : out.toString();
   }
 }

@@ -6,7 +6,6 @@ import io.sluice.redis.RedisClients;
 import io.sluice.redis.Subscriber;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -96,7 +95,8 @@ public final class LimitsVerticle extends VerticleBase {
       try {
         document = new JsonObject(content);
         LimitsParser.parse(LimitsOverlay.apply(document, overlay), fileSource, version + 1);
-      } catch (DecodeException | InvalidLimitsException | ClassCastException e) {
+      } catch (RuntimeException e) {
+        // Any document that cannot be applied is refused whole, whatever failed on it.
         rejectFileOnceStable(e.getMessage(), content);
         return;
       }
@@ -129,7 +129,7 @@ public final class LimitsVerticle extends VerticleBase {
       LimitsParser.parse(LimitsOverlay.apply(fileDocument, next), source, version + 1);
       overlay = next;
       applyEffective(source);
-    } catch (DecodeException | InvalidLimitsException | ClassCastException e) {
+    } catch (RuntimeException e) {
       reject(source, e.getMessage());
     }
   }
@@ -150,7 +150,7 @@ public final class LimitsVerticle extends VerticleBase {
         LimitsParser.parse(LimitsOverlay.apply(fileDocument, stored), source, version + 1);
         overlay = stored;
         applyEffective(source);
-      } catch (InvalidLimitsException | ClassCastException e) {
+      } catch (RuntimeException e) {
         reject(source, e.getMessage());
       }
       return null;
@@ -166,7 +166,9 @@ public final class LimitsVerticle extends VerticleBase {
         previous.digest(), next.digest(), next.rules().size());
   }
 
-  private void reject(String source, String reason) {
+  private void reject(String source, String why) {
+    // A decoder's message quotes the input over several lines: the first says what is wrong, and one line is one log line.
+    String reason = LimitsParser.printable(why == null ? "unreadable" : why.lines().findFirst().orElse(""));
     live.reject(source, reason);
     log.error("limits update from {} rejected, version {} stays in force: {}", source, live.get().version(), reason);
   }

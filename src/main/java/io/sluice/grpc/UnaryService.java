@@ -1,0 +1,174 @@
+package io.sluice.grpc;
+
+import com.google.protobuf.Descriptors;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Parser;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.grpc.common.GrpcMessage;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.common.ServiceName;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.grpc.server.GrpcServerRequest;
+import io.vertx.grpc.server.Service;
+import io.vertx.grpc.server.StatusException;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * A gRPC service of unary methods that answers every call exactly once, whatever the client sends.
+ * The generated bindings leave a call unanswered when its request ends without a whole message
+ * (a truncated frame hangs the stream) and reset it when the message does not decode; here the
+ * request is read and decoded by this class, and every way it can go wrong is answered with a
+ * status: {@code INVALID_ARGUMENT} for a missing, extra or undecodable message,
+ * {@code RESOURCE_EXHAUSTED} for one over the size limit, {@code UNIMPLEMENTED} for an unknown
+ * {@code grpc-encoding}.
+ */
+final class UnaryService implements Service {
+
+  /** As the server's own limit on a message: a compressed request may not unpack past it. */
+  private static final int MAX_MESSAGE_BYTES = 256 * 1024;
+
+  /** What a method does with the request it got: the answer, or a failure {@link GrpcErrors} maps. */
+  @FunctionalInterface
+  interface Method<Req, Resp> extends BiFunction<GrpcServerRequest<Req, Resp>, Req, Future<Resp>> {
+  }
+
+  private record Binding<Req, Resp>(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
+
+    void bind(GrpcServer server) {
+      server.callHandler(method, call -> new Exchange<>(call, parser, body).start());
+    }
+  }
+
+  private final ServiceName name;
+  private final Descriptors.ServiceDescriptor descriptor;
+  private final List<Binding<?, ?>> bindings = new ArrayList<>();
+
+  UnaryService(ServiceName name, Descriptors.ServiceDescriptor descriptor) {
+    this.name = name;
+    this.descriptor = descriptor;
+  }
+
+  <Req, Resp> UnaryService method(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
+    bindings.add(new Binding<>(method, parser, body));
+    return this;
+  }
+
+  @Override
+  public ServiceName name() {
+    return name;
+  }
+
+  @Override
+  public Descriptors.ServiceDescriptor descriptor() {
+    return descriptor;
+  }
+
+  @Override
+  public void bind(GrpcServer server) {
+    bindings.forEach(binding -> binding.bind(server));
+  }
+
+  /** One call: at most one message in, exactly one answer out. */
+  private static final class Exchange<Req, Resp> {
+    private final GrpcServerRequest<Req, Resp> call;
+    private final Parser<Req> parser;
+    private final Method<Req, Resp> body;
+    private boolean received;
+    private boolean answered;
+
+    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Method<Req, Resp> body) {
+      this.call = call;
+      this.parser = parser;
+      this.body = body;
+    }
+
+    void start() {
+      call.messageHandler(this::onMessage)
+          .invalidMessageHandler(tooLarge -> refuse(GrpcStatus.RESOURCE_EXHAUSTED, "the request message is larger than the server takes"))
+          .exceptionHandler(failure -> refuse(GrpcStatus.INVALID_ARGUMENT, "the request could not be read"))
+          .endHandler(ended -> {
+            if (!received) {
+              refuse(GrpcStatus.INVALID_ARGUMENT, "the call ended without a whole request message");
+            }
+          });
+    }
+
+    private void onMessage(GrpcMessage message) {
+      if (received) {
+        refuse(GrpcStatus.INVALID_ARGUMENT, "a unary call carries exactly one request message");
+        return;
+      }
+      received = true;
+      Req request;
+      try {
+        request = parser.parseFrom(payload(message).getBytes());
+      } catch (InvalidProtocolBufferException e) {
+        refuse(GrpcStatus.INVALID_ARGUMENT, "the request message does not decode as " + call.methodName() + "'s request");
+        return;
+      } catch (UnsupportedEncodingException e) {
+        refuse(GrpcStatus.UNIMPLEMENTED, e.getMessage());
+        return;
+      }
+      Future<Resp> answer;
+      try {
+        answer = body.apply(call, request);
+      } catch (RuntimeException e) {
+        answer = Future.failedFuture(e);
+      }
+      answer.onComplete(done -> {
+        if (answered) {
+          return;
+        }
+        answered = true;
+        if (done.succeeded()) {
+          call.response().end(done.result());
+        } else {
+          StatusException status = GrpcErrors.toStatus(done.cause());
+          call.response().status(status.status()).statusMessage(status.message()).end();
+        }
+      });
+    }
+
+    private void refuse(GrpcStatus status, String message) {
+      if (!answered) {
+        answered = true;
+        call.response().status(status).statusMessage(message).end();
+      }
+    }
+
+    private static Buffer payload(GrpcMessage message) throws UnsupportedEncodingException {
+      return switch (message.encoding()) {
+        case "identity" -> message.payload();
+        case "gzip" -> gunzip(message.payload());
+        default -> throw new UnsupportedEncodingException("grpc-encoding " + message.encoding() + " is not supported (identity, gzip)");
+      };
+    }
+
+    private static Buffer gunzip(Buffer compressed) throws UnsupportedEncodingException {
+      try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(compressed.getBytes()))) {
+        byte[] unpacked = in.readNBytes(MAX_MESSAGE_BYTES + 1);
+        if (unpacked.length > MAX_MESSAGE_BYTES) {
+          throw new UnsupportedEncodingException("the request message unpacks to more than " + MAX_MESSAGE_BYTES + " bytes");
+        }
+        return Buffer.buffer(unpacked);
+      } catch (IOException e) {
+        throw new UnsupportedEncodingException("the request message is not valid gzip");
+      }
+    }
+  }
+
+  /** An encoding this server does not read. */
+  private static final class UnsupportedEncodingException extends Exception {
+    UnsupportedEncodingException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

@@ -1,0 +1,218 @@
+package io.sluice.security;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.sluice.demo.DemoBackendVerticle;
+import io.sluice.grpc.ClientAccess;
+import io.sluice.grpc.SluiceClient;
+import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.redis.LocalRedis;
+import io.sluice.redis.RedisBinary;
+import io.sluice.support.Certificates;
+import io.sluice.support.Cli;
+import io.sluice.support.Ports;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * TLS wherever Sluice's data travels, with certificates made here: the gRPC port (and mTLS), the
+ * ops port, the CLI and the demo backend as clients, and Redis over rediss:// with an ACL user.
+ */
+@ExtendWith(RedisExtension.class)
+class TlsTest {
+
+  private static final String LIMITS = "{ \"rules\": { \"default\": { \"capacity\": 100, \"refillPerSecond\": 10 } } }";
+
+  @TempDir
+  static Path dir;
+  private static Certificates ca;
+  private static Certificates.Pem server;
+  private static Certificates.Pem client;
+  private static Certificates.Pem rogueClient;
+  private static Vertx vertx;
+
+  @BeforeAll
+  static void certificates() {
+    ca = Certificates.authority(dir, "sluice");
+    server = ca.server("sluice-a");
+    client = ca.client("backend");
+    rogueClient = Certificates.authority(dir, "rogue").client("intruder");
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void grpcServesTlsOnlyWhenACertificateIsSet(TestRedis redis) throws Exception {
+    JsonObject settings = new JsonObject().put("tlsCert", server.cert().toString()).put("tlsKey", server.key().toString());
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, settings)) {
+      assertThat(check(sluice, new ClientAccess(true, ca.caCert().toString(), "", "", "")).getDecision()).isEqualTo(Decision.ALLOW);
+      assertFalse(succeeds(sluice, ClientAccess.PLAIN), "plain text is refused");
+      assertFalse(succeeds(sluice, new ClientAccess(true, "", "", "", "")), "a client that does not trust the CA gives up");
+
+      Cli.Run cli = Cli.run("check", "--target", "localhost:" + sluice.port(), "--tls-ca", ca.caCert().toString(),
+          "--user", "cli", "--action", "login");
+      assertEquals(0, cli.exitCode(), cli.err());
+      assertThat(cli.out()).startsWith("ALLOW");
+    }
+  }
+
+  @Test
+  void withAClientCaOnlyClientsWithACertificateItSignedGetIn(TestRedis redis) throws Exception {
+    JsonObject settings = new JsonObject().put("tlsCert", server.cert().toString()).put("tlsKey", server.key().toString())
+        .put("tlsClientCa", ca.caCert().toString());
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, settings)) {
+      ClientAccess trusted = new ClientAccess(true, ca.caCert().toString(), client.cert().toString(), client.key().toString(), "");
+      assertThat(check(sluice, trusted).getDecision()).isEqualTo(Decision.ALLOW);
+      assertFalse(succeeds(sluice, new ClientAccess(true, ca.caCert().toString(), "", "", "")), "no client certificate");
+      assertFalse(succeeds(sluice, new ClientAccess(true, ca.caCert().toString(), rogueClient.cert().toString(),
+          rogueClient.key().toString(), "")), "a certificate another CA signed");
+
+      // The demo backend, as a backend would, over mTLS.
+      DemoBackendVerticle demo = new DemoBackendVerticle("127.0.0.1", 0, List.of(SocketAddress.inetSocketAddress(sluice.port(), "localhost")),
+          trusted);
+      vertx.deployVerticle(demo).await(10, TimeUnit.SECONDS);
+      HttpResponse<String> login = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + demo.actualPort() + "/login?user=tls")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, login.statusCode(), login.body());
+      assertThat(login.headers().firstValue("Sluice-Instance")).as("answered by sluice, not by the fail-open path").isPresent();
+    }
+  }
+
+  @Test
+  void theOpsPortServesTlsAndMutualTlsWhenAsked(TestRedis redis) throws Exception {
+    JsonObject settings = new JsonObject().put("tlsCert", server.cert().toString()).put("tlsKey", server.key().toString())
+        .put("tlsClientCa", ca.caCert().toString()).put("httpTls", "mtls");
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, settings)) {
+      URI ready = URI.create("https://localhost:" + sluice.httpPort() + "/health/live");
+      assertEquals(200, https(sslContext(client), ready));
+      assertThrows(Exception.class, () -> https(sslContext(null), ready), "no client certificate");
+      assertThrows(Exception.class, () -> HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://localhost:" + sluice.httpPort() + "/health/live")).build(), HttpResponse.BodyHandlers.discarding()),
+          "plain HTTP");
+    }
+  }
+
+  @Test
+  void redisOverTlsWithAnAclUserFromTheSettingsAndNoSecretInTheLogs() throws Exception {
+    Certificates.Pem redisCert = ca.server("redis");
+    int port = Ports.free();
+    String password = "redis-password-" + System.nanoTime();
+    LocalRedis redis;
+    try {
+      redis = LocalRedis.start(RedisBinary.resolve(), 0, "--tls-port", String.valueOf(port), "--tls-cert-file", redisCert.cert().toString(),
+          "--tls-key-file", redisCert.key().toString(), "--tls-ca-cert-file", ca.caCert().toString(), "--tls-auth-clients", "no",
+          "--user", "default", "off", "--user", "sluice", "on", ">" + password, "~*", "&*", "+@all");
+    } catch (Exception e) {
+      Assumptions.abort("redis-server " + RedisBinary.resolve() + " cannot serve TLS here (" + e.getMessage().lines().findFirst().orElse("")
+          + "); install a redis-server built with TLS (Debian's redis-server 7 is) to run this test");
+      return;
+    }
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    logs.start();
+    root.addAppender(logs);
+    JsonObject settings = new JsonObject().put("redisUser", "sluice").put("redisPassword", password)
+        .put("redisTlsCa", ca.caCert().toString());
+    try (redis; SluiceFixture sluice = SluiceFixture.start("rediss://localhost:" + port, LIMITS, settings).awaitSubscribed()) {
+      CheckResponse decided = sluice.check("over-tls", "login");
+      assertEquals(Decision.ALLOW, decided.getDecision());
+      assertFalse(decided.getDegraded(), "decided by redis, over TLS, as the ACL user");
+      assertEquals(99, decided.getRemaining());
+      assertThat(sluice.sluice().settings().toString()).doesNotContain(password);
+    } finally {
+      root.detachAppender(logs);
+    }
+    assertThat(logs.list).extracting(ILoggingEvent::getFormattedMessage).noneMatch(line -> line.contains(password));
+  }
+
+  private CheckResponse check(SluiceFixture sluice, ClientAccess access) throws Exception {
+    return client(sluice, access).check("tls-user", "login", 1).await(10, TimeUnit.SECONDS);
+  }
+
+  private boolean succeeds(SluiceFixture sluice, ClientAccess access) {
+    try {
+      check(sluice, access);
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private SluiceClient client(SluiceFixture sluice, ClientAccess access) {
+    return new SluiceClient(vertx, SocketAddress.inetSocketAddress(sluice.port(), "localhost"), access);
+  }
+
+  private static int https(SSLContext context, URI uri) throws Exception {
+    return HttpClient.newBuilder().sslContext(context).build()
+        .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  /** A JDK SSL context trusting the test CA, presenting {@code clientPem} when not null. */
+  private static SSLContext sslContext(Certificates.Pem clientPem) throws Exception {
+    CertificateFactory certificates = CertificateFactory.getInstance("X.509");
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(ca.caCert())) {
+      trust.setCertificateEntry("ca", certificates.generateCertificate(in));
+    }
+    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trustManagers.init(trust);
+    KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    KeyStore keys = KeyStore.getInstance("PKCS12");
+    keys.load(null, null);
+    if (clientPem != null) {
+      String pem = Files.readString(clientPem.key()).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+      var key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
+      Certificate cert;
+      try (var in = Files.newInputStream(clientPem.cert())) {
+        cert = certificates.generateCertificate(in);
+      }
+      keys.setKeyEntry("client", key, new char[0], new Certificate[] {cert});
+    }
+    keyManagers.init(keys, new char[0]);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
+    return context;
+  }
+}
