@@ -168,6 +168,24 @@ class AdaptiveThrottleTest {
     assertEquals(0, redis.command(Command.EXISTS, "sluice:throttle:subjects").toInteger(), "nothing was recorded");
   }
 
+  @Test
+  void subjectsWhoseRuleWentAwayAreDroppedFromRedis() {
+    startFleet(false);
+    a.await(a.client().reportLatency("search", Collections.nCopies(5, 5.0)));
+    // An action that had a rule once: its samples, factor and state are left over in Redis.
+    redis.command(Command.SADD, "sluice:throttle:subjects", "retired");
+    redis.command(Command.RPUSH, "sluice:throttle:samples:retired", "1", "2", "3");
+    redis.command(Command.HSET, "sluice:throttle", "retired", "0.5");
+    redis.command(Command.HSET, "sluice:throttle:state", "retired", "{\"factor\":0.5}");
+
+    Await.until("the retired subject to be dropped", Duration.ofSeconds(10),
+        () -> redis.command(Command.SISMEMBER, "sluice:throttle:subjects", "retired").toInteger() == 0);
+    assertEquals(0, redis.command(Command.EXISTS, "sluice:throttle:samples:retired").toInteger());
+    assertEquals(0, redis.command(Command.HEXISTS, "sluice:throttle", "retired").toInteger());
+    assertEquals(0, redis.command(Command.HEXISTS, "sluice:throttle:state", "retired").toInteger());
+    assertEquals(1, redis.command(Command.SISMEMBER, "sluice:throttle:subjects", "search").toInteger(), "live subjects stay");
+  }
+
   private static void assertInvalid(Runnable call, String field) {
     CallFailedException e = assertThrows(CallFailedException.class, call::run);
     assertEquals(GrpcStatus.INVALID_ARGUMENT, e.status());
