@@ -5,11 +5,14 @@
 #   scripts/publish-limits.sh --file change.json
 #   scripts/publish-limits.sh '{"reset":true}'        # back to what conf/limits.json says
 #
-# The message is validated, merged into the key sluice:limits and published on the channel
-# sluice:limits in one MULTI, so instances that start later or were disconnected still apply it.
+# The message is merged into the stored changes and checked on top of conf/limits.json (another file:
+# --limits FILE); only a valid result is stored (key {sluice}:limits) and published (channel
+# sluice:limits), in one MULTI, so instances that start later or were disconnected apply exactly what
+# the running ones do. An invalid change prints the reasons, exits 1, and stores nothing.
 # Redis: $SLUICE_REDIS, default redis://127.0.0.1:6379.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jar="$root/target/sluice.jar"
 [[ -f "$jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
+cd "$root"
 exec java -jar "$jar" publish-limits --redis "${SLUICE_REDIS:-redis://127.0.0.1:6379}" "$@"

@@ -1,6 +1,8 @@
 package io.sluice.cli;
 
-import io.sluice.limits.LimitsPublisher;
+import io.sluice.limiter.RedisKeys;
+import io.sluice.limits.InvalidLimitsException;
+import io.sluice.limits.LimitsStore;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
@@ -77,11 +79,16 @@ public final class LimitsCommands {
   }
 
   @Command(name = "publish-limits", mixinStandardHelpOptions = true,
-      description = "Change the limits of every instance through Redis: merges the message into the key sluice:limits "
-          + "and publishes it on the channel sluice:limits, atomically.")
+      description = "Change the limits of every instance through Redis: merges the message into the stored changes, checks that "
+          + "the limits file with them is valid, then stores them in {sluice}:limits and publishes the message on the channel "
+          + "sluice:limits, atomically. An invalid change is refused with the reasons, and nothing is stored or published.")
   public static final class Publish implements Callable<Integer> {
     @Option(names = "--redis", defaultValue = "redis://127.0.0.1:6379", description = "Redis URI (default: ${DEFAULT-VALUE}).")
     String redis;
+
+    @Option(names = "--limits", defaultValue = "conf/limits.json",
+        description = "The limits file the fleet runs on, which the change must be valid on top of (default: ${DEFAULT-VALUE}).")
+    Path limits;
 
     @Option(names = "--file", description = "Read the message from this file instead.")
     Path file;
@@ -95,13 +102,29 @@ public final class LimitsCommands {
         System.err.println("give the message either as an argument or with --file");
         return 2;
       }
+      if (!Files.isReadable(limits)) {
+        System.err.println("not published: the limits file " + limits + " cannot be read; the change is checked on top of it "
+            + "(--limits names the file the fleet runs on)");
+        return 2;
+      }
       String text = file != null ? Files.readString(file) : message;
+      JsonObject base;
+      try {
+        base = new JsonObject(Files.readString(limits));
+      } catch (RuntimeException e) {
+        System.err.println("not published: the limits file " + limits + " is not a JSON object");
+        return 2;
+      }
       Vertx vertx = Vertx.vertx();
       Redis client = Redis.createClient(vertx, redis);
       try {
-        long receivers = LimitsPublisher.publish(client, text).await(10, TimeUnit.SECONDS);
-        System.out.println("published to " + receivers + " instance(s); stored in sluice:limits for instances that start later");
+        LimitsStore.Published published = LimitsStore.publish(client, text, base).await(10, TimeUnit.SECONDS);
+        System.out.println("published to " + published.receivers() + " instance(s); stored as version " + published.version()
+            + " in " + RedisKeys.LIMITS_KEY + " for instances that start later");
         return 0;
+      } catch (InvalidLimitsException e) {
+        System.err.println("not published, nothing stored: " + e.getMessage());
+        return 1;
       } catch (Exception e) {
         System.err.println("not published: " + e.getMessage());
         return 1;

@@ -3,6 +3,10 @@ package io.sluice.limiter;
 /**
  * Every Redis key and Pub/Sub channel Sluice uses, defined in one place (the README lists them).
  *
+ * <p>Keys of the fleet as a whole (published limits, throttle, heartbeats, unban confirmations)
+ * share the hash tag {@value #FLEET_TAG}, so that in a Redis Cluster they live in one slot and a
+ * transaction or script may touch several of them. Channels are not keys and keep their names.
+ *
  * <p>User ids and actions are arbitrary UTF-8. They are escaped so that the encoding is injective
  * and so that the user is the only hash tag: {@code %} becomes {@code %25}, {@code :} {@code %3A},
  * {@code {} {@code %7B} and {@code }} {@code %7D}. With no {@code :} left inside a part, two different
@@ -11,36 +15,39 @@ package io.sluice.limiter;
  */
 public final class RedisKeys {
 
+  /** The hash tag of the fleet's own keys. */
+  public static final String FLEET_TAG = "{sluice}";
+
   /** Unban notices: every instance drops the bans it cached for that user. */
   public static final String BANS_CHANNEL = "sluice:bans";
 
   /** Where instances confirm an unban notice (a list per notice id), so the unban returns once all have. */
   public static String unbanAcks(String noticeId) {
-    return "sluice:bans:ack:" + noticeId;
+    return FLEET_TAG + ":bans:ack:" + noticeId;
   }
 
   /** Published limits changes: a message per change, applied by every instance. */
   public static final String LIMITS_CHANNEL = "sluice:limits";
 
   /** The overlay of every published change so far (JSON), read by instances that start or resubscribe. */
-  public static final String LIMITS_KEY = "sluice:limits";
+  public static final String LIMITS_KEY = FLEET_TAG + ":limits";
 
   /** Adaptive throttling: the factor in force per subject ("*" for the backend, else an action). */
-  public static final String THROTTLE_FACTORS = "sluice:throttle";
+  public static final String THROTTLE_FACTORS = FLEET_TAG + ":throttle";
   /** The controller's state per subject (JSON), for status and for a new leader to continue from. */
-  public static final String THROTTLE_STATE = "sluice:throttle:state";
+  public static final String THROTTLE_STATE = FLEET_TAG + ":throttle:state";
   /** Subjects that have latency samples. */
-  public static final String THROTTLE_SUBJECTS = "sluice:throttle:subjects";
+  public static final String THROTTLE_SUBJECTS = FLEET_TAG + ":throttle:subjects";
   /** The lease of the instance that runs the controller. */
-  public static final String THROTTLE_LEADER = "sluice:throttle:leader";
+  public static final String THROTTLE_LEADER = FLEET_TAG + ":throttle:leader";
 
   /** The latency samples of one subject not yet evaluated (a list of ms). */
   public static String throttleSamples(String subject) {
-    return "sluice:throttle:samples:" + subject;
+    return FLEET_TAG + ":throttle:samples:" + subject;
   }
 
   /** Live instances and when each one's announcement ends (a sorted set), for the local failure mode's share. */
-  public static final String INSTANCES = "{sluice}:instances";
+  public static final String INSTANCES = FLEET_TAG + ":instances";
 
   private RedisKeys() {
   }

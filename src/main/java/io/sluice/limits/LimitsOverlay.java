@@ -19,7 +19,8 @@ public final class LimitsOverlay {
 
   public static final String REPLACE = "replace";
   public static final String RESET = "reset";
-  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", REPLACE, RESET);
+  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", REPLACE, RESET,
+      LimitsStore.VERSION);
 
   private LimitsOverlay() {
   }
@@ -46,6 +47,16 @@ public final class LimitsOverlay {
       }
     }
     return next;
+  }
+
+  /** Whether an overlay changes anything (a stored one always has a version; after a reset, nothing else). */
+  public static boolean hasChanges(JsonObject overlay) {
+    for (String field : overlay.fieldNames()) {
+      if (!LimitsStore.VERSION.equals(field)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The limits document in force: the file's, with the overlay applied. */
@@ -82,6 +93,10 @@ public final class LimitsOverlay {
     Object rules = message.getValue("rules");
     if (message.containsKey("rules") && !(rules instanceof JsonObject)) {
       problems.add("rules must be an object of rules by action name, was " + LimitsParser.describe(rules));
+    }
+    Object version = message.getValue(LimitsStore.VERSION);
+    if (version != null && !(version instanceof Number n && n.longValue() >= 0 && n.doubleValue() == n.longValue())) {
+      problems.add(LimitsStore.VERSION + " (set by publish-limits) must be a whole number >= 0, was " + LimitsParser.describe(version));
     }
     for (String flag : List.of(REPLACE, RESET)) {
       Object value = message.getValue(flag);

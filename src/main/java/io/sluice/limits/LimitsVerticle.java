@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Keeps the limits live: polls the limits file, and listens on Redis Pub/Sub for published changes,
@@ -34,6 +35,8 @@ public final class LimitsVerticle extends VerticleBase {
   private final String fileSource;
   private JsonObject fileDocument;
   private JsonObject overlay = new JsonObject();
+  /** Published changes and catch-ups, one at a time. */
+  private Future<Void> queue = Future.succeededFuture();
   private String lastFileContent;
   /** A file that failed to parse once: read again next scan; reported only if it is still the same. */
   private String pendingInvalidContent;
@@ -122,10 +125,39 @@ public final class LimitsVerticle extends VerticleBase {
     reject(fileSource, reason);
   }
 
-  private void onMessage(String message) {
+  /**
+   * A change on the channel. What is applied is what the store holds after it ({@link LimitsStore#accept}):
+   * the tool's changes are stored already, a raw PUBLISH is stored here when valid, and an invalid
+   * one is refused and leaves no trace. Changes are taken one at a time, in the order they came.
+   */
+  private void onMessage(String text) {
     String source = "redis " + RedisKeys.LIMITS_CHANNEL;
+    serially(() -> {
+      JsonObject message;
+      try {
+        message = new JsonObject(text);
+      } catch (RuntimeException e) {
+        reject(source, e.getMessage());
+        return Future.succeededFuture();
+      }
+      return LimitsStore.accept(redis, message, fileDocument, source)
+          .onSuccess(stored -> adopt(stored, source))
+          .onFailure(failure -> {
+            if (failure instanceof InvalidLimitsException) {
+              reject(source, failure.getMessage());
+            } else {
+              log.warn("could not take a published limits change through redis ({}); applying it as received", failure.toString());
+              applyDirectly(message, source);
+            }
+          })
+          .<Void>mapEmpty()
+          .otherwiseEmpty();
+    });
+  }
+
+  private void applyDirectly(JsonObject message, String source) {
     try {
-      JsonObject next = LimitsOverlay.merge(overlay, new JsonObject(message), source);
+      JsonObject next = LimitsOverlay.merge(overlay, message, source);
       LimitsParser.parse(LimitsOverlay.apply(fileDocument, next), source, version + 1);
       overlay = next;
       applyEffective(source);
@@ -134,31 +166,39 @@ public final class LimitsVerticle extends VerticleBase {
     }
   }
 
-  /** After a (re)subscribe: what was published meanwhile is in the overlay key. */
+  /** After a (re)subscribe: what was published meanwhile is in the store. */
   private void catchUp() {
-    readOverlay().onFailure(e -> log.warn("could not read published limits after subscribing: {}", e.toString()));
+    serially(() -> readOverlay().onFailure(e -> log.warn("could not read published limits after subscribing: {}", e.toString()))
+        .otherwiseEmpty());
+  }
+
+  private void serially(Supplier<Future<Void>> work) {
+    queue = queue.transform(previous -> work.get());
   }
 
   private Future<Void> readOverlay() {
-    return redis.send(Request.cmd(Command.GET).arg(RedisKeys.LIMITS_KEY)).map(reply -> {
-      JsonObject stored = reply == null ? new JsonObject() : new JsonObject(reply.toString());
-      if (stored.equals(overlay)) {
-        return null;
-      }
-      String source = "redis " + RedisKeys.LIMITS_KEY;
-      try {
-        LimitsParser.parse(LimitsOverlay.apply(fileDocument, stored), source, version + 1);
-        overlay = stored;
-        applyEffective(source);
-      } catch (RuntimeException e) {
-        reject(source, e.getMessage());
-      }
+    return LimitsStore.read(redis).map(stored -> {
+      adopt(stored, "redis " + RedisKeys.LIMITS_KEY);
       return null;
     });
   }
 
+  /** Applies the stored overlay, unless it is what is applied already. */
+  private void adopt(JsonObject stored, String source) {
+    if (stored.equals(overlay)) {
+      return;
+    }
+    try {
+      LimitsParser.parse(LimitsOverlay.apply(fileDocument, stored), source, version + 1);
+      overlay = stored;
+      applyEffective(source);
+    } catch (RuntimeException e) {
+      reject(source, e.getMessage());
+    }
+  }
+
   private void applyEffective(String cause) {
-    String source = overlay.isEmpty() ? fileSource : fileSource + " + redis " + RedisKeys.LIMITS_KEY;
+    String source = LimitsOverlay.hasChanges(overlay) ? fileSource + " + redis " + RedisKeys.LIMITS_KEY : fileSource;
     Limits next = LimitsParser.parse(LimitsOverlay.apply(fileDocument, overlay), source, ++version);
     Limits previous = live.get();
     live.replace(next);

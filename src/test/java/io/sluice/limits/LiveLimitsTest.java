@@ -140,7 +140,7 @@ class LiveLimitsTest {
     try (SluiceFixture late = SluiceFixture.start(redis.uri(), LIMITS)) {
       assertEquals(12, late.check(newUser(), "login").getLimit());
       assertEquals(13, late.check(newUser(), "search").getLimit());
-      assertThat(late.sluice().limits().get().source()).endsWith("+ redis sluice:limits");
+      assertThat(late.sluice().limits().get().source()).endsWith("+ redis " + RedisKeys.LIMITS_KEY);
     }
   }
 
@@ -170,7 +170,44 @@ class LiveLimitsTest {
   void theToolRefusesAnInvalidMessageAndStoresNothing() {
     assertThat(rootCause(() -> publish("{\"rules\": {\"login\": {\"capacity\": -1, \"refillPerSecond\": 1}}}")))
         .contains("rules.login.capacity");
+    assertThat(rootCause(() -> publish("{\"rules\": {\"default\": null}}")))
+        .as("valid on its own, invalid on top of the file: refused as well").contains("rules.default is required");
     assertNull(redis.command(Command.GET, RedisKeys.LIMITS_KEY));
+  }
+
+  /**
+   * The way a fleet used to split: an invalid change stored, a valid one merged on top of it, and an
+   * instance that starts afterwards refusing the whole stored document while the others run with the
+   * valid change. Through the tool and through raw PUBLISH alike, a late instance must enforce what
+   * the running ones enforce.
+   */
+  @Test
+  void invalidThenValidChangesNeverSplitTheFleetForAnInstanceThatStartsLater() throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(a, b);
+      assertThat(rootCause(() -> publish("{\"rules\": {\"default\": null}}"))).contains("rules.default is required");
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"default\": null}}");
+      Await.until("both instances to refuse the raw invalid change", SOON,
+          () -> a.sluice().limits().status().rejected() == 1 && b.sluice().limits().status().rejected() == 1);
+      assertNull(redis.command(Command.GET, RedisKeys.LIMITS_KEY), "no trace of either invalid change");
+
+      publish("{\"rules\": {\"checkout\": {\"capacity\": 11, \"refillPerSecond\": 1}}}");
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"search\": {\"capacity\": 17, \"refillPerSecond\": 1}}}");
+      for (SluiceFixture instance : List.of(a, b)) {
+        Await.until("both changes applied", SOON, () -> instance.sluice().limits().get().ruleFor("search").capacity() == 17
+            && instance.sluice().limits().get().ruleFor("checkout").capacity() == 11);
+      }
+
+      try (SluiceFixture late = SluiceFixture.start(redis.uri(), LIMITS)) {
+        assertEquals(11, late.check(newUser(), "checkout").getLimit());
+        assertEquals(17, late.check(newUser(), "search").getLimit(), "a raw PUBLISH that was accepted is stored too");
+        String digest = a.sluice().limits().get().digest();
+        assertEquals(digest, b.sluice().limits().get().digest());
+        assertEquals(digest, late.sluice().limits().get().digest(), "the late instance enforces what the running ones do");
+        assertEquals(digest, late.await(late.client().getLimits()).getDigest());
+      }
+    }
   }
 
   @Test
@@ -262,7 +299,7 @@ class LiveLimitsTest {
 
   private long publish(String message) {
     try {
-      return LimitsPublisher.publish(publisher, message).await(10, TimeUnit.SECONDS);
+      return LimitsStore.publish(publisher, message, new JsonObject(LIMITS)).await(10, TimeUnit.SECONDS).receivers();
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {

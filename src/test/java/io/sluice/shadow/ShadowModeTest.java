@@ -2,8 +2,8 @@ package io.sluice.shadow;
 
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.limits.LimitsStore;
 import io.sluice.limiter.RedisKeys;
-import io.sluice.limits.LimitsPublisher;
 import io.sluice.ops.Metrics;
 import io.sluice.support.Await;
 import io.sluice.support.RedisExtension;
@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
+import java.nio.file.Files;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -140,7 +141,9 @@ class ShadowModeTest {
   private static void publish(SluiceFixture sluice, String message) {
     io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(sluice.sluice().vertx(), sluice.sluice().settings().redis().uri());
     try {
-      sluice.await(LimitsPublisher.publish(client, message));
+      sluice.await(LimitsStore.publish(client, message, new JsonObject(Files.readString(sluice.limitsFile()))));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     } finally {
       client.close();
     }

@@ -4,6 +4,7 @@ import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.grpc.v1.ThrottleSubject;
+import io.sluice.limiter.RedisKeys;
 import io.sluice.support.Await;
 import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
@@ -82,7 +83,7 @@ class AdaptiveThrottleTest {
   }
 
   private void dropThrottleState() {
-    Response keys = redis.command(Command.KEYS, "sluice:throttle*");
+    Response keys = redis.command(Command.KEYS, RedisKeys.FLEET_TAG.replace("{", "\\{").replace("}", "\\}") + ":throttle*");
     for (Response key : keys) {
       redis.command(Command.DEL, key.toString());
     }
@@ -165,7 +166,7 @@ class AdaptiveThrottleTest {
     assertInvalid(() -> a.await(a.client().reportLatency("search", java.util.List.of())), "latency_ms");
     assertInvalid(() -> a.await(a.client().reportLatency("search", java.util.List.of(-1.0))), "latency_ms");
     assertInvalid(() -> a.await(a.client().reportLatency("x".repeat(257), java.util.List.of(1.0))), "action");
-    assertEquals(0, redis.command(Command.EXISTS, "sluice:throttle:subjects").toInteger(), "nothing was recorded");
+    assertEquals(0, redis.command(Command.EXISTS, RedisKeys.THROTTLE_SUBJECTS).toInteger(), "nothing was recorded");
   }
 
   @Test
@@ -173,17 +174,17 @@ class AdaptiveThrottleTest {
     startFleet(false);
     a.await(a.client().reportLatency("search", Collections.nCopies(5, 5.0)));
     // An action that had a rule once: its samples, factor and state are left over in Redis.
-    redis.command(Command.SADD, "sluice:throttle:subjects", "retired");
-    redis.command(Command.RPUSH, "sluice:throttle:samples:retired", "1", "2", "3");
-    redis.command(Command.HSET, "sluice:throttle", "retired", "0.5");
-    redis.command(Command.HSET, "sluice:throttle:state", "retired", "{\"factor\":0.5}");
+    redis.command(Command.SADD, RedisKeys.THROTTLE_SUBJECTS, "retired");
+    redis.command(Command.RPUSH, RedisKeys.throttleSamples("retired"), "1", "2", "3");
+    redis.command(Command.HSET, RedisKeys.THROTTLE_FACTORS, "retired", "0.5");
+    redis.command(Command.HSET, RedisKeys.THROTTLE_STATE, "retired", "{\"factor\":0.5}");
 
     Await.until("the retired subject to be dropped", Duration.ofSeconds(10),
-        () -> redis.command(Command.SISMEMBER, "sluice:throttle:subjects", "retired").toInteger() == 0);
-    assertEquals(0, redis.command(Command.EXISTS, "sluice:throttle:samples:retired").toInteger());
-    assertEquals(0, redis.command(Command.HEXISTS, "sluice:throttle", "retired").toInteger());
-    assertEquals(0, redis.command(Command.HEXISTS, "sluice:throttle:state", "retired").toInteger());
-    assertEquals(1, redis.command(Command.SISMEMBER, "sluice:throttle:subjects", "search").toInteger(), "live subjects stay");
+        () -> redis.command(Command.SISMEMBER, RedisKeys.THROTTLE_SUBJECTS, "retired").toInteger() == 0);
+    assertEquals(0, redis.command(Command.EXISTS, RedisKeys.throttleSamples("retired")).toInteger());
+    assertEquals(0, redis.command(Command.HEXISTS, RedisKeys.THROTTLE_FACTORS, "retired").toInteger());
+    assertEquals(0, redis.command(Command.HEXISTS, RedisKeys.THROTTLE_STATE, "retired").toInteger());
+    assertEquals(1, redis.command(Command.SISMEMBER, RedisKeys.THROTTLE_SUBJECTS, "search").toInteger(), "live subjects stay");
   }
 
   private static void assertInvalid(Runnable call, String field) {

@@ -1,0 +1,153 @@
+package io.sluice.limits;
+
+import io.sluice.limiter.RedisKeys;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+
+import java.util.function.Function;
+
+/**
+ * The published limits in Redis: the overlay of every accepted change ({@link RedisKeys#LIMITS_KEY}),
+ * with a version that grows by one per change. It only ever holds what is valid on top of the
+ * limits file, so an instance that starts or reconnects later enforces exactly what the running
+ * ones enforce. Every change is made in one MULTI under WATCH, read, merged and checked again when
+ * someone else changed the key meanwhile.
+ *
+ * <p>Two ways in: the {@code publish-limits} tool stores a change and publishes it in the same
+ * transaction, tagged with the version it stored; and a change that arrived on the channel some
+ * other way (a raw {@code redis-cli PUBLISH}) is stored by the instances that accept it. Either way
+ * instances adopt what is stored, so the fleet never splits.
+ */
+public final class LimitsStore {
+
+  /** The version field of the stored overlay and of a published message. */
+  public static final String VERSION = "version";
+  private static final int ATTEMPTS = 10;
+
+  /** What publishing did. */
+  public record Published(JsonObject overlay, long version, long receivers) {
+  }
+
+  private LimitsStore() {
+  }
+
+  /**
+   * Merges {@code message} into the stored overlay and, when {@code base} with the result is a valid
+   * limits document, stores it and publishes the message, atomically. Otherwise fails with
+   * {@link InvalidLimitsException} naming every problem, and nothing is stored or published.
+   *
+   * @param base the limits file the fleet runs on
+   */
+  public static Future<Published> publish(Redis redis, String message, JsonObject base) {
+    JsonObject parsed;
+    try {
+      parsed = new JsonObject(message);
+      LimitsOverlay.merge(new JsonObject(), parsed, "message");
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e instanceof InvalidLimitsException ? e
+          : new InvalidLimitsException("message", java.util.List.of("not a JSON object: " + firstLine(e.getMessage()))));
+    }
+    return transact(redis, stored -> {
+      JsonObject next = validNext(stored, parsed, base, "message");
+      return new Change(next, parsed.copy().put(VERSION, next.getLong(VERSION)));
+    }).map(done -> new Published(done.stored(), done.stored().getLong(VERSION), done.receivers()));
+  }
+
+  /**
+   * A change that arrived on the channel, as an instance takes it: one the tool published is in the
+   * store already and is only read back; any other is stored when valid on top of {@code base}, or
+   * refused with {@link InvalidLimitsException}, leaving no trace. Completes with the overlay to
+   * apply: the stored one.
+   */
+  static Future<JsonObject> accept(Redis redis, JsonObject message, JsonObject base, String source) {
+    return transact(redis, stored -> {
+      long published = message.getLong(VERSION, -1L);
+      if (published >= 0 && published <= version(stored)) {
+        return null;
+      }
+      JsonObject next = validNext(stored, message, base, source);
+      // Already stored by another instance that took the same message: nothing to write.
+      return sameChanges(next, stored) ? null : new Change(next, null);
+    }).map(Done::stored);
+  }
+
+  /** The stored overlay; empty when nothing was published. */
+  static Future<JsonObject> read(Redis redis) {
+    return redis.send(Request.cmd(Command.GET).arg(RedisKeys.LIMITS_KEY)).map(LimitsStore::overlay);
+  }
+
+  private static JsonObject validNext(JsonObject stored, JsonObject message, JsonObject base, String source) {
+    JsonObject next = LimitsOverlay.merge(stored, message, source);
+    LimitsParser.parse(LimitsOverlay.apply(base, next), source, 0);
+    return next.put(VERSION, version(stored) + 1);
+  }
+
+  private static boolean sameChanges(JsonObject next, JsonObject stored) {
+    JsonObject a = next.copy();
+    JsonObject b = stored.copy();
+    a.remove(VERSION);
+    b.remove(VERSION);
+    return a.equals(b);
+  }
+
+  private static long version(JsonObject overlay) {
+    return overlay.getLong(VERSION, 0L);
+  }
+
+  /** What to write: the next overlay, and the message to publish with it (null: publish nothing). */
+  private record Change(JsonObject overlay, JsonObject publish) {
+  }
+
+  private record Done(JsonObject stored, long receivers) {
+  }
+
+  /** @param decide given the stored overlay, the change to make, or null to leave it as it is */
+  private static Future<Done> transact(Redis redis, Function<JsonObject, Change> decide) {
+    return redis.connect().compose(connection -> attempt(connection, decide, ATTEMPTS).eventually(connection::close));
+  }
+
+  private static Future<Done> attempt(RedisConnection connection, Function<JsonObject, Change> decide, int attemptsLeft) {
+    return connection.send(Request.cmd(Command.WATCH).arg(RedisKeys.LIMITS_KEY))
+        .compose(watching -> connection.send(Request.cmd(Command.GET).arg(RedisKeys.LIMITS_KEY)))
+        .compose(reply -> {
+          JsonObject stored = overlay(reply);
+          Change change;
+          try {
+            change = decide.apply(stored);
+          } catch (RuntimeException e) {
+            return connection.send(Request.cmd(Command.UNWATCH)).compose(unwatched -> Future.failedFuture(e));
+          }
+          if (change == null) {
+            return connection.send(Request.cmd(Command.UNWATCH)).map(unwatched -> new Done(stored, 0));
+          }
+          Future<Response> queued = connection.send(Request.cmd(Command.MULTI))
+              .compose(ok -> connection.send(Request.cmd(Command.SET).arg(RedisKeys.LIMITS_KEY).arg(change.overlay().encode())));
+          if (change.publish() != null) {
+            queued = queued.compose(ok -> connection.send(Request.cmd(Command.PUBLISH).arg(RedisKeys.LIMITS_CHANNEL)
+                .arg(change.publish().encode())));
+          }
+          return queued.compose(ok -> connection.send(Request.cmd(Command.EXEC))).compose(exec -> {
+            if (exec != null && exec.size() > 0) {
+              return Future.succeededFuture(new Done(change.overlay(), change.publish() == null ? 0 : exec.get(1).toLong()));
+            }
+            // Someone changed the key in between: decide again on what they stored.
+            return attemptsLeft > 1
+                ? attempt(connection, decide, attemptsLeft - 1)
+                : Future.failedFuture(new IllegalStateException("the limits key kept changing; nothing was stored"));
+          });
+        });
+  }
+
+  private static JsonObject overlay(Response stored) {
+    return stored == null ? new JsonObject() : new JsonObject(stored.toString());
+  }
+
+  private static String firstLine(String message) {
+    return LimitsParser.printable(message == null ? "" : message.lines().findFirst().orElse(""));
+  }
+}
