@@ -31,8 +31,6 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.grpc.health.HealthService;
-import io.vertx.grpc.reflection.ReflectionService;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.redis.client.Redis;
 
@@ -77,16 +75,12 @@ public final class GrpcVerticle extends VerticleBase {
     BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), health,
         settings.maxChecksInFlight(), shared.limits());
-    // Standard health: the server ("") and the check service are SERVING exactly when /health/ready says ready.
-    HealthService grpcHealth = HealthService.create(vertx)
-        .register("", () -> Future.succeededFuture(health.ready()))
-        .register(RateLimiterGrpcService.SERVICE_NAME, () -> Future.succeededFuture(health.ready()));
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR)
             .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
-        .addService(grpcHealth)
-        .addService(ReflectionService.v1());
+        .addService(new HealthEndpoint(vertx, health))
+        .addService(new Reflection());
     Settings.Security security = settings.security();
     BearerToken adminToken = BearerToken.of(security.adminToken());
     if (adminToken != null) {
