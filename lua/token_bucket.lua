@@ -30,7 +30,7 @@
 --   remaining       whole tokens left after this request (0 for BAN)
 --   retry_after_ms  0 when allowed; DENY: ms until `cost` tokens exist; BAN: ms until the ban ends
 --   reset_after_ms  ms until the bucket is full again (0 for BAN: the bucket is not read)
---   violations      denials counted in the window (DENY, BAN); 0 when allowed
+--   violations      denials counted toward a ban in the window, whatever the decision (0 without an abuse policy)
 --   ban_level       1 for a first ban, 2 for the next within the history...; 0 for a manual ban
 --   created         1 when this very call created the ban, else 0
 --
@@ -101,10 +101,25 @@ if capacity - tokens > EPSILON then
 end
 local remaining = math.floor(tokens + EPSILON)
 
+-- Denials within the window that count toward a ban: only the newest maxViolations are kept.
+local function violations_in_window(window_ms)
+  local count = 0
+  for _, at in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+    if tonumber(at) > now_ms - window_ms then
+      count = count + 1
+    end
+  end
+  return count
+end
+
 if allowed then
   redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now_us))
   redis.call('PEXPIRE', KEYS[1], math.max(1, reset_after_ms))
-  return { 1, remaining, 0, reset_after_ms, 0, 0, '', '', 0 }
+  local counted = 0
+  if #KEYS >= 5 then
+    counted = violations_in_window(tonumber(ARGV[5]))
+  end
+  return { 1, remaining, 0, reset_after_ms, counted, 0, '', '', 0 }
 end
 
 -- Denied. A denial writes nothing to the bucket: its stored state already yields the same refill.
@@ -123,12 +138,7 @@ local scope = ARGV[10]
 -- Only the newest maxViolations denials matter: a ban is due when the oldest of them is in the window.
 redis.call('RPUSH', KEYS[4], now_ms)
 redis.call('LTRIM', KEYS[4], -max_violations, -1)
-local violations = 0
-for _, at in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-  if tonumber(at) > now_ms - window_ms then
-    violations = violations + 1
-  end
-end
+local violations = violations_in_window(window_ms)
 
 if violations < max_violations then
   redis.call('PEXPIRE', KEYS[4], window_ms)

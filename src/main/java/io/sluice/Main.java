@@ -18,20 +18,39 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * {@code java -jar sluice.jar [flags]} serves; subcommands are tools around the service.
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
-    description = "Distributed rate limiter and abuse detection. With no subcommand, serves gRPC.",
-    subcommands = {CheckCommand.class, AdminCommands.List.class, AdminCommands.Ban.class, AdminCommands.Unban.class,
-        LimitsCommands.Show.class, LimitsCommands.Publish.class, LimitsCommands.Throttle.class, SimulateCommand.class,
-        DemoBackendCommand.class, BenchCommand.class, RedisBinaryCommand.class})
+    description = "Distributed rate limiter and abuse detection. With no subcommand, serves gRPC.")
 public final class Main implements Callable<Integer> {
 
-  private static final Logger log = LoggerFactory.getLogger(Main.class);
+  /**
+   * The tools, built only when named: picocli reading every one of them (and the classes they load)
+   * cost a CLI call a third of a second before it did anything.
+   */
+  private static final Map<String, Supplier<Object>> TOOLS = new LinkedHashMap<>();
+
+  static {
+    TOOLS.put("check", CheckCommand::new);
+    TOOLS.put("bans", AdminCommands.List::new);
+    TOOLS.put("ban", AdminCommands.Ban::new);
+    TOOLS.put("unban", AdminCommands.Unban::new);
+    TOOLS.put("limits", LimitsCommands.Show::new);
+    TOOLS.put("publish-limits", LimitsCommands.Publish::new);
+    TOOLS.put("throttle", LimitsCommands.Throttle::new);
+    TOOLS.put("simulate", SimulateCommand::new);
+    TOOLS.put("demo-backend", DemoBackendCommand::new);
+    TOOLS.put("bench", BenchCommand::new);
+    TOOLS.put("redis-binary", RedisBinaryCommand::new);
+  }
 
   @Option(names = "--config", description = "Settings file (default: ${DEFAULT-VALUE} if present).", defaultValue = SettingsLoader.DEFAULT_FILE)
   String config;
@@ -52,12 +71,22 @@ public final class Main implements Callable<Integer> {
   Integer httpPort;
 
   public static void main(String[] args) {
-    CommandLine commandLine = new CommandLine(new Main());
-    int exitCode = commandLine.execute(args);
+    int exitCode = run(args);
     // Serving returns -1: the event loops keep the process alive until it is stopped.
     if (exitCode >= 0) {
       System.exit(exitCode);
     }
+  }
+
+  /** Runs a command line: a tool when the first argument names one, else the server. @return the exit code, -1 when serving */
+  public static int run(String... args) {
+    if (args.length > 0 && TOOLS.containsKey(args[0])) {
+      CommandLine tool = new CommandLine(TOOLS.get(args[0]).get()).setCommandName("sluice " + args[0]);
+      return tool.execute(Arrays.copyOfRange(args, 1, args.length));
+    }
+    CommandLine all = new CommandLine(new Main());
+    TOOLS.forEach((name, tool) -> all.addSubcommand(name, tool.get()));
+    return all.execute(args);
   }
 
   @Override
@@ -99,6 +128,7 @@ public final class Main implements Callable<Integer> {
   @SuppressWarnings("restriction")
   private static void stopGracefullyOn(Sluice sluice, String signal) {
     sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> {
+      Logger log = LoggerFactory.getLogger(Main.class);
       log.info("SIG{} received: stopping", signal);
       int exitCode = 0;
       try {

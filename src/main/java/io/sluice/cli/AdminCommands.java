@@ -20,7 +20,7 @@ public final class AdminCommands {
 
   /** Runs one call against the target, prints its result, and exits 0, or 1 with the server's message. */
   static <T> int run(InstanceTarget target, ClientOptions options, Function<SluiceClient, Future<T>> call, Function<T, String> format) {
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = OneShot.vertx();
     try {
       T result = call.apply(new SluiceClient(vertx, target.address(), options.access())).await(10, TimeUnit.SECONDS);
       System.out.println(format.apply(result));

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.Decision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,18 +33,33 @@ public final class CheckCommand implements Callable<Integer> {
     return AdminCommands.run(target, client, client -> client.check(user, action, cost), CheckCommand::format);
   }
 
-  /** One line: the decision first, then every field as name=value, so that people and scripts can read it. */
+  /**
+   * One line: the decision first, then every field as name=value, so that people and scripts can
+   * read it. What shadow mode let through, a degraded answer and a ban say so on the same line.
+   */
   static String format(CheckResponse response) {
-    return response.getDecision()
-        + " rule=" + response.getRule()
-        + " limit=" + response.getLimit()
-        + " remaining=" + response.getRemaining()
-        + " retry_after_ms=" + response.getRetryAfterMs()
-        + " reset_after_ms=" + response.getResetAfterMs()
-        + (response.getMaxViolations() > 0 ? " violations=" + response.getViolations() + "/" + response.getMaxViolations() : "")
-        + (response.getDecision() == io.sluice.grpc.v1.Decision.BAN
-            ? " ban_level=" + response.getBanLevel() + " ban_scope=" + response.getBanScope() + " ban_reason=\"" + response.getBanReason() + "\""
-            : "")
-        + (response.getDegraded() ? " degraded=true" : "");
+    StringBuilder line = new StringBuilder()
+        .append(response.getDecision())
+        .append(" rule=").append(response.getRule())
+        .append(" limit=").append(response.getLimit())
+        .append(" remaining=").append(response.getRemaining())
+        .append(" retry_after_ms=").append(response.getRetryAfterMs())
+        .append(" reset_after_ms=").append(response.getResetAfterMs());
+    if (response.getMaxViolations() > 0) {
+      line.append(" violations=").append(response.getViolations()).append('/').append(response.getMaxViolations());
+    }
+    if (response.getShadow()) {
+      line.append(" shadow=true shadow_decision=").append(response.getShadowDecision());
+    }
+    if (response.getDecision() == Decision.BAN || response.getShadowDecision() == Decision.BAN) {
+      line.append(" ban_remaining_ms=").append(response.getBanRemainingMs())
+          .append(" ban_level=").append(response.getBanLevel())
+          .append(" ban_scope=").append(response.getBanScope())
+          .append(" ban_reason=\"").append(response.getBanReason()).append('"');
+    }
+    if (response.getDegraded()) {
+      line.append(" degraded=true degraded_reason=").append(response.getDegradedReason());
+    }
+    return line.toString();
   }
 }

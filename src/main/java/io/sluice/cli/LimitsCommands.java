@@ -115,7 +115,7 @@ public final class LimitsCommands {
         System.err.println("not published: the limits file " + limits + " is not a JSON object");
         return 2;
       }
-      Vertx vertx = Vertx.vertx();
+      Vertx vertx = OneShot.vertx();
       Redis client = Redis.createClient(vertx, redis);
       try {
         LimitsStore.Published published = LimitsStore.publish(client, text, base).await(10, TimeUnit.SECONDS);

@@ -40,6 +40,7 @@ class AbuseTest {
             "abuse": { "maxViolations": 3, "windowSeconds": 0.3, "banSeconds": 10 } },
           "card": { "capacity": 1, "refillPerSecond": 0.001,
             "abuse": { "maxViolations": 2, "banSeconds": 10, "scope": "user" } },
+          "signup": { "capacity": 2, "refillPerSecond": 0.001, "abuse": { "maxViolations": 3, "banSeconds": 10 } },
           "quick": { "capacity": 1, "refillPerSecond": 0.001,
             "abuse": { "maxViolations": 1, "banSeconds": 0.1, "historySeconds": 1 } }
         },
@@ -83,6 +84,18 @@ class AbuseTest {
     assertEquals(1000, ban.getRetryAfterMs());
     assertEquals(1000, ban.getBanRemainingMs());
     assertThat(ban.getBanReason()).isEqualTo("3 violations of rule login within 60s");
+  }
+
+  @Test
+  void anAllowSaysHowManyDenialsAlreadyCountTowardABan() {
+    String user = newUser();
+    assertEquals(0, a.check(user, "signup", 1).getViolations());
+    // Two tokens are not there, one is: the denial counts, and the cheaper request that follows still passes.
+    assertEquals(Decision.DENY, a.check(user, "signup", 2).getDecision());
+    CheckResponse allowed = a.check(user, "signup", 1);
+    assertEquals(Decision.ALLOW, allowed.getDecision());
+    assertEquals(1, allowed.getViolations());
+    assertEquals(3, allowed.getMaxViolations());
   }
 
   @Test

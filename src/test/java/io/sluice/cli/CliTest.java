@@ -40,6 +40,26 @@ class CliTest {
   }
 
   @Test
+  void checkSaysWhatShadowModeLetThroughAndHowLongABanLasts(TestRedis redis) throws Exception {
+    String limits = """
+        { "rules": { "default": { "capacity": 2, "refillPerSecond": 0.001 },
+                     "login": { "capacity": 1, "refillPerSecond": 0.001, "shadow": true,
+                                "abuse": { "maxViolations": 2, "banSeconds": 60 } } } }
+        """;
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits)) {
+      String target = "127.0.0.1:" + sluice.port();
+      String user = "cli-" + UUID.randomUUID();
+      assertThat(Cli.run("check", "--target", target, "--user", user, "--action", "login").out())
+          .isEqualTo("ALLOW rule=login limit=1 remaining=0 retry_after_ms=0 reset_after_ms=1000000 violations=0/2\n");
+      assertThat(Cli.run("check", "--target", target, "--user", user, "--action", "login").out())
+          .startsWith("ALLOW rule=login").contains(" violations=1/2 shadow=true shadow_decision=DENY");
+      assertThat(Cli.run("check", "--target", target, "--user", user, "--action", "login").out())
+          .startsWith("ALLOW rule=login").contains(" violations=2/2 shadow=true shadow_decision=BAN ban_remaining_ms=60000 ban_level=1")
+          .contains("ban_reason=\"2 violations of rule login within 60s\"");
+    }
+  }
+
+  @Test
   void checkReportsInvalidInputNamingTheField(TestRedis redis) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       Run run = Cli.run("check", "--target", "127.0.0.1:" + sluice.port(), "--user", "", "--action", "login");

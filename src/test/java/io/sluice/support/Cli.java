@@ -1,7 +1,6 @@
 package io.sluice.support;
 
 import io.sluice.Main;
-import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -24,7 +23,7 @@ public final class Cli {
     try {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exitCode = new CommandLine(new Main()).execute(args);
+      int exitCode = Main.run(args);
       return new Run(exitCode, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(originalOut);
