@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code sluice simulate}: a crowd of users and abusers through the fleet, a live summary every
- * second, and a final check that no user got more than its limit fleet-wide (exit 1 if one did).
+ * second, and a final check that no user got more than its limit fleet-wide (exit 1 if one did,
+ * or if the run decided nothing).
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
     description = "Simulate well-behaved users and abusers on several actions through every instance, show a live "
@@ -83,16 +84,7 @@ public final class SimulateCommand implements Callable<Integer> {
       simulation.run().await((long) (seconds * 1000) + 30_000, TimeUnit.MILLISECONDS);
       vertx.cancelTimer(summaryTimer);
       summary(out, simulation, true);
-      List<Simulation.Violation> violations = simulation.violations();
-      if (violations.isEmpty()) {
-        out.printf(Locale.ROOT, "accuracy: OK, no user was allowed more than its limit fleet-wide (%d user/action pairs checked)%n",
-            simulation.pairsSeen());
-        return 0;
-      }
-      out.printf(Locale.ROOT, "accuracy: FAILED, %d user/action pairs were allowed more than their limit:%n", violations.size());
-      violations.forEach(v -> out.printf(Locale.ROOT, "  user=%s action=%s allowed=%d permitted=%d%n",
-          v.user(), v.action(), v.allowed(), v.permitted()));
-      return 1;
+      return verdict(out, simulation);
     } catch (Exception e) {
       System.err.println("simulate: " + e.getMessage());
       return 1;
@@ -100,6 +92,51 @@ public final class SimulateCommand implements Callable<Integer> {
       fleet.close();
       vertx.close().await(10, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * Exit 0 only when the run decided something and no user got more than its limit. Degraded
+   * answers (a failure mode's, while Redis was unavailable) are not decisions of the fleet: an
+   * overage they caused is reported as theirs, and it fails the run too, since accuracy was not shown.
+   */
+  private static int verdict(PrintStream out, Simulation simulation) {
+    Simulation.Tally total = simulation.total();
+    long decided = total.allowed() + total.denied() + total.banned();
+    if (decided + total.degraded() == 0) {
+      System.err.printf(Locale.ROOT, "simulate: nothing was measured: no instance answered (%d calls failed)%n", total.failed());
+      return 1;
+    }
+    if (decided == 0) {
+      System.err.printf(Locale.ROOT, "simulate: nothing was decided: all %d answers were degraded (is Redis reachable from the fleet?)%n",
+          total.degraded());
+      return 1;
+    }
+    List<Simulation.Violation> violations = simulation.violations();
+    List<Simulation.Violation> byFleet = violations.stream().filter(v -> !v.causedByDegradedAnswers()).toList();
+    List<Simulation.Violation> byDegraded = violations.stream().filter(Simulation.Violation::causedByDegradedAnswers).toList();
+    String degradedNote = total.degraded() == 0 ? ""
+        : String.format(Locale.ROOT, "; %d answers were degraded (%d allowed) and are not counted as decisions", total.degraded(),
+            total.degradedAllowed());
+    if (violations.isEmpty()) {
+      out.printf(Locale.ROOT, "accuracy: OK, no user was allowed more than its limit fleet-wide (%d user/action pairs checked)%s%n",
+          simulation.pairsSeen(), degradedNote);
+      return 0;
+    }
+    if (!byFleet.isEmpty()) {
+      out.printf(Locale.ROOT, "accuracy: FAILED, the fleet decided to allow %d user/action pairs more than their limit:%n", byFleet.size());
+      byFleet.forEach(v -> printViolation(out, v));
+    }
+    if (!byDegraded.isEmpty()) {
+      out.printf(Locale.ROOT, "%s degraded answers (Redis unavailable) let %d user/action pairs exceed their limit; "
+          + "the fleet's own decisions for them stayed within it:%n", byFleet.isEmpty() ? "accuracy: DEGRADED," : "also,", byDegraded.size());
+      byDegraded.forEach(v -> printViolation(out, v));
+    }
+    return 1;
+  }
+
+  private static void printViolation(PrintStream out, Simulation.Violation v) {
+    out.printf(Locale.ROOT, "  user=%s action=%s allowed=%d degraded_allowed=%d permitted=%d%n",
+        v.user(), v.action(), v.allowed(), v.degradedAllowed(), v.permitted());
   }
 
   private void summary(PrintStream out, Simulation simulation, boolean last) {

@@ -1,6 +1,7 @@
 package io.sluice.demo;
 
 import io.sluice.grpc.FleetClient;
+import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.limits.Limits;
 import io.sluice.limits.Rule;
@@ -31,11 +32,17 @@ public final class Simulation {
                      long durationMs) {
   }
 
-  /** Answers of one kind: allowed, denied, banned, failed (no instance answered). */
+  /**
+   * Answers counted by kind: decisions (allowed, denied, banned), degraded answers (given by a
+   * failure mode while Redis was unavailable: not decisions, so counted apart) and failures (no
+   * instance answered).
+   */
   public static final class Tally {
     final LongAdder allowed = new LongAdder();
     final LongAdder denied = new LongAdder();
     final LongAdder banned = new LongAdder();
+    final LongAdder degradedAllowed = new LongAdder();
+    final LongAdder degradedDenied = new LongAdder();
     final LongAdder failed = new LongAdder();
 
     public long allowed() {
@@ -50,13 +57,36 @@ public final class Simulation {
       return banned.sum();
     }
 
+    public long degraded() {
+      return degradedAllowed.sum() + degradedDenied.sum();
+    }
+
+    public long degradedAllowed() {
+      return degradedAllowed.sum();
+    }
+
     public long failed() {
       return failed.sum();
     }
 
+    void count(CheckResponse response) {
+      boolean allow = response.getDecision() == Decision.ALLOW;
+      if (response.getDegraded()) {
+        (allow ? degradedAllowed : degradedDenied).increment();
+        return;
+      }
+      switch (response.getDecision()) {
+        case ALLOW -> allowed.increment();
+        case DENY -> denied.increment();
+        case BAN -> banned.increment();
+        default -> failed.increment();
+      }
+    }
+
     @Override
     public String toString() {
-      return String.format(Locale.ROOT, "allowed %6d  denied %6d  banned %6d%s", allowed(), denied(), banned(),
+      return String.format(Locale.ROOT, "allowed %6d  denied %6d  banned %6d%s%s", allowed(), denied(), banned(),
+          degraded() > 0 ? String.format(Locale.ROOT, "  degraded %d (allowed %d)", degraded(), degradedAllowed()) : "",
           failed() > 0 ? "  failed " + failed() : "");
     }
   }
@@ -67,6 +97,7 @@ public final class Simulation {
   /** One (user, action): what it was allowed, and the span in which it could have been. */
   private static final class Pair {
     final LongAdder allowed = new LongAdder();
+    final LongAdder degradedAllowed = new LongAdder();
     final long firstSentNanos;
     volatile long lastAnsweredNanos;
 
@@ -75,8 +106,16 @@ public final class Simulation {
     }
   }
 
-  /** A (user, action) that got more than its rule permits. */
-  public record Violation(String user, String action, long allowed, long permitted) {
+  /**
+   * A (user, action) that got more than its rule permits: by decisions of the fleet (a limiter
+   * bug), or only once degraded answers are added (what a failure mode let through while Redis
+   * was unavailable).
+   */
+  public record Violation(String user, String action, long allowed, long degradedAllowed, long permitted) {
+
+    public boolean causedByDegradedAnswers() {
+      return allowed <= permitted;
+    }
   }
 
   private final Vertx vertx;
@@ -138,25 +177,15 @@ public final class Simulation {
       if (done.failed()) {
         actionTally.failed.increment();
       } else {
-        Decision decision = done.result().response().getDecision();
-        Tally instanceTally = byInstance.get(done.result().instance());
-        count(actionTally, decision);
-        count(instanceTally, decision);
-        if (decision == Decision.ALLOW) {
-          pair.allowed.increment();
+        CheckResponse response = done.result().response();
+        actionTally.count(response);
+        byInstance.get(done.result().instance()).count(response);
+        if (response.getDecision() == Decision.ALLOW) {
+          (response.getDegraded() ? pair.degradedAllowed : pair.allowed).increment();
         }
       }
       inFlight.decrementAndGet();
     });
-  }
-
-  private static void count(Tally tally, Decision decision) {
-    switch (decision) {
-      case ALLOW -> tally.allowed.increment();
-      case DENY -> tally.denied.increment();
-      case BAN -> tally.banned.increment();
-      default -> tally.failed.increment();
-    }
   }
 
   private void awaitAnswers(Promise<Void> done) {
@@ -183,9 +212,24 @@ public final class Simulation {
     return pairs.size();
   }
 
+  /** Every answer, whatever its action. */
+  public Tally total() {
+    Tally total = new Tally();
+    for (Tally tally : byAction.values()) {
+      total.allowed.add(tally.allowed());
+      total.denied.add(tally.denied());
+      total.banned.add(tally.banned());
+      total.degradedAllowed.add(tally.degradedAllowed());
+      total.degradedDenied.add(tally.degradedDenied.sum());
+      total.failed.add(tally.failed());
+    }
+    return total;
+  }
+
   /**
-   * Every (user, action) allowed more than its rule permits over the time it was active. Rules in
-   * shadow mode and allowlisted users are not limited, so they are not checked.
+   * Every (user, action) allowed more than its rule permits over the time it was active, counting
+   * degraded allows too (each violation says whether they caused it). Rules in shadow mode and
+   * allowlisted users are not limited, so they are not checked.
    */
   public List<Violation> violations() {
     List<Violation> found = new ArrayList<>();
@@ -196,8 +240,10 @@ public final class Simulation {
       }
       double elapsedSeconds = Math.max(0, pair.lastAnsweredNanos - pair.firstSentNanos) / 1e9;
       long permitted = (long) Math.floor(rule.capacity() + rule.refillPerSecond() * elapsedSeconds + 1e-9);
-      if (pair.allowed.sum() > permitted) {
-        found.add(new Violation(key.user(), key.action(), pair.allowed.sum(), permitted));
+      long allowed = pair.allowed.sum();
+      long degradedAllowed = pair.degradedAllowed.sum();
+      if (allowed + degradedAllowed > permitted) {
+        found.add(new Violation(key.user(), key.action(), allowed, degradedAllowed, permitted));
       }
     });
     return found;

@@ -130,11 +130,40 @@ class DemoBackendTest {
       simulation.run().await(30, TimeUnit.SECONDS);
       assertThat(simulation.violations()).singleElement().satisfies(violation -> {
         assertEquals("search", violation.action());
+        assertThat(violation.causedByDegradedAnswers()).isFalse();
         assertEquals(1, violation.permitted());
         assertThat(violation.allowed()).isGreaterThan(1);
       });
     } finally {
       fleet.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void overageLetThroughByDegradedAnswersIsReportedAsTheirsAndFailsTheRun() throws Exception {
+    // An instance whose Redis is unreachable answers by its failure mode, here open: every answer a degraded ALLOW.
+    try (SluiceFixture cutOff = SluiceFixture.start("redis://127.0.0.1:" + Ports.free(), LIMITS,
+        new JsonObject().put("failureMode", "open"))) {
+      Cli.Run run = Cli.run("simulate", "--targets", "127.0.0.1:" + a.port() + ",127.0.0.1:" + cutOff.port(),
+          "--users", "0", "--abusers", "1", "--abuser-rate", "50", "--actions", "login", "--seconds", "0.5",
+          "--token", SluiceFixture.ADMIN_TOKEN);
+      assertEquals(1, run.exitCode(), run.out() + run.err());
+      String finalBlock = run.out().substring(run.out().lastIndexOf("final"));
+      assertThat(finalBlock).containsPattern("instance 2 +allowed +0 +denied +0 +banned +0 +degraded [1-9][0-9]* \\(allowed [1-9]");
+      assertThat(run.out()).contains("accuracy: DEGRADED, degraded answers (Redis unavailable) let 1 user/action pairs exceed their limit")
+          .doesNotContain("FAILED")
+          .containsPattern("action=login allowed=[0-3] degraded_allowed=[1-9][0-9]* permitted=3");
+    }
+  }
+
+  @Test
+  void aRunThatDecidedNothingFailsSayingWhy() throws Exception {
+    try (SluiceFixture cutOff = SluiceFixture.start("redis://127.0.0.1:" + Ports.free(), LIMITS,
+        new JsonObject().put("failureMode", "open"))) {
+      Cli.Run run = Cli.run("simulate", "--targets", "127.0.0.1:" + cutOff.port(), "--users", "2", "--abusers", "0",
+          "--user-rate", "20", "--seconds", "0.3", "--token", SluiceFixture.ADMIN_TOKEN);
+      assertEquals(1, run.exitCode(), run.out() + run.err());
+      assertThat(run.err()).contains("simulate: nothing was decided: all").contains("answers were degraded");
     }
   }
 
