@@ -46,7 +46,8 @@ public final class LimitsCommands {
           json.put("lastRejection", new JsonObject()
               .put("source", status.getLastRejectionSource())
               .put("reason", status.getLastRejectionReason())
-              .put("at", status.getLastRejectionAt()));
+              .put("at", status.getLastRejectionAt())
+              .put("superseded", status.getLastRejectionSuperseded()));
         }
         return json.encodePrettily();
       });

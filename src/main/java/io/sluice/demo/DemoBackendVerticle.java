@@ -4,6 +4,7 @@ import io.sluice.grpc.ClientAccess;
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.ops.Listening;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerResponse;
@@ -57,7 +58,7 @@ public final class DemoBackendVerticle extends VerticleBase {
     router.get("/search").handler(ctx -> guarded(ctx, "search", "here are your results"));
     router.post("/checkout").handler(ctx -> guarded(ctx, "checkout", "order placed"));
     router.get("/health").handler(ctx -> ctx.response().end("ok"));
-    return vertx.createHttpServer().requestHandler(router).listen(port, host)
+    return Listening.listen(vertx.createHttpServer().requestHandler(router), "demo backend HTTP", host, port, "--port")
         .onSuccess(server -> {
           actualPort = server.actualPort();
           log.info("demo backend on http://{}:{} asks sluice at {}", host, actualPort, targets);

@@ -59,7 +59,8 @@ public final class AdminEndpoint {
     if (status.lastRejection() != null) {
       wire.setLastRejectionSource(status.lastRejection().source())
           .setLastRejectionReason(status.lastRejection().reason())
-          .setLastRejectionAt(status.lastRejection().at().toString());
+          .setLastRejectionAt(status.lastRejection().at().toString())
+          .setLastRejectionSuperseded(status.lastRejectionSuperseded());
     }
     return Future.succeededFuture(wire.build());
   }

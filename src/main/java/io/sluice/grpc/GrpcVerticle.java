@@ -17,6 +17,7 @@ import io.sluice.limiter.Limiter;
 import io.sluice.limiter.LocalBuckets;
 import io.sluice.limits.LiveLimits;
 import io.sluice.ops.Health;
+import io.sluice.ops.Listening;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisBreakers;
@@ -93,10 +94,9 @@ public final class GrpcVerticle extends VerticleBase {
           .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
           .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request)));
     }
-    HttpServer server = vertx.createHttpServer(ServerTls.grpc(new HttpServerOptions()
-        .setHost(settings.host())
-        .setPort(settings.port()), security));
-    return server.requestHandler(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())).listen();
+    HttpServer server = vertx.createHttpServer(ServerTls.grpc(new HttpServerOptions(), security))
+        .requestHandler(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics()));
+    return Listening.listen(server, "gRPC", settings.host(), settings.port(), "--port");
   }
 
   @Override

@@ -30,12 +30,22 @@ public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastReje
       json.put("lastRejection", new JsonObject()
           .put("source", lastRejection.source())
           .put("reason", lastRejection.reason())
-          .put("at", lastRejection.at().toString()));
+          .put("at", lastRejection.at().toString())
+          .put("superseded", lastRejectionSuperseded()));
     }
     return json;
   }
 
-  /** An update refused whole, and why. */
-  public record Rejection(String source, String reason, Instant at) {
+  /** Whether an update was applied after the last refusal, so that the refusal no longer describes the limits in force. */
+  public boolean lastRejectionSuperseded() {
+    return lastRejection != null && applied > lastRejection.appliedBefore();
+  }
+
+  /**
+   * An update refused whole, and why.
+   *
+   * @param appliedBefore the updates applied when it was refused: counting, not clocks, tells what came later
+   */
+  public record Rejection(String source, String reason, Instant at, long appliedBefore) {
   }
 }

@@ -35,6 +35,6 @@ public final class LiveLimits implements Supplier<Limits> {
 
   public void reject(String source, String reason) {
     status.updateAndGet(s -> new LimitsStatus(s.current(), s.appliedAt(),
-        new LimitsStatus.Rejection(source, reason, Instant.now()), s.applied(), s.rejected() + 1));
+        new LimitsStatus.Rejection(source, reason, Instant.now(), s.applied()), s.applied(), s.rejected() + 1));
   }
 }

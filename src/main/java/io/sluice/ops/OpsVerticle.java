@@ -80,7 +80,7 @@ public final class OpsVerticle extends VerticleBase {
         .otherwiseEmpty()
         .compose(probed -> {
           probeTimer = vertx.setPeriodic(ops.healthCheckMs(), timer -> probeRedis());
-          return server.listen(ops.httpPort(), settings.host());
+          return Listening.listen(server, "HTTP (metrics, health, admin)", settings.host(), ops.httpPort(), "--http-port");
         })
         .onSuccess(listening -> log.info("metrics, health{} on {}://{}:{}", adminToken == null ? "" : " and admin",
             "off".equals(settings.security().httpTls()) ? "http" : "https", settings.host(), listening.actualPort()));

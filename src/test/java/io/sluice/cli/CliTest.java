@@ -78,6 +78,23 @@ class CliTest {
   }
 
   @Test
+  void aPortInUseIsNamedWithItsListener(TestRedis redis, @TempDir Path dir) throws Exception {
+    Path limits = Files.writeString(dir.resolve("limits.json"), LIMITS);
+    try (SluiceFixture running = SluiceFixture.start(redis.uri(), LIMITS)) {
+      Run grpcClash = Cli.run("--port", String.valueOf(running.port()), "--http-port", String.valueOf(Ports.free()),
+          "--redis", redis.uri(), "--limits", limits.toString());
+      assertEquals(1, grpcClash.exitCode());
+      assertThat(grpcClash.err()).contains("gRPC port 0.0.0.0:" + running.port() + " is already in use").contains("--port");
+
+      Run httpClash = Cli.run("--port", String.valueOf(Ports.free()), "--http-port", String.valueOf(running.httpPort()),
+          "--redis", redis.uri(), "--limits", limits.toString());
+      assertEquals(1, httpClash.exitCode());
+      assertThat(httpClash.err()).contains("HTTP (metrics, health, admin) port 0.0.0.0:" + running.httpPort() + " is already in use")
+          .contains("--http-port");
+    }
+  }
+
+  @Test
   void banListAndUnbanFromTheCommandLine(TestRedis redis, @TempDir Path dir) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       String target = "127.0.0.1:" + sluice.port();

@@ -80,6 +80,7 @@ class LiveLimitsTest {
 
       LimitsStatus status = sluice.sluice().limits().status();
       assertThat(status.lastRejection().reason()).contains("rules.login.capacity must be a whole number from 1 to 1000000000, was -5");
+      assertThat(status.lastRejectionSuperseded()).isFalse();
       assertEquals(version, status.current().version());
       assertEquals(5, sluice.check(newUser(), "login").getLimit());
       // Nothing to await: many scans pass and the same bad file is not reported again.
@@ -163,6 +164,14 @@ class LiveLimitsTest {
       redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"default\": null}}");
       Await.until("the third rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 3);
       assertEquals(99, sluice.check(newUser(), "other").getLimit());
+      assertThat(sluice.await(sluice.client().getLimits()).getLastRejectionSuperseded()).isFalse();
+
+      // A later update that is applied makes the refusal history, and the status says so.
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"login\": {\"capacity\": 6, \"refillPerSecond\": 1}}}");
+      Await.until("the valid update", SOON, () -> sluice.check(newUser(), "login").getLimit() == 6);
+      io.sluice.grpc.v1.LimitsStatus after = sluice.await(sluice.client().getLimits());
+      assertThat(after.getLastRejectionSuperseded()).isTrue();
+      assertThat(after.getLastRejectionReason()).contains("rules.default is required");
     }
   }
 
