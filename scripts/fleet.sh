@@ -25,6 +25,12 @@ demo_port="${SLUICE_DEMO_PORT:-8080}"
 
 log() { echo "fleet: $*" >&2; }
 
+# Every process the fleet starts runs in a session of its own, so that Ctrl-C in the terminal
+# reaches this script alone and the fleet stops in order: instances drain against a live Redis,
+# and Redis goes last.
+# Without setsid (macOS), job control gives each background job a process group of its own instead.
+if command -v setsid >/dev/null; then detach=(setsid); else set -m; detach=(); fi
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_for_port() {
@@ -59,7 +65,7 @@ start_redis() {
     local binary
     binary="$(java -jar "$jar" redis-binary)"
     log "starting $binary on port $redis_port"
-    "$binary" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no > "$run_dir/redis.log" 2>&1 &
+    ${detach[@]+"${detach[@]}"} "$binary" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no > "$run_dir/redis.log" 2>&1 &
     echo $! > "$run_dir/redis.pid"
   fi
   for _ in $(seq 1 100); do port_open "$redis_port" && break; sleep 0.1; done
@@ -85,7 +91,7 @@ start_instances() {
     for port in "${ports[$i]}" "${http_ports[$i]}"; do
       if port_open "$port"; then log "port $port is taken; stop what uses it first"; return 1; fi
     done
-    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec java -jar "$jar" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
+    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec ${detach[@]+"${detach[@]}"} java -jar "$jar" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
       --limits "${SLUICE_LIMITS:-conf/limits.json}") \
       > "$run_dir/$name.log" 2>&1 &
     echo $! > "$run_dir/$name.pid"
@@ -101,28 +107,36 @@ start_demo_backend() {
   if port_open "$demo_port"; then log "port $demo_port is taken; stop what uses it first (or SLUICE_DEMO_PORT=0)"; return 1; fi
   local targets
   targets="$(for p in "${ports[@]}"; do printf '127.0.0.1:%s,' "$p"; done)"
-  java -jar "$jar" demo-backend --host 127.0.0.1 --port "$demo_port" --targets "${targets%,}" > "$run_dir/demo-backend.log" 2>&1 &
+  ${detach[@]+"${detach[@]}"} java -jar "$jar" demo-backend --host 127.0.0.1 --port "$demo_port" --targets "${targets%,}" > "$run_dir/demo-backend.log" 2>&1 &
   echo $! > "$run_dir/demo-backend.pid"
   wait_for_port "$demo_port" "$(cat "$run_dir/demo-backend.pid")" demo-backend
 }
 
-stop_pid_file() {
-  local file=$1 pid
-  [[ -f "$file" ]] || return 0
-  pid="$(cat "$file")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$file"
+# Asks every process named by the pid files to stop (SIGTERM: instances drain their checks in flight),
+# waits up to 10 s for all of them, then kills what is left.
+stop_pid_files() {
+  local files=() pids=() file pid
+  for file in "$@"; do
+    [[ -f "$file" ]] || continue
+    files+=("$file")
+    pid="$(cat "$file")"
+    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for _ in $(seq 1 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive -eq 1 ]] || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "${files[@]}"
 }
 
 down() {
   [[ -d "$run_dir" ]] || return 0
-  stop_pid_file "$run_dir/demo-backend.pid"
-  for file in "$run_dir"/sluice-*.pid; do stop_pid_file "$file"; done
-  stop_pid_file "$run_dir/redis.pid"
+  stop_pid_files "$run_dir/demo-backend.pid" "$run_dir"/sluice-*.pid
+  log "instances stopped; stopping redis"
+  stop_pid_files "$run_dir/redis.pid"
   if [[ -f "$run_dir/redis.container" ]]; then
     docker stop "$(cat "$run_dir/redis.container")" >/dev/null 2>&1 || true
     rm -f "$run_dir/redis.container"

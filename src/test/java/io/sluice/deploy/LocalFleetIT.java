@@ -4,11 +4,14 @@ import io.sluice.support.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -77,6 +80,58 @@ class LocalFleetIT {
     }
     try (Stream<Path> left = Files.list(runDir)) {
       assertThat(left.filter(file -> file.toString().endsWith(".pid"))).as("pid files").isEmpty();
+    }
+  }
+
+  /**
+   * Ctrl-C in a terminal signals the whole foreground process group at once. The fleet must still
+   * stop in order: the instances drain while Redis answers, and Redis stops last.
+   */
+  @Test
+  void ctrlCOnTheForegroundFleetDrainsTheInstancesWhileRedisStillAnswers(@TempDir Path runDir) throws Exception {
+    ProcessBuilder builder = new ProcessBuilder("setsid", "scripts/fleet.sh").redirectErrorStream(true);
+    builder.environment().putAll(Map.of(
+        "SLUICE_RUN_DIR", runDir.toString(),
+        "SLUICE_FLEET_PORTS", Ports.free() + " " + Ports.free(),
+        "SLUICE_FLEET_HTTP_PORTS", Ports.free() + " " + Ports.free(),
+        "SLUICE_REDIS_PORT", String.valueOf(Ports.free()),
+        "SLUICE_DEMO_PORT", "0"));
+    Process fleet = builder.start();
+    List<Long> pids = new ArrayList<>();
+    StringBuilder output = new StringBuilder();
+    try (BufferedReader lines = new BufferedReader(new InputStreamReader(fleet.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = lines.readLine()) != null && !line.contains("Ctrl-C stops the fleet")) {
+        output.append(line).append('\n');
+      }
+      assertThat(line).as("the fleet came up: %s", output).isNotNull();
+      pids.addAll(pids(runDir));
+      assertThat(pids).as("redis and two instances").hasSize(3);
+
+      // setsid made the script the leader of its own group: signal that group, as a terminal does.
+      assertEquals(0, run(Map.of(), 10, "kill", "-INT", "--", "-" + fleet.pid()).exitCode());
+      while ((line = lines.readLine()) != null) {
+        output.append(line).append('\n');
+      }
+    } finally {
+      if (!fleet.waitFor(60, TimeUnit.SECONDS)) {
+        fleet.destroyForcibly();
+        run(Map.of("SLUICE_RUN_DIR", runDir.toString()), 60, "scripts/fleet.sh", "down");
+      }
+    }
+    assertEquals(0, fleet.exitValue(), output.toString());
+    assertThat(output.toString()).containsSubsequence("instances stopped; stopping redis", "fleet: stopped");
+    for (String instance : List.of("sluice-1.log", "sluice-2.log")) {
+      String log = Files.readString(runDir.resolve(instance));
+      String drain = log.substring(log.indexOf("not ready"));
+      assertThat(drain).as("%s while draining", instance).contains("\"redis\":true").contains("\"draining\":true")
+          .contains("io.sluice.Main - stopped")
+          .doesNotContain("subscription lost").doesNotContain("circuit breaker").doesNotContain("ERROR");
+    }
+    assertThat(Files.readString(runDir.resolve("redis.log"))).as("redis was stopped by the script, after the instances, not by the Ctrl-C")
+        .contains("Received SIGTERM").doesNotContain("SIGINT");
+    for (long pid : pids) {
+      assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("process %d after Ctrl-C", pid).isFalse();
     }
   }
 
