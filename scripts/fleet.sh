@@ -155,8 +155,8 @@ up() {
   log "ready: gRPC $(for p in "${ports[@]}"; do printf '127.0.0.1:%s ' "$p"; done)(redis $(cat "$run_dir/redis.uri"), logs in $run_dir)"
   log "metrics and health: $(for p in "${http_ports[@]}"; do printf 'http://127.0.0.1:%s/metrics ' "$p"; done)"
   [[ "$demo_port" == "0" ]] || log "demo backend: http://127.0.0.1:$demo_port (POST /login, GET /search, POST /checkout)"
-  log "try:  java -jar target/sluice.jar check --target 127.0.0.1:${ports[0]} --user alice --action login"
-  log "admin: java -jar target/sluice.jar bans --target 127.0.0.1:${ports[0]} --token-file $run_dir/admin-token"
+  log "try:  scripts/sluice check --target 127.0.0.1:${ports[0]} --user alice --action login"
+  log "admin: scripts/sluice bans --target 127.0.0.1:${ports[0]} --token-file $run_dir/admin-token"
 }
 
 status() {

@@ -9,10 +9,8 @@
 # --limits FILE); only a valid result is stored (key {sluice}:limits) and published (channel
 # sluice:limits), in one MULTI, so instances that start later or were disconnected apply exactly what
 # the running ones do. An invalid change prints the reasons, exits 1, and stores nothing.
-# Redis: $SLUICE_REDIS, default redis://127.0.0.1:6379.
+# Redis: $SLUICE_REDIS, default redis://127.0.0.1:6379; the limits file: $SLUICE_LIMITS, default conf/limits.json.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-jar="$root/target/sluice.jar"
-[[ -f "$jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
-cd "$root"
-exec java -jar "$jar" publish-limits --redis "${SLUICE_REDIS:-redis://127.0.0.1:6379}" "$@"
+export SLUICE_LIMITS="${SLUICE_LIMITS:-$root/conf/limits.json}"
+exec "$root/scripts/sluice" publish-limits "$@"

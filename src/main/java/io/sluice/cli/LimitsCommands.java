@@ -84,11 +84,12 @@ public final class LimitsCommands {
           + "the limits file with them is valid, then stores them in {sluice}:limits and publishes the message on the channel "
           + "sluice:limits, atomically. An invalid change is refused with the reasons, and nothing is stored or published.")
   public static final class Publish implements Callable<Integer> {
-    @Option(names = "--redis", defaultValue = "redis://127.0.0.1:6379", description = "Redis URI (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--redis", defaultValue = "${env:SLUICE_REDIS:-redis://127.0.0.1:6379}",
+        description = "Redis URI (default: $SLUICE_REDIS, else redis://127.0.0.1:6379).")
     String redis;
 
-    @Option(names = "--limits", defaultValue = "conf/limits.json",
-        description = "The limits file the fleet runs on, which the change must be valid on top of (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--limits", defaultValue = "${env:SLUICE_LIMITS:-conf/limits.json}",
+        description = "The limits file the fleet runs on, which the change must be valid on top of (default: $SLUICE_LIMITS, else conf/limits.json).")
     Path limits;
 
     @Option(names = "--file", description = "Read the message from this file instead.")

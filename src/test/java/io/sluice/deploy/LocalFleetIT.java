@@ -1,6 +1,7 @@
 package io.sluice.deploy;
 
 import io.sluice.support.Ports;
+import io.sluice.support.Processes.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static io.sluice.support.Processes.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -145,27 +147,5 @@ class LocalFleetIT {
         }
       }).toList();
     }
-  }
-
-  private record Result(int exitCode, String output) {
-  }
-
-  private static Result run(Map<String, String> env, int timeoutSeconds, String... command) throws Exception {
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().putAll(env);
-    Process process = builder.start();
-    // Read in the background: a command that fills the pipe must not stall on it.
-    var output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-      try {
-        return new String(process.getInputStream().readAllBytes());
-      } catch (IOException e) {
-        return "(output lost: " + e + ")";
-      }
-    });
-    if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      return new Result(-1, "timed out: " + String.join(" ", command) + "\n" + output.get(10, TimeUnit.SECONDS));
-    }
-    return new Result(process.exitValue(), output.get(10, TimeUnit.SECONDS));
   }
 }
