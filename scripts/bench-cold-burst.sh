@@ -7,35 +7,22 @@
 #   scripts/bench-cold-burst.sh [server-jar]     (default: target/sluice.jar; the bench itself always runs from it)
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-jar="$root/target/sluice.jar"
-server_jar="${1:-$jar}"
+server_jar="${1:-}"
+source "$(dirname "$0")/bench-lib.sh"
 redis_port=6392
 grpc_port=50071
 http_port=8071
-work="$(mktemp -d -t sluice-cold-XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { for _ in $(seq 1 300); do port_open "$1" && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
-
-[[ -f "$jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
-binary="$(java -jar "$jar" redis-binary)"
-"$binary" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no > "$work/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$redis_port"
-
-# Run from the checkout the jar was built in, so that it reads its own conf/ (settings and limits).
-(cd "$(dirname "$server_jar")/.." && exec java -jar "$server_jar" --port "$grpc_port" --http-port "$http_port" \
-  --redis "redis://127.0.0.1:$redis_port" --limits conf/limits.json) > "$work/sluice.log" 2>&1 &
-pids+=($!)
-wait_port "$grpc_port"
+start_redis "$redis_port"
+if [[ -z "$server_jar" ]]; then
+  start_sluice "$grpc_port" "$http_port" "$redis_port" conf/limits.json
+else
+  # Another build (an older commit's jar, to compare): run from its own checkout, with its own conf/.
+  (cd "$(dirname "$server_jar")/.." && exec java -jar "$server_jar" --port "$grpc_port" --http-port "$http_port" \
+    --redis "redis://127.0.0.1:$redis_port" --limits conf/limits.json) > "$work/sluice.log" 2>&1 &
+  pids+=($!)
+  wait_port "$grpc_port"
+fi
 
 java -jar "$jar" bench --targets "127.0.0.1:$grpc_port" --concurrency 200 --checks 600 --warmup-seconds 0 \
   --seconds 30 --keys hot --action login || true

@@ -1,0 +1,40 @@
+# Shared by the bench-*.sh scripts (sourced, not run): a work directory and every process started
+# here are removed and stopped on exit, whatever happens; Redis and Sluice started on given ports.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jar="$root/target/sluice.jar"
+work="$(mktemp -d -t sluice-bench-XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 1 300); do port_open "$1" && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+
+[[ -f "$jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
+
+# redis-server from PATH when there is one (what production runs), else the binary in the jar.
+redis_binary() { command -v redis-server || java -jar "$jar" redis-binary; }
+
+# start_redis PORT: a throwaway Redis without persistence; its pid is $redis_pid.
+start_redis() {
+  "$(redis_binary)" --port "$1" --bind 127.0.0.1 --save "" --appendonly no > "$work/redis-$1.log" 2>&1 &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  wait_port "$1"
+}
+
+# start_sluice GRPC_PORT HTTP_PORT REDIS_PORT LIMITS_FILE [JAVA_OPTS...]: one instance, run from the
+# checkout so that it reads conf/application.json; its pid is $sluice_pid.
+start_sluice() {
+  local grpc=$1 http=$2 redis=$3 limits=$4
+  shift 4
+  (cd "$root" && exec java "$@" -jar "$jar" --port "$grpc" --http-port "$http" --redis "redis://127.0.0.1:$redis" \
+    --limits "$limits") > "$work/sluice-$grpc.log" 2>&1 &
+  sluice_pid=$!
+  pids+=("$sluice_pid")
+  wait_port "$grpc"
+}
