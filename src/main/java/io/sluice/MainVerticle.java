@@ -4,6 +4,7 @@ import io.sluice.config.Settings;
 import io.sluice.grpc.GrpcVerticle;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.LocalBuckets;
 import io.sluice.limiter.RedisKeys;
@@ -60,6 +61,7 @@ public final class MainVerticle extends VerticleBase {
   private RedisBreakers breakers;
   private FleetSize fleet;
   private final BanCache banCache = new BanCache();
+  private final DenyCache denyCache = new DenyCache();
   private final Metrics metrics;
   private final Health health;
   private final ThrottleFactors throttle = new ThrottleFactors();
@@ -152,7 +154,10 @@ public final class MainVerticle extends VerticleBase {
     subscriber = new Subscriber(vertx, settings)
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
         .onStateChange(banCache::setLive);
-    vertx.setPeriodic(BAN_CACHE_SWEEP_MS, timer -> banCache.sweep(System.nanoTime()));
+    vertx.setPeriodic(BAN_CACHE_SWEEP_MS, timer -> {
+      banCache.sweep(System.nanoTime());
+      denyCache.sweep(System.nanoTime());
+    });
     return subscriber.start();
   }
 
@@ -169,7 +174,7 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, metrics, throttle, health,
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
@@ -182,6 +187,7 @@ public final class MainVerticle extends VerticleBase {
     metrics.counter(Metrics.LIMITS_RELOADS, "Limits updates, applied or rejected whole", limits, live -> live.status().rejected(),
         "result", "rejected");
     metrics.gauge(Metrics.BANS_CACHED, "Users with a ban in this instance's cache", banCache::size);
+    metrics.gauge(Metrics.DENIES_CACHED, "Users with a refusal in this instance's cache (certain until Redis would allow)", denyCache::size);
     metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", subscriber::isSubscribed,
         "channel", RedisKeys.BANS_CHANNEL);
     metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", limitsVerticle::isSubscribed,

@@ -12,6 +12,7 @@ import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.RateLimiterGrpcService;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.Limiter;
 import io.sluice.limiter.LocalBuckets;
@@ -47,7 +48,7 @@ public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
   public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
-                       Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
+                       DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet) {
   }
 
@@ -65,13 +66,15 @@ public final class GrpcVerticle extends VerticleBase {
     Settings.RedisSettings redisSettings = settings.redis();
     redis = RedisClients.pooled(vertx, settings);
     pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), List.of(shared.checkScript()),
-        redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), Math.max(5000, redisSettings.timeoutMs() * 4L));
+        redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), Math.max(5000, redisSettings.timeoutMs() * 4L),
+        shared.denyCache()::clear);
     return pipelines.open().compose(opened -> listen(settings));
   }
 
   private Future<HttpServer> listen(Settings settings) {
     Health health = shared.health();
-    Limiter limiter = new Limiter(pipelines, shared.checkScript(), shared.limits(), shared.banCache(), settings, shared.metrics(),
+    Limiter limiter = new Limiter(pipelines, shared.checkScript(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
+        shared.metrics(),
         shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
     BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), health,

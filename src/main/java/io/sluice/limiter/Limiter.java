@@ -37,6 +37,7 @@ public final class Limiter {
   private final LuaScript check;
   private final Supplier<Limits> limits;
   private final BanCache banCache;
+  private final DenyCache denyCache;
   private final FailureMode defaultFailureMode;
   private final long redisTimeoutNanos;
   private final boolean shadowSetting;
@@ -46,12 +47,14 @@ public final class Limiter {
   private final FleetSize fleet;
   private final RedisFaults faults;
 
-  public Limiter(RedisPipelines redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, Settings settings, Metrics metrics,
+  public Limiter(RedisPipelines redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
+                 Metrics metrics,
                  ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults) {
     this.redis = redis;
     this.check = check;
     this.limits = limits;
     this.banCache = banCache;
+    this.denyCache = denyCache;
     this.defaultFailureMode = settings.failureMode();
     this.redisTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(settings.redis().timeoutMs());
     this.shadowSetting = settings.shadow();
@@ -97,6 +100,11 @@ public final class Limiter {
     if (cached != null) {
       metrics.banCacheHit();
       return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
+    }
+    Decision certain = denyCache.lookup(userId, rule, tokens, now);
+    if (certain != null) {
+      metrics.denyCacheHit();
+      return Future.succeededFuture(enforceOrShadow(certain, shadowEverything || rule.shadow(), userId, action));
     }
     PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now);
     callRedis(pending, now, callerDeadlineNanos);
@@ -180,6 +188,9 @@ public final class Limiter {
     // Code 2 is a real ban, which a shadowed rule still enforces; everything else it decided itself.
     boolean shadow = code == 2 ? pending.shadowEverything : pending.shadowRule;
     rememberBan(pending, reply);
+    if (code == 0) {
+      denyCache.remember(pending.userId, rule, pending.tokens, pending.sentNanos, (Long) reply[2]);
+    }
     Decision decision = new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), (Long) reply[1], (Long) reply[2],
         (Long) reply[3], null, ((Long) reply[4]).intValue(), maxViolations, ((Long) reply[5]).intValue(), (String) reply[6],
         (String) reply[7], null);

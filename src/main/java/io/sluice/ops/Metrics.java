@@ -42,6 +42,8 @@ public final class Metrics {
   public static final String BANS_CREATED = "sluice_bans";
   public static final String BANS_CACHED = "sluice_bans_cached";
   public static final String BAN_CACHE_HITS = "sluice_ban_cache_hits";
+  public static final String DENIES_CACHED = "sluice_denies_cached";
+  public static final String DENY_CACHE_HITS = "sluice_deny_cache_hits";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
   public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
@@ -77,6 +79,7 @@ public final class Metrics {
   private final Map<String, Counter> degraded = new ConcurrentHashMap<>();
   private final Map<String, Counter> shed = new ConcurrentHashMap<>();
   private final Counter banCacheHits;
+  private final Counter denyCacheHits;
 
   /**
    * The histogram buckets of check and Redis latency: a dozen chosen bounds, where Micrometer's
@@ -96,6 +99,8 @@ public final class Metrics {
         .register(registry);
     banCacheHits = Counter.builder(BAN_CACHE_HITS)
         .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
+    denyCacheHits = Counter.builder(DENY_CACHE_HITS)
+        .description("Checks answered DENY without Redis, while Redis's last refusal was certain to hold").register(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -159,6 +164,10 @@ public final class Metrics {
 
   public void banCacheHit() {
     banCacheHits.increment();
+  }
+
+  public void denyCacheHit() {
+    denyCacheHits.increment();
   }
 
   /** A ban created now: by a rule's abuse policy, or by an operator (rule "manual"). */

@@ -33,6 +33,7 @@ public final class RedisPipelines {
   /** Past this many commands on one connection, new ones go to the next connection of the node. */
   private static final int SPILL_OVER = 1024;
 
+  private final Runnable onConnectionLost;
   private final Vertx vertx;
   private final ContextInternal context;
   private final NetClient netClient;
@@ -49,8 +50,13 @@ public final class RedisPipelines {
    * @param connectionsPerNode connections this event loop keeps to each node
    * @param stallMs            a connection with commands unanswered this long is reopened
    */
+  /**
+   * @param onConnectionLost told whenever a connection goes down: what was read from Redis before
+   *                         may not hold for a Redis that comes back
+   */
   public RedisPipelines(Vertx vertx, RedisTopology topology, RedisBreakers breakers, RedisFaults faults,
-                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs) {
+                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs, Runnable onConnectionLost) {
+    this.onConnectionLost = onConnectionLost;
     this.vertx = vertx;
     this.context = (ContextInternal) vertx.getOrCreateContext();
     RedisAccess any = topology.nodes().get(0);
@@ -286,6 +292,7 @@ public final class RedisPipelines {
     public void onDown(PipelinedConnection connection, Throwable cause) {
       log.debug("connection to redis {} down: {}", access.address(), cause.toString());
       breaker.failure(cause);
+      onConnectionLost.run();
     }
   }
 

@@ -1,0 +1,89 @@
+package io.sluice.limiter;
+
+import io.sluice.limits.Rule;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Refusals that are certain for a while, answered without Redis. When Redis denies a request of
+ * cost c because the bucket holds fewer than c tokens, and says they will be there in t ms, then
+ * until then every request of cost c or more is denied too, whatever else happens: other callers
+ * only take tokens, and nothing adds them faster than the refill. So a hot key that keeps being
+ * refused costs one Redis call per window per instance, not one per request.
+ *
+ * <p>Only rules without an abuse policy are cached: there every denial must reach Redis, which
+ * counts it toward a ban. An entry holds only while the rule is the one it was made under (a
+ * changed or throttled rule is not), and the whole cache is dropped when a Redis connection is lost,
+ * since a Redis that comes back may have lost its buckets. Shared by every event loop of the process.
+ */
+public final class DenyCache {
+
+  /** Beyond this many users, refusals are not cached (Redis still makes them). */
+  public static final int MAX_USERS = 100_000;
+
+  /** Requests of at least {@code cost} tokens under {@code rule} are refused until {@code certainUntilNanos}. */
+  private record Entry(Rule rule, long cost, long certainUntilNanos) {
+  }
+
+  private final Map<String, Map<String, Entry>> byUser = new ConcurrentHashMap<>();
+
+  /**
+   * Remembers a refusal Redis made.
+   *
+   * @param sentNanos    when the check was sent to Redis, which decided after that: counting from it errs early
+   * @param retryAfterMs what Redis answered, rounded up to the millisecond (so one is taken off)
+   */
+  void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs) {
+    if (rule.abuse() != null || retryAfterMs <= 1 || (byUser.size() >= MAX_USERS && !byUser.containsKey(userId))) {
+      return;
+    }
+    long certainUntil = sentNanos + TimeUnit.MILLISECONDS.toNanos(retryAfterMs - 1);
+    byUser.computeIfAbsent(userId, user -> new ConcurrentHashMap<>(4)).put(rule.name(), new Entry(rule, cost, certainUntil));
+  }
+
+  /** The refusal Redis would certainly make for this request now, or null when only Redis can tell. */
+  Decision lookup(String userId, Rule rule, long cost, long nowNanos) {
+    Map<String, Entry> refusals = byUser.get(userId);
+    if (refusals == null) {
+      return null;
+    }
+    Entry entry = refusals.get(rule.name());
+    if (entry == null || cost < entry.cost || !entry.rule.equals(rule)) {
+      return null;
+    }
+    long leftNanos = entry.certainUntilNanos - nowNanos;
+    if (leftNanos <= 0) {
+      refusals.remove(rule.name(), entry);
+      return null;
+    }
+    // The bucket holds `cost` tokens after leftNanos, and each further token takes 1/refill s.
+    double refill = rule.refillPerSecond();
+    double tokensNow = entry.cost - leftNanos / 1e9 * refill;
+    long retryAfterMs = ceilMs(leftNanos + (cost - entry.cost) / refill * 1e9);
+    long resetAfterMs = ceilMs(leftNanos + (rule.capacity() - entry.cost) / refill * 1e9);
+    return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, (long) Math.max(0, Math.floor(tokensNow)),
+        retryAfterMs, resetAfterMs, null, 0, 0, 0, "", "", null);
+  }
+
+  private static long ceilMs(double nanos) {
+    return (long) Math.ceil(nanos / 1_000_000);
+  }
+
+  /** Forgets every refusal: Redis may have lost the buckets they were read from. */
+  public void clear() {
+    byUser.clear();
+  }
+
+  /** Drops refusals that ended; run now and then so that users who never return do not stay in memory. */
+  public void sweep(long nowNanos) {
+    byUser.values().forEach(refusals -> refusals.values().removeIf(entry -> entry.certainUntilNanos - nowNanos <= 0));
+    byUser.values().removeIf(Map::isEmpty);
+  }
+
+  /** How many users have a cached refusal. */
+  public int size() {
+    return byUser.size();
+  }
+}
