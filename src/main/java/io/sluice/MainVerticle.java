@@ -51,6 +51,7 @@ public final class MainVerticle extends VerticleBase {
 
   private final Settings settings;
   private final LuaScript checkScript = LuaScript.load("token_bucket");
+  private final LuaScript giveBackScript = LuaScript.load("give_back");
   private final LuaScript banScript = LuaScript.load("ban");
   private final LuaScript heartbeatScript = LuaScript.load("heartbeat");
   /** Names this instance in Redis: its heartbeat, and the throttle controller's lease. */
@@ -141,7 +142,7 @@ public final class MainVerticle extends VerticleBase {
     Settings.RedisSettings redisSettings = settings.redis();
     RedisAccess node = redisSettings.access();
     topology = RedisTopology.standalone(node);
-    breakers = new RedisBreakers(vertx, node, List.of(checkScript), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
+    breakers = new RedisBreakers(vertx, node, List.of(checkScript, giveBackScript), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
         Math.max(1000, redisSettings.timeoutMs() * 4L));
     topology.nodes().forEach(breakers::forNode);
     health.breakerState(breakers::worst);
@@ -174,7 +175,7 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<String> deployGrpc(String limitsDeployed) {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, banScript, limits, banCache, denyCache, metrics, throttle, health,
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, giveBackScript, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }

@@ -3,6 +3,7 @@ package io.sluice.grpc;
 import io.sluice.config.Settings;
 import io.sluice.grpc.v1.AdminGrpcService;
 import io.sluice.grpc.v1.BanRequest;
+import io.sluice.grpc.v1.CheckBatchRequest;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.GetLimitsRequest;
 import io.sluice.grpc.v1.GetThrottleRequest;
@@ -47,7 +48,7 @@ import java.util.List;
 public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
-  public record Shared(Settings settings, LuaScript checkScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
+  public record Shared(Settings settings, LuaScript checkScript, LuaScript giveBackScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet) {
   }
@@ -65,15 +66,25 @@ public final class GrpcVerticle extends VerticleBase {
     Settings settings = shared.settings();
     Settings.RedisSettings redisSettings = settings.redis();
     redis = RedisClients.pooled(vertx, settings);
-    pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), List.of(shared.checkScript()),
+    pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), List.of(shared.checkScript(), shared.giveBackScript()),
         redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), Math.max(5000, redisSettings.timeoutMs() * 4L),
-        shared.denyCache()::clear);
+        new RedisPipelines.Observer() {
+          @Override
+          public void connectionLost() {
+            shared.denyCache().clear();
+          }
+
+          @Override
+          public void wrote(int commands) {
+            shared.metrics().redisWrite(commands);
+          }
+        });
     return pipelines.open().compose(opened -> listen(settings));
   }
 
   private Future<HttpServer> listen(Settings settings) {
     Health health = shared.health();
-    Limiter limiter = new Limiter(pipelines, shared.checkScript(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
+    Limiter limiter = new Limiter(pipelines, shared.checkScript(), shared.giveBackScript(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
         shared.metrics(),
         shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
     BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
@@ -82,6 +93,7 @@ public final class GrpcVerticle extends VerticleBase {
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR)
             .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
+            .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
         .addService(new HealthEndpoint(vertx, health))
         .addService(new Reflection());

@@ -1,5 +1,7 @@
 package io.sluice.grpc;
 
+import io.sluice.grpc.v1.CheckBatchRequest;
+import io.sluice.grpc.v1.CheckBatchResponse;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.limiter.Decision;
@@ -21,6 +23,8 @@ import io.vertx.grpc.server.StatusException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
 /** {@code sluice.v1.RateLimiter}: maps the wire messages to the {@link Limiter} and back. */
@@ -97,6 +101,46 @@ public final class RateLimiterEndpoint {
                 decision);
           }
           return toResponse(decision);
+        });
+  }
+
+  /**
+   * {@code RateLimiter/CheckBatch}: the checks decided together, answered in request order, with the
+   * batch's decision (the most severe one). Counts as one call in flight.
+   */
+  Future<CheckBatchResponse> checkBatch(GrpcServerRequest<CheckBatchRequest, CheckBatchResponse> call, CheckBatchRequest request) {
+    long receivedNanos = System.nanoTime();
+    if (!health.tryEnter()) {
+      return Future.failedFuture(SHUTTING_DOWN);
+    }
+    if (health.inFlight() > maxChecksInFlight) {
+      health.exit();
+      metrics.shed("overload");
+      return Future.failedFuture(CheckFailure.overload(maxChecksInFlight));
+    }
+    List<Limiter.Request> checks = new ArrayList<>(request.getChecksCount());
+    for (CheckRequest check : request.getChecksList()) {
+      checks.add(new Limiter.Request(check.getUserId(), check.getAction(), Integer.toUnsignedLong(check.getCost())));
+    }
+    return limiter.checkBatch(checks, request.getAllOrNothing(), callerDeadline(receivedNanos, call.timeout()))
+        .andThen(done -> health.exit())
+        .map(outcome -> {
+          CheckBatchResponse.Builder response = CheckBatchResponse.newBuilder();
+          Decision.Outcome worst = Decision.Outcome.ALLOW;
+          for (int i = 0; i < outcome.decisions().size(); i++) {
+            Decision decision = outcome.decisions().get(i);
+            metrics.decided(decision, receivedNanos);
+            if (decision.outcome().ordinal() > worst.ordinal()) {
+              worst = decision.outcome();
+            }
+            CheckResponse answer = toResponse(decision);
+            if (outcome.givenBack()[i]) {
+              answer = answer.toBuilder().setGivenBack(true)
+                  .setRemaining(Math.min(decision.limit(), decision.remaining() + checks.get(i).tokens())).build();
+            }
+            response.addResults(answer);
+          }
+          return response.setDecision(toWire(worst)).build();
         });
   }
 

@@ -3,6 +3,8 @@ package io.sluice.grpc;
 import io.sluice.grpc.v1.AdminGrpcClient;
 import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.BanRequest;
+import io.sluice.grpc.v1.CheckBatchRequest;
+import io.sluice.grpc.v1.CheckBatchResponse;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.GetLimitsRequest;
@@ -62,6 +64,10 @@ public final class SluiceClient {
 
   public Future<CheckResponse> check(String userId, String action, int cost) {
     return check(CheckRequest.newBuilder().setUserId(userId).setAction(action).setCost(cost).build());
+  }
+
+  public Future<CheckBatchResponse> checkBatch(CheckBatchRequest request) {
+    return call(RateLimiterGrpcClient.CheckBatch, request, 0);
   }
 
   public Future<ListBansResponse> listBans(String userIdOrEmpty) {

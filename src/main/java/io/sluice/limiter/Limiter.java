@@ -19,6 +19,8 @@ import io.vertx.core.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -35,6 +37,7 @@ public final class Limiter {
 
   private final RedisPipelines redis;
   private final LuaScript check;
+  private final LuaScript giveBackScript;
   private final Supplier<Limits> limits;
   private final BanCache banCache;
   private final DenyCache denyCache;
@@ -47,11 +50,12 @@ public final class Limiter {
   private final FleetSize fleet;
   private final RedisFaults faults;
 
-  public Limiter(RedisPipelines redis, LuaScript check, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
+  public Limiter(RedisPipelines redis, LuaScript check, LuaScript giveBackScript, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
                  ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults) {
     this.redis = redis;
     this.check = check;
+    this.giveBackScript = giveBackScript;
     this.limits = limits;
     this.banCache = banCache;
     this.denyCache = denyCache;
@@ -65,6 +69,33 @@ public final class Limiter {
     this.faults = faults;
   }
 
+  /** The most checks one CheckBatch call may hold. */
+  public static final int MAX_BATCH = 100;
+
+  /** One check as asked: {@code cost} 0 means 1. */
+  public record Request(String userId, String action, long cost) {
+
+    /** The tokens it takes. */
+    public long tokens() {
+      return tokensFor(cost);
+    }
+  }
+
+  /**
+   * What a batch decided: one decision per check, in order, and which checks gave their tokens back
+   * (all or nothing, and another check was refused).
+   */
+  public record BatchOutcome(List<Decision> decisions, boolean[] givenBack) {
+  }
+
+  private static long tokensFor(long cost) {
+    return cost == 0 ? 1 : cost;
+  }
+
+  /** A check that passed validation, under the limits snapshot it was validated against. */
+  private record Valid(String userId, String action, long tokens, Rule nominal, Limits snapshot) {
+  }
+
   /**
    * @param cost                tokens to take; 0 means 1
    * @param callerDeadlineNanos when the caller stops waiting ({@link System#nanoTime()}); {@link Long#MAX_VALUE} for never
@@ -72,19 +103,132 @@ public final class Limiter {
    *     {@link CheckFailure} when no decision could be made
    */
   public Future<Decision> check(String userId, String action, long cost, long callerDeadlineNanos) {
-    Limits snapshot = limits.get();
-    Rule nominal = snapshot.ruleFor(action);
-    long tokens = cost == 0 ? 1 : cost;
+    Valid check;
     try {
-      requireName("user_id", userId);
-      requireName("action", action);
-      if (tokens < 0 || tokens > nominal.capacity()) {
-        throw new InvalidRequestException("cost",
-            "cost must be from 0 to the capacity of rule '" + nominal.name() + "' (" + nominal.capacity() + "), was " + Long.toUnsignedString(cost));
+      check = validate("", limits.get(), userId, action, cost);
+    } catch (InvalidRequestException e) {
+      return Future.failedFuture(e);
+    }
+    return decide(check, callerDeadlineNanos);
+  }
+
+  /**
+   * Several checks decided together, under one limits snapshot. Every check is validated before any
+   * is decided, so a batch with one bad check changes nothing. The checks that go to Redis leave in
+   * the same event-loop turn, so they share one write: one round trip for the batch. With
+   * {@code allOrNothing}, when a check is refused (or fails), those that took tokens give them back
+   * before the batch is answered.
+   */
+  public Future<BatchOutcome> checkBatch(List<Request> requests, boolean allOrNothing, long callerDeadlineNanos) {
+    List<Valid> checks = new ArrayList<>(requests.size());
+    try {
+      if (requests.isEmpty() || requests.size() > MAX_BATCH) {
+        throw new InvalidRequestException("checks", "checks must hold 1 to " + MAX_BATCH + " checks, was " + requests.size());
+      }
+      Limits snapshot = limits.get();
+      for (int i = 0; i < requests.size(); i++) {
+        Request request = requests.get(i);
+        checks.add(validate("checks[" + i + "].", snapshot, request.userId(), request.action(), request.cost()));
       }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
+    List<Future<Decision>> answers = new ArrayList<>(checks.size());
+    for (Valid check : checks) {
+      answers.add(decide(check, callerDeadlineNanos));
+    }
+    return Future.join(answers).transform(joined -> {
+      boolean[] givenBack = new boolean[checks.size()];
+      boolean refused = false;
+      for (Future<Decision> answer : answers) {
+        refused |= answer.failed() || answer.result().blocks();
+      }
+      if (!allOrNothing || !refused) {
+        return outcome(answers, givenBack);
+      }
+      List<Future<Void>> givingBack = new ArrayList<>();
+      for (int i = 0; i < checks.size(); i++) {
+        Future<Decision> answer = answers.get(i);
+        if (answer.succeeded() && tookRedisTokens(answer.result())) {
+          givenBack[i] = true;
+          givingBack.add(giveBack(checks.get(i), answer.result(), callerDeadlineNanos));
+        }
+      }
+      return Future.join(givingBack).transform(done -> outcome(answers, givenBack));
+    });
+  }
+
+  private static Future<BatchOutcome> outcome(List<Future<Decision>> answers, boolean[] givenBack) {
+    List<Decision> decisions = new ArrayList<>(answers.size());
+    for (Future<Decision> answer : answers) {
+      if (answer.failed()) {
+        return Future.failedFuture(answer.cause());
+      }
+      decisions.add(answer.result());
+    }
+    return Future.succeededFuture(new BatchOutcome(decisions, givenBack));
+  }
+
+  /** Whether Redis took tokens for this decision: a real ALLOW, not a listed user's, a failure mode's or shadow mode's. */
+  private static boolean tookRedisTokens(Decision decision) {
+    return decision.outcome() == Decision.Outcome.ALLOW && !decision.degraded() && decision.shadowDecision() == null
+        && !Decision.ALLOWLIST_RULE.equals(decision.rule());
+  }
+
+  /**
+   * Returns the tokens an allowed check took. When Redis cannot be asked in time they stay taken
+   * (the bucket refills as usual): a batch never admits more for it, it may refuse a little more.
+   */
+  private Future<Void> giveBack(Valid check, Decision allowed, long callerDeadlineNanos) {
+    Promise<Void> done = Promise.promise();
+    redis.eval(giveBackScript, new String[] {RedisKeys.bucket(check.userId(), check.nominal().name())},
+        new Object[] {allowed.limit(), check.tokens()}, System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
+          @Override
+          public void onReply(Object reply) {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onUnavailable(Unavailable why, long retryAfterMs) {
+            metrics.redisError(why.label());
+            done.tryComplete();
+          }
+
+          @Override
+          public void onDeadline() {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onFault(RedisFault fault, String incidentId) {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onLateReply(Object reply) {
+          }
+        });
+    return done.future();
+  }
+
+  private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost) {
+    Rule nominal = snapshot.ruleFor(action);
+    long tokens = tokensFor(cost);
+    requireName(fieldPrefix + "user_id", userId);
+    requireName(fieldPrefix + "action", action);
+    if (tokens < 0 || tokens > nominal.capacity()) {
+      throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be from 0 to the capacity of rule '"
+          + nominal.name() + "' (" + nominal.capacity() + "), was " + Long.toUnsignedString(cost));
+    }
+    return new Valid(userId, action, tokens, nominal, snapshot);
+  }
+
+  private Future<Decision> decide(Valid check, long callerDeadlineNanos) {
+    String userId = check.userId();
+    String action = check.action();
+    Limits snapshot = check.snapshot();
+    Rule nominal = check.nominal();
+    long tokens = check.tokens();
     Rule rule = throttled(nominal, action);
     if (snapshot.allowlist().contains(userId)) {
       return Future.succeededFuture(Decision.allowlisted(rule));
@@ -109,6 +253,14 @@ public final class Limiter {
     PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now);
     callRedis(pending, now, callerDeadlineNanos);
     return pending.promise.future();
+  }
+
+  /** Refuses a user id or action that is not a valid name, naming the field. */
+  public static void requireName(String field, String value) {
+    String problem = Names.problem(value);
+    if (problem != null) {
+      throw new InvalidRequestException(field, field + " " + problem);
+    }
   }
 
   /**
@@ -221,13 +373,6 @@ public final class Limiter {
         ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason(), null);
   }
 
-  /** Refuses a user id or action that is not a valid name, naming the field. */
-  public static void requireName(String field, String value) {
-    String problem = Names.problem(value);
-    if (problem != null) {
-      throw new InvalidRequestException(field, field + " " + problem);
-    }
-  }
 
   /** One check on its way through Redis, and every way it can end. */
   private final class PendingCheck implements ScriptCallback {

@@ -44,6 +44,8 @@ public final class Metrics {
   public static final String BAN_CACHE_HITS = "sluice_ban_cache_hits";
   public static final String DENIES_CACHED = "sluice_denies_cached";
   public static final String DENY_CACHE_HITS = "sluice_deny_cache_hits";
+  public static final String REDIS_WRITES = "sluice_redis_writes";
+  public static final String REDIS_COMMANDS = "sluice_redis_commands";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
   public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
@@ -80,6 +82,8 @@ public final class Metrics {
   private final Map<String, Counter> shed = new ConcurrentHashMap<>();
   private final Counter banCacheHits;
   private final Counter denyCacheHits;
+  private final Counter redisWrites;
+  private final Counter redisCommandsWritten;
 
   /**
    * The histogram buckets of check and Redis latency: a dozen chosen bounds, where Micrometer's
@@ -101,6 +105,10 @@ public final class Metrics {
         .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
     denyCacheHits = Counter.builder(DENY_CACHE_HITS)
         .description("Checks answered DENY without Redis, while Redis's last refusal was certain to hold").register(registry);
+    redisWrites = Counter.builder(REDIS_WRITES)
+        .description("Socket writes to Redis on the check path: the checks of one event-loop turn share one").register(registry);
+    redisCommandsWritten = Counter.builder(REDIS_COMMANDS)
+        .description("Commands written to Redis on the check path (divided by writes: how many share a write)").register(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -168,6 +176,12 @@ public final class Metrics {
 
   public void denyCacheHit() {
     denyCacheHits.increment();
+  }
+
+  /** One socket write to Redis on the check path, carrying {@code commands} commands. */
+  public void redisWrite(int commands) {
+    redisWrites.increment();
+    redisCommandsWritten.increment(commands);
   }
 
   /** A ban created now: by a rule's abuse policy, or by an operator (rule "manual"). */

@@ -36,6 +36,9 @@ final class PipelinedConnection {
     void onReady(PipelinedConnection connection);
 
     void onDown(PipelinedConnection connection, Throwable cause);
+
+    /** {@code commands} commands left in one socket write. */
+    void onWrite(int commands);
   }
 
   private enum State { DOWN, CONNECTING, HANDSHAKE, READY, CLOSED }
@@ -182,6 +185,7 @@ final class PipelinedConnection {
     if (inFlight.isEmpty()) {
       waitingSinceNanos = System.nanoTime();
     }
+    listener.onWrite(unsent.size());
     RedisCall call;
     while ((call = unsent.poll()) != null) {
       call.encode(out);

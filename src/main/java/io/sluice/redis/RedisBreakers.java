@@ -25,6 +25,10 @@ public final class RedisBreakers {
     @Override
     public void onDown(PipelinedConnection connection, Throwable cause) {
     }
+
+    @Override
+    public void onWrite(int commands) {
+    }
   };
 
   private final Vertx vertx;

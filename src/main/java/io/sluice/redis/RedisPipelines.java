@@ -33,7 +33,7 @@ public final class RedisPipelines {
   /** Past this many commands on one connection, new ones go to the next connection of the node. */
   private static final int SPILL_OVER = 1024;
 
-  private final Runnable onConnectionLost;
+  private final Observer observer;
   private final Vertx vertx;
   private final ContextInternal context;
   private final NetClient netClient;
@@ -50,13 +50,19 @@ public final class RedisPipelines {
    * @param connectionsPerNode connections this event loop keeps to each node
    * @param stallMs            a connection with commands unanswered this long is reopened
    */
-  /**
-   * @param onConnectionLost told whenever a connection goes down: what was read from Redis before
-   *                         may not hold for a Redis that comes back
-   */
+  /** What the connections tell the rest of the instance. Called on the event loop. */
+  public interface Observer {
+
+    /** A connection went down: what was read from Redis before may not hold for a Redis that comes back. */
+    void connectionLost();
+
+    /** {@code commands} commands left in one socket write. */
+    void wrote(int commands);
+  }
+
   public RedisPipelines(Vertx vertx, RedisTopology topology, RedisBreakers breakers, RedisFaults faults,
-                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs, Runnable onConnectionLost) {
-    this.onConnectionLost = onConnectionLost;
+                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs, Observer observer) {
+    this.observer = observer;
     this.vertx = vertx;
     this.context = (ContextInternal) vertx.getOrCreateContext();
     RedisAccess any = topology.nodes().get(0);
@@ -292,7 +298,12 @@ public final class RedisPipelines {
     public void onDown(PipelinedConnection connection, Throwable cause) {
       log.debug("connection to redis {} down: {}", access.address(), cause.toString());
       breaker.failure(cause);
-      onConnectionLost.run();
+      observer.connectionLost();
+    }
+
+    @Override
+    public void onWrite(int commands) {
+      observer.wrote(commands);
     }
   }
 
