@@ -12,9 +12,14 @@ RUN useradd --system --uid 10001 --home-dir /app sluice
 WORKDIR /app
 COPY --from=build /src/target/sluice.jar /app/sluice.jar
 COPY conf /app/conf
+# The launcher sets the JVM flags (a small fixed heap, the serial collector) and keeps a class-data-sharing
+# archive next to the jar, made by the container's first start: /app is the user's, so it can write it.
+COPY scripts/sluice /app/sluice
+RUN chown sluice /app
+ENV SLUICE_JAR=/app/sluice.jar
 USER sluice
 EXPOSE 50051 8081
 # Ready means Redis answers and the scripts and limits are loaded (/health/ready); bash's /dev/tcp needs no curl.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SLUICE_HTTP_PORT:-8081} && printf 'GET /health/ready HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200'"]
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/app/sluice.jar"]
+ENTRYPOINT ["/app/sluice"]

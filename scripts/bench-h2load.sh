@@ -6,7 +6,8 @@
 # one runs the whole script in Redis. Everything it starts is stopped at the end.
 #
 #   scripts/bench-h2load.sh [rounds] [requests] [streams] [connections]     (defaults: 5 200000 16 1)
-#   SLUICE_JAVA_OPTS="-Xmx160m ..." scripts/bench-h2load.sh                  (JVM flags of the instance)
+# The instance starts as scripts/fleet.sh starts it (scripts/sluice); SLUICE_LAUNCH=java-jar starts it
+# with a bare `java -jar`, SLUICE_JAVA_OPTS adds JVM flags.
 set -euo pipefail
 rounds="${1:-5}"
 requests="${2:-200000}"
@@ -26,8 +27,7 @@ printf '\x00\x00\x00\x00\x00' > "$work/health.bin"
 printf '\x00\x00\x00\x00\x0f\x0a\x08bench-h2\x12\x03api' > "$work/check.bin"
 
 start_redis "$redis_port"
-# shellcheck disable=SC2086
-start_sluice "$grpc_port" "$http_port" "$redis_port" "$work/limits.json" ${SLUICE_JAVA_OPTS:-}
+start_sluice "$grpc_port" "$http_port" "$redis_port" "$work/limits.json"
 
 run() { # run METHOD FRAME REQUESTS -> req/s
   h2load -n "$3" -c "$connections" -m "$streams" -d "$2" -H 'content-type: application/grpc' -H 'te: trailers' \
@@ -60,4 +60,5 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 h=$(median "${health[@]}"); c=$(median "${check[@]}")
 echo "h2load -c $connections -m $streams, $rounds rounds of $requests: Health/Check median $h req/s, RateLimiter/Check median $c req/s, ratio $(awk "BEGIN { printf \"%.2f\", $c / $h }")"
+echo "peak RSS of the instance: $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$sluice_pid/status")"
 echo "CPU per call, medians: health JVM $(median "${health_jvm_us[@]}") us; check JVM $(median "${jvm_us[@]}") us, Redis EVALSHA $(median "${redis_us[@]}") us"

@@ -27,12 +27,15 @@ start_redis() {
   wait_port "$1"
 }
 
-# start_sluice GRPC_PORT HTTP_PORT REDIS_PORT LIMITS_FILE [JAVA_OPTS...]: one instance, run from the
-# checkout so that it reads conf/application.json; its pid is $sluice_pid.
+# start_sluice GRPC_PORT HTTP_PORT REDIS_PORT LIMITS_FILE: one instance as scripts/fleet.sh starts it
+# (scripts/sluice: its JVM flags, plus $SLUICE_JAVA_OPTS), run from the checkout so that it reads
+# conf/application.json; its pid is $sluice_pid. SLUICE_LAUNCH=java-jar starts it with a bare
+# `java -jar` instead, to compare.
 start_sluice() {
-  local grpc=$1 http=$2 redis=$3 limits=$4
-  shift 4
-  (cd "$root" && exec java "$@" -jar "$jar" --port "$grpc" --http-port "$http" --redis "redis://127.0.0.1:$redis" \
+  local grpc=$1 http=$2 redis=$3 limits=$4 launcher=("$root/scripts/sluice")
+  # shellcheck disable=SC2206
+  [[ "${SLUICE_LAUNCH:-}" == "java-jar" ]] && launcher=(java ${SLUICE_JAVA_OPTS:-} -jar "$jar")
+  (cd "$root" && exec "${launcher[@]}" --port "$grpc" --http-port "$http" --redis "redis://127.0.0.1:$redis" \
     --limits "$limits") > "$work/sluice-$grpc.log" 2>&1 &
   sluice_pid=$!
   pids+=("$sluice_pid")

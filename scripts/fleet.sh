@@ -91,7 +91,7 @@ start_instances() {
     for port in "${ports[$i]}" "${http_ports[$i]}"; do
       if port_open "$port"; then log "port $port is taken; stop what uses it first"; return 1; fi
     done
-    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec ${detach[@]+"${detach[@]}"} java -jar "$jar" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
+    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec ${detach[@]+"${detach[@]}"} scripts/sluice --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
       --limits "${SLUICE_LIMITS:-conf/limits.json}") \
       > "$run_dir/$name.log" 2>&1 &
     echo $! > "$run_dir/$name.pid"
@@ -107,7 +107,7 @@ start_demo_backend() {
   if port_open "$demo_port"; then log "port $demo_port is taken; stop what uses it first (or SLUICE_DEMO_PORT=0)"; return 1; fi
   local targets
   targets="$(for p in "${ports[@]}"; do printf '127.0.0.1:%s,' "$p"; done)"
-  ${detach[@]+"${detach[@]}"} java -jar "$jar" demo-backend --host 127.0.0.1 --port "$demo_port" --targets "${targets%,}" > "$run_dir/demo-backend.log" 2>&1 &
+  ${detach[@]+"${detach[@]}"} "$root/scripts/sluice" demo-backend --host 127.0.0.1 --port "$demo_port" --targets "${targets%,}" > "$run_dir/demo-backend.log" 2>&1 &
   echo $! > "$run_dir/demo-backend.pid"
   wait_for_port "$demo_port" "$(cat "$run_dir/demo-backend.pid")" demo-backend
 }

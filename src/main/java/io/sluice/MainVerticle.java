@@ -81,13 +81,16 @@ public final class MainVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    // What does not depend on each other starts together; checks are served last, once the limits
+    // stored in Redis are applied, so that an instance never serves limits the fleet does not.
     return loadLimits()
         .compose(ready -> connectRedis())
-        .compose(ready -> subscribe())
-        .compose(ready -> vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)))
-        .compose(ready -> vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)))
-        .compose(ready -> vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScript, banScript)))
-        .compose(this::deployGrpc)
+        .compose(ready -> Future.all(
+            subscribe(),
+            vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)),
+            vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)),
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScript, banScript))))
+        .compose(ready -> deployGrpc())
         .map(deployed -> {
           registerGauges();
           return deployed;
@@ -173,7 +176,7 @@ public final class MainVerticle extends VerticleBase {
     }
   }
 
-  private Future<String> deployGrpc(String limitsDeployed) {
+  private Future<String> deployGrpc() {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, giveBackScript, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet);

@@ -35,18 +35,29 @@ public final class Sluice implements AutoCloseable {
     this.health = health;
   }
 
-  /** Starts an instance; on failure the Vert.x it created is closed again. */
+  /** Starts an instance on a Vert.x of its own; on failure that Vert.x is closed again. */
   public static Future<Sluice> start(Settings settings) {
     Metrics metrics = new Metrics();
-    Health health = new Health(settings.failureMode());
-    // Vert.x reports its own meters (connections, pools, event loops) into the same registry as ours.
-    // Not per HTTP request: sluice_check_duration_seconds times the calls that matter, and Vert.x's
-    // per-request meters cost a check about as much as the rest of the metrics together.
-    Vertx vertx = Vertx.builder()
+    return start(settings, metrics, vertx(metrics));
+  }
+
+  /**
+   * The Vert.x an instance runs on. Vert.x reports its own meters (connections, pools, event loops)
+   * into the same registry as ours; not per HTTP request: sluice_check_duration_seconds times the
+   * calls that matter, and Vert.x's per-request meters cost a check about as much as the rest of
+   * the metrics together.
+   */
+  public static Vertx vertx(Metrics metrics) {
+    return Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
             .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
         .build();
+  }
+
+  /** Starts an instance on {@code vertx}, made by {@link #vertx}; on failure it is closed. */
+  public static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx) {
+    Health health = new Health(settings.failureMode());
     MainVerticle main = new MainVerticle(settings, metrics, health);
     // Not bound to a context: after a failed start the event loops are gone, and the caller must still hear why.
     Promise<Sluice> started = Promise.promise();
