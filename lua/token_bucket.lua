@@ -25,7 +25,8 @@
 -- ARGV[10] scope             "action" or "user"
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 --
--- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created }
+-- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
+-- of which an answer that involves no ban (ALLOW, and DENY without a ban made) sends the first five only:
 --   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it)
 --   remaining       whole tokens left after this request (0 for BAN)
 --   retry_after_ms  0 when allowed; DENY: ms until `cost` tokens exist; BAN: ms until the ban ends
@@ -53,10 +54,14 @@ local function active_ban(key)
   return nil
 end
 
-local ban = active_ban(KEYS[2])
-local action_ban = active_ban(KEYS[3])
-if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
-  ban = action_ban
+-- Most users are not banned: one EXISTS on both ban keys spares reading them.
+local ban = nil
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
+  ban = active_ban(KEYS[2])
+  local action_ban = active_ban(KEYS[3])
+  if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
+    ban = action_ban
+  end
 end
 if ban then
   return { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
@@ -64,7 +69,7 @@ end
 local shadow = #KEYS == 7
 if shadow then
   ban = active_ban(KEYS[6])
-  action_ban = active_ban(KEYS[7])
+  local action_ban = active_ban(KEYS[7])
   if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
     ban = action_ban
   end
@@ -119,12 +124,12 @@ if allowed then
   if #KEYS >= 5 then
     counted = violations_in_window(tonumber(ARGV[5]))
   end
-  return { 1, remaining, 0, reset_after_ms, counted, 0, '', '', 0 }
+  return { 1, remaining, 0, reset_after_ms, counted }
 end
 
 -- Denied. A denial writes nothing to the bucket: its stored state already yields the same refill.
 if #KEYS < 5 then
-  return { 0, remaining, retry_after_ms, reset_after_ms, 0, 0, '', '', 0 }
+  return { 0, remaining, retry_after_ms, reset_after_ms, 0 }
 end
 
 local max_violations = tonumber(ARGV[4])

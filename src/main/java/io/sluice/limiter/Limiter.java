@@ -326,7 +326,10 @@ public final class Limiter {
     return enforceOrShadow(decision, pending.shadowRule, pending.userId, pending.action);
   }
 
-  /** Reads the script's reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created }. */
+  /**
+   * Reads the script's reply: { code, remaining, retry_after_ms, reset_after_ms, violations } and, when a ban is involved,
+   * { ban_level, ban_scope, ban_reason, created }.
+   */
   private Decision fromReply(PendingCheck pending, Object[] reply) {
     Rule rule = pending.rule;
     int code = ((Long) reply[0]).intValue();
@@ -343,9 +346,11 @@ public final class Limiter {
     if (code == 0) {
       denyCache.remember(pending.userId, rule, pending.tokens, pending.sentNanos, (Long) reply[2]);
     }
+    // An answer without a ban carries the first five fields only.
+    boolean withBan = reply.length > 5;
     Decision decision = new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), (Long) reply[1], (Long) reply[2],
-        (Long) reply[3], null, ((Long) reply[4]).intValue(), maxViolations, ((Long) reply[5]).intValue(), (String) reply[6],
-        (String) reply[7], null);
+        (Long) reply[3], null, ((Long) reply[4]).intValue(), maxViolations, withBan ? ((Long) reply[5]).intValue() : 0,
+        withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "", null);
     return enforceOrShadow(decision, shadow, pending.userId, pending.action);
   }
 
