@@ -71,6 +71,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--http-port", description = "HTTP port for /metrics, /health and /admin.")
   Integer httpPort;
 
+  @Option(names = "--envoy-rules", description = "A directory of envoyproxy/ratelimit rule files: serves Envoy's rate limit service.")
+  String envoyRules;
+
   public static void main(String[] args) {
     int exitCode = run(args);
     // Serving returns -1: the event loops keep the process alive until it is stopped.
@@ -100,6 +103,7 @@ public final class Main implements Callable<Integer> {
     putIfSet(flags, "redis", redis);
     putIfSet(flags, "limits", limits);
     putIfSet(flags, "httpPort", httpPort);
+    putIfSet(flags, "envoyRules", envoyRules);
     boolean explicitConfig = !SettingsLoader.DEFAULT_FILE.equals(config);
     // One Vert.x reads the settings and then runs the instance: making a second costs a launch a fifth of a second.
     Metrics metrics = new Metrics();

@@ -3,7 +3,10 @@ package io.sluice;
 import io.sluice.config.Settings;
 import io.sluice.grpc.GrpcVerticle;
 import io.sluice.limiter.BanAdmin;
+import io.sluice.envoy.EnvoyRulesVerticle;
+import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.LocalBuckets;
@@ -50,8 +53,7 @@ public final class MainVerticle extends VerticleBase {
   private static final long BAN_CACHE_SWEEP_MS = 30_000;
 
   private final Settings settings;
-  private final LuaScript checkScript = LuaScript.load("token_bucket");
-  private final LuaScript giveBackScript = LuaScript.load("give_back");
+  private final CheckScripts checkScripts = CheckScripts.load();
   private final LuaScript banScript = LuaScript.load("ban");
   private final LuaScript heartbeatScript = LuaScript.load("heartbeat");
   /** Names this instance in Redis: its heartbeat, and the throttle controller's lease. */
@@ -63,6 +65,9 @@ public final class MainVerticle extends VerticleBase {
   private FleetSize fleet;
   private final BanCache banCache = new BanCache();
   private final DenyCache denyCache = new DenyCache();
+  /** Null unless envoyRules names a directory. */
+  private LiveEnvoyRules envoyRules;
+  private java.util.Map<String, String> initialEnvoyFiles;
   private final Metrics metrics;
   private final Health health;
   private final ThrottleFactors throttle = new ThrottleFactors();
@@ -84,12 +89,15 @@ public final class MainVerticle extends VerticleBase {
     // What does not depend on each other starts together; checks are served last, once the limits
     // stored in Redis are applied, so that an instance never serves limits the fleet does not.
     return loadLimits()
+        .compose(ready -> loadEnvoyRules())
         .compose(ready -> connectRedis())
         .compose(ready -> Future.all(
             subscribe(),
             vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)),
             vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)),
-            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScript, banScript))))
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScripts.check(), banScript, envoyRules)),
+            envoyRules == null ? Future.succeededFuture()
+                : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
         .compose(ready -> deployGrpc())
         .map(deployed -> {
           registerGauges();
@@ -145,7 +153,7 @@ public final class MainVerticle extends VerticleBase {
     Settings.RedisSettings redisSettings = settings.redis();
     RedisAccess node = redisSettings.access();
     topology = RedisTopology.standalone(node);
-    breakers = new RedisBreakers(vertx, node, List.of(checkScript, giveBackScript), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
+    breakers = new RedisBreakers(vertx, node, checkScripts.all(), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
         Math.max(1000, redisSettings.timeoutMs() * 4L));
     topology.nodes().forEach(breakers::forNode);
     health.breakerState(breakers::worst);
@@ -176,10 +184,23 @@ public final class MainVerticle extends VerticleBase {
     }
   }
 
+  /** The Envoy rules, when a directory is set: an instance with invalid rules does not start, as with invalid limits. */
+  private Future<Void> loadEnvoyRules() {
+    if (!settings.envoy().enabled()) {
+      return Future.succeededFuture();
+    }
+    return EnvoyRulesVerticle.read(vertx, settings.envoy().rules()).map(files -> {
+      initialEnvoyFiles = files;
+      envoyRules = new LiveEnvoyRules(EnvoyRulesVerticle.parse(files, settings), EnvoyRulesVerticle.source(settings));
+      log.info("envoy rules from {}: domains {}", settings.envoy().rules(), new java.util.TreeSet<>(envoyRules.get().domains().keySet()));
+      return null;
+    });
+  }
+
   private Future<String> deployGrpc() {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScript, giveBackScript, banScript, limits, banCache, denyCache, metrics, throttle, health,
-        topology, breakers, faults, localBuckets, fleet);
+    GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
+        topology, breakers, faults, localBuckets, fleet, envoyRules);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 
@@ -191,6 +212,12 @@ public final class MainVerticle extends VerticleBase {
     metrics.counter(Metrics.LIMITS_RELOADS, "Limits updates, applied or rejected whole", limits, live -> live.status().rejected(),
         "result", "rejected");
     metrics.gauge(Metrics.BANS_CACHED, "Users with a ban in this instance's cache", banCache::size);
+    if (envoyRules != null) {
+      metrics.counter(Metrics.ENVOY_RELOADS, "Envoy rule sets, applied or rejected whole", envoyRules, LiveEnvoyRules::applied,
+          "result", "applied");
+      metrics.counter(Metrics.ENVOY_RELOADS, "Envoy rule sets, applied or rejected whole", envoyRules, LiveEnvoyRules::rejected,
+          "result", "rejected");
+    }
     metrics.gauge(Metrics.DENIES_CACHED, "Users with a refusal in this instance's cache (certain until Redis would allow)", denyCache::size);
     metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", subscriber::isSubscribed,
         "channel", RedisKeys.BANS_CHANNEL);

@@ -27,7 +27,22 @@ public record Settings(
     int heartbeatMs,
     Security security,
     Throttle throttle,
+    Envoy envoy,
     Ops ops) {
+
+  /**
+   * Envoy's rate limit service (envoy.service.ratelimit.v3), served on the gRPC port when rule files are given.
+   *
+   * @param rules           a directory of envoyproxy/ratelimit rule files (*.yaml, *.yml); empty: the service is not served
+   * @param algorithm       {@code token_bucket} (Sluice's buckets) or {@code fixed_window} (envoyproxy/ratelimit's numbers)
+   * @param responseHeaders add RateLimit-Limit, -Remaining and -Reset to what Envoy sends back to the client
+   */
+  public record Envoy(String rules, String algorithm, boolean responseHeaders) {
+
+    public boolean enabled() {
+      return !rules.isEmpty();
+    }
+  }
 
   /**
    * Who may use what, and TLS on the ports. Secrets never appear in {@link #toString()}.
@@ -148,7 +163,10 @@ public record Settings(
       .put("drainTimeoutMs", 10_000)
       .put("healthCheckMs", 1000)
       .put("logFormat", "text")
-      .put("logRequests", false);
+      .put("logRequests", false)
+      .put("envoyRules", "")
+      .put("envoyAlgorithm", "token_bucket")
+      .put("envoyResponseHeaders", false);
 
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
@@ -190,6 +208,7 @@ public record Settings(
             probeUrl(merged, problems),
             integer(merged, "throttleProbeIntervalMs", 10, 600_000, problems),
             integer(merged, "throttleProbeTimeoutMs", 10, 600_000, problems)),
+        envoy(merged, problems),
         new Ops(
             integer(merged, "httpPort", 1, 65535, problems),
             integer(merged, "drainTimeoutMs", 0, 600_000, problems),
@@ -229,6 +248,15 @@ public record Settings(
       problems.add("httpTls mtls needs tlsClientCa, the CA client certificates must chain to");
     }
     return security;
+  }
+
+  private static Envoy envoy(JsonObject json, List<String> problems) {
+    String rules = optionalText(json, "envoyRules");
+    if (!rules.isEmpty() && !Files.isDirectory(Path.of(rules))) {
+      problems.add("envoyRules must name a directory of rule files, was '" + rules + "'");
+    }
+    return new Envoy(rules, oneOf(json, "envoyAlgorithm", List.of("token_bucket", "fixed_window"), problems),
+        bool(json, "envoyResponseHeaders", problems));
   }
 
   private static String token(JsonObject json, String key, String whenEmpty, List<String> problems) {

@@ -1,6 +1,10 @@
 package io.sluice.grpc;
 
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpcService;
 import io.sluice.config.Settings;
+import io.sluice.envoy.EnvoyEndpoint;
+import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.grpc.v1.AdminGrpcService;
 import io.sluice.grpc.v1.BanRequest;
 import io.sluice.grpc.v1.CheckBatchRequest;
@@ -13,6 +17,7 @@ import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.RateLimiterGrpcService;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.Limiter;
@@ -48,9 +53,9 @@ import java.util.List;
 public final class GrpcVerticle extends VerticleBase {
 
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
-  public record Shared(Settings settings, LuaScript checkScript, LuaScript giveBackScript, LuaScript banScript, LiveLimits limits, BanCache banCache,
+  public record Shared(Settings settings, CheckScripts checkScripts, LuaScript banScript, LiveLimits limits, BanCache banCache,
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
-                       RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet) {
+                       RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules) {
   }
 
   private final Shared shared;
@@ -66,7 +71,7 @@ public final class GrpcVerticle extends VerticleBase {
     Settings settings = shared.settings();
     Settings.RedisSettings redisSettings = settings.redis();
     redis = RedisClients.pooled(vertx, settings);
-    pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), List.of(shared.checkScript(), shared.giveBackScript()),
+    pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), shared.checkScripts().all(),
         redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), Math.max(5000, redisSettings.timeoutMs() * 4L),
         new RedisPipelines.Observer() {
           @Override
@@ -84,12 +89,12 @@ public final class GrpcVerticle extends VerticleBase {
 
   private Future<HttpServer> listen(Settings settings) {
     Health health = shared.health();
-    Limiter limiter = new Limiter(pipelines, shared.checkScript(), shared.giveBackScript(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
-        shared.metrics(),
-        shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
+    Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
+        shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
+    Admission admission = new Admission(health, shared.metrics(), settings.maxChecksInFlight());
     BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
-    RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), health,
-        settings.maxChecksInFlight(), shared.limits());
+    RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,
+        shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR)
             .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
@@ -97,6 +102,11 @@ public final class GrpcVerticle extends VerticleBase {
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
         .addService(new HealthEndpoint(vertx, health))
         .addService(new Reflection());
+    if (shared.envoyRules() != null) {
+      EnvoyEndpoint envoy = new EnvoyEndpoint(limiter, shared.envoyRules(), admission, shared.metrics(), settings);
+      grpc.addService(new UnaryService(RateLimitServiceGrpcService.SERVICE_NAME, RateLimitServiceGrpcService.SERVICE_DESCRIPTOR)
+          .method(RateLimitServiceGrpcService.ShouldRateLimit, RateLimitRequest.parser(), envoy::shouldRateLimit));
+    }
     Settings.Security security = settings.security();
     BearerToken adminToken = BearerToken.of(security.adminToken());
     if (adminToken != null) {

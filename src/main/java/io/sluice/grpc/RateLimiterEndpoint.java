@@ -33,27 +33,22 @@ public final class RateLimiterEndpoint {
   /** Every check, when enabled (setting logRequests); off by default. */
   public static final String REQUEST_LOGGER = "sluice.requests";
   private static final Logger requestLog = LoggerFactory.getLogger(REQUEST_LOGGER);
-  /** Refused while draining, so that clients retry on another instance. */
-  private static final StatusException SHUTTING_DOWN =
-      new StatusException(GrpcStatus.UNAVAILABLE, "sluice is shutting down; retry on another instance");
 
   private final Limiter limiter;
   private final Redis redis;
   private final ThrottleFactors throttle;
   private final Metrics metrics;
-  private final Health health;
-  private final int maxChecksInFlight;
+  private final Admission admission;
   private final Supplier<Limits> limits;
 
-  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle, Metrics metrics, Health health,
-                             int maxChecksInFlight, Supplier<Limits> limits) {
+  public RateLimiterEndpoint(Limiter limiter, Redis redis, ThrottleFactors throttle, Metrics metrics, Admission admission,
+                             Supplier<Limits> limits) {
     this.limits = limits;
     this.limiter = limiter;
     this.redis = redis;
     this.throttle = throttle;
     this.metrics = metrics;
-    this.health = health;
-    this.maxChecksInFlight = maxChecksInFlight;
+    this.admission = admission;
   }
 
   /**
@@ -82,26 +77,16 @@ public final class RateLimiterEndpoint {
    * is known: a check is answered before it, with a decision or with an error status.
    */
   Future<CheckResponse> check(GrpcServerRequest<CheckRequest, CheckResponse> call, CheckRequest request) {
-    long receivedNanos = System.nanoTime();
-    if (!health.tryEnter()) {
-      return Future.failedFuture(SHUTTING_DOWN);
-    }
-    if (health.inFlight() > maxChecksInFlight) {
-      health.exit();
-      metrics.shed("overload");
-      return Future.failedFuture(CheckFailure.overload(maxChecksInFlight));
-    }
-    return limiter.check(request.getUserId(), request.getAction(), Integer.toUnsignedLong(request.getCost()),
-            callerDeadline(receivedNanos, call.timeout()))
-        .andThen(done -> health.exit())
+    return admission.run(call, admitted -> limiter.check(request.getUserId(), request.getAction(),
+            Integer.toUnsignedLong(request.getCost()), admitted.deadlineNanos())
         .map(decision -> {
-          metrics.decided(decision, receivedNanos);
+          metrics.decided(decision, admitted.receivedNanos());
           if (requestLog.isDebugEnabled()) {
             requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(), request.getCost(),
                 decision);
           }
           return toResponse(decision);
-        });
+        }));
   }
 
   /**
@@ -109,27 +94,17 @@ public final class RateLimiterEndpoint {
    * batch's decision (the most severe one). Counts as one call in flight.
    */
   Future<CheckBatchResponse> checkBatch(GrpcServerRequest<CheckBatchRequest, CheckBatchResponse> call, CheckBatchRequest request) {
-    long receivedNanos = System.nanoTime();
-    if (!health.tryEnter()) {
-      return Future.failedFuture(SHUTTING_DOWN);
-    }
-    if (health.inFlight() > maxChecksInFlight) {
-      health.exit();
-      metrics.shed("overload");
-      return Future.failedFuture(CheckFailure.overload(maxChecksInFlight));
-    }
     List<Limiter.Request> checks = new ArrayList<>(request.getChecksCount());
     for (CheckRequest check : request.getChecksList()) {
       checks.add(new Limiter.Request(check.getUserId(), check.getAction(), Integer.toUnsignedLong(check.getCost())));
     }
-    return limiter.checkBatch(checks, request.getAllOrNothing(), callerDeadline(receivedNanos, call.timeout()))
-        .andThen(done -> health.exit())
+    return admission.run(call, admitted -> limiter.checkBatch(checks, request.getAllOrNothing(), admitted.deadlineNanos())
         .map(outcome -> {
           CheckBatchResponse.Builder response = CheckBatchResponse.newBuilder();
           Decision.Outcome worst = Decision.Outcome.ALLOW;
           for (int i = 0; i < outcome.decisions().size(); i++) {
             Decision decision = outcome.decisions().get(i);
-            metrics.decided(decision, receivedNanos);
+            metrics.decided(decision, admitted.receivedNanos());
             if (decision.outcome().ordinal() > worst.ordinal()) {
               worst = decision.outcome();
             }
@@ -141,21 +116,7 @@ public final class RateLimiterEndpoint {
             response.addResults(answer);
           }
           return response.setDecision(toWire(worst)).build();
-        });
-  }
-
-  /**
-   * When to give up on Redis for a caller who waits {@code timeoutMs}: a tenth of it earlier (at
-   * least 1 ms, at most 20 ms), so that the answer still crosses the network and the caller's own
-   * stack in time.
-   */
-  static long callerDeadline(long receivedNanos, long timeoutMs) {
-    if (timeoutMs <= 0) {
-      return Long.MAX_VALUE;
-    }
-    long timeoutNanos = timeoutMs * 1_000_000L;
-    long marginNanos = Math.max(1_000_000L, Math.min(20_000_000L, timeoutNanos / 10));
-    return receivedNanos + timeoutNanos - marginNanos;
+        }));
   }
 
   static CheckResponse toResponse(Decision decision) {

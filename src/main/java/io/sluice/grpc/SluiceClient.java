@@ -1,5 +1,8 @@
 package io.sluice.grpc;
 
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpcClient;
 import io.sluice.grpc.v1.AdminGrpcClient;
 import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.BanRequest;
@@ -68,6 +71,11 @@ public final class SluiceClient {
 
   public Future<CheckBatchResponse> checkBatch(CheckBatchRequest request) {
     return call(RateLimiterGrpcClient.CheckBatch, request, 0);
+  }
+
+  /** Envoy's rate limit service, as Envoy calls it. */
+  public Future<RateLimitResponse> shouldRateLimit(RateLimitRequest request) {
+    return call(RateLimitServiceGrpcClient.ShouldRateLimit, request, 0);
   }
 
   public Future<ListBansResponse> listBans(String userIdOrEmpty) {

@@ -38,6 +38,7 @@ public final class Limiter {
   private final RedisPipelines redis;
   private final LuaScript check;
   private final LuaScript giveBackScript;
+  private final LuaScript fixedWindow;
   private final Supplier<Limits> limits;
   private final BanCache banCache;
   private final DenyCache denyCache;
@@ -50,12 +51,13 @@ public final class Limiter {
   private final FleetSize fleet;
   private final RedisFaults faults;
 
-  public Limiter(RedisPipelines redis, LuaScript check, LuaScript giveBackScript, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
+  public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
                  ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults) {
     this.redis = redis;
-    this.check = check;
-    this.giveBackScript = giveBackScript;
+    this.check = scripts.check();
+    this.giveBackScript = scripts.giveBack();
+    this.fixedWindow = scripts.fixedWindow();
     this.limits = limits;
     this.banCache = banCache;
     this.denyCache = denyCache;
@@ -255,6 +257,38 @@ public final class Limiter {
     return pending.promise.future();
   }
 
+  /** What a subject that is not a user of the limits file has: no lists, no document-wide shadow. */
+  private static final Limits NO_LISTS = new Limits(0, "subjects", java.util.Map.of(Limits.DEFAULT_RULE,
+      new Rule(Limits.DEFAULT_RULE, 1, 1)));
+
+  /**
+   * A check of something that is not a user of the limits file (an Envoy descriptor) under the
+   * rule given, taking {@code tokens} (0 looks without taking). Bans, certain refusals, failure
+   * modes and the shadow setting apply as to any check.
+   */
+  public Future<Decision> checkSubject(String subject, Rule rule, long tokens, long callerDeadlineNanos) {
+    return decide(new Valid(subject, rule.name(), tokens, rule, NO_LISTS), callerDeadlineNanos);
+  }
+
+  /**
+   * The same subject counted in fixed windows of {@code windowSeconds} on Redis's clock, as
+   * envoyproxy/ratelimit counts: {@code hits} are added (0 looks without adding), and the window
+   * refuses once its count passes the rule's capacity. No bans: a fixed window keeps no violations.
+   */
+  public Future<Decision> countInWindow(String subject, Rule rule, long hits, long windowSeconds, long callerDeadlineNanos) {
+    boolean shadow = shadowSetting || rule.shadow();
+    long now = System.nanoTime();
+    Decision certain = denyCache.lookup(subject, rule, hits, now);
+    if (certain != null) {
+      metrics.denyCacheHit();
+      return Future.succeededFuture(enforceOrShadow(certain, shadow, subject, rule.name()));
+    }
+    WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now);
+    redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(subject, rule.name())},
+        new Object[] {rule.capacity(), windowSeconds, hits}, now + redisTimeoutNanos, callerDeadlineNanos, pending);
+    return pending.promise.future();
+  }
+
   /** Refuses a user id or action that is not a valid name, naming the field. */
   public static void requireName(String field, String value) {
     String problem = Names.problem(value);
@@ -380,7 +414,7 @@ public final class Limiter {
 
 
   /** One check on its way through Redis, and every way it can end. */
-  private final class PendingCheck implements ScriptCallback {
+  private class PendingCheck implements ScriptCallback {
     final Promise<Decision> promise = Promise.promise();
     final String userId;
     final String action;
@@ -402,12 +436,17 @@ public final class Limiter {
       this.sentNanos = sentNanos;
     }
 
+    /** The decision in the script's reply. */
+    Decision read(Object[] reply) {
+      return fromReply(this, reply);
+    }
+
     @Override
     public void onReply(Object reply) {
       metrics.redisCall(sentNanos);
       Decision decision;
       try {
-        decision = fromReply(this, (Object[]) reply);
+        decision = read((Object[]) reply);
       } catch (RuntimeException e) {
         promise.fail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a check reply: " + e)));
         return;
@@ -441,6 +480,32 @@ public final class Limiter {
       } catch (RuntimeException e) {
         faults.record(RedisFault.REPLY, "cannot read a late check reply: " + e);
       }
+    }
+  }
+
+  /** A fixed-window count on its way through Redis: lua/fixed_window.lua answers { count, seconds_until_the_window_ends }. */
+  private final class WindowCheck extends PendingCheck {
+
+    WindowCheck(String subject, Rule rule, long hits, boolean shadow, long sentNanos) {
+      super(subject, rule.name(), rule, hits, shadow, shadow, sentNanos);
+    }
+
+    @Override
+    Decision read(Object[] reply) {
+      long count = (Long) reply[0];
+      long resetMs = (Long) reply[1] * 1000;
+      boolean over = count > rule.capacity();
+      if (over) {
+        denyCache.remember(userId, rule, tokens, sentNanos, resetMs);
+      }
+      Decision decision = new Decision(over ? Decision.Outcome.DENY : Decision.Outcome.ALLOW, rule.name(), rule.capacity(),
+          rule.refillPerSecond(), Math.max(0, rule.capacity() - count), over ? resetMs : 0, resetMs, null, 0, 0, 0, "", "", null);
+      return enforceOrShadow(decision, shadowRule, userId, action);
+    }
+
+    @Override
+    public void onLateReply(Object reply) {
+      // A window's count changes nothing that outlives the answer.
     }
   }
 }

@@ -52,6 +52,11 @@ public final class RedisKeys {
   private RedisKeys() {
   }
 
+  /** {@code fixed_window:{<subject>}:<rule>}, the counter of a fixed window ({@code {window, count}}). */
+  public static String fixedWindow(String subject, String rule) {
+    return "fixed_window:{" + escape(subject) + "}:" + escape(rule);
+  }
+
   /** {@code rate_limit:{<user>}:<action>}, the token bucket of one user and action. */
   public static String bucket(String userId, String action) {
     return "rate_limit:{" + escape(userId) + "}:" + escape(action);

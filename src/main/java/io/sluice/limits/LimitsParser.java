@@ -175,7 +175,8 @@ public final class LimitsParser {
     return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode) : null;
   }
 
-  private static AbusePolicy parseAbuse(JsonObject json, String path, List<String> problems) {
+  /** An `abuse` block, as limits.json and the Envoy rule files write it; problems name `path`. */
+  public static AbusePolicy parseAbuse(JsonObject json, String path, List<String> problems) {
     unknownFields(json, ABUSE_FIELDS, path + ".", problems);
     int maxViolations = (int) wholeNumber(json.getValue("maxViolations"), path + ".maxViolations", 1, MAX_VIOLATIONS, problems);
     long windowMs = millis(json, "windowSeconds", AbusePolicy.DEFAULT_WINDOW_MS, path, problems);
@@ -293,7 +294,7 @@ public final class LimitsParser {
   }
 
   /** Control characters escaped: a rejected value is logged, and must not forge a log line. */
-  static String printable(String text) {
+  public static String printable(String text) {
     StringBuilder out = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);

@@ -38,9 +38,7 @@ public final class LimitsVerticle extends VerticleBase {
   /** Published changes and catch-ups, one at a time. */
   private Future<Void> queue = Future.succeededFuture();
   private String lastFileContent;
-  /** A file that failed to parse once: read again next scan; reported only if it is still the same. */
-  private String pendingInvalidContent;
-  private String reportedInvalidContent;
+  private final InvalidFileReports invalidFile = new InvalidFileReports();
   private long version;
   private Redis redis;
   private Subscriber subscriber;
@@ -91,7 +89,7 @@ public final class LimitsVerticle extends VerticleBase {
       }
       String content = read.result().toString();
       if (content.equals(lastFileContent)) {
-        pendingInvalidContent = null;
+        invalidFile.unchanged();
         return;
       }
       JsonObject document;
@@ -103,26 +101,17 @@ public final class LimitsVerticle extends VerticleBase {
         rejectFileOnceStable(e.getMessage(), content);
         return;
       }
-      pendingInvalidContent = null;
-      reportedInvalidContent = null;
+      invalidFile.applied();
       lastFileContent = content;
       fileDocument = document;
       applyEffective(fileSource);
     });
   }
 
-  /** Editors that write in place show a half-written file for a moment: only a file that stays invalid is reported. */
   private void rejectFileOnceStable(String reason, String content) {
-    if (content.equals(lastFileContent) || content.equals(reportedInvalidContent)) {
-      return;
+    if (!content.equals(lastFileContent) && invalidFile.shouldReport(content)) {
+      reject(fileSource, reason);
     }
-    if (!content.equals(pendingInvalidContent)) {
-      pendingInvalidContent = content;
-      return;
-    }
-    pendingInvalidContent = null;
-    reportedInvalidContent = content;
-    reject(fileSource, reason);
   }
 
   /**

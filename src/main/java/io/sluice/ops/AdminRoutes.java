@@ -3,6 +3,7 @@ package io.sluice.ops;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanInfo;
 import io.sluice.limiter.InvalidRequestException;
+import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limits.LiveLimits;
 import io.sluice.security.BearerToken;
 import io.sluice.throttle.ThrottleReport;
@@ -34,8 +35,11 @@ final class AdminRoutes {
   private final LiveLimits limits;
   private final Redis redis;
   private final Metrics metrics;
+  private final LiveEnvoyRules envoyRules;
 
-  AdminRoutes(BearerToken token, BanAdmin bans, LiveLimits limits, Redis redis, Metrics metrics) {
+  /** @param envoyRules null when no Envoy rules are served */
+  AdminRoutes(BearerToken token, BanAdmin bans, LiveLimits limits, Redis redis, Metrics metrics, LiveEnvoyRules envoyRules) {
+    this.envoyRules = envoyRules;
     this.token = token;
     this.bans = bans;
     this.limits = limits;
@@ -53,6 +57,9 @@ final class AdminRoutes {
     router.route("/admin/*").handler(this::authorize);
     router.route("/admin/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
     router.get("/admin/limits").handler(ctx -> json(ctx, 200, limits.status().toJson()));
+    router.get("/admin/envoy").handler(ctx -> json(ctx, envoyRules == null ? 404 : 200, envoyRules == null
+        ? new JsonObject().put("error", "no Envoy rules are served; set envoyRules (--envoy-rules) to a directory of rule files")
+        : envoyRules.toJson()));
     router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).map(subjects ->
         new JsonObject().put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList())))));
     router.get("/admin/bans").handler(ctx -> answer(ctx, bans.list(param(ctx, "user")).map(list ->

@@ -45,6 +45,8 @@ public final class Metrics {
   public static final String DENIES_CACHED = "sluice_denies_cached";
   public static final String DENY_CACHE_HITS = "sluice_deny_cache_hits";
   public static final String REDIS_WRITES = "sluice_redis_writes";
+  public static final String ENVOY_DESCRIPTORS = "sluice_envoy_descriptors";
+  public static final String ENVOY_RELOADS = "sluice_envoy_rules_reloads";
   public static final String REDIS_COMMANDS = "sluice_redis_commands";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
@@ -176,6 +178,16 @@ public final class Metrics {
 
   public void denyCacheHit() {
     denyCacheHits.increment();
+  }
+
+  /**
+   * An Envoy descriptor answered under a limit that asks for its own series: requests_per_unit 0
+   * (decided without Redis), or detailed_metric / value_to_metric, whose {@code descriptor} label
+   * carries the request's values (cardinality the rule's author chose).
+   */
+  public void envoyDescriptor(String descriptor, String outcome) {
+    Counter.builder(ENVOY_DESCRIPTORS).description("Envoy descriptors answered, by rule path (with values where the rule asks) and outcome")
+        .tag("descriptor", descriptor).tag("outcome", outcome).register(registry).increment();
   }
 
   /** One socket write to Redis on the check path, carrying {@code commands} commands. */

@@ -2,6 +2,7 @@ package io.sluice.ops;
 
 import io.sluice.config.Settings;
 import io.sluice.limiter.BanAdmin;
+import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
@@ -46,11 +47,12 @@ public final class OpsVerticle extends VerticleBase {
   private final BanCache banCache;
   private final LuaScript banScript;
   private final List<LuaScript> scripts;
+  private final LiveEnvoyRules envoyRules;
   private Redis redis;
   private long probeTimer = -1;
 
   public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache,
-                     LuaScript checkScript, LuaScript banScript) {
+                     LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules) {
     this.settings = settings;
     this.health = health;
     this.metrics = metrics;
@@ -58,6 +60,7 @@ public final class OpsVerticle extends VerticleBase {
     this.banCache = banCache;
     this.banScript = banScript;
     this.scripts = List.of(checkScript, banScript);
+    this.envoyRules = envoyRules;
   }
 
   @Override
@@ -72,7 +75,7 @@ public final class OpsVerticle extends VerticleBase {
     if (adminToken == null) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, banScript, banCache, metrics, limits), limits, redis, metrics).mount(router);
+      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(new HttpServerOptions(), settings.security())).requestHandler(router);
     return probeRedis()

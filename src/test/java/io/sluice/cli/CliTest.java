@@ -95,6 +95,17 @@ class CliTest {
   }
 
   @Test
+  void serverRefusesToStartWithInvalidEnvoyRulesNamingFileAndField(TestRedis redis, @TempDir Path dir) throws Exception {
+    Path limits = Files.writeString(dir.resolve("limits.json"), LIMITS);
+    Path rules = Files.createDirectory(dir.resolve("envoy"));
+    Files.writeString(rules.resolve("edge.yaml"), "domain: edge\ndescriptors:\n  - key: ip\n    rate_limit: {unit: second, requests_per_unit: -1}\n");
+    Run run = Cli.run("--port", String.valueOf(Ports.free()), "--http-port", String.valueOf(Ports.free()), "--redis", redis.uri(),
+        "--limits", limits.toString(), "--envoy-rules", rules.toString());
+    assertEquals(1, run.exitCode());
+    assertThat(run.err()).contains("edge.yaml: descriptors[0].rate_limit.requests_per_unit must be a whole number from 0 to 4294967295, was '-1'");
+  }
+
+  @Test
   void banListAndUnbanFromTheCommandLine(TestRedis redis, @TempDir Path dir) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       String target = "127.0.0.1:" + sluice.port();

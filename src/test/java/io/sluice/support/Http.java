@@ -28,8 +28,17 @@ public final class Http {
 
   /** The body of a GET, or "" when nothing answered. */
   public static String body(URI uri) {
+    return body(uri, null);
+  }
+
+  /** The body of a GET with an Authorization header, or "" when nothing answered. */
+  public static String body(URI uri, String authorization) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+    if (authorization != null) {
+      request.header("Authorization", authorization);
+    }
     try {
-      return client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body();
+      return client.send(request.build(), HttpResponse.BodyHandlers.ofString()).body();
     } catch (IOException e) {
       return "";
     } catch (InterruptedException e) {

@@ -1,0 +1,113 @@
+package io.sluice.envoy;
+
+import io.sluice.config.Settings;
+import io.sluice.limits.InvalidFileReports;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VerticleBase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Keeps the Envoy rules live, as {@code conf/limits.json} is: the directory is read every
+ * {@code limitsScanMs}; a changed set is parsed whole and swapped whole, or refused whole (logged
+ * once, counted, shown by GET /admin/envoy) while the running rules stay.
+ */
+public final class EnvoyRulesVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(EnvoyRulesVerticle.class);
+
+  private final Settings settings;
+  private final LiveEnvoyRules live;
+  private final InvalidFileReports invalid = new InvalidFileReports();
+  private String inForce;
+
+  public EnvoyRulesVerticle(Settings settings, LiveEnvoyRules live, Map<String, String> initialFiles) {
+    this.settings = settings;
+    this.live = live;
+    this.inForce = fingerprint(initialFiles);
+  }
+
+  /** The rules of these files, or {@link io.sluice.limits.InvalidLimitsException} naming every problem. */
+  public static EnvoyRules parse(Map<String, String> files, Settings settings) {
+    return EnvoyRulesParser.parse(files, source(settings),
+        EnvoyRulesParser.Algorithm.valueOf(settings.envoy().algorithm().toUpperCase(Locale.ROOT)));
+  }
+
+  public static String source(Settings settings) {
+    return "envoy rules " + settings.envoy().rules();
+  }
+
+  /** Every *.yaml and *.yml file of the directory (not its subdirectories), by file name. */
+  public static Future<Map<String, String>> read(Vertx vertx, String directory) {
+    return vertx.fileSystem().readDir(directory, ".*\\.ya?ml").compose(paths -> {
+      List<Future<String>> contents = new ArrayList<>();
+      for (String path : paths) {
+        contents.add(vertx.fileSystem().props(path).compose(props -> props.isRegularFile()
+            ? vertx.fileSystem().readFile(path).map(Object::toString)
+            : Future.succeededFuture(null)));
+      }
+      return Future.all(contents).map(read -> {
+        Map<String, String> files = new TreeMap<>();
+        for (int i = 0; i < paths.size(); i++) {
+          if (contents.get(i).result() != null) {
+            files.put(Path.of(paths.get(i)).getFileName().toString(), contents.get(i).result());
+          }
+        }
+        return files;
+      });
+    });
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.setPeriodic(settings.limitsScanMs(), timer -> scan());
+    return Future.succeededFuture();
+  }
+
+  private void scan() {
+    read(vertx, settings.envoy().rules()).onComplete(read -> {
+      if (read.failed()) {
+        reject("<unreadable>", "cannot read " + settings.envoy().rules() + ": " + read.cause().getMessage());
+        return;
+      }
+      String fingerprint = fingerprint(read.result());
+      if (fingerprint.equals(inForce)) {
+        invalid.unchanged();
+        return;
+      }
+      EnvoyRules next;
+      try {
+        next = parse(read.result(), settings);
+      } catch (RuntimeException e) {
+        reject(fingerprint, e.getMessage());
+        return;
+      }
+      invalid.applied();
+      inForce = fingerprint;
+      live.replace(next);
+      log.info("envoy rules applied from {}: domains {}, digest {}", settings.envoy().rules(), new java.util.TreeSet<>(next.domains().keySet()),
+          next.digest());
+    });
+  }
+
+  private void reject(String fingerprint, String reason) {
+    if (invalid.shouldReport(fingerprint)) {
+      live.reject(reason);
+      log.error("envoy rules refused, the running ones stay: {}", reason);
+    }
+  }
+
+  private static String fingerprint(Map<String, String> files) {
+    StringBuilder all = new StringBuilder();
+    files.forEach((name, content) -> all.append(name).append('\0').append(content).append('\0'));
+    return all.toString();
+  }
+}

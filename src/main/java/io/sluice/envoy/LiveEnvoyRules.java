@@ -1,0 +1,68 @@
+package io.sluice.envoy;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/** The Envoy rules in force, swapped whole, and what operators see of them (GET /admin/envoy). */
+public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
+
+  /**
+   * @param lastRejection        why the last refused set was refused; null until one was
+   * @param appliedBeforeRefusal the sets applied when it was refused: a later one makes it history
+   */
+  private record Status(EnvoyRules current, String source, Instant appliedAt, long applied, long rejected, String lastRejection,
+                        Instant lastRejectionAt, long appliedBeforeRefusal) {
+  }
+
+  private final AtomicReference<Status> status;
+
+  public LiveEnvoyRules(EnvoyRules initial, String source) {
+    status = new AtomicReference<>(new Status(initial, source, Instant.now(), 1, 0, null, null, 0));
+  }
+
+  @Override
+  public EnvoyRules get() {
+    return status.get().current();
+  }
+
+  public void replace(EnvoyRules next) {
+    status.updateAndGet(s -> new Status(next, s.source(), Instant.now(), s.applied() + 1, s.rejected(), s.lastRejection(),
+        s.lastRejectionAt(), s.appliedBeforeRefusal()));
+  }
+
+  public void reject(String reason) {
+    status.updateAndGet(s -> new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected() + 1, reason, Instant.now(),
+        s.applied()));
+  }
+
+  public long applied() {
+    return status.get().applied();
+  }
+
+  public long rejected() {
+    return status.get().rejected();
+  }
+
+  public JsonObject toJson() {
+    Status s = status.get();
+    JsonObject json = new JsonObject()
+        .put("source", s.source())
+        .put("digest", s.current().digest())
+        .put("domains", new JsonArray(new TreeSet<>(s.current().domains().keySet()).stream().toList()))
+        .put("appliedAt", s.appliedAt().toString())
+        .put("applied", s.applied())
+        .put("rejected", s.rejected());
+    if (s.lastRejection() != null) {
+      json.put("lastRejection", new JsonObject()
+          .put("reason", s.lastRejection())
+          .put("at", s.lastRejectionAt().toString())
+          .put("superseded", s.applied() > s.appliedBeforeRefusal()));
+    }
+    return json;
+  }
+}

@@ -1,0 +1,37 @@
+package io.sluice.limits;
+
+/**
+ * When a watched file that fails to apply is worth reporting. Editors that write in place show a
+ * half-written file for a moment: a content that fails is read again at the next scan and reported
+ * only if it is still the same, and then only once. Not thread-safe: one watcher's.
+ */
+public final class InvalidFileReports {
+
+  private String pending;
+  private String reported;
+
+  /** A content was applied: what failed before is history. */
+  public void applied() {
+    pending = null;
+    reported = null;
+  }
+
+  /** The content in force was read again: a failure seen in between was a moment's. */
+  public void unchanged() {
+    pending = null;
+  }
+
+  /** Whether a content that failed to apply is to be reported now (it failed twice in a row, and was not reported yet). */
+  public boolean shouldReport(String content) {
+    if (content.equals(reported)) {
+      return false;
+    }
+    if (!content.equals(pending)) {
+      pending = content;
+      return false;
+    }
+    pending = null;
+    reported = content;
+    return true;
+  }
+}
