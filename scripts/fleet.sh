@@ -11,6 +11,7 @@
 # here (redis-server on PATH, else Docker when an engine runs, else the binary shipped in the jar).
 # Pids and logs live in run/ (override with SLUICE_RUN_DIR). Ports: SLUICE_FLEET_PORTS, SLUICE_FLEET_HTTP_PORTS,
 # SLUICE_REDIS_PORT, SLUICE_DEMO_PORT (0: no demo backend).
+# Each instance also serves Envoy's rate limit service with the rules of conf/envoy ($SLUICE_ENVOY_RULES).
 # Admin token: $SLUICE_ADMIN_TOKEN if set, else a random one written to run/admin-token (readable by you
 # only); the CLI's admin commands take it with --token-file run/admin-token.
 set -euo pipefail
@@ -92,7 +93,7 @@ start_instances() {
       if port_open "$port"; then log "port $port is taken; stop what uses it first"; return 1; fi
     done
     (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec ${detach[@]+"${detach[@]}"} scripts/sluice --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
-      --limits "${SLUICE_LIMITS:-conf/limits.json}") \
+      --limits "${SLUICE_LIMITS:-conf/limits.json}" --envoy-rules "${SLUICE_ENVOY_RULES:-conf/envoy}") \
       > "$run_dir/$name.log" 2>&1 &
     echo $! > "$run_dir/$name.pid"
   done

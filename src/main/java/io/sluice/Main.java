@@ -4,6 +4,7 @@ import io.sluice.cli.AdminCommands;
 import io.sluice.cli.BenchCommand;
 import io.sluice.cli.CheckCommand;
 import io.sluice.cli.DemoBackendCommand;
+import io.sluice.cli.ShouldRateLimitCommand;
 import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.RedisBinaryCommand;
@@ -41,6 +42,7 @@ public final class Main implements Callable<Integer> {
 
   static {
     TOOLS.put("check", CheckCommand::new);
+    TOOLS.put("should-rate-limit", ShouldRateLimitCommand::new);
     TOOLS.put("bans", AdminCommands.List::new);
     TOOLS.put("ban", AdminCommands.Ban::new);
     TOOLS.put("unban", AdminCommands.Unban::new);

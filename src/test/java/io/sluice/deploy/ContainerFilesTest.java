@@ -64,6 +64,27 @@ class ContainerFilesTest {
   }
 
   @Test
+  void envoysEdgeAsksSluiceThroughItsOwnProtocolUnderRulesThatParse() throws Exception {
+    String envoy = Files.readString(Path.of("deploy/envoy.yaml"));
+    assertThat(envoy).contains("envoy.filters.http.ratelimit", "domain: edge", "cluster_name: sluice", "transport_api_version: V3",
+        "port_value: 10000", "remote_address: {}", "descriptor_key: path");
+    java.util.Map<String, String> files = new java.util.TreeMap<>();
+    try (var paths = Files.list(Path.of("conf/envoy"))) {
+      for (Path file : paths.filter(path -> path.toString().endsWith(".yaml")).toList()) {
+        files.put(file.getFileName().toString(), Files.readString(file));
+      }
+    }
+    io.sluice.envoy.EnvoyRules rules = io.sluice.envoy.EnvoyRulesParser.parse(files, "conf/envoy",
+        io.sluice.envoy.EnvoyRulesParser.Algorithm.TOKEN_BUCKET);
+    assertThat(rules.match("edge", io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.newBuilder()
+        .addEntries(io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.Entry.newBuilder()
+            .setKey("remote_address").setValue("203.0.113.7")).build())).as("what the edge's remote_address action sends").isNotNull();
+    Map<String, Object> compose = yaml("docker-compose.yml");
+    Map<String, Object> environment = (Map<String, Object>) service(compose, "sluice-a").get("environment");
+    assertThat(environment).containsEntry("SLUICE_ENVOY_RULES", "conf/envoy");
+  }
+
+  @Test
   void theImageBuildsTheJarAsTheLocalPathDoesAndRunsAsNonRootWithAHealthcheck() throws Exception {
     String dockerfile = Files.readString(Path.of("Dockerfile"));
     String buildStep = "mvn -B -DskipTests package";

@@ -26,6 +26,7 @@ final class ReadmeExamples {
       new Replacement(Pattern.compile("\\b(\\w+_ms)=\\d+"), "$1=N"),
       new Replacement(Pattern.compile("\"(\\w+Ms)\"\\s*:\\s*\\d+"), "\"$1\":N"),
       new Replacement(Pattern.compile(";t=\\d+"), ";t=N"),
+      new Replacement(Pattern.compile("\\breset=\\d+s"), "reset=Ns"),
       new Replacement(Pattern.compile("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z"), "INSTANT"),
       new Replacement(Pattern.compile("\"digest\"\\s*:\\s*\"[0-9a-f]+\""), "\"digest\":\"D\""),
       new Replacement(Pattern.compile("sim-[0-9a-f]{8}"), "sim-ID"));
