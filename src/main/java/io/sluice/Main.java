@@ -64,7 +64,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--port", description = "gRPC port.")
   Integer port;
 
-  @Option(names = "--redis", description = "Redis URI, e.g. redis://127.0.0.1:6379.")
+  @Option(names = "--redis", description = "Redis URI, e.g. redis://127.0.0.1:6379; comma-separated for cluster nodes or sentinels.")
   String redis;
 
   @Option(names = "--limits", description = "The limits file.")
@@ -72,6 +72,12 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--http-port", description = "HTTP port for /metrics, /health and /admin.")
   Integer httpPort;
+
+  @Option(names = "--redis-mode", description = "standalone (default), cluster (--redis lists nodes) or sentinel (--redis lists sentinels).")
+  String redisMode;
+
+  @Option(names = "--redis-master", description = "Sentinel mode: the master name the sentinels monitor.")
+  String redisMaster;
 
   @Option(names = "--envoy-rules", description = "A directory of envoyproxy/ratelimit rule files: serves Envoy's rate limit service.")
   String envoyRules;
@@ -106,6 +112,8 @@ public final class Main implements Callable<Integer> {
     putIfSet(flags, "limits", limits);
     putIfSet(flags, "httpPort", httpPort);
     putIfSet(flags, "envoyRules", envoyRules);
+    putIfSet(flags, "redisMode", redisMode);
+    putIfSet(flags, "redisMasterName", redisMaster);
     boolean explicitConfig = !SettingsLoader.DEFAULT_FILE.equals(config);
     // One Vert.x reads the settings and then runs the instance: making a second costs a launch a fifth of a second.
     Metrics metrics = new Metrics();

@@ -95,7 +95,7 @@ public final class MainVerticle extends VerticleBase {
             subscribe(),
             vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)),
             vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)),
-            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScripts.check(), banScript, envoyRules)),
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScripts.check(), banScript, envoyRules, topology)),
             envoyRules == null ? Future.succeededFuture()
                 : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
         .compose(ready -> deployGrpc())
@@ -151,14 +151,16 @@ public final class MainVerticle extends VerticleBase {
   private Future<Void> connectRedis() {
     redis = RedisClients.pooled(vertx, settings);
     Settings.RedisSettings redisSettings = settings.redis();
-    RedisAccess node = redisSettings.access();
-    topology = RedisTopology.standalone(node);
-    breakers = new RedisBreakers(vertx, node, checkScripts.all(), redisSettings.breakerFailures(), redisSettings.breakerResetMs(),
-        Math.max(1000, redisSettings.timeoutMs() * 4L));
-    topology.nodes().forEach(breakers::forNode);
-    health.breakerState(breakers::worst);
-    fleet = new FleetSize(vertx, redis, heartbeatScript, instanceId, settings.heartbeatMs());
-    return fleet.start();
+    long waitMs = Math.max(1000, redisSettings.timeoutMs() * 4L);
+    return RedisTopology.of(vertx, redisSettings, waitMs).compose(found -> {
+      topology = found;
+      breakers = new RedisBreakers(vertx, redisSettings.access(), checkScripts.all(), redisSettings.breakerFailures(),
+          redisSettings.breakerResetMs(), waitMs);
+      topology.nodes().forEach(breakers::forNode);
+      health.breakerState(breakers::worst);
+      fleet = new FleetSize(vertx, redis, heartbeatScript, instanceId, settings.heartbeatMs());
+      return fleet.start();
+    });
   }
 
   /** Unban notices keep the local ban cache honest; it serves only while they can arrive. */

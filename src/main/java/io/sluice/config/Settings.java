@@ -73,28 +73,47 @@ public record Settings(
   /**
    * How checks reach Redis, and when Redis counts as unavailable.
    *
-   * @param uri             where Redis is
+   * @param uri             where Redis is: one URI, or a comma-separated list (cluster nodes to start from, or the sentinels)
+   * @param mode            {@code standalone}, {@code cluster} or {@code sentinel}
+   * @param masterName      the master the sentinels watch (sentinel mode)
    * @param timeoutMs       how long a check waits for Redis before its failure mode answers
    * @param poolSize        connections each event loop keeps to each Redis node (checks are pipelined on them)
    * @param breakerFailures failures in a row (timeouts, broken connections) that open the circuit breaker
    * @param breakerResetMs  how long the breaker stays open before it probes Redis again
    */
-  public record RedisSettings(String uri, int timeoutMs, int poolSize, int breakerFailures, int breakerResetMs, String user,
-                              String password, String tlsCa) {
+  public record RedisSettings(String uri, String mode, String masterName, int timeoutMs, int poolSize, int breakerFailures,
+                              int breakerResetMs, String user, String password, String tlsCa) {
+
+    public static final String STANDALONE = "standalone";
+    public static final String CLUSTER = "cluster";
+    public static final String SENTINEL = "sentinel";
+
+    /** The first node of the setting: the one Redis of standalone mode. */
+    public RedisAccess access() {
+      return accesses().get(0);
+    }
 
     /**
-     * The node of the URI, logged in as {@code redisUser} / {@code redisPassword} when those are set
-     * (they win over the URI's, so the password need not travel in the URI).
+     * Every node of the setting, logged in as {@code redisUser} / {@code redisPassword} when those
+     * are set (they win over the URIs', so the password need not travel in a URI).
      */
-    public RedisAccess access() {
-      RedisAccess parsed = RedisAccess.parse(uri);
-      return parsed.withCredentials(user.isEmpty() ? parsed.user() : user, password.isEmpty() ? parsed.password() : password,
-          tlsCa);
+    public java.util.List<RedisAccess> accesses() {
+      java.util.List<RedisAccess> nodes = new java.util.ArrayList<>();
+      for (String one : uris()) {
+        RedisAccess parsed = RedisAccess.parse(one);
+        nodes.add(parsed.withCredentials(user.isEmpty() ? parsed.user() : user, password.isEmpty() ? parsed.password() : password, tlsCa));
+      }
+      return nodes;
+    }
+
+    /** The URIs of the setting, one per node. */
+    public java.util.List<String> uris() {
+      return java.util.Arrays.stream(uri.split(",")).map(String::trim).filter(one -> !one.isEmpty()).toList();
     }
 
     @Override
     public String toString() {
-      return "RedisSettings[uri=" + access() + ", timeoutMs=" + timeoutMs + ", poolSize=" + poolSize + ", breakerFailures="
+      return "RedisSettings[uri=" + accesses() + ", mode=" + mode + ", masterName=" + masterName + ", timeoutMs=" + timeoutMs + ", poolSize=" + poolSize + ", breakerFailures="
           + breakerFailures + ", breakerResetMs=" + breakerResetMs + ", user=" + user + ", password=" + masked(password)
           + ", tlsCa=" + tlsCa + "]";
     }
@@ -129,6 +148,8 @@ public record Settings(
       .put("host", "0.0.0.0")
       .put("port", 50051)
       .put("redis", "redis://127.0.0.1:6379")
+      .put("redisMode", "standalone")
+      .put("redisMasterName", "")
       .put("limits", "conf/limits.json")
       .put("redisTimeoutMs", DEFAULT_REDIS_TIMEOUT_MS)
       .put("redisPoolSize", 2)
@@ -180,15 +201,7 @@ public record Settings(
     Settings settings = new Settings(
         text(merged, "host", problems),
         integer(merged, "port", 1, 65535, problems),
-        new RedisSettings(
-            redisUri(merged, problems),
-            integer(merged, "redisTimeoutMs", 1, 60_000, problems),
-            integer(merged, "redisPoolSize", 1, 64, problems),
-            integer(merged, "breakerFailures", 1, 1_000_000, problems),
-            integer(merged, "breakerResetMs", 10, 600_000, problems),
-            optionalText(merged, "redisUser"),
-            optionalText(merged, "redisPassword"),
-            readableFile(merged, "redisTlsCa", problems)),
+        redisSettings(merged, problems),
         text(merged, "limits", problems),
         failureMode(merged, problems),
         integer(merged, "grpcInstances", 0, 1024, problems),
@@ -292,16 +305,36 @@ public record Settings(
     return allowed.get(0);
   }
 
-  private static String redisUri(JsonObject json, List<String> problems) {
+  private static RedisSettings redisSettings(JsonObject json, List<String> problems) {
     String uri = text(json, "redis", problems);
+    String mode = oneOf(json, "redisMode", List.of(RedisSettings.STANDALONE, RedisSettings.CLUSTER, RedisSettings.SENTINEL), problems);
+    RedisSettings redis = new RedisSettings(uri == null ? "redis://127.0.0.1:6379" : uri, mode, optionalText(json, "redisMasterName"),
+        integer(json, "redisTimeoutMs", 1, 60_000, problems),
+        integer(json, "redisPoolSize", 1, 64, problems),
+        integer(json, "breakerFailures", 1, 1_000_000, problems),
+        integer(json, "breakerResetMs", 10, 600_000, problems),
+        optionalText(json, "redisUser"),
+        optionalText(json, "redisPassword"),
+        readableFile(json, "redisTlsCa", problems));
     if (uri != null) {
-      try {
-        RedisAccess.parse(uri);
-      } catch (IllegalArgumentException e) {
-        problems.add(e.getMessage());
+      for (String one : redis.uris()) {
+        try {
+          RedisAccess.parse(one);
+        } catch (IllegalArgumentException e) {
+          problems.add(e.getMessage());
+        }
+      }
+      if (redis.uris().isEmpty()) {
+        problems.add("redis must name at least one redis:// or rediss:// URI");
+      } else if (RedisSettings.STANDALONE.equals(mode) && redis.uris().size() > 1) {
+        problems.add("redis names " + redis.uris().size() + " nodes: set redisMode to cluster (its nodes) or sentinel (the sentinels), "
+            + "or give one URI for a standalone Redis");
       }
     }
-    return uri;
+    if (RedisSettings.SENTINEL.equals(mode) && redis.masterName().isEmpty()) {
+      problems.add("redisMode sentinel needs redisMasterName, the name the sentinels monitor the master under");
+    }
+    return redis;
   }
 
   private static int integer(JsonObject json, String key, int min, int max, List<String> problems) {

@@ -28,6 +28,7 @@ import io.sluice.ops.Listening;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisBreakers;
+import io.sluice.redis.NodeClients;
 import io.sluice.redis.RedisClients;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisPipelines;
@@ -61,6 +62,7 @@ public final class GrpcVerticle extends VerticleBase {
   private final Shared shared;
   private Redis redis;
   private RedisPipelines pipelines;
+  private NodeClients nodes;
 
   public GrpcVerticle(Shared shared) {
     this.shared = shared;
@@ -92,7 +94,8 @@ public final class GrpcVerticle extends VerticleBase {
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
     Admission admission = new Admission(health, shared.metrics(), settings.maxChecksInFlight());
-    BanAdmin bans = new BanAdmin(vertx, redis, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
+    nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
+    BanAdmin bans = new BanAdmin(vertx, redis, nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,
         shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)
@@ -126,6 +129,9 @@ public final class GrpcVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return pipelines.close().eventually(redis::close);
+    return pipelines.close().eventually(() -> {
+      nodes.close();
+      return redis.close();
+    });
   }
 }

@@ -3,6 +3,7 @@ package io.sluice.limiter;
 import io.sluice.limits.Limits;
 import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.NodeClients;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -38,14 +39,18 @@ public final class BanAdmin {
 
   private final Vertx vertx;
   private final Redis redis;
+  private final NodeClients nodes;
   private final LuaScript banScript;
   private final BanCache localCache;
   private final Metrics metrics;
   private final Supplier<Limits> limits;
 
-  public BanAdmin(Vertx vertx, Redis redis, LuaScript banScript, BanCache localCache, Metrics metrics, Supplier<Limits> limits) {
+  /** @param nodes every master, for SCAN: in a Cluster, bans live on the master of each user's slot */
+  public BanAdmin(Vertx vertx, Redis redis, NodeClients nodes, LuaScript banScript, BanCache localCache, Metrics metrics,
+                  Supplier<Limits> limits) {
     this.vertx = vertx;
     this.redis = redis;
+    this.nodes = nodes;
     this.banScript = banScript;
     this.localCache = localCache;
     this.metrics = metrics;
@@ -70,8 +75,8 @@ public final class BanAdmin {
       }
     }
     Future<List<String>> keys = userIdOrEmpty.isEmpty()
-        ? scan("ban:*", new ArrayList<>(), "0")
-        : scan(RedisKeys.userPattern("ban", userIdOrEmpty), new ArrayList<>(List.of(RedisKeys.ban(userIdOrEmpty, ""))), "0");
+        ? scan("ban:*", new ArrayList<>())
+        : scan(RedisKeys.userPattern("ban", userIdOrEmpty), new ArrayList<>(List.of(RedisKeys.ban(userIdOrEmpty, ""))));
     return keys.compose(this::describe);
   }
 
@@ -134,10 +139,10 @@ public final class BanAdmin {
     }
     String actionOrEmpty = subject(actionOrEmptyAsGiven);
     Future<List<String>> banKeys = actionOrEmpty.isEmpty()
-        ? scan(RedisKeys.userPattern("ban", userId), new ArrayList<>(List.of(RedisKeys.ban(userId, ""))), "0")
+        ? scan(RedisKeys.userPattern("ban", userId), new ArrayList<>(List.of(RedisKeys.ban(userId, ""))))
         : Future.succeededFuture(List.of(RedisKeys.ban(userId, actionOrEmpty)));
     Future<List<String>> violationKeys = actionOrEmpty.isEmpty()
-        ? scan(RedisKeys.userPattern("violations", userId), new ArrayList<>(), "0")
+        ? scan(RedisKeys.userPattern("violations", userId), new ArrayList<>())
         : Future.succeededFuture(List.of(RedisKeys.violations(userId, actionOrEmpty)));
     return Future.all(banKeys, violationKeys).compose(found -> {
       Request deleteBans = Request.cmd(Command.DEL);
@@ -153,11 +158,12 @@ public final class BanAdmin {
           .put("user", userId).put("action", actionOrEmpty).encode();
       batch.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.BANS_CHANNEL).arg(notice));
       localCache.invalidate(userId, actionOrEmpty);
-      return redis.batch(batch).compose(replies -> {
-        long receivers = replies.get(replies.size() - 1).toLong();
+      // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
+      Request publish = batch.remove(batch.size() - 1);
+      return redis.batch(batch).compose(deleted -> redis.send(publish).compose(this::subscribersReached).compose(receivers -> {
         return awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
-            .map(confirmed -> new Unbanned(replies.get(0).toInteger(), receivers, confirmed));
-      });
+            .map(confirmed -> new Unbanned(deleted.get(0).toInteger(), receivers, confirmed));
+      }));
     });
   }
 
@@ -186,25 +192,50 @@ public final class BanAdmin {
         Request.cmd(Command.PEXPIRE).arg(key).arg(UNBAN_CONFIRM_MS * 5))).mapEmpty();
   }
 
-  private Future<List<String>> scan(String pattern, List<String> found, String cursor) {
-    return redis.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_BATCH))
+  /**
+   * How many subscribers a notice reached: what PUBLISH says, but in a Cluster PUBLISH counts the
+   * subscribers of the node that took it only, while every node's hear it: there, every master is
+   * asked how many listen.
+   */
+  private Future<Long> subscribersReached(Response published) {
+    if (!nodes.cluster()) {
+      return Future.succeededFuture(published.toLong());
+    }
+    List<Future<Response>> counts = nodes.masters().stream()
+        .map(master -> master.send(Request.cmd(Command.PUBSUB).arg("NUMSUB").arg(RedisKeys.BANS_CHANNEL)))
+        .toList();
+    return Future.all(counts).map(done -> counts.stream().mapToLong(count -> count.result().get(1).toLong()).sum());
+  }
+
+  /** Every key matching {@code pattern} on every master, after those in {@code found}. */
+  private Future<List<String>> scan(String pattern, List<String> found) {
+    Future<List<String>> all = Future.succeededFuture(found);
+    for (Redis master : nodes.masters()) {
+      all = all.compose(soFar -> scan(master, pattern, soFar, "0"));
+    }
+    return all.map(keys -> keys.stream().distinct().toList());
+  }
+
+  private static Future<List<String>> scan(Redis node, String pattern, List<String> found, String cursor) {
+    return node.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_BATCH))
         .compose(reply -> {
           for (Response key : reply.get(1)) {
             found.add(key.toString());
           }
           String next = reply.get(0).toString();
-          return "0".equals(next) ? Future.succeededFuture(found) : scan(pattern, found, next);
+          return "0".equals(next) ? Future.succeededFuture(found) : scan(node, pattern, found, next);
         });
   }
 
   private Future<List<BanInfo>> describe(List<String> keys) {
-    List<Request> batch = new ArrayList<>(keys.size() + 1);
-    batch.add(Request.cmd(Command.TIME));
+    // One call per key: in a Cluster the keys of different users live on different nodes.
+    List<Future<Response>> calls = new ArrayList<>(keys.size() + 1);
+    calls.add(redis.send(Request.cmd(Command.TIME)));
     for (String key : keys) {
-      batch.add(Request.cmd(Command.HMGET).arg(key)
-          .arg("until").arg("user").arg("action").arg("scope").arg("reason").arg("level").arg("violations"));
+      calls.add(redis.send(Request.cmd(Command.HMGET).arg(key)
+          .arg("until").arg("user").arg("action").arg("scope").arg("reason").arg("level").arg("violations")));
     }
-    return redis.batch(batch).map(replies -> {
+    return Future.all(calls).map(done -> calls.stream().map(Future::result).toList()).map(replies -> {
       Response time = replies.get(0);
       long nowMs = time.get(0).toLong() * 1000 + time.get(1).toLong() / 1000;
       List<BanInfo> bans = new ArrayList<>();

@@ -6,6 +6,8 @@ import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.NodeClients;
+import io.sluice.redis.RedisTopology;
 import io.sluice.redis.RedisClients;
 import io.sluice.security.BearerToken;
 import io.sluice.security.ServerTls;
@@ -48,11 +50,13 @@ public final class OpsVerticle extends VerticleBase {
   private final LuaScript banScript;
   private final List<LuaScript> scripts;
   private final LiveEnvoyRules envoyRules;
+  private final RedisTopology topology;
   private Redis redis;
   private long probeTimer = -1;
 
   public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache,
-                     LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules) {
+                     LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
+    this.topology = topology;
     this.settings = settings;
     this.health = health;
     this.metrics = metrics;
@@ -75,7 +79,7 @@ public final class OpsVerticle extends VerticleBase {
     if (adminToken == null) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
+      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(new HttpServerOptions(), settings.security())).requestHandler(router);
     return probeRedis()

@@ -28,8 +28,19 @@ public final class LocalRedis implements AutoCloseable {
 
   /** Starts redis-server on {@code port} and returns once it accepts connections. */
   public static LocalRedis start(Path binary, int port, String... moreArgs) throws IOException {
-    List<String> command = new ArrayList<>(List.of(binary.toString(),
-        "--port", String.valueOf(port), "--bind", "127.0.0.1",
+    return start(binary, null, port, moreArgs);
+  }
+
+  /**
+   * Starts redis-server with a configuration file first (as a sentinel needs: it writes what it
+   * learns back into it), then the options given.
+   */
+  public static LocalRedis start(Path binary, Path configFile, int port, String... moreArgs) throws IOException {
+    List<String> command = new ArrayList<>(List.of(binary.toString()));
+    if (configFile != null) {
+      command.add(configFile.toString());
+    }
+    command.addAll(List.of("--port", String.valueOf(port), "--bind", "127.0.0.1",
         "--save", "", "--appendonly", "no", "--protected-mode", "no"));
     command.addAll(List.of(moreArgs));
     Process process = new ProcessBuilder(command)

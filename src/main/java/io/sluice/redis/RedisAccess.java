@@ -92,6 +92,11 @@ public record RedisAccess(String host, int port, boolean tls, String user, Strin
     return options;
   }
 
+  /** The node's URI without credentials (vertx-redis-client takes them apart, so they need no encoding). */
+  public String connectionString() {
+    return (tls ? "rediss://" : "redis://") + address() + (database == 0 ? "" : "/" + database);
+  }
+
   /** Masks the password, so that this can be logged. */
   @Override
   public String toString() {

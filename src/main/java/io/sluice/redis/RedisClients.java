@@ -3,7 +3,11 @@ package io.sluice.redis;
 import io.sluice.config.Settings;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisClusterTransactions;
 import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.RedisReplicas;
+import io.vertx.redis.client.RedisRole;
 
 /**
  * The vertx-redis-client clients of this process, for everything but checks (admin, limits,
@@ -24,14 +28,43 @@ public final class RedisClients {
     return Redis.createClient(vertx, options(settings.redis()));
   }
 
+  /**
+   * The options of a pooled client for the {@code redisMode}: one node; a Cluster (commands go to the
+   * master of their keys' slot, a transaction to one node); or the master the sentinels name,
+   * followed through a failover.
+   */
   public static RedisOptions options(Settings.RedisSettings redis) {
-    RedisAccess access = redis.access();
+    RedisAccess first = redis.access();
     RedisOptions options = new RedisOptions()
-        .setConnectionString(redis.uri())
         .setMaxPoolSize(POOL_SIZE)
         .setMaxPoolWaiting(MAX_POOL_WAITING)
         // A Redis that is down must fail a call fast, not after the OS's connect timeout.
-        .setNetClientOptions(access.netOptions(Math.max(100, redis.timeoutMs() * 4)));
+        .setNetClientOptions(first.netOptions(Math.max(100, redis.timeoutMs() * 4)));
+    switch (redis.mode()) {
+      case Settings.RedisSettings.CLUSTER -> options.setType(RedisClientType.CLUSTER)
+          .setEndpoints(redis.accesses().stream().map(RedisAccess::connectionString).toList())
+          .setUseReplicas(RedisReplicas.NEVER)
+          .setClusterTransactions(RedisClusterTransactions.SINGLE_NODE);
+      case Settings.RedisSettings.SENTINEL -> options.setType(RedisClientType.SENTINEL)
+          .setEndpoints(redis.accesses().stream().map(RedisAccess::connectionString).toList())
+          .setMasterName(redis.masterName())
+          .setRole(RedisRole.MASTER)
+          .setAutoFailover(true);
+      default -> options.setConnectionString(first.connectionString());
+    }
+    return login(options, first);
+  }
+
+  /** The options of a client of one node only (a cluster master to SCAN, a node to subscribe on). */
+  public static RedisOptions nodeOptions(Settings.RedisSettings redis, RedisAccess node) {
+    return login(new RedisOptions()
+        .setMaxPoolSize(POOL_SIZE)
+        .setMaxPoolWaiting(MAX_POOL_WAITING)
+        .setNetClientOptions(node.netOptions(Math.max(100, redis.timeoutMs() * 4)))
+        .setConnectionString(node.connectionString()), node);
+  }
+
+  private static RedisOptions login(RedisOptions options, RedisAccess access) {
     if (!access.password().isEmpty()) {
       options.setPassword(access.password());
     }
@@ -39,5 +72,16 @@ public final class RedisClients {
       options.setUser(access.user());
     }
     return options;
+  }
+
+  /**
+   * Clients a Pub/Sub connection may use, tried in turn: in a Cluster, any node hears every
+   * PUBLISH, so each node is one; otherwise the one client of the mode.
+   */
+  public static java.util.List<Redis> pubSub(Vertx vertx, Settings.RedisSettings redis) {
+    if (Settings.RedisSettings.CLUSTER.equals(redis.mode())) {
+      return redis.accesses().stream().map(node -> Redis.createClient(vertx, nodeOptions(redis, node).setMaxPoolSize(1))).toList();
+    }
+    return java.util.List.of(Redis.createClient(vertx, options(redis).setMaxPoolSize(1)));
   }
 }

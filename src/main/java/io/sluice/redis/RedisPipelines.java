@@ -34,6 +34,7 @@ public final class RedisPipelines {
   private static final int SPILL_OVER = 1024;
 
   private final Observer observer;
+  private static final long TRYAGAIN_PAUSE_NANOS = 2_000_000;
   private final Vertx vertx;
   private final ContextInternal context;
   private final NetClient netClient;
@@ -174,6 +175,14 @@ public final class RedisPipelines {
       node.reopen();
       if (!call.late) {
         call.callback.onUnavailable(Unavailable.FAILOVER, node.breaker.retryAfterMs());
+      }
+    } else if ("TRYAGAIN".equals(prefix)) {
+      // A slot is being migrated and the call's keys are on both sides for a moment: it did not run.
+      // Asked again shortly, it runs once the keys have moved; the node is not failing, so no breaker hears of it.
+      if (!call.late && System.nanoTime() + TRYAGAIN_PAUSE_NANOS < call.redisDeadlineNanos) {
+        vertx.setTimer(TRYAGAIN_PAUSE_NANOS / 1_000_000, pause -> send(call, node(topology.nodeFor(call.keys[0])), false));
+      } else if (!call.late) {
+        call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
       }
     } else if (error.cannotServe()) {
       node.breaker.failure(new IllegalStateException(error.message()));

@@ -1,5 +1,9 @@
 package io.sluice.redis;
 
+import io.sluice.config.Settings;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
 import java.util.List;
 
 /**
@@ -21,6 +25,15 @@ public interface RedisTopology {
 
   /** The node for a key answered as if it were not the master any more: look again. */
   default void refresh() {
+  }
+
+  /** The topology of the {@code redisMode}; a Cluster or a Sentinel master is looked up first (within {@code waitMs}). */
+  static Future<RedisTopology> of(Vertx vertx, Settings.RedisSettings settings, long waitMs) {
+    return switch (settings.mode()) {
+      case Settings.RedisSettings.CLUSTER -> ClusterTopology.discover(vertx, settings, waitMs);
+      case Settings.RedisSettings.SENTINEL -> SentinelTopology.discover(vertx, settings, waitMs);
+      default -> Future.succeededFuture(standalone(settings.access()));
+    };
   }
 
   /** One standalone Redis: every key lives on it. */

@@ -41,7 +41,8 @@ public final class Subscriber {
   static final long PONG_TIMEOUT_MS = 2_000;
 
   private final Vertx vertx;
-  private final Redis client;
+  private final List<Redis> clients;
+  private int attempt;
   private final Map<String, Handler<String>> handlers = new LinkedHashMap<>();
   private final List<Consumer<Boolean>> stateListeners = new CopyOnWriteArrayList<>();
   private RedisConnection connection;
@@ -53,7 +54,7 @@ public final class Subscriber {
 
   public Subscriber(Vertx vertx, Settings settings) {
     this.vertx = vertx;
-    this.client = Redis.createClient(vertx, RedisClients.options(settings.redis()).setMaxPoolSize(1));
+    this.clients = RedisClients.pubSub(vertx, settings.redis());
   }
 
   /** Registers a channel before {@link #start}. */
@@ -82,7 +83,8 @@ public final class Subscriber {
     if (closed) {
       return;
     }
-    client.connect()
+    // In a Cluster each attempt tries the next node: a node that is gone does not keep the subscription away.
+    clients.get(attempt++ % clients.size()).connect()
         .compose(this::subscribe)
         .onFailure(this::retryLater);
   }
@@ -175,7 +177,10 @@ public final class Subscriber {
     RedisConnection conn = connection;
     connection = null;
     (conn == null ? Future.<Void>succeededFuture() : conn.close())
-        .eventually(client::close)
+        .eventually(() -> {
+          clients.forEach(Redis::close);
+          return Future.succeededFuture();
+        })
         .onComplete(ignored -> done.complete());
     return done.future();
   }

@@ -49,7 +49,7 @@ class LiveLimitsTest {
   void clearPublishedLimits(TestRedis testRedis) {
     redis = testRedis;
     redis.command(Command.DEL, RedisKeys.LIMITS_KEY);
-    publisher = Redis.createClient(vertx, redis.uri());
+    publisher = Redis.createClient(vertx, redis.options());
   }
 
   @AfterEach

@@ -139,7 +139,8 @@ class ShadowModeTest {
   }
 
   private static void publish(SluiceFixture sluice, String message) {
-    io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(sluice.sluice().vertx(), sluice.sluice().settings().redis().uri());
+    io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(sluice.sluice().vertx(),
+        io.sluice.redis.RedisClients.options(sluice.sluice().settings().redis()));
     try {
       sluice.await(LimitsStore.publish(client, message, new JsonObject(Files.readString(sluice.limitsFile()))));
     } catch (java.io.IOException e) {

@@ -5,8 +5,9 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Gives tests the suite's one {@link TestRedis}: started on first use, kept in the root context so
- * every test class shares it, and closed by JUnit when the whole run ends.
+ * Gives tests the suite's {@link TestRedis}: one standalone Redis, or for classes marked
+ * {@link OnRedisCluster} one three-master Cluster. Each is started on first use, kept in the root
+ * context so every test class shares it, and closed by JUnit when the whole run ends.
  */
 public final class RedisExtension implements ParameterResolver {
 
@@ -17,12 +18,13 @@ public final class RedisExtension implements ParameterResolver {
 
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+    boolean cluster = context.getTestClass().map(type -> type.isAnnotationPresent(OnRedisCluster.class)).orElse(false);
     return context.getRoot().getStore(ExtensionContext.Namespace.create(RedisExtension.class))
-        .getOrComputeIfAbsent(TestRedis.class, key -> {
+        .getOrComputeIfAbsent(cluster ? "cluster" : "standalone", key -> {
           try {
-            return TestRedis.start();
+            return cluster ? TestRedis.cluster(3) : TestRedis.start();
           } catch (Exception e) {
-            throw new IllegalStateException("cannot start a Redis server for the tests", e);
+            throw new IllegalStateException("cannot start " + (cluster ? "a Redis Cluster" : "a Redis server") + " for the tests", e);
           }
         }, TestRedis.class);
   }

@@ -65,6 +65,8 @@ public final class SluiceFixture implements AutoCloseable {
         // Heartbeats are script calls too: rare, so that INFO commandstats counts what a test drives.
         .put("heartbeatMs", 60_000)
         .put("adminToken", ADMIN_TOKEN)
+        // A Cluster or Sentinel Redis of the tests brings its mode along with its URI.
+        .mergeIn(TestRedis.settingsFor(redisUri))
         .mergeIn(settings);
     try {
       return new SluiceFixture(Sluice.start(Settings.fromJson(json)).await(30, TimeUnit.SECONDS), limitsFile);

@@ -2,9 +2,15 @@ package io.sluice.support;
 
 import io.sluice.redis.LocalRedis;
 import io.sluice.redis.RedisBinary;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.RedisReplicas;
+import io.vertx.redis.client.RedisRole;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import org.slf4j.Logger;
@@ -15,28 +21,57 @@ import org.testcontainers.containers.GenericContainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
- * The real Redis server the whole suite shares: a Testcontainers container where a Docker engine
- * runs, else redis-server from PATH, else the binary inside the embedded-redis artifact. Started
- * once on a free port by {@link RedisExtension} and stopped when the suite ends.
+ * A real Redis for the tests, in one of the three shapes Sluice runs on: one server (a Testcontainers
+ * container where a Docker engine runs, else redis-server from PATH, else the binary inside the
+ * embedded-redis artifact); a Cluster of three masters; or a master and a replica watched by three
+ * sentinels. The last two are redis-server processes (PATH, else embedded). {@link #uri()} is what
+ * Sluice's {@code redis} setting takes, and {@link SluiceFixture} adds the mode to match.
  */
 public final class TestRedis implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TestRedis.class);
+  /** What a Sluice instance needs besides the URI to use a Redis of this shape, by URI. */
+  private static final Map<String, JsonObject> SETTINGS_BY_URI = new ConcurrentHashMap<>();
+  /** Commands of the server as a whole: in a Cluster they go to every master. */
+  private static final Set<Command> EVERY_NODE = Set.of(Command.CLIENT, Command.FLUSHALL, Command.SCRIPT, Command.CONFIG);
+  public static final String SENTINEL_MASTER = "mymaster";
 
-  private final String host;
-  private final int port;
-  private AutoCloseable server;
+  private final String uri;
+  private final List<AutoCloseable> servers;
+  private final List<Integer> dataPorts;
   private final Vertx vertx = Vertx.vertx();
   private final Redis client;
+  private final List<Redis> nodeClients = new ArrayList<>();
+  private final int port;
+  private final RedisOptions options;
 
-  private TestRedis(String host, int port, AutoCloseable server) {
-    this.host = host;
+  private TestRedis(String uri, int port, List<AutoCloseable> servers, List<Integer> dataPorts, RedisOptions options, JsonObject settings) {
+    this.uri = uri;
     this.port = port;
-    this.server = server;
-    this.client = Redis.createClient(vertx, uri());
+    this.servers = new ArrayList<>(servers);
+    this.dataPorts = dataPorts;
+    this.options = options;
+    this.client = Redis.createClient(vertx, options);
+    for (int dataPort : dataPorts) {
+      nodeClients.add(Redis.createClient(vertx, "redis://127.0.0.1:" + dataPort));
+    }
+    SETTINGS_BY_URI.put(uri, settings.put("redis", uri));
+  }
+
+  /** The settings Sluice needs for the Redis at {@code uri} (the mode, the master name); empty for a standalone one. */
+  public static JsonObject settingsFor(String uri) {
+    JsonObject settings = SETTINGS_BY_URI.get(uri);
+    return settings == null ? new JsonObject() : settings.copy();
   }
 
   static TestRedis start() throws IOException {
@@ -44,12 +79,19 @@ public final class TestRedis implements AutoCloseable {
       GenericContainer<?> container = new GenericContainer<>("redis:7-alpine").withExposedPorts(6379);
       container.start();
       log.info("test redis: container {}", container.getContainerId());
-      return new TestRedis(container.getHost(), container.getMappedPort(6379), container::stop);
+      String uri = "redis://" + container.getHost() + ":" + container.getMappedPort(6379);
+      return new TestRedis(uri, container.getMappedPort(6379), List.of(container::stop), List.of(),
+          new RedisOptions().setConnectionString(uri), new JsonObject());
     }
     Path binary = RedisBinary.resolve();
     LocalRedis local = LocalRedis.start(binary, Ports.free());
     log.info("test redis: {} on port {}", binary, local.port());
-    return new TestRedis("127.0.0.1", local.port(), local);
+    return standalone(local);
+  }
+
+  private static TestRedis standalone(LocalRedis local) {
+    return new TestRedis(local.uri(), local.port(), List.of(local), List.of(local.port()), new RedisOptions().setConnectionString(local.uri()),
+        new JsonObject());
   }
 
   /**
@@ -57,8 +99,109 @@ public final class TestRedis implements AutoCloseable {
    * always a local process, since signals need one.
    */
   public static TestRedis startOwn(String... moreArgs) throws IOException {
-    LocalRedis local = LocalRedis.start(RedisBinary.resolve(), Ports.free(), moreArgs);
-    return new TestRedis("127.0.0.1", local.port(), local);
+    return standalone(LocalRedis.start(RedisBinary.resolve(), Ports.free(), moreArgs));
+  }
+
+  /** A Cluster of {@code masters} masters, the slots shared out evenly, ready (cluster_state:ok on every node). */
+  public static TestRedis cluster(int masters) throws Exception {
+    Path binary = RedisBinary.resolve();
+    Path dir = Files.createTempDirectory("sluice-cluster");
+    List<LocalRedis> nodes = new ArrayList<>();
+    try {
+      for (int i = 0; i < masters; i++) {
+        int nodePort = Ports.free();
+        nodes.add(LocalRedis.start(binary, nodePort, "--cluster-enabled", "yes", "--cluster-config-file",
+            dir.resolve("nodes-" + nodePort + ".conf").toString(), "--cluster-node-timeout", "2000", "--dir", dir.toString()));
+      }
+      Vertx setup = Vertx.vertx();
+      try {
+        List<Redis> clients = nodes.stream().map(node -> Redis.createClient(setup, node.uri())).toList();
+        for (int i = 1; i < nodes.size(); i++) {
+          await(clients.get(0).send(Request.cmd(Command.CLUSTER).arg("MEET").arg("127.0.0.1").arg(nodes.get(i).port())));
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+          Request addSlots = Request.cmd(Command.CLUSTER).arg("ADDSLOTS");
+          for (int slot = i * 16384 / masters; slot < (i + 1) * 16384 / masters; slot++) {
+            addSlots.arg(slot);
+          }
+          await(clients.get(i).send(addSlots));
+        }
+        Await.until("a cluster of " + masters + " masters, every slot served", Duration.ofSeconds(30), () -> clients.stream().allMatch(c -> {
+          String info = await(c.send(Request.cmd(Command.CLUSTER).arg("INFO"))).toString();
+          return info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:" + masters);
+        }));
+      } finally {
+        setup.close().await(10, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      nodes.forEach(LocalRedis::close);
+      throw e;
+    }
+    log.info("test redis cluster: {} masters on ports {}", masters, nodes.stream().map(LocalRedis::port).toList());
+    String uri = nodes.stream().map(LocalRedis::uri).collect(Collectors.joining(","));
+    return new TestRedis(uri, nodes.get(0).port(), List.copyOf(nodes), nodes.stream().map(LocalRedis::port).toList(),
+        new RedisOptions().setType(RedisClientType.CLUSTER).setUseReplicas(RedisReplicas.NEVER)
+            .setClusterTransactions(io.vertx.redis.client.RedisClusterTransactions.SINGLE_NODE)
+            .setEndpoints(nodes.stream().map(LocalRedis::uri).toList()),
+        new JsonObject().put("redisMode", "cluster"));
+  }
+
+  /** A master, a replica, and three sentinels that watch them (quorum 2, a master down after 1 s). */
+  public static TestRedis sentinel() throws Exception {
+    Path binary = RedisBinary.resolve();
+    Path dir = Files.createTempDirectory("sluice-sentinel");
+    List<LocalRedis> processes = new ArrayList<>();
+    try {
+      LocalRedis master = LocalRedis.start(binary, Ports.free());
+      processes.add(master);
+      LocalRedis replica = LocalRedis.start(binary, Ports.free(), "--replicaof", "127.0.0.1", String.valueOf(master.port()));
+      processes.add(replica);
+      List<LocalRedis> sentinels = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        int sentinelPort = Ports.free();
+        Path config = Files.writeString(dir.resolve("sentinel-" + sentinelPort + ".conf"), String.join("\n",
+            "sentinel monitor " + SENTINEL_MASTER + " 127.0.0.1 " + master.port() + " 2",
+            "sentinel down-after-milliseconds " + SENTINEL_MASTER + " 1000",
+            "sentinel failover-timeout " + SENTINEL_MASTER + " 3000",
+            "sentinel parallel-syncs " + SENTINEL_MASTER + " 1", ""));
+        LocalRedis sentinel = LocalRedis.start(binary, config, sentinelPort, "--sentinel", "--dir", dir.toString());
+        processes.add(sentinel);
+        sentinels.add(sentinel);
+      }
+      Vertx setup = Vertx.vertx();
+      try {
+        List<Redis> clients = sentinels.stream().map(s -> Redis.createClient(setup, s.uri())).toList();
+        Await.until("sentinels that know the replica and each other", Duration.ofSeconds(30), () -> clients.stream().allMatch(c ->
+            await(c.send(Request.cmd(Command.SENTINEL).arg("REPLICAS").arg(SENTINEL_MASTER))).size() == 1
+                && await(c.send(Request.cmd(Command.SENTINEL).arg("SENTINELS").arg(SENTINEL_MASTER))).size() == 2));
+      } finally {
+        setup.close().await(10, TimeUnit.SECONDS);
+      }
+      log.info("test redis sentinel: master {}, replica {}, sentinels {}", master.port(), replica.port(),
+          sentinels.stream().map(LocalRedis::port).toList());
+      String uri = sentinels.stream().map(LocalRedis::uri).collect(Collectors.joining(","));
+      return new TestRedis(uri, master.port(), List.copyOf(processes), List.of(master.port(), replica.port()),
+          new RedisOptions().setType(RedisClientType.SENTINEL).setRole(RedisRole.MASTER).setMasterName(SENTINEL_MASTER)
+              .setAutoFailover(true).setEndpoints(sentinels.stream().map(LocalRedis::uri).toList()),
+          new JsonObject().put("redisMode", "sentinel").put("redisMasterName", SENTINEL_MASTER));
+    } catch (Exception e) {
+      processes.forEach(LocalRedis::close);
+      throw e;
+    }
+  }
+
+  /** The sentinels' answer to "which node is the master", as host:port. */
+  public String sentinelMaster() {
+    Response reply = command(Command.SENTINEL, "get-master-addr-by-name", SENTINEL_MASTER);
+    return reply.get(0) + ":" + reply.get(1);
+  }
+
+  private static Response await(Future<Response> reply) {
+    try {
+      return reply.await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** SIGSTOP: Redis hangs; connections stay open, nothing is answered. */
@@ -74,13 +217,13 @@ public final class TestRedis implements AutoCloseable {
   /** SIGKILL, then a new empty Redis on the same port: no data, no scripts. */
   public void killAndRestartEmpty() throws Exception {
     signal("KILL");
-    ((LocalRedis) server).close();
-    server = LocalRedis.start(RedisBinary.resolve(), port);
+    ((LocalRedis) servers.get(0)).close();
+    servers.set(0, LocalRedis.start(RedisBinary.resolve(), port));
   }
 
   private void signal(String name) {
-    if (!(server instanceof LocalRedis local)) {
-      throw new IllegalStateException("only a Redis of the test's own (startOwn) takes signals");
+    if (!(servers.get(0) instanceof LocalRedis local) || servers.size() != 1) {
+      throw new IllegalStateException("only a standalone Redis of the test's own (startOwn) takes signals");
     }
     try {
       Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(local.pid())).inheritIO().start();
@@ -100,33 +243,76 @@ public final class TestRedis implements AutoCloseable {
     return System.getenv("DOCKER_HOST") != null || Files.exists(Path.of("/var/run/docker.sock"));
   }
 
+  /** What Sluice's {@code redis} setting takes: one URI, or the cluster's nodes, or the sentinels. */
   public String uri() {
-    return "redis://" + host + ":" + port;
+    return uri;
   }
 
+  /** Client options for this Redis, whatever its shape: for a client of the test's own. */
+  public RedisOptions options() {
+    return new RedisOptions(options);
+  }
+
+  /** The port of the (first) data node. */
   public int port() {
     return port;
   }
 
-  /** Runs one command and waits for its reply: for assertions and set-up, never from an event loop. */
+  /** The ports of the data nodes: the masters of a Cluster; the master and the replica under Sentinel. */
+  public List<Integer> dataPorts() {
+    return dataPorts;
+  }
+
+  /**
+   * Runs one command and waits for its reply: for assertions and set-up, never from an event loop.
+   * In a Cluster a command goes to the master of its key; one about the server as a whole (CLIENT,
+   * FLUSHALL, SCRIPT, CONFIG) goes to every master.
+   */
   public Response command(Command command, Object... args) {
     try {
+      if (nodeClients.size() > 1 && EVERY_NODE.contains(command) && SETTINGS_BY_URI.get(uri).containsKey("redisMode")
+          && "cluster".equals(SETTINGS_BY_URI.get(uri).getString("redisMode"))) {
+        Response last = null;
+        for (Redis node : nodeClients) {
+          last = node.send(Request.cmd(command, args)).await(10, TimeUnit.SECONDS);
+        }
+        return last;
+      }
       return client.send(Request.cmd(command, args)).await(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("redis " + command + " failed", e);
     }
   }
 
-  /** How many times Redis has run a command since start, from INFO commandstats (e.g. "evalsha"). */
+  /** A command to the data node on {@code port} only. */
+  public Response commandOn(int nodePort, Command command, Object... args) {
+    Redis node = nodeClients.get(dataPorts.indexOf(nodePort));
+    try {
+      return node.send(Request.cmd(command, args)).await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("redis " + command + " on " + nodePort + " failed", e);
+    }
+  }
+
+  /** How many times the data nodes have run a command since they started, from INFO commandstats (e.g. "evalsha"). */
   public long calls(String command) {
-    String info = command(Command.INFO, "commandstats").toString();
-    String prefix = "cmdstat_" + command + ":calls=";
-    for (String line : info.split("\r?\n")) {
-      if (line.startsWith(prefix)) {
-        return Long.parseLong(line.substring(prefix.length(), line.indexOf(',')));
+    long calls = 0;
+    List<Redis> nodes = nodeClients.isEmpty() ? List.of(client) : nodeClients;
+    for (Redis node : nodes) {
+      String info;
+      try {
+        info = node.send(Request.cmd(Command.INFO).arg("commandstats")).await(10, TimeUnit.SECONDS).toString();
+      } catch (Exception e) {
+        continue;
+      }
+      String prefix = "cmdstat_" + command + ":calls=";
+      for (String line : info.split("\r?\n")) {
+        if (line.startsWith(prefix)) {
+          calls += Long.parseLong(line.substring(prefix.length(), line.indexOf(',')));
+        }
       }
     }
-    return 0;
+    return calls;
   }
 
   /** All the script calls Redis has run: a check that reached Redis raises this by at least one. */
@@ -136,8 +322,12 @@ public final class TestRedis implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
+    SETTINGS_BY_URI.remove(uri);
     client.close();
+    nodeClients.forEach(Redis::close);
     vertx.close().await(10, TimeUnit.SECONDS);
-    server.close();
+    for (AutoCloseable server : servers) {
+      server.close();
+    }
   }
 }

@@ -1,0 +1,49 @@
+package io.sluice.redis;
+
+import io.sluice.config.Settings;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A client per master, for what must visit every node: SCAN walks one node's keys, and in a
+ * Cluster each master holds its own. Standalone and Sentinel have one master: the pooled client.
+ * Create it in the verticle that uses it, like any client.
+ */
+public final class NodeClients {
+
+  private final Vertx vertx;
+  private final Settings.RedisSettings settings;
+  private final RedisTopology topology;
+  private final Redis pooled;
+  private final Map<String, Redis> byNode = new ConcurrentHashMap<>();
+
+  public NodeClients(Vertx vertx, Settings.RedisSettings settings, RedisTopology topology, Redis pooled) {
+    this.vertx = vertx;
+    this.settings = settings;
+    this.topology = topology;
+    this.pooled = pooled;
+  }
+
+  /** Whether the masters are a Cluster's: keys are spread over them, and a PUBLISH counts one node's subscribers only. */
+  public boolean cluster() {
+    return Settings.RedisSettings.CLUSTER.equals(settings.mode());
+  }
+
+  /** A client of each master, as the topology knows them now. */
+  public List<Redis> masters() {
+    if (!cluster()) {
+      return List.of(pooled);
+    }
+    return topology.nodes().stream()
+        .map(node -> byNode.computeIfAbsent(node.address(), address -> Redis.createClient(vertx, RedisClients.nodeOptions(settings, node))))
+        .toList();
+  }
+
+  public void close() {
+    byNode.values().forEach(Redis::close);
+  }
+}
