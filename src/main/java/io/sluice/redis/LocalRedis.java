@@ -51,7 +51,8 @@ public final class LocalRedis implements AutoCloseable {
     String line;
     while ((line = out.readLine()) != null) {
       log.append(line).append('\n');
-      if (line.contains("Ready to accept connections")) {
+      // A sentinel says who it is instead.
+      if (line.contains("Ready to accept connections") || line.contains("Sentinel ID is")) {
         drainInBackground(out);
         return new LocalRedis(process, port);
       }

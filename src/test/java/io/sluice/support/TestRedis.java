@@ -192,8 +192,20 @@ public final class TestRedis implements AutoCloseable {
 
   /** The sentinels' answer to "which node is the master", as host:port. */
   public String sentinelMaster() {
-    Response reply = command(Command.SENTINEL, "get-master-addr-by-name", SENTINEL_MASTER);
+    Response reply = sentinel("get-master-addr-by-name", SENTINEL_MASTER);
     return reply.get(0) + ":" + reply.get(1);
+  }
+
+  /** A SENTINEL subcommand, asked of the first sentinel (the data nodes do not know the command). */
+  public Response sentinel(Object... args) {
+    Redis first = Redis.createClient(vertx, uri.split(",")[0]);
+    try {
+      return first.send(Request.cmd(Command.SENTINEL, args)).await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("redis SENTINEL " + args[0] + " failed", e);
+    } finally {
+      first.close();
+    }
   }
 
   private static Response await(Future<Response> reply) {
