@@ -160,7 +160,8 @@ public final class Main implements Callable<Integer> {
     }, "sluice-stop").start());
   }
 
-  private static void putIfSet(JsonObject json, String key, Object value) {
+  /** Adds a flag to the settings layer of flags only when it was given, so that it overrides nothing otherwise. */
+  public static void putIfSet(JsonObject json, String key, Object value) {
     if (value != null) {
       json.put(key, value);
     }

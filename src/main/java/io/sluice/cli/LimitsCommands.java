@@ -1,8 +1,14 @@
 package io.sluice.cli;
 
+import io.sluice.Main;
+import io.sluice.config.Settings;
+import io.sluice.config.SettingsLoader;
 import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.InvalidLimitsException;
 import io.sluice.limits.LimitsStore;
+import io.sluice.redis.NodeClients;
+import io.sluice.redis.RedisClients;
+import io.sluice.redis.RedisTopology;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
@@ -84,9 +90,15 @@ public final class LimitsCommands {
           + "the limits file with them is valid, then stores them in {sluice}:limits and publishes the message on the channel "
           + "sluice:limits, atomically. An invalid change is refused with the reasons, and nothing is stored or published.")
   public static final class Publish implements Callable<Integer> {
-    @Option(names = "--redis", defaultValue = "${env:SLUICE_REDIS:-redis://127.0.0.1:6379}",
-        description = "Redis URI (default: $SLUICE_REDIS, else redis://127.0.0.1:6379).")
+    @Option(names = "--redis", description = "Redis URI, or the Cluster's nodes or the sentinels, comma-separated "
+        + "(default: the instances' setting: $SLUICE_REDIS, conf/application.json, else redis://127.0.0.1:6379).")
     String redis;
+
+    @Option(names = "--redis-mode", description = "standalone, cluster or sentinel (default: the instances' setting, $SLUICE_REDIS_MODE).")
+    String redisMode;
+
+    @Option(names = "--redis-master", description = "Sentinel mode: the master name the sentinels monitor (default: $SLUICE_REDIS_MASTER_NAME).")
+    String redisMaster;
 
     @Option(names = "--limits", defaultValue = "${env:SLUICE_LIMITS:-conf/limits.json}",
         description = "The limits file the fleet runs on, which the change must be valid on top of (default: $SLUICE_LIMITS, else conf/limits.json).")
@@ -118,10 +130,20 @@ public final class LimitsCommands {
         return 2;
       }
       Vertx vertx = OneShot.vertx();
-      Redis client = Redis.createClient(vertx, redis);
+      Redis client = null;
       try {
+        // Redis as the instances reach it: mode, nodes, ACL user, password and TLS from the same settings.
+        JsonObject flags = new JsonObject();
+        Main.putIfSet(flags, "redis", redis);
+        Main.putIfSet(flags, "redisMode", redisMode);
+        Main.putIfSet(flags, "redisMasterName", redisMaster);
+        Settings.RedisSettings settings = SettingsLoader.load(vertx, null, System.getenv(), flags).await(10, TimeUnit.SECONDS).redis();
+        client = Redis.createClient(vertx, RedisClients.options(settings));
+        RedisTopology topology = RedisTopology.of(vertx, settings, 5000).await(10, TimeUnit.SECONDS);
         LimitsStore.Published published = LimitsStore.publish(client, text, base).await(10, TimeUnit.SECONDS);
-        System.out.println("published to " + published.receivers() + " instance(s); stored as version " + published.version()
+        long receivers = new NodeClients(vertx, settings, topology, client)
+            .subscribers(RedisKeys.LIMITS_CHANNEL, published.receivers()).await(10, TimeUnit.SECONDS);
+        System.out.println("published to " + receivers + " instance(s); stored as version " + published.version()
             + " in " + RedisKeys.LIMITS_KEY + " for instances that start later");
         return 0;
       } catch (InvalidLimitsException e) {
@@ -131,7 +153,9 @@ public final class LimitsCommands {
         System.err.println("not published: " + e.getMessage());
         return 1;
       } finally {
-        client.close();
+        if (client != null) {
+          client.close();
+        }
         vertx.close().await(10, TimeUnit.SECONDS);
       }
     }

@@ -160,7 +160,7 @@ public final class BanAdmin {
       localCache.invalidate(userId, actionOrEmpty);
       // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
       Request publish = batch.remove(batch.size() - 1);
-      return redis.batch(batch).compose(deleted -> redis.send(publish).compose(this::subscribersReached).compose(receivers -> {
+      return redis.batch(batch).compose(deleted -> redis.send(publish).compose(published -> nodes.subscribers(RedisKeys.BANS_CHANNEL, published.toLong())).compose(receivers -> {
         return awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
             .map(confirmed -> new Unbanned(deleted.get(0).toInteger(), receivers, confirmed));
       }));
@@ -190,21 +190,6 @@ public final class BanAdmin {
     String key = RedisKeys.unbanAcks(noticeId);
     return redis.batch(List.of(Request.cmd(Command.RPUSH).arg(key).arg(1),
         Request.cmd(Command.PEXPIRE).arg(key).arg(UNBAN_CONFIRM_MS * 5))).mapEmpty();
-  }
-
-  /**
-   * How many subscribers a notice reached: what PUBLISH says, but in a Cluster PUBLISH counts the
-   * subscribers of the node that took it only, while every node's hear it: there, every master is
-   * asked how many listen.
-   */
-  private Future<Long> subscribersReached(Response published) {
-    if (!nodes.cluster()) {
-      return Future.succeededFuture(published.toLong());
-    }
-    List<Future<Response>> counts = nodes.masters().stream()
-        .map(master -> master.send(Request.cmd(Command.PUBSUB).arg("NUMSUB").arg(RedisKeys.BANS_CHANNEL)))
-        .toList();
-    return Future.all(counts).map(done -> counts.stream().mapToLong(count -> count.result().get(1).toLong()).sum());
   }
 
   /** Every key matching {@code pattern} on every master, after those in {@code found}. */

@@ -1,8 +1,12 @@
 package io.sluice.redis;
 
 import io.sluice.config.Settings;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 
 import java.util.List;
 import java.util.Map;
@@ -41,6 +45,21 @@ public final class NodeClients {
     return topology.nodes().stream()
         .map(node -> byNode.computeIfAbsent(node.address(), address -> Redis.createClient(vertx, RedisClients.nodeOptions(settings, node))))
         .toList();
+  }
+
+  /**
+   * How many subscribers of {@code channel} a PUBLISH reached: its own count, except in a Cluster,
+   * where PUBLISH counts the subscribers of the node that took it only while every node's hear it:
+   * there, every master is asked how many listen.
+   */
+  public Future<Long> subscribers(String channel, long publishCount) {
+    if (!cluster()) {
+      return Future.succeededFuture(publishCount);
+    }
+    List<Future<Response>> counts = masters().stream()
+        .map(master -> master.send(Request.cmd(Command.PUBSUB).arg("NUMSUB").arg(channel)))
+        .toList();
+    return Future.all(counts).map(done -> counts.stream().mapToLong(count -> count.result().get(1).toLong()).sum());
   }
 
   public void close() {

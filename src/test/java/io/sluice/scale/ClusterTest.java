@@ -7,18 +7,23 @@ import io.sluice.grpc.v1.Decision;
 import io.sluice.limiter.RedisKeys;
 import io.sluice.redis.HashSlot;
 import io.sluice.support.Await;
+import io.sluice.support.Cli;
 import io.sluice.support.OnRedisCluster;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.sluice.support.Traffic;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Response;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -60,6 +65,32 @@ class ClusterTest {
         assertEquals(1, sluice.await(sluice.client().unban(user, "")).getRemoved());
         assertEquals(Decision.ALLOW, sluice.check(user, "login").getDecision());
       }
+    }
+  }
+
+  /**
+   * In a Cluster a PUBLISH reaches every node's subscribers but counts only its own node's: the
+   * second instance listens on another master than the one {@code {sluice}:limits} lives on, and
+   * is counted all the same.
+   */
+  @Test
+  void publishLimitsReachesAndCountsInstancesListeningOnAnyMaster(TestRedis redis, @TempDir Path dir) throws Exception {
+    Path limits = Files.writeString(dir.resolve("limits.json"), LIMITS);
+    List<String> nodes = new ArrayList<>(List.of(redis.uri().split(",")));
+    java.util.Collections.rotate(nodes, 1);
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("redis", String.join(",", nodes)))) {
+      a.awaitSubscribed();
+      b.awaitSubscribed();
+      Cli.Run published = Cli.run("publish-limits", "--redis", redis.uri(), "--redis-mode", "cluster", "--limits", limits.toString(),
+          "{\"rules\": {\"default\": {\"capacity\": 7, \"refillPerSecond\": 1}}}");
+      assertEquals(0, published.exitCode(), published.err());
+      assertThat(published.out()).startsWith("published to 2 instance(s); stored as version 1");
+      for (SluiceFixture instance : List.of(a, b)) {
+        Await.until("the published limit", Duration.ofSeconds(10), () -> instance.sluice().limits().get().ruleFor("default").capacity() == 7);
+      }
+    } finally {
+      redis.command(Command.DEL, RedisKeys.LIMITS_KEY);
     }
   }
 

@@ -13,6 +13,7 @@ import io.vertx.redis.client.RedisReplicas;
 import io.vertx.redis.client.RedisRole;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import org.junit.jupiter.api.Assumptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
@@ -104,7 +105,7 @@ public final class TestRedis implements AutoCloseable {
 
   /** A Cluster of {@code masters} masters, the slots shared out evenly, ready (cluster_state:ok on every node). */
   public static TestRedis cluster(int masters) throws Exception {
-    Path binary = RedisBinary.resolve();
+    Path binary = topologyBinary("Cluster");
     Path dir = Files.createTempDirectory("sluice-cluster");
     List<LocalRedis> nodes = new ArrayList<>();
     try {
@@ -148,7 +149,7 @@ public final class TestRedis implements AutoCloseable {
 
   /** A master, a replica, and three sentinels that watch them (quorum 2, a master down after 1 s). */
   public static TestRedis sentinel() throws Exception {
-    Path binary = RedisBinary.resolve();
+    Path binary = topologyBinary("Sentinel");
     Path dir = Files.createTempDirectory("sluice-sentinel");
     List<LocalRedis> processes = new ArrayList<>();
     try {
@@ -188,6 +189,32 @@ public final class TestRedis implements AutoCloseable {
       processes.forEach(LocalRedis::close);
       throw e;
     }
+  }
+
+  /**
+   * The redis-server that a topology's processes run. A Cluster or Sentinel cannot come from a
+   * container here, so where no binary can run on this machine its tests are skipped, saying what
+   * is missing; anything that goes wrong after the binary runs fails them.
+   */
+  private static Path topologyBinary(String topology) {
+    String missing;
+    try {
+      Path binary = RedisBinary.resolve();
+      Process version = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
+      version.getInputStream().readAllBytes();
+      if (version.waitFor(10, TimeUnit.SECONDS) && version.exitValue() == 0) {
+        return binary;
+      }
+      version.destroyForcibly();
+      missing = binary + " does not run here (redis-server --version failed)";
+    } catch (IOException e) {
+      missing = "no redis-server that runs here: " + e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      missing = "interrupted while trying redis-server";
+    }
+    Assumptions.abort("Redis " + topology + " tests skipped: " + missing + "; install redis-server (Debian: apt-get install redis-server)");
+    throw new AssertionError("unreachable");
   }
 
   /** The sentinels' answer to "which node is the master", as host:port. */
