@@ -27,16 +27,19 @@ start_redis() {
   wait_port "$1"
 }
 
-# start_sluice GRPC_PORT HTTP_PORT REDIS_PORT LIMITS_FILE: one instance as scripts/fleet.sh starts it
-# (scripts/sluice: its JVM flags, plus $SLUICE_JAVA_OPTS), run from the checkout so that it reads
-# conf/application.json; its pid is $sluice_pid. SLUICE_LAUNCH=java-jar starts it with a bare
+# start_sluice GRPC_PORT HTTP_PORT REDIS LIMITS_FILE [FLAG...]: one instance as scripts/fleet.sh starts
+# it (scripts/sluice: its JVM flags, plus $SLUICE_JAVA_OPTS), run from the checkout so that it reads
+# conf/application.json; its pid is $sluice_pid. REDIS is a local port, or what --redis takes (a
+# Cluster's nodes: add --redis-mode cluster). SLUICE_LAUNCH=java-jar starts it with a bare
 # `java -jar` instead, to compare.
 start_sluice() {
   local grpc=$1 http=$2 redis=$3 limits=$4 launcher=("$root/scripts/sluice")
+  shift 4
+  [[ "$redis" == *://* ]] || redis="redis://127.0.0.1:$redis"
   # shellcheck disable=SC2206
   [[ "${SLUICE_LAUNCH:-}" == "java-jar" ]] && launcher=(java ${SLUICE_JAVA_OPTS:-} -jar "$jar")
-  (cd "$root" && exec "${launcher[@]}" --port "$grpc" --http-port "$http" --redis "redis://127.0.0.1:$redis" \
-    --limits "$limits") > "$work/sluice-$grpc.log" 2>&1 &
+  (cd "$root" && exec "${launcher[@]}" --port "$grpc" --http-port "$http" --redis "$redis" \
+    --limits "$limits" "$@") > "$work/sluice-$grpc.log" 2>&1 &
   sluice_pid=$!
   pids+=("$sluice_pid")
   wait_port "$grpc"

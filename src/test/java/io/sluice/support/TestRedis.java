@@ -243,6 +243,14 @@ public final class TestRedis implements AutoCloseable {
     }
   }
 
+  /** SIGKILL to the data node on {@code nodePort} (a Sentinel master, say): it is gone, with no goodbye. */
+  public void kill(int nodePort) {
+    LocalRedis node = servers.stream().filter(server -> server instanceof LocalRedis local && local.port() == nodePort)
+        .map(LocalRedis.class::cast).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no Redis process of this test on port " + nodePort));
+    kill("KILL", node.pid());
+  }
+
   /** SIGSTOP: Redis hangs; connections stay open, nothing is answered. */
   public void pause() {
     signal("STOP");
@@ -264,8 +272,12 @@ public final class TestRedis implements AutoCloseable {
     if (!(servers.get(0) instanceof LocalRedis local) || servers.size() != 1) {
       throw new IllegalStateException("only a standalone Redis of the test's own (startOwn) takes signals");
     }
+    kill(name, local.pid());
+  }
+
+  private static void kill(String name, long pid) {
     try {
-      Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(local.pid())).inheritIO().start();
+      Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(pid)).inheritIO().start();
       if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
         throw new IllegalStateException("kill -" + name + " failed");
       }
