@@ -47,6 +47,33 @@ class SettingsTest {
   }
 
   @Test
+  void aClusterOrSentinelTakesItsNodesFromTheEnvironmentLikeAnyOtherSetting() throws Exception {
+    Settings cluster = SettingsLoader.load(vertx, null, Map.of("SLUICE_REDIS", "redis://a:7000, redis://b:7001",
+        "SLUICE_REDIS_MODE", "cluster", "SLUICE_REDIS_PASSWORD", "s3cret"), new JsonObject()).await(10, TimeUnit.SECONDS);
+    assertEquals("cluster", cluster.redis().mode());
+    assertEquals(java.util.List.of("a:7000", "b:7001"), cluster.redis().accesses().stream().map(io.sluice.redis.RedisAccess::address).toList());
+    assertTrue(cluster.redis().accesses().stream().allMatch(node -> node.password().equals("s3cret")), "AUTH applies to every node");
+
+    Settings sentinel = SettingsLoader.load(vertx, null, Map.of("SLUICE_REDIS", "redis://s1:26379,redis://s2:26379",
+        "SLUICE_REDIS_MODE", "SENTINEL", "SLUICE_REDIS_MASTER_NAME", "mymaster"), new JsonObject()).await(10, TimeUnit.SECONDS);
+    assertEquals("sentinel", sentinel.redis().mode());
+    assertEquals("mymaster", sentinel.redis().masterName());
+  }
+
+  @Test
+  void aRedisModeThatCannotWorkIsRefusedWithWhatToSet() {
+    String severalStandalone = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("redis", "redis://a:6379,redis://b:6379"))).getMessage();
+    assertTrue(severalStandalone.contains("redis names 2 nodes: set redisMode to cluster"), severalStandalone);
+    String sentinelWithoutName = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("redis", "redis://s1:26379").put("redisMode", "sentinel"))).getMessage();
+    assertTrue(sentinelWithoutName.contains("redisMode sentinel needs redisMasterName"), sentinelWithoutName);
+    String unknown = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("redisMode", "replicated"))).getMessage();
+    assertTrue(unknown.contains("redisMode must be one of [standalone, cluster, sentinel], was 'replicated'"), unknown);
+  }
+
+  @Test
   void environmentVariableNamesAreUpperSnakeCase() {
     assertEquals("SLUICE_REDIS_TIMEOUT_MS", SettingsLoader.envName("redisTimeoutMs"));
     assertEquals("SLUICE_PORT", SettingsLoader.envName("port"));
