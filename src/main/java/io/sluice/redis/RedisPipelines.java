@@ -35,6 +35,7 @@ public final class RedisPipelines {
 
   private final Observer observer;
   private static final long TRYAGAIN_PAUSE_NANOS = 2_000_000;
+  private static final long TOPOLOGY_LOOK_NANOS = 250_000_000;
   private final Vertx vertx;
   private final ContextInternal context;
   private final NetClient netClient;
@@ -46,6 +47,7 @@ public final class RedisPipelines {
   private final long handshakeTimeoutMs;
   private final long stallMs;
   private final Map<String, Node> nodes = new HashMap<>();
+  private long lastTopologyLookNanos = System.nanoTime();
 
   /**
    * @param connectionsPerNode connections this event loop keeps to each node
@@ -121,11 +123,13 @@ public final class RedisPipelines {
   private void send(ScriptCall call, Node node, boolean asking) {
     call.node = node;
     if (!node.breaker.allowsRequests()) {
+      lookForANewMaster();
       call.callback.onUnavailable(Unavailable.BREAKER_OPEN, node.breaker.retryAfterMs());
       return;
     }
     PipelinedConnection connection = node.pick();
     if (connection == null) {
+      lookForANewMaster();
       call.callback.onUnavailable(Unavailable.DISCONNECTED, node.breaker.retryAfterMs());
       return;
     }
@@ -134,6 +138,19 @@ public final class RedisPipelines {
     }
     call.sent = false;
     connection.send(call);
+  }
+
+  /**
+   * A node that cannot be reached may be a master that died: in a Cluster its replica takes over
+   * its slots without any redirect telling us, so the topology is asked again, often enough to
+   * follow the promotion within a fraction of a second, seldom enough to cost nothing.
+   */
+  private void lookForANewMaster() {
+    long now = System.nanoTime();
+    if (now - lastTopologyLookNanos > TOPOLOGY_LOOK_NANOS) {
+      lastTopologyLookNanos = now;
+      topology.refresh();
+    }
   }
 
   private Node node(RedisAccess access) {

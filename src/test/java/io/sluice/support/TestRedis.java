@@ -105,11 +105,20 @@ public final class TestRedis implements AutoCloseable {
 
   /** A Cluster of {@code masters} masters, the slots shared out evenly, ready (cluster_state:ok on every node). */
   public static TestRedis cluster(int masters) throws Exception {
+    return cluster(masters, 0);
+  }
+
+  /**
+   * As {@link #cluster(int)}, each master with {@code replicasEach} replicas that take over its
+   * slots when it dies. {@link #dataPorts()} are the masters'; {@link #uri()} names every node.
+   */
+  public static TestRedis cluster(int masters, int replicasEach) throws Exception {
     Path binary = topologyBinary("Cluster");
     Path dir = Files.createTempDirectory("sluice-cluster");
+    int total = masters * (1 + replicasEach);
     List<LocalRedis> nodes = new ArrayList<>();
     try {
-      for (int i = 0; i < masters; i++) {
+      for (int i = 0; i < total; i++) {
         int nodePort = Ports.free();
         nodes.add(LocalRedis.start(binary, nodePort, "--cluster-enabled", "yes", "--cluster-config-file",
             dir.resolve("nodes-" + nodePort + ".conf").toString(), "--cluster-node-timeout", "2000", "--dir", dir.toString()));
@@ -120,17 +129,23 @@ public final class TestRedis implements AutoCloseable {
         for (int i = 1; i < nodes.size(); i++) {
           await(clients.get(0).send(Request.cmd(Command.CLUSTER).arg("MEET").arg("127.0.0.1").arg(nodes.get(i).port())));
         }
-        for (int i = 0; i < nodes.size(); i++) {
+        for (int i = 0; i < masters; i++) {
           Request addSlots = Request.cmd(Command.CLUSTER).arg("ADDSLOTS");
           for (int slot = i * 16384 / masters; slot < (i + 1) * 16384 / masters; slot++) {
             addSlots.arg(slot);
           }
           await(clients.get(i).send(addSlots));
         }
-        Await.until("a cluster of " + masters + " masters, every slot served", Duration.ofSeconds(30), () -> clients.stream().allMatch(c -> {
-          String info = await(c.send(Request.cmd(Command.CLUSTER).arg("INFO"))).toString();
-          return info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:" + masters);
-        }));
+        Await.until("a cluster of " + total + " nodes that know each other", Duration.ofSeconds(30), () -> clients.stream().allMatch(c ->
+            await(c.send(Request.cmd(Command.CLUSTER).arg("INFO"))).toString().contains("cluster_known_nodes:" + total)));
+        for (int i = masters; i < total; i++) {
+          String masterId = await(clients.get((i - masters) % masters).send(Request.cmd(Command.CLUSTER).arg("MYID"))).toString();
+          await(clients.get(i).send(Request.cmd(Command.CLUSTER).arg("REPLICATE").arg(masterId)));
+        }
+        Await.until("a cluster of " + masters + " masters, every slot served, every replica in sync", Duration.ofSeconds(30),
+            () -> clients.stream().allMatch(c -> await(c.send(Request.cmd(Command.CLUSTER).arg("INFO"))).toString().contains("cluster_state:ok"))
+                && clients.subList(masters, total).stream().allMatch(c ->
+                    await(c.send(Request.cmd(Command.INFO).arg("replication"))).toString().contains("master_link_status:up")));
       } finally {
         setup.close().await(10, TimeUnit.SECONDS);
       }
@@ -138,13 +153,31 @@ public final class TestRedis implements AutoCloseable {
       nodes.forEach(LocalRedis::close);
       throw e;
     }
-    log.info("test redis cluster: {} masters on ports {}", masters, nodes.stream().map(LocalRedis::port).toList());
+    log.info("test redis cluster: {} masters on ports {}, {} replicas each", masters,
+        nodes.subList(0, masters).stream().map(LocalRedis::port).toList(), replicasEach);
     String uri = nodes.stream().map(LocalRedis::uri).collect(Collectors.joining(","));
-    return new TestRedis(uri, nodes.get(0).port(), List.copyOf(nodes), nodes.stream().map(LocalRedis::port).toList(),
+    return new TestRedis(uri, nodes.get(0).port(), List.copyOf(nodes), nodes.subList(0, masters).stream().map(LocalRedis::port).toList(),
         new RedisOptions().setType(RedisClientType.CLUSTER).setUseReplicas(RedisReplicas.NEVER)
             .setClusterTransactions(io.vertx.redis.client.RedisClusterTransactions.SINGLE_NODE)
             .setEndpoints(nodes.stream().map(LocalRedis::uri).toList()),
         new JsonObject().put("redisMode", "cluster"));
+  }
+
+  /** The port of the master that serves {@code slot}, as the Cluster node on {@code askPort} sees it. */
+  public int clusterMasterOf(int slot, int askPort) {
+    Redis node = Redis.createClient(vertx, "redis://127.0.0.1:" + askPort);
+    try {
+      for (Response range : node.send(Request.cmd(Command.CLUSTER).arg("SLOTS")).await(10, TimeUnit.SECONDS)) {
+        if (range.get(0).toInteger() <= slot && slot <= range.get(1).toInteger()) {
+          return range.get(2).get(1).toInteger();
+        }
+      }
+      return -1;
+    } catch (Exception e) {
+      throw new IllegalStateException("CLUSTER SLOTS on " + askPort + " failed", e);
+    } finally {
+      node.close();
+    }
   }
 
   /** A master, a replica, and three sentinels that watch them (quorum 2, a master down after 1 s). */
