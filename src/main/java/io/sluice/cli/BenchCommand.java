@@ -4,6 +4,7 @@ import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckResponse;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -69,6 +70,11 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--action", defaultValue = "api", description = "The action checked (default: ${DEFAULT-VALUE}).")
   String action;
 
+  @Option(names = "--call", defaultValue = "check",
+      description = "check, or health: grpc.health.v1.Health/Check instead, the floor of any gRPC call on the same server, "
+          + "to compare with (each answer counts as an allow) (default: ${DEFAULT-VALUE}).")
+  String call;
+
   @Option(names = "--timeline", description = "Print one line per second: checks, degraded, errors, p99.")
   boolean timeline;
 
@@ -90,6 +96,10 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (concurrency < 1 || !(seconds > 0) || warmupSeconds < 0 || users < 1 || rate < 0 || maxChecks < 0) {
       System.err.println("bench: --concurrency and --users must be >= 1, --seconds > 0, --warmup-seconds, --rate and --checks >= 0");
+      return 2;
+    }
+    if (!call.equals("check") && !call.equals("health")) {
+      System.err.println("bench: --call must be check or health, was '" + call + "'");
       return 2;
     }
     try {
@@ -144,7 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
       done.countDown();
       return;
     }
-    fleet.check(chooser.user(random), action, 1).onComplete(answer -> {
+    send(fleet, random).onComplete(answer -> {
       record(now, answer.succeeded() ? answer.result().response() : null, answer.cause());
       loop(fleet, random, done, untilNanos);
     });
@@ -188,7 +198,7 @@ public final class BenchCommand implements Callable<Integer> {
         inFlight.addAndGet(due.size());
         context.runOnContext(send -> {
           for (long[] at : due) {
-            fleet.check(chooser.user(random), action, 1).onComplete(answer -> {
+            send(fleet, random).onComplete(answer -> {
               record(at[0], answer.succeeded() ? answer.result().response() : null, answer.cause());
               inFlight.decrementAndGet();
             });
@@ -200,6 +210,10 @@ public final class BenchCommand implements Callable<Integer> {
     sender.setDaemon(true);
     sender.start();
     return done;
+  }
+
+  private Future<FleetClient.Answer> send(FleetClient fleet, SplittableRandom random) {
+    return call.equals("health") ? fleet.health() : fleet.check(chooser.user(random), action, 1);
   }
 
   private static void awaitInFlight(Vertx vertx, AtomicLong inFlight, CountDownLatch done) {
@@ -246,9 +260,10 @@ public final class BenchCommand implements Callable<Integer> {
     if (perSecond != null) {
       perSecond.print();
     }
-    System.out.printf(Locale.ROOT, "bench: %d instance(s), %s, %.0f s measured after %.0f s warm-up, %s, action %s%n",
+    System.out.printf(Locale.ROOT, "bench: %d instance(s), %s, %.0f s measured after %.0f s warm-up, %s, %s%n",
         instances, rate > 0 ? String.format(Locale.ROOT, "open loop at %.0f checks/s", rate) : "closed loop, concurrency " + concurrency,
-        seconds, warmupSeconds, "hot".equals(keys) ? "one user" : users + " users (" + keys + ")", action);
+        seconds, warmupSeconds, "hot".equals(keys) ? "one user" : users + " users (" + keys + ")",
+        call.equals("health") ? "grpc.health.v1.Health/Check instead of checks" : "action " + action);
     long decided = decisions[1].get() + decisions[2].get() + decisions[3].get();
     long degradedTotal = degraded.values().stream().mapToLong(AtomicLong::get).sum();
     long errorTotal = errors.values().stream().mapToLong(AtomicLong::get).sum();

@@ -1,6 +1,7 @@
 package io.sluice.grpc;
 
 import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.Decision;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
@@ -15,6 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * answer of the service itself (a decision, or INVALID_ARGUMENT) is never retried elsewhere.
  */
 public final class FleetClient {
+
+  private static final CheckResponse HEALTH_ANSWERED = CheckResponse.newBuilder().setDecision(Decision.ALLOW).build();
 
   /** A decision, and which instance gave it. */
   public record Answer(CheckResponse response, int instance) {
@@ -40,6 +43,12 @@ public final class FleetClient {
 
   public SluiceClient instance(int index) {
     return instances.get(index);
+  }
+
+  /** The server's health check on the next instance in turn, answered as an ALLOW: what any gRPC call costs, for comparison. */
+  public Future<Answer> health() {
+    int index = Math.floorMod(next.getAndIncrement(), instances.size());
+    return instances.get(index).health().map(serving -> new Answer(HEALTH_ANSWERED, index));
   }
 
   public Future<Answer> check(String userId, String action, int cost) {

@@ -26,8 +26,13 @@ import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientResponse;
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.common.ServiceName;
+import io.vertx.grpc.health.v1.HealthCheckRequest;
+import io.vertx.grpc.health.v1.HealthCheckResponse;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +42,10 @@ import java.util.concurrent.TimeUnit;
  * client, a failed call keeps the server's status message (which names the bad field).
  */
 public final class SluiceClient {
+
+  private static final ServiceMethod<HealthCheckResponse, HealthCheckRequest> HEALTH_CHECK = ServiceMethod.client(
+      ServiceName.create("grpc.health.v1.Health"), "Check",
+      GrpcMessageEncoder.encoder(), GrpcMessageDecoder.decoder(HealthCheckResponse.newBuilder()));
 
   private final GrpcClient client;
   private final SocketAddress target;
@@ -98,6 +107,11 @@ public final class SluiceClient {
 
   public Future<ThrottleStatus> getThrottle() {
     return call(AdminGrpcClient.GetThrottle, GetThrottleRequest.getDefaultInstance());
+  }
+
+  /** {@code grpc.health.v1.Health/Check} of the whole server: the cheapest call it answers, a floor to compare checks with. */
+  public Future<HealthCheckResponse> health() {
+    return call(HEALTH_CHECK, HealthCheckRequest.getDefaultInstance());
   }
 
   public Future<LimitsStatus> getLimits() {

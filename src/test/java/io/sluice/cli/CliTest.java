@@ -153,6 +153,26 @@ class CliTest {
   }
 
   @Test
+  void benchMeasuresChecksOrTheBareHealthCallAndARunThatMeasuredNothingFails(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String target = "127.0.0.1:" + sluice.port();
+      Run checks = Cli.run("bench", "--targets", target, "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "4");
+      assertEquals(0, checks.exitCode(), checks.err());
+      assertThat(checks.out()).contains("action api").containsPattern("checks: [1-9][0-9]* ").contains("decided");
+
+      Run health = Cli.run("bench", "--targets", target, "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "4", "--call", "health");
+      assertEquals(0, health.exitCode(), health.err());
+      assertThat(health.out()).contains("grpc.health.v1.Health/Check instead of checks").containsPattern("checks: [1-9][0-9]* ");
+
+      assertEquals(2, Cli.run("bench", "--targets", target, "--call", "ping").exitCode());
+    }
+    Run nobody = Cli.run("bench", "--targets", "127.0.0.1:" + Ports.free(), "--seconds", "1", "--warmup-seconds", "0");
+    assertEquals(1, nobody.exitCode());
+    assertThat(nobody.err()).contains("nothing was decided: every answer was degraded or an error");
+    assertThat(nobody.out()).contains("UNREACHABLE");
+  }
+
+  @Test
   void redisBinaryPrintsAnExecutable() throws Exception {
     Run run = Cli.run("redis-binary");
     assertEquals(0, run.exitCode());
