@@ -156,11 +156,22 @@ public final class TestRedis implements AutoCloseable {
     log.info("test redis cluster: {} masters on ports {}, {} replicas each", masters,
         nodes.subList(0, masters).stream().map(LocalRedis::port).toList(), replicasEach);
     String uri = nodes.stream().map(LocalRedis::uri).collect(Collectors.joining(","));
-    return new TestRedis(uri, nodes.get(0).port(), List.copyOf(nodes), nodes.subList(0, masters).stream().map(LocalRedis::port).toList(),
+    return new TestRedis(uri, nodes.get(0).port(), withFolder(nodes, dir), nodes.subList(0, masters).stream().map(LocalRedis::port).toList(),
         new RedisOptions().setType(RedisClientType.CLUSTER).setUseReplicas(RedisReplicas.NEVER)
             .setClusterTransactions(io.vertx.redis.client.RedisClusterTransactions.SINGLE_NODE)
             .setEndpoints(nodes.stream().map(LocalRedis::uri).toList()),
         new JsonObject().put("redisMode", "cluster"));
+  }
+
+  /** The processes, then their folder (configuration, node tables, RDB files), removed once they are stopped. */
+  private static List<AutoCloseable> withFolder(List<LocalRedis> processes, Path dir) {
+    List<AutoCloseable> closing = new ArrayList<>(processes);
+    closing.add(() -> {
+      try (var files = Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
+      }
+    });
+    return closing;
   }
 
   /** The port of the master that serves {@code slot}, as the Cluster node on {@code askPort} sees it. */
@@ -186,9 +197,11 @@ public final class TestRedis implements AutoCloseable {
     Path dir = Files.createTempDirectory("sluice-sentinel");
     List<LocalRedis> processes = new ArrayList<>();
     try {
-      LocalRedis master = LocalRedis.start(binary, Ports.free());
+      // A full sync writes an RDB file even without save points: into the temporary folder, not the working directory.
+      LocalRedis master = LocalRedis.start(binary, Ports.free(), "--dir", dir.toString());
       processes.add(master);
-      LocalRedis replica = LocalRedis.start(binary, Ports.free(), "--replicaof", "127.0.0.1", String.valueOf(master.port()));
+      LocalRedis replica = LocalRedis.start(binary, Ports.free(), "--replicaof", "127.0.0.1", String.valueOf(master.port()),
+          "--dir", dir.toString());
       processes.add(replica);
       List<LocalRedis> sentinels = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
@@ -214,7 +227,7 @@ public final class TestRedis implements AutoCloseable {
       log.info("test redis sentinel: master {}, replica {}, sentinels {}", master.port(), replica.port(),
           sentinels.stream().map(LocalRedis::port).toList());
       String uri = sentinels.stream().map(LocalRedis::uri).collect(Collectors.joining(","));
-      return new TestRedis(uri, master.port(), List.copyOf(processes), List.of(master.port(), replica.port()),
+      return new TestRedis(uri, master.port(), withFolder(processes, dir), List.of(master.port(), replica.port()),
           new RedisOptions().setType(RedisClientType.SENTINEL).setRole(RedisRole.MASTER).setMasterName(SENTINEL_MASTER)
               .setAutoFailover(true).setEndpoints(sentinels.stream().map(LocalRedis::uri).toList()),
           new JsonObject().put("redisMode", "sentinel").put("redisMasterName", SENTINEL_MASTER));
