@@ -9,6 +9,8 @@
 #
 # Redis: $SLUICE_REDIS if set; else a Redis already answering on 127.0.0.1:6379; else one started
 # here (redis-server on PATH, else Docker when an engine runs, else the binary shipped in the jar).
+# SLUICE_REDIS_MODE=cluster without SLUICE_REDIS starts a local Redis Cluster of three masters instead
+# (ports SLUICE_CLUSTER_PORTS, default 7000 7001 7002), and the instances run in cluster mode.
 # Pids and logs live in run/ (override with SLUICE_RUN_DIR). Ports: SLUICE_FLEET_PORTS, SLUICE_FLEET_HTTP_PORTS,
 # SLUICE_REDIS_PORT, SLUICE_DEMO_PORT (0: no demo backend).
 # Each instance also serves Envoy's rate limit service with the rules of conf/envoy ($SLUICE_ENVOY_RULES).
@@ -22,6 +24,7 @@ jar="$root/target/sluice.jar"
 ports=(${SLUICE_FLEET_PORTS:-50051 50052})
 http_ports=(${SLUICE_FLEET_HTTP_PORTS:-8081 8082})
 redis_port="${SLUICE_REDIS_PORT:-6379}"
+cluster_ports=(${SLUICE_CLUSTER_PORTS:-7000 7001 7002})
 demo_port="${SLUICE_DEMO_PORT:-8080}"
 
 log() { echo "fleet: $*" >&2; }
@@ -51,9 +54,32 @@ build_if_needed() {
   fi
 }
 
+# Three cluster-enabled redis-server processes joined into one Cluster by `sluice local-cluster`.
+start_cluster() {
+  local binary port
+  binary="$(java -jar "$jar" redis-binary)"
+  for port in "${cluster_ports[@]}"; do
+    if port_open "$port"; then log "port $port is taken; stop what uses it first (or set SLUICE_CLUSTER_PORTS)"; return 1; fi
+  done
+  log "starting a redis cluster of ${#cluster_ports[@]} masters ($binary) on ports ${cluster_ports[*]}"
+  for port in "${cluster_ports[@]}"; do
+    rm -f "$run_dir/nodes-$port.conf"
+    ${detach[@]+"${detach[@]}"} "$binary" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+      --cluster-config-file "$run_dir/nodes-$port.conf" --dir "$run_dir" > "$run_dir/redis-$port.log" 2>&1 &
+    echo $! > "$run_dir/redis-$port.pid"
+  done
+  for port in "${cluster_ports[@]}"; do wait_for_port "$port" "$(cat "$run_dir/redis-$port.pid")" "redis-$port" || return 1; done
+  java -jar "$jar" local-cluster --ports "$(IFS=,; echo "${cluster_ports[*]}")" > "$run_dir/redis.uri"
+  # For scripts/publish-limits.sh, which reaches Redis as the instances do.
+  echo cluster > "$run_dir/redis.mode"
+}
+
 start_redis() {
   if [[ -n "${SLUICE_REDIS:-}" ]]; then
     log "using redis $SLUICE_REDIS"; echo "$SLUICE_REDIS" > "$run_dir/redis.uri"; return
+  fi
+  if [[ "${SLUICE_REDIS_MODE:-}" == "cluster" ]]; then
+    start_cluster; return
   fi
   if port_open "$redis_port"; then
     log "using the redis already answering on 127.0.0.1:$redis_port"
@@ -137,12 +163,13 @@ down() {
   [[ -d "$run_dir" ]] || return 0
   stop_pid_files "$run_dir/demo-backend.pid" "$run_dir"/sluice-*.pid
   log "instances stopped; stopping redis"
-  stop_pid_files "$run_dir/redis.pid"
+  stop_pid_files "$run_dir"/redis*.pid
+  rm -f "$run_dir"/nodes-*.conf
   if [[ -f "$run_dir/redis.container" ]]; then
     docker stop "$(cat "$run_dir/redis.container")" >/dev/null 2>&1 || true
     rm -f "$run_dir/redis.container"
   fi
-  rm -f "$run_dir/redis.uri" "$run_dir/admin-token"
+  rm -f "$run_dir/redis.uri" "$run_dir/redis.mode" "$run_dir/admin-token"
   log "stopped"
 }
 
@@ -162,7 +189,7 @@ up() {
 
 status() {
   local any=1
-  for file in "$run_dir"/redis.pid "$run_dir"/sluice-*.pid "$run_dir"/demo-backend.pid; do
+  for file in "$run_dir"/redis*.pid "$run_dir"/sluice-*.pid "$run_dir"/demo-backend.pid; do
     [[ -f "$file" ]] || continue
     any=0
     if kill -0 "$(cat "$file")" 2>/dev/null; then echo "$(basename "$file" .pid): running (pid $(cat "$file"))"; else echo "$(basename "$file" .pid): dead"; fi

@@ -7,6 +7,7 @@ import io.sluice.cli.DemoBackendCommand;
 import io.sluice.cli.ShouldRateLimitCommand;
 import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.LimitsCommands;
+import io.sluice.cli.LocalClusterCommand;
 import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
@@ -53,6 +54,7 @@ public final class Main implements Callable<Integer> {
     TOOLS.put("demo-backend", DemoBackendCommand::new);
     TOOLS.put("bench", BenchCommand::new);
     TOOLS.put("redis-binary", RedisBinaryCommand::new);
+    TOOLS.put("local-cluster", LocalClusterCommand::new);
   }
 
   @Option(names = "--config", description = "Settings file (default: ${DEFAULT-VALUE} if present).", defaultValue = SettingsLoader.DEFAULT_FILE)

@@ -86,6 +86,53 @@ class LocalFleetIT {
   }
 
   /**
+   * {@code SLUICE_REDIS_MODE=cluster}: the fleet on a local Redis Cluster of three masters, the
+   * instances in cluster mode, a limits change published to both, and nothing left after the stop.
+   */
+  @Test
+  void theFleetRunsOnALocalClusterAndPublishesLimitsToIt(@TempDir Path runDir) throws Exception {
+    int grpcA = Ports.free();
+    int grpcB = Ports.free();
+    Map<String, String> env = Map.of(
+        "SLUICE_RUN_DIR", runDir.toString(),
+        "SLUICE_REDIS_MODE", "cluster",
+        "SLUICE_CLUSTER_PORTS", Ports.free() + " " + Ports.free() + " " + Ports.free(),
+        "SLUICE_FLEET_PORTS", grpcA + " " + grpcB,
+        "SLUICE_FLEET_HTTP_PORTS", Ports.free() + " " + Ports.free(),
+        "SLUICE_DEMO_PORT", "0");
+    List<Long> pids = new ArrayList<>();
+    try {
+      Result up = run(env, 180, "scripts/fleet.sh", "up");
+      assertEquals(0, up.exitCode(), up.output());
+      pids.addAll(pids(runDir));
+      assertThat(pids).as("three redis nodes, two instances").hasSize(5);
+      assertThat(up.output()).contains("starting a redis cluster of 3 masters");
+
+      // Without SLUICE_REDIS or the mode in the environment: the script finds the fleet's in the run directory.
+      Result published = run(Map.of("SLUICE_RUN_DIR", runDir.toString()), 60, "scripts/publish-limits.sh",
+          "{\"rules\": {\"login\": {\"capacity\": 7, \"refillPerSecond\": 1}}}");
+      assertEquals(0, published.exitCode(), published.output());
+      assertThat(published.output()).contains("published to 2 instance(s)");
+      for (int port : new int[] {grpcA, grpcB}) {
+        Result check = run(env, 60, JAVA, "-jar", "target/sluice.jar", "check", "--target", "127.0.0.1:" + port,
+            "--user", "cluster-it-" + port, "--action", "login");
+        assertEquals(0, check.exitCode(), check.output());
+        assertThat(check.output()).contains("ALLOW rule=login limit=7");
+      }
+    } finally {
+      Result down = run(env, 120, "scripts/fleet.sh", "down");
+      assertEquals(0, down.exitCode(), down.output());
+    }
+    for (long pid : pids) {
+      assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("process %d after the stop", pid).isFalse();
+    }
+    try (Stream<Path> left = Files.list(runDir)) {
+      assertThat(left.filter(file -> file.toString().endsWith(".pid") || file.getFileName().toString().startsWith("nodes-")))
+          .as("pid files and cluster node tables").isEmpty();
+    }
+  }
+
+  /**
    * Ctrl-C in a terminal signals the whole foreground process group at once. The fleet must still
    * stop in order: the instances drain while Redis answers, and Redis stops last.
    */

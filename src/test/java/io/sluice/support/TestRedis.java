@@ -1,5 +1,6 @@
 package io.sluice.support;
 
+import io.sluice.redis.LocalCluster;
 import io.sluice.redis.LocalRedis;
 import io.sluice.redis.RedisBinary;
 import io.vertx.core.Future;
@@ -123,32 +124,8 @@ public final class TestRedis implements AutoCloseable {
         nodes.add(LocalRedis.start(binary, nodePort, "--cluster-enabled", "yes", "--cluster-config-file",
             dir.resolve("nodes-" + nodePort + ".conf").toString(), "--cluster-node-timeout", "2000", "--dir", dir.toString()));
       }
-      Vertx setup = Vertx.vertx();
-      try {
-        List<Redis> clients = nodes.stream().map(node -> Redis.createClient(setup, node.uri())).toList();
-        for (int i = 1; i < nodes.size(); i++) {
-          await(clients.get(0).send(Request.cmd(Command.CLUSTER).arg("MEET").arg("127.0.0.1").arg(nodes.get(i).port())));
-        }
-        for (int i = 0; i < masters; i++) {
-          Request addSlots = Request.cmd(Command.CLUSTER).arg("ADDSLOTS");
-          for (int slot = i * 16384 / masters; slot < (i + 1) * 16384 / masters; slot++) {
-            addSlots.arg(slot);
-          }
-          await(clients.get(i).send(addSlots));
-        }
-        Await.until("a cluster of " + total + " nodes that know each other", Duration.ofSeconds(30), () -> clients.stream().allMatch(c ->
-            await(c.send(Request.cmd(Command.CLUSTER).arg("INFO"))).toString().contains("cluster_known_nodes:" + total)));
-        for (int i = masters; i < total; i++) {
-          String masterId = await(clients.get((i - masters) % masters).send(Request.cmd(Command.CLUSTER).arg("MYID"))).toString();
-          await(clients.get(i).send(Request.cmd(Command.CLUSTER).arg("REPLICATE").arg(masterId)));
-        }
-        Await.until("a cluster of " + masters + " masters, every slot served, every replica in sync", Duration.ofSeconds(30),
-            () -> clients.stream().allMatch(c -> await(c.send(Request.cmd(Command.CLUSTER).arg("INFO"))).toString().contains("cluster_state:ok"))
-                && clients.subList(masters, total).stream().allMatch(c ->
-                    await(c.send(Request.cmd(Command.INFO).arg("replication"))).toString().contains("master_link_status:up")));
-      } finally {
-        setup.close().await(10, TimeUnit.SECONDS);
-      }
+      LocalCluster.form(nodes.subList(0, masters).stream().map(LocalRedis::port).toList(),
+          nodes.subList(masters, total).stream().map(LocalRedis::port).toList(), 30_000);
     } catch (Exception e) {
       nodes.forEach(LocalRedis::close);
       throw e;
