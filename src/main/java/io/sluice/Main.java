@@ -13,6 +13,7 @@ import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
 import io.sluice.ops.Logs;
 import io.sluice.ops.Metrics;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -131,9 +132,12 @@ public final class Main implements Callable<Integer> {
     }
     Logs.configure(settings.ops());
     try {
-      Sluice sluice = Sluice.start(settings, metrics, vertx).await(60, TimeUnit.SECONDS);
-      stopGracefullyOn(sluice, "TERM");
-      stopGracefullyOn(sluice, "INT");
+      // The handlers come first: the ports open during the start, and a SIGTERM that arrives between
+      // then and the end of the start must drain the instance too, not kill it.
+      Future<Sluice> starting = Sluice.start(settings, metrics, vertx);
+      stopGracefullyOn(starting, settings, "TERM");
+      stopGracefullyOn(starting, settings, "INT");
+      starting.await(60, TimeUnit.SECONDS);
       return -1;
     } catch (Exception e) {
       System.err.println("sluice: cannot start: " + e.getMessage());
@@ -146,13 +150,14 @@ public final class Main implements Callable<Integer> {
    * not a failure. A JVM shutdown hook could not do this, since the JVM exits 143 after one.
    */
   @SuppressWarnings("restriction")
-  private static void stopGracefullyOn(Sluice sluice, String signal) {
+  private static void stopGracefullyOn(Future<Sluice> starting, Settings settings, String signal) {
     sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> {
       Logger log = LoggerFactory.getLogger(Main.class);
       log.info("SIG{} received: stopping", signal);
       int exitCode = 0;
       try {
-        sluice.stop().await(sluice.settings().ops().drainTimeoutMs() + 30_000L, TimeUnit.MILLISECONDS);
+        // A start still under way finishes first (or fails), then the instance drains as always.
+        starting.compose(Sluice::stop).await(60_000L + settings.ops().drainTimeoutMs() + 30_000L, TimeUnit.MILLISECONDS);
         log.info("stopped");
       } catch (Exception e) {
         log.warn("did not stop cleanly: {}", e.toString());

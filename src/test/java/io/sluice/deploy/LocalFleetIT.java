@@ -172,6 +172,7 @@ class LocalFleetIT {
     assertThat(output.toString()).containsSubsequence("instances stopped; stopping redis", "fleet: stopped");
     for (String instance : List.of("sluice-1.log", "sluice-2.log")) {
       String log = Files.readString(runDir.resolve(instance));
+      assertThat(log).as("%s says it drains", instance).contains("not ready");
       String drain = log.substring(log.indexOf("not ready"));
       assertThat(drain).as("%s while draining", instance).contains("\"redis\":true").contains("\"draining\":true")
           .contains("io.sluice.Main - stopped")

@@ -118,6 +118,44 @@ class GracefulShutdownIT {
     }
   }
 
+  /** An orchestrator may give up on an instance while it starts: that SIGTERM drains it too, once started. */
+  @Test
+  void sigtermWhileStartingStopsTheInstanceOnceStartedAndExitsZero(TestRedis redis) throws Exception {
+    Path limits = Files.createTempFile("sluice-limits", ".json");
+    Files.writeString(limits, "{\"rules\":{\"default\":{\"capacity\":1000,\"refillPerSecond\":1}}}");
+    Path log = Files.createTempFile("sluice-it", ".log");
+    ProcessBuilder builder = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar", "target/sluice.jar")
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    builder.environment().put("SLUICE_HOST", "127.0.0.1");
+    builder.environment().put("SLUICE_PORT", String.valueOf(Ports.free()));
+    builder.environment().put("SLUICE_HTTP_PORT", String.valueOf(Ports.free()));
+    builder.environment().put("SLUICE_REDIS", redis.uri());
+    builder.environment().put("SLUICE_LIMITS", limits.toString());
+    Process process = builder.start();
+    try {
+      // The limits are loaded early in the start, long before the ports open.
+      Await.until("the start under way", Duration.ofSeconds(30), () -> read(log).contains("Health - ready:"));
+      process.destroy();
+      assertTrue(process.waitFor(30, TimeUnit.SECONDS), "exited");
+      String output = Files.readString(log);
+      assertEquals(0, process.exitValue(), output);
+      assertTrue(output.contains("SIGTERM received: stopping") && output.contains("io.sluice.Main - stopped"), output);
+    } finally {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      Files.deleteIfExists(limits);
+      Files.deleteIfExists(log);
+    }
+  }
+
+  private static String read(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private static boolean pingTimesOut(Redis pinger) {
     try {
       pinger.send(Request.cmd(Command.PING)).await(200, TimeUnit.MILLISECONDS);
