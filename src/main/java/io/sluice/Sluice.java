@@ -42,15 +42,19 @@ public final class Sluice implements AutoCloseable {
   }
 
   /**
-   * The Vert.x an instance runs on. Vert.x reports its own meters (connections, pools, event loops)
-   * into the same registry as ours; not per HTTP request: sluice_check_duration_seconds times the
-   * calls that matter, and Vert.x's per-request meters cost a check about as much as the rest of
-   * the metrics together.
+   * The Vert.x an instance runs on. Vert.x reports its own meters (server connections, pools, event
+   * loops) into the same registry as ours; not per HTTP request: sluice_check_duration_seconds times
+   * the calls that matter, and Vert.x's per-request meters cost a check about as much as the rest of
+   * the metrics together. Nor its client connections and Redis client meters: each event loop has
+   * its own Redis clients, and their untagged gauges collide (Micrometer keeps one loop's, and warns
+   * at every start); sluice_redis_* and readiness say what Redis does.
    */
   public static Vertx vertx(Metrics metrics) {
     return Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
-            .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)))
+            .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
+            .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT)
+            .addDisabledMetricsCategory("redis")))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
         .build();
   }
