@@ -33,9 +33,12 @@ public final class RedisPipelines {
   /** Past this many commands on one connection, new ones go to the next connection of the node. */
   private static final int SPILL_OVER = 1024;
 
-  private final Observer observer;
+  /** How long a command that met TRYAGAIN (a slot migrating) waits before it is sent again. */
   private static final long TRYAGAIN_PAUSE_NANOS = 2_000_000;
+  /** How often an unreachable node may make the topology be read again. */
   private static final long TOPOLOGY_LOOK_NANOS = 250_000_000;
+
+  private final Observer observer;
   private final Vertx vertx;
   private final ContextInternal context;
   private final NetClient netClient;
@@ -49,10 +52,6 @@ public final class RedisPipelines {
   private final Map<String, Node> nodes = new HashMap<>();
   private long lastTopologyLookNanos = System.nanoTime();
 
-  /**
-   * @param connectionsPerNode connections this event loop keeps to each node
-   * @param stallMs            a connection with commands unanswered this long is reopened
-   */
   /** What the connections tell the rest of the instance. Called on the event loop. */
   public interface Observer {
 
@@ -63,6 +62,10 @@ public final class RedisPipelines {
     void wrote(int commands);
   }
 
+  /**
+   * @param connectionsPerNode connections this event loop keeps to each node
+   * @param stallMs            a connection with commands unanswered this long is reopened
+   */
   public RedisPipelines(Vertx vertx, RedisTopology topology, RedisBreakers breakers, RedisFaults faults,
                         List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs, Observer observer) {
     this.observer = observer;
