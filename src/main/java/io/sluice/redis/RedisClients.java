@@ -35,11 +35,7 @@ public final class RedisClients {
    */
   public static RedisOptions options(Settings.RedisSettings redis) {
     RedisAccess first = redis.access();
-    RedisOptions options = new RedisOptions()
-        .setMaxPoolSize(POOL_SIZE)
-        .setMaxPoolWaiting(MAX_POOL_WAITING)
-        // A Redis that is down must fail a call fast, not after the OS's connect timeout.
-        .setNetClientOptions(first.netOptions(Math.max(100, redis.timeoutMs() * 4)));
+    RedisOptions options = pooled(redis, first);
     switch (redis.mode()) {
       case Settings.RedisSettings.CLUSTER -> options.setType(RedisClientType.CLUSTER)
           .setEndpoints(redis.accesses().stream().map(RedisAccess::connectionString).toList())
@@ -57,11 +53,16 @@ public final class RedisClients {
 
   /** The options of a client of one node only (a cluster master to SCAN, a node to subscribe on). */
   public static RedisOptions nodeOptions(Settings.RedisSettings redis, RedisAccess node) {
-    return login(new RedisOptions()
+    return login(pooled(redis, node).setConnectionString(node.connectionString()), node);
+  }
+
+  /** The pool, and TCP or TLS to {@code node}, that every client here shares. */
+  private static RedisOptions pooled(Settings.RedisSettings redis, RedisAccess node) {
+    return new RedisOptions()
         .setMaxPoolSize(POOL_SIZE)
         .setMaxPoolWaiting(MAX_POOL_WAITING)
-        .setNetClientOptions(node.netOptions(Math.max(100, redis.timeoutMs() * 4)))
-        .setConnectionString(node.connectionString()), node);
+        // A Redis that is down must fail a call fast, not after the OS's connect timeout.
+        .setNetClientOptions(node.netOptions(Math.max(100, redis.timeoutMs() * 4)));
   }
 
   private static RedisOptions login(RedisOptions options, RedisAccess access) {

@@ -5,7 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,15 +37,7 @@ public final class SentinelTopology implements RedisTopology {
     this.sentinels = settings.uris().stream().map(uri -> {
       RedisAccess own = RedisAccess.parse(uri);
       RedisAccess sentinel = own.withCredentials(own.user(), own.password(), settings.tlsCa());
-      RedisOptions options = new RedisOptions().setConnectionString(sentinel.connectionString()).setMaxPoolSize(1)
-          .setNetClientOptions(sentinel.netOptions(Math.max(100, settings.timeoutMs() * 4)));
-      if (!sentinel.password().isEmpty()) {
-        options.setPassword(sentinel.password());
-      }
-      if (!sentinel.user().isEmpty()) {
-        options.setUser(sentinel.user());
-      }
-      return Redis.createClient(vertx, options);
+      return Redis.createClient(vertx, RedisClients.nodeOptions(settings, sentinel).setMaxPoolSize(1));
     }).toList();
   }
 
