@@ -6,7 +6,7 @@
 # one thread at the measured rate. Everything it starts is stopped at the end (docs/scaling.md).
 #
 #   scripts/bench-scaling.sh [seconds] [layouts...]     (defaults: 10 standalone 1 2 3)
-# Needs redis-cli (Debian: redis-tools) to build the Clusters and read each shard's counters.
+# Needs redis-cli (Debian: redis-tools) to read each shard's counters.
 set -euo pipefail
 seconds="${1:-10}"
 shift || true
@@ -28,33 +28,19 @@ stop_all() {
   pids=()
 }
 
-# start_cluster N: N masters on base_port.., the 16384 slots shared out evenly, cluster_state:ok.
+# start_cluster N: N masters on base_port.., joined by `sluice local-cluster` (the slots shared out evenly).
 start_cluster() {
-  local n=$1 i port
+  local n=$1 i port ports=()
   for ((i = 0; i < n; i++)); do
     port=$((base_port + i))
+    ports+=("$port")
     rm -f "$work/nodes-$port.conf"
     "$(redis_binary)" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
       --cluster-config-file "$work/nodes-$port.conf" --dir "$work" > "$work/redis-$port.log" 2>&1 &
     pids+=("$!")
     wait_port "$port"
   done
-  for ((i = 0; i < n; i++)); do
-    port=$((base_port + i))
-    # shellcheck disable=SC2046
-    redis-cli -p "$port" cluster addslots $(seq $((i * 16384 / n)) $(((i + 1) * 16384 / n - 1))) > /dev/null
-    ((i == 0)) || redis-cli -p "$base_port" cluster meet 127.0.0.1 "$port" > /dev/null
-  done
-  for _ in $(seq 1 200); do
-    local ok=0
-    for ((i = 0; i < n; i++)); do
-      redis-cli -p $((base_port + i)) cluster info | grep -q "cluster_state:ok" && ok=$((ok + 1))
-    done
-    ((ok == n)) && return 0
-    sleep 0.1
-  done
-  echo "the cluster of $n never came up" >&2
-  return 1
+  java -jar "$jar" local-cluster --ports "$(IFS=,; echo "${ports[*]}")" > /dev/null
 }
 
 # counters PORT: "evalsha_calls redis_cpu_us bytes_in bytes_out" of one shard so far.
