@@ -48,6 +48,7 @@ public final class Metrics {
   public static final String ENVOY_DESCRIPTORS = "sluice_envoy_descriptors";
   public static final String ENVOY_RELOADS = "sluice_envoy_rules_reloads";
   public static final String REDIS_COMMANDS = "sluice_redis_commands";
+  public static final String GRPC_WRITES = "sluice_grpc_writes";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
   public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
@@ -85,6 +86,7 @@ public final class Metrics {
   private final Counter banCacheHits;
   private final Counter denyCacheHits;
   private final Counter redisWrites;
+  private final Counter grpcWrites;
   private final Counter redisCommandsWritten;
 
   /**
@@ -111,6 +113,8 @@ public final class Metrics {
         .description("Socket writes to Redis on the check path: the checks of one event-loop turn share one").register(registry);
     redisCommandsWritten = Counter.builder(REDIS_COMMANDS)
         .description("Commands written to Redis on the check path (divided by writes: how many share a write)").register(registry);
+    grpcWrites = Counter.builder(GRPC_WRITES)
+        .description("Socket writes of the gRPC port: the answers of one event-loop turn share one").register(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -194,6 +198,11 @@ public final class Metrics {
   public void redisWrite(int commands) {
     redisWrites.increment();
     redisCommandsWritten.increment(commands);
+  }
+
+  /** One socket write (a flush) on a gRPC connection. */
+  public void grpcWrite() {
+    grpcWrites.increment();
   }
 
   /** A ban created now: by a rule's abuse policy, or by an operator (rule "manual"). */

@@ -1,0 +1,65 @@
+package io.sluice.grpc;
+
+import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.ops.Metrics;
+import io.sluice.support.Await;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What the check path costs in socket writes, counted by the metrics that show it in production:
+ * checks that arrive together leave for Redis together, and answers that Redis completed together
+ * leave for the caller together, however many they are.
+ */
+@ExtendWith(RedisExtension.class)
+class SocketWritesTest {
+
+  private static final int CHECKS = 64;
+
+  @Test
+  void answersThatRedisCompletedTogetherLeaveInOneSocketWrite() throws Exception {
+    String limits = "{ \"rules\": { \"default\": { \"capacity\": 1000, \"refillPerSecond\": 1 } } }";
+    // Redis is stopped while the checks arrive, so that all of them wait on it; their deadline is far.
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 10_000))) {
+      sluice.check("opens-the-connection", "api");
+      double commandsBefore = counter(sluice, Metrics.REDIS_COMMANDS);
+      List<Future<CheckResponse>> answers;
+      double writesBefore;
+      redis.pause();
+      try {
+        answers = IntStream.range(0, CHECKS).mapToObj(i -> sluice.client().check("user-" + i, "api", 1)).toList();
+        Await.until("every check written to Redis", Duration.ofSeconds(10),
+            () -> counter(sluice, Metrics.REDIS_COMMANDS) - commandsBefore >= CHECKS);
+        writesBefore = counter(sluice, Metrics.GRPC_WRITES);
+      } finally {
+        redis.resume();
+      }
+      for (Future<CheckResponse> answer : answers) {
+        CheckResponse response = answer.await(10, TimeUnit.SECONDS);
+        assertThat(response.getDecision()).isEqualTo(Decision.ALLOW);
+        assertThat(response.getDegraded()).isFalse();
+      }
+      // One write when Redis's replies came in one read; a few if they came split. One per answer before.
+      assertThat(counter(sluice, Metrics.GRPC_WRITES) - writesBefore)
+          .as("socket writes that carried %d answers", CHECKS).isBetween(1.0, 4.0);
+    }
+  }
+
+  private static double counter(SluiceFixture sluice, String name) {
+    return sluice.sluice().metrics().registry().find(name).counter().count();
+  }
+}
