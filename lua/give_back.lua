@@ -15,5 +15,5 @@ if not tokens then
   return 0
 end
 local back = math.min(tonumber(ARGV[1]), tonumber(tokens) + tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', back))
+redis.call('HSET', KEYS[1], 'tokens', back)
 return 1

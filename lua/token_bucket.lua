@@ -38,8 +38,9 @@
 -- A ban hash holds: until (Redis ms), level, scope, reason, user, action, rule, violations, created.
 -- While banned, a request takes no token, counts no violation, and does not extend the ban.
 --
--- Bucket state is { tokens, ts }: the token count (a double, written with %.17g so it survives the
--- string round trip exactly) at Redis time ts (microseconds). Redis TIME is the only clock. An
+-- Bucket state is { tokens, ts }: the token count (a double) at Redis time ts (microseconds). Both are
+-- handed to HSET as Lua numbers, which Redis writes with 17 significant digits: the string round trip
+-- is exact, with no string.format of our own (it cost about 0.5 us per call). Redis TIME is the only clock. An
 -- absent bucket is a full one, so the key expires exactly when the bucket would be full again.
 
 local clock = redis.call('TIME')
@@ -118,7 +119,7 @@ local function violations_in_window(window_ms)
 end
 
 if allowed then
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now_us))
+  redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now_us)
   redis.call('PEXPIRE', KEYS[1], math.max(1, reset_after_ms))
   local counted = 0
   if #KEYS >= 5 then
