@@ -38,10 +38,11 @@
 -- A ban hash holds: until (Redis ms), level, scope, reason, user, action, rule, violations, created.
 -- While banned, a request takes no token, counts no violation, and does not extend the ban.
 --
--- Bucket state is { tokens, ts }: the token count (a double) at Redis time ts (microseconds). Both are
--- handed to HSET as Lua numbers, which Redis writes with 17 significant digits: the string round trip
--- is exact, with no string.format of our own (it cost about 0.5 us per call). Redis TIME is the only clock. An
--- absent bucket is a full one, so the key expires exactly when the bucket would be full again.
+-- Bucket state is { tokens, ts }: the token count (a double) at Redis time ts (microseconds). Both
+-- go to HSET as Lua numbers, which Redis writes with 17 significant digits, so the string round trip
+-- is exact without a string.format of our own (that cost about 0.5 us per call). Redis TIME is the
+-- only clock. An absent bucket is a full one, so the key expires exactly when the bucket would be
+-- full again.
 
 local clock = redis.call('TIME')
 local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])

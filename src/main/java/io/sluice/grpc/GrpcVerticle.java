@@ -142,7 +142,8 @@ public final class GrpcVerticle extends VerticleBase {
    * outside a read now wait for the end of the event-loop turn, and every answer that Redis's reply
    * batch completed leaves in one write, as the requests arrived: the JVM's CPU per check fell from
    * about 27 to 14 us (docs/benchmarks.md). Placed last, it takes each flush before the HTTP/2
-   * handler's flow controller runs for it, so that runs once per turn too.
+   * handler's flow controller runs for it, so that runs once per turn too. Vert.x has no public way
+   * to a server connection's Netty pipeline, hence its internal {@link HttpServerConnection}.
    */
   private void flushOncePerTurn(HttpConnection connection) {
     if (connection instanceof HttpServerConnection server) {
