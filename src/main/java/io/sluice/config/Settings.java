@@ -88,6 +88,11 @@ public record Settings(
     public static final String CLUSTER = "cluster";
     public static final String SENTINEL = "sentinel";
 
+    /** Whether the nodes are a Cluster's: keys are spread over its masters, and each of them hears every PUBLISH. */
+    public boolean cluster() {
+      return CLUSTER.equals(mode);
+    }
+
     /** The first node of the setting: the one Redis of standalone mode. */
     public RedisAccess access() {
       return accesses().get(0);

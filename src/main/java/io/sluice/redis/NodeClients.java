@@ -32,14 +32,9 @@ public final class NodeClients {
     this.pooled = pooled;
   }
 
-  /** Whether the masters are a Cluster's: keys are spread over them, and a PUBLISH counts one node's subscribers only. */
-  public boolean cluster() {
-    return Settings.RedisSettings.CLUSTER.equals(settings.mode());
-  }
-
   /** A client of each master, as the topology knows them now. */
   public List<Redis> masters() {
-    if (!cluster()) {
+    if (!settings.cluster()) {
       return List.of(pooled);
     }
     return topology.nodes().stream()
@@ -53,7 +48,7 @@ public final class NodeClients {
    * there, every master is asked how many listen.
    */
   public Future<Long> subscribers(String channel, long publishCount) {
-    if (!cluster()) {
+    if (!settings.cluster()) {
       return Future.succeededFuture(publishCount);
     }
     List<Future<Response>> counts = masters().stream()

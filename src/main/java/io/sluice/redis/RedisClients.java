@@ -9,6 +9,8 @@ import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.RedisReplicas;
 import io.vertx.redis.client.RedisRole;
 
+import java.util.List;
+
 /**
  * The vertx-redis-client clients of this process, for everything but checks (admin, limits,
  * throttle, heartbeats, Pub/Sub), built from {@link Settings} so all of them behave alike. Checks
@@ -79,10 +81,10 @@ public final class RedisClients {
    * Clients a Pub/Sub connection may use, tried in turn: in a Cluster, any node hears every
    * PUBLISH, so each node is one; otherwise the one client of the mode.
    */
-  public static java.util.List<Redis> pubSub(Vertx vertx, Settings.RedisSettings redis) {
-    if (Settings.RedisSettings.CLUSTER.equals(redis.mode())) {
+  public static List<Redis> pubSub(Vertx vertx, Settings.RedisSettings redis) {
+    if (redis.cluster()) {
       return redis.accesses().stream().map(node -> Redis.createClient(vertx, nodeOptions(redis, node).setMaxPoolSize(1))).toList();
     }
-    return java.util.List.of(Redis.createClient(vertx, options(redis).setMaxPoolSize(1)));
+    return List.of(Redis.createClient(vertx, options(redis).setMaxPoolSize(1)));
   }
 }
