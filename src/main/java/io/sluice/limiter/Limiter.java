@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -247,10 +248,9 @@ public final class Limiter {
       metrics.banCacheHit();
       return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
     }
-    Decision certain = denyCache.lookup(userId, rule, tokens, now);
+    Decision certain = certainRefusal(userId, action, rule, tokens, shadowEverything || rule.shadow(), now);
     if (certain != null) {
-      metrics.denyCacheHit();
-      return Future.succeededFuture(enforceOrShadow(certain, shadowEverything || rule.shadow(), userId, action));
+      return Future.succeededFuture(certain);
     }
     PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now);
     callRedis(pending, now, callerDeadlineNanos);
@@ -258,7 +258,7 @@ public final class Limiter {
   }
 
   /** What a subject that is not a user of the limits file has: no lists, no document-wide shadow. */
-  private static final Limits NO_LISTS = new Limits(0, "subjects", java.util.Map.of(Limits.DEFAULT_RULE,
+  private static final Limits NO_LISTS = new Limits(0, "subjects", Map.of(Limits.DEFAULT_RULE,
       new Rule(Limits.DEFAULT_RULE, 1, 1)));
 
   /**
@@ -278,15 +278,24 @@ public final class Limiter {
   public Future<Decision> countInWindow(String subject, Rule rule, long hits, long windowSeconds, long callerDeadlineNanos) {
     boolean shadow = shadowSetting || rule.shadow();
     long now = System.nanoTime();
-    Decision certain = denyCache.lookup(subject, rule, hits, now);
+    Decision certain = certainRefusal(subject, rule.name(), rule, hits, shadow, now);
     if (certain != null) {
-      metrics.denyCacheHit();
-      return Future.succeededFuture(enforceOrShadow(certain, shadow, subject, rule.name()));
+      return Future.succeededFuture(certain);
     }
     WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now);
     redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(subject, rule.name())},
         new Object[] {rule.capacity(), windowSeconds, hits}, now + redisTimeoutNanos, callerDeadlineNanos, pending);
     return pending.promise.future();
+  }
+
+  /** The refusal Redis gave this subject and rule while it is certain to hold, answered without Redis; else null. */
+  private Decision certainRefusal(String subject, String action, Rule rule, long tokens, boolean shadow, long now) {
+    Decision certain = denyCache.lookup(subject, rule, tokens, now);
+    if (certain == null) {
+      return null;
+    }
+    metrics.denyCacheHit();
+    return enforceOrShadow(certain, shadow, subject, action);
   }
 
   /** Refuses a user id or action that is not a valid name, naming the field. */
