@@ -215,10 +215,9 @@ public final class MainVerticle extends VerticleBase {
         "result", "rejected");
     metrics.gauge(Metrics.BANS_CACHED, "Users with a ban in this instance's cache", banCache::size);
     if (envoyRules != null) {
-      metrics.counter(Metrics.ENVOY_RELOADS, "Envoy rule sets, applied or rejected whole", envoyRules, LiveEnvoyRules::applied,
-          "result", "applied");
-      metrics.counter(Metrics.ENVOY_RELOADS, "Envoy rule sets, applied or rejected whole", envoyRules, LiveEnvoyRules::rejected,
-          "result", "rejected");
+      String reloads = "Envoy rule sets, applied or rejected whole";
+      metrics.counter(Metrics.ENVOY_RELOADS, reloads, envoyRules, LiveEnvoyRules::applied, "result", "applied");
+      metrics.counter(Metrics.ENVOY_RELOADS, reloads, envoyRules, LiveEnvoyRules::rejected, "result", "rejected");
     }
     metrics.gauge(Metrics.DENIES_CACHED, "Users with a refusal in this instance's cache (certain until Redis would allow)", denyCache::size);
     metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", subscriber::isSubscribed,
