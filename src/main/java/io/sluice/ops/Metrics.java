@@ -86,8 +86,8 @@ public final class Metrics {
   private final Counter banCacheHits;
   private final Counter denyCacheHits;
   private final Counter redisWrites;
-  private final Counter grpcWrites;
   private final Counter redisCommandsWritten;
+  private final Counter grpcWrites;
 
   /**
    * The histogram buckets of check and Redis latency: a dozen chosen bounds, where Micrometer's
