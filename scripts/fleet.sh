@@ -203,13 +203,21 @@ case "${1:-foreground}" in
   status) status ;;
   foreground)
     up
-    trap 'down; exit 0' INT TERM
+    sleeper=""
+    trap '[[ -z "$sleeper" ]] || kill "$sleeper" 2>/dev/null; down; exit 0' INT TERM
     log "Ctrl-C stops the fleet"
+    # No foreground child in this loop, not even a $(...): a Ctrl-C that reaches one between its fork
+    # and its exec leaves it exiting normally, and bash then drops the SIGINT (it takes the child to
+    # have handled it) and the fleet keeps running (a loop with $(cat) ignored 16 Ctrl-Cs in 800).
+    # The pid is read by a builtin, and the wait builtin returns at once for a trapped signal.
     while true; do
       for file in "$run_dir"/sluice-*.pid; do
-        kill -0 "$(cat "$file")" 2>/dev/null || { log "$(basename "$file" .pid) died; stopping"; down; exit 1; }
+        { read -r pid < "$file"; } 2>/dev/null || pid=""
+        kill -0 "$pid" 2>/dev/null || { log "$(basename "$file" .pid) died; stopping"; down; exit 1; }
       done
-      sleep 1
+      sleep 1 &
+      sleeper=$!
+      wait "$sleeper" || true
     done ;;
   *) echo "usage: $0 [up|down|status]" >&2; exit 2 ;;
 esac
