@@ -19,6 +19,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -159,11 +160,14 @@ class LocalFleetIT {
 
       // setsid made the script the leader of its own group: signal that group, as a terminal does.
       assertEquals(0, run(Map.of(), 10, "kill", "-INT", "--", "-" + fleet.pid()).exitCode());
+      // A fleet that ignored the Ctrl-C would keep this read waiting for ever: past a minute the script
+      // is killed (which ends the read, and fails the exit code below) and the finally block stops the rest.
+      CompletableFuture.delayedExecutor(60, TimeUnit.SECONDS).execute(fleet::destroyForcibly);
       while ((line = lines.readLine()) != null) {
         output.append(line).append('\n');
       }
     } finally {
-      if (!fleet.waitFor(60, TimeUnit.SECONDS)) {
+      if (!fleet.waitFor(60, TimeUnit.SECONDS) || fleet.exitValue() != 0) {
         fleet.destroyForcibly();
         run(Map.of("SLUICE_RUN_DIR", runDir.toString()), 60, "scripts/fleet.sh", "down");
       }
