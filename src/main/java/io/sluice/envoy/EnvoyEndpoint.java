@@ -79,9 +79,11 @@ public final class EnvoyEndpoint {
     }
     return admission.run(call, admitted -> {
       List<Future<Decision>> decided = new ArrayList<>(count);
-      for (int i = 0; i < count; i++) {
-        decided.add(decide(matches[i], hits(request, request.getDescriptors(i)), admitted.deadlineNanos()));
-      }
+      limiter.inOneWrite(() -> {
+        for (int i = 0; i < count; i++) {
+          decided.add(decide(matches[i], hits(request, request.getDescriptors(i)), admitted.deadlineNanos()));
+        }
+      });
       return Future.all(decided).map(all -> {
         RateLimitResponse.Builder response = RateLimitResponse.newBuilder().setOverallCode(Code.OK);
         // The headers describe the descriptor closest to its limit: the one with the least left, or one over it.

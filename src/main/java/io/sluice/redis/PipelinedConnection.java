@@ -19,7 +19,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * One long-lived connection to one Redis node, owned by one event loop, on which many commands
  * are in flight at once. Commands sent during one event-loop turn leave in one socket write at the
- * end of that turn; replies come back in order and answer the oldest command in flight.
+ * end of that turn (the first few of them sooner when Redis is idle); replies come back in order and
+ * answer the oldest command in flight.
  *
  * <p>It opens itself, logs in and loads the Lua scripts before it takes commands, and when it
  * breaks it fails what was waiting and opens again, after a backoff with jitter. Each command has
@@ -43,6 +44,16 @@ final class PipelinedConnection {
 
   private enum State { DOWN, CONNECTING, HANDSHAKE, READY, CLOSED }
 
+  /**
+   * Commands that need not wait for the end of the turn while Redis is idle. Checks arriving
+   * together (16 read from one connection at once) would otherwise leave in one write only after
+   * the last is decoded, and Redis would run all 16 while the instance waits, then the instance
+   * answer all 16 while Redis waits: the two take turns on the cores. Writing the first 8 at once
+   * lets Redis run them while the rest are read. A busy connection (commands in flight) keeps one
+   * write per turn, so this costs no extra writes when Redis is the bottleneck; docs/benchmarks.md
+   * has the figures (8 of 4, 8, 12 and 16 was the best).
+   */
+  static final int EARLY_WRITE = 8;
   static final long FIRST_BACKOFF_MS = 50;
   static final long MAX_BACKOFF_MS = 2_000;
 
@@ -144,10 +155,18 @@ final class PipelinedConnection {
     return call.reply();
   }
 
-  /** Sends a command; only while {@link #isReady()}. It leaves with the others of this event-loop turn. */
-  void send(RedisCall call) {
+  /**
+   * Sends a command; only while {@link #isReady()}. It leaves with the others of this event-loop
+   * turn, or, when Redis has none of ours to run and {@link #EARLY_WRITE} are waiting, at once with
+   * those waiting ({@code mayLeaveEarly}: false keeps it with the commands that follow it this turn).
+   */
+  void send(RedisCall call, boolean mayLeaveEarly) {
     enqueue(call);
-    scheduleFlush();
+    if (mayLeaveEarly && inFlight.isEmpty() && unsent.size() >= EARLY_WRITE && state == State.READY) {
+      writeNow();
+    } else {
+      scheduleFlush();
+    }
   }
 
   private void enqueue(RedisCall call) {

@@ -51,6 +51,8 @@ public final class RedisPipelines {
   private final long stallMs;
   private final Map<String, Node> nodes = new HashMap<>();
   private long lastTopologyLookNanos = System.nanoTime();
+  /** Inside {@link #inOneWrite}: the commands sent wait for the end of the turn, together. */
+  private int oneWriteDepth;
 
   /** What the connections tell the rest of the instance. Called on the event loop. */
   public interface Observer {
@@ -122,6 +124,19 @@ public final class RedisPipelines {
     send(call, node(topology.nodeFor(keys[0])), false);
   }
 
+  /**
+   * Runs {@code sends}, whose scripts leave in one write per connection at the end of the turn even
+   * when Redis is idle (a CheckBatch is one round trip, not one early write and the rest after).
+   */
+  public void inOneWrite(Runnable sends) {
+    oneWriteDepth++;
+    try {
+      sends.run();
+    } finally {
+      oneWriteDepth--;
+    }
+  }
+
   /** @param asking precede it with ASKING (a cluster slot being migrated): both leave in the same write */
   private void send(ScriptCall call, Node node, boolean asking) {
     call.node = node;
@@ -137,10 +152,10 @@ public final class RedisPipelines {
       return;
     }
     if (asking) {
-      connection.send(new CommandCall("ASKING"));
+      connection.send(new CommandCall("ASKING"), false);
     }
     call.sent = false;
-    connection.send(call);
+    connection.send(call, oneWriteDepth == 0);
   }
 
   /**

@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.sluice.grpc.SluiceClient.CallFailedException;
+import io.sluice.ops.Metrics;
 import io.sluice.support.Await;
 import io.sluice.support.Http;
 import io.sluice.support.RedisExtension;
@@ -150,6 +151,23 @@ class EnvoyRateLimitTest {
     assertFalse(mixed.getStatuses(1).hasCurrentLimit(), "no rule: no limit");
     assertEquals(Code.OK, mixed.getStatuses(2).getCode());
     assertEquals(2, mixed.getStatuses(2).getLimitRemaining());
+  }
+
+  @Test
+  void aRequestsDescriptorsLeaveForRedisInOneWrite() {
+    RateLimitDescriptor[] twenty = new RateLimitDescriptor[20];
+    for (int i = 0; i < twenty.length; i++) {
+      twenty[i] = descriptor("remote_address", "10.2." + i + "." + fresh());
+    }
+    double writes = counter(a, Metrics.REDIS_WRITES);
+    double commands = counter(a, Metrics.REDIS_COMMANDS);
+    assertEquals(Code.OK, ask(a, "edge", twenty).getOverallCode());
+    assertEquals(1, counter(a, Metrics.REDIS_WRITES) - writes, "one round trip");
+    assertEquals(20, counter(a, Metrics.REDIS_COMMANDS) - commands);
+  }
+
+  private static double counter(SluiceFixture sluice, String name) {
+    return sluice.sluice().metrics().registry().find(name).counter().count();
   }
 
   @Test

@@ -21,8 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What the check path costs in socket writes, counted by the metrics that show it in production:
- * checks that arrive together leave for Redis together, and answers that Redis completed together
- * leave for the caller together, however many they are.
+ * answers that Redis completed together leave for the caller together, however many they are.
+ * (When commands leave for Redis: {@code EarlyWritesTest}.)
  */
 @ExtendWith(RedisExtension.class)
 class SocketWritesTest {
