@@ -14,7 +14,8 @@
 --
 -- ARGV[1]  capacity          whole tokens, >= 1
 -- ARGV[2]  refillPerSecond   tokens added per second, > 0 (fractions allowed)
--- ARGV[3]  cost              tokens this request takes, 1..capacity
+-- ARGV[3]  cost              tokens this request takes, 1..capacity; or the costs of several checks of
+--                            this bucket that arrived together, separated by spaces (see below)
 -- With an abuse policy:
 -- ARGV[4]  maxViolations     denials within the window that trigger a ban
 -- ARGV[5]  windowMs
@@ -25,7 +26,8 @@
 -- ARGV[10] scope             "action" or "user"
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 --
--- Reply: { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
+-- Reply (one per check when ARGV[3] holds several costs: an array of them, in order):
+--   { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
 -- of which an answer that involves no ban (ALLOW, and DENY without a ban made) sends the first five only:
 --   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it)
 --   remaining       whole tokens left after this request (0 for BAN)
@@ -47,6 +49,12 @@
 local clock = redis.call('TIME')
 local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local now_ms = math.floor(now_us / 1000)
+local shadow = #KEYS == 7
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+
+-- Absorbs the rounding of refill arithmetic so that a token that is due is never refused.
+local EPSILON = 1e-9
 
 local function active_ban(key)
   local ban = redis.call('HMGET', key, 'until', 'level', 'scope', 'reason', 'violations')
@@ -56,7 +64,9 @@ local function active_ban(key)
   return nil
 end
 
--- Most users are not banned: one EXISTS on both ban keys spares reading them.
+-- The reply every check of this call gets while the user is banned. Most users are not banned:
+-- one EXISTS on both ban keys spares reading them.
+local banned = nil
 local ban = nil
 if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
   ban = active_ban(KEYS[2])
@@ -66,47 +76,17 @@ if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
   end
 end
 if ban then
-  return { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
-end
-local shadow = #KEYS == 7
-if shadow then
+  banned = { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
+elseif shadow then
   ban = active_ban(KEYS[6])
   local action_ban = active_ban(KEYS[7])
   if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
     ban = action_ban
   end
   if ban then
-    return { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
+    banned = { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
   end
 end
-
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-
--- Absorbs the rounding of refill arithmetic so that a token that is due is never refused.
-local EPSILON = 1e-9
-
-local tokens = capacity
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-if state[1] then
-  local elapsed_us = math.max(0, now_us - tonumber(state[2]))
-  tokens = math.min(capacity, tonumber(state[1]) + elapsed_us * rate / 1000000)
-end
-
-local allowed = tokens + EPSILON >= cost
-local retry_after_ms = 0
-if allowed then
-  tokens = math.max(0, tokens - cost)
-else
-  retry_after_ms = math.ceil((cost - tokens) * 1000 / rate)
-end
-
-local reset_after_ms = 0
-if capacity - tokens > EPSILON then
-  reset_after_ms = math.ceil((capacity - tokens) * 1000 / rate)
-end
-local remaining = math.floor(tokens + EPSILON)
 
 -- Denials within the window that count toward a ban: only the newest maxViolations are kept.
 local function violations_in_window(window_ms)
@@ -119,59 +99,114 @@ local function violations_in_window(window_ms)
   return count
 end
 
-if allowed then
+-- The bucket, read once per call, unless banned; `dirty` once a check took from it, so that it is
+-- written once, at the end.
+local tokens = capacity
+local dirty = false
+local reset_after_ms = 0
+if not banned then
+  local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+  if state[1] then
+    local elapsed_us = math.max(0, now_us - tonumber(state[2]))
+    tokens = math.min(capacity, tonumber(state[1]) + elapsed_us * rate / 1000000)
+  end
+end
+
+-- ARGV[3] holds one cost, or, for several checks of this bucket that arrived together (Limiter groups
+-- them), their costs separated by spaces: they are decided one after the other at this instant,
+-- exactly as if they had come one by one within the same microsecond.
+local single = tonumber(ARGV[3])
+local costs = nil
+local count = 1
+if not single then
+  costs = {}
+  for each in string.gmatch(ARGV[3], '%S+') do
+    costs[#costs + 1] = tonumber(each)
+  end
+  count = #costs
+end
+local replies = costs and {} or nil
+local reply
+
+for i = 1, count do
+  local cost = single or costs[i]
+  if banned then
+    reply = banned
+  else
+    local allowed = tokens + EPSILON >= cost
+    local retry_after_ms = 0
+    if allowed then
+      tokens = math.max(0, tokens - cost)
+      dirty = true
+    else
+      retry_after_ms = math.ceil((cost - tokens) * 1000 / rate)
+    end
+    reset_after_ms = 0
+    if capacity - tokens > EPSILON then
+      reset_after_ms = math.ceil((capacity - tokens) * 1000 / rate)
+    end
+    local remaining = math.floor(tokens + EPSILON)
+
+    if allowed then
+      local counted = 0
+      if #KEYS >= 5 then
+        counted = violations_in_window(tonumber(ARGV[5]))
+      end
+      reply = { 1, remaining, 0, reset_after_ms, counted }
+    elseif #KEYS < 5 then
+      -- Denied. A denial takes nothing from the bucket: its stored state already yields the same refill.
+      reply = { 0, remaining, retry_after_ms, reset_after_ms, 0 }
+    else
+      local max_violations = tonumber(ARGV[4])
+      local window_ms = tonumber(ARGV[5])
+      -- Only the newest maxViolations denials matter: a ban is due when the oldest of them is in the window.
+      redis.call('RPUSH', KEYS[4], now_ms)
+      redis.call('LTRIM', KEYS[4], -max_violations, -1)
+      local violations = violations_in_window(window_ms)
+      if violations < max_violations then
+        redis.call('PEXPIRE', KEYS[4], window_ms)
+        reply = { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '', 0 }
+      else
+        local ban_ms = tonumber(ARGV[6])
+        local multiplier = tonumber(ARGV[7])
+        local max_ban_ms = tonumber(ARGV[8])
+        local history_ms = tonumber(ARGV[9])
+        local scope = ARGV[10]
+        local level = redis.call('INCR', KEYS[5])
+        local length_ms = math.floor(math.min(max_ban_ms, ban_ms * multiplier ^ (level - 1)))
+        redis.call('PEXPIRE', KEYS[5], length_ms + history_ms)
+
+        local ban_key = KEYS[3]
+        local banned_action = ARGV[13]
+        if scope == 'user' then
+          ban_key = KEYS[2]
+          banned_action = ''
+        end
+        local code = 2
+        if shadow then
+          code = 3
+          ban_key = scope == 'user' and KEYS[6] or KEYS[7]
+        end
+        local reason = string.format('%d violations of rule %s within %gs', violations, ARGV[11], window_ms / 1000)
+        redis.call('HSET', ban_key,
+          'until', string.format('%.0f', now_ms + length_ms), 'level', level, 'scope', scope, 'reason', reason,
+          'user', ARGV[12], 'action', banned_action, 'rule', ARGV[11], 'violations', violations,
+          'created', string.format('%.0f', now_ms))
+        redis.call('PEXPIRE', ban_key, length_ms)
+        redis.call('DEL', KEYS[4])
+        reply = { code, 0, length_ms, reset_after_ms, violations, level, scope, reason, 1 }
+        -- The checks after this one in the call meet the ban, as they would read it back.
+        banned = { code, 0, length_ms, 0, violations, level, scope, reason, 0 }
+      end
+    end
+  end
+  if replies then
+    replies[i] = reply
+  end
+end
+
+if dirty then
   redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now_us)
   redis.call('PEXPIRE', KEYS[1], math.max(1, reset_after_ms))
-  local counted = 0
-  if #KEYS >= 5 then
-    counted = violations_in_window(tonumber(ARGV[5]))
-  end
-  return { 1, remaining, 0, reset_after_ms, counted }
 end
-
--- Denied. A denial writes nothing to the bucket: its stored state already yields the same refill.
-if #KEYS < 5 then
-  return { 0, remaining, retry_after_ms, reset_after_ms, 0 }
-end
-
-local max_violations = tonumber(ARGV[4])
-local window_ms = tonumber(ARGV[5])
-local ban_ms = tonumber(ARGV[6])
-local multiplier = tonumber(ARGV[7])
-local max_ban_ms = tonumber(ARGV[8])
-local history_ms = tonumber(ARGV[9])
-local scope = ARGV[10]
-
--- Only the newest maxViolations denials matter: a ban is due when the oldest of them is in the window.
-redis.call('RPUSH', KEYS[4], now_ms)
-redis.call('LTRIM', KEYS[4], -max_violations, -1)
-local violations = violations_in_window(window_ms)
-
-if violations < max_violations then
-  redis.call('PEXPIRE', KEYS[4], window_ms)
-  return { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '', 0 }
-end
-
-local level = redis.call('INCR', KEYS[5])
-local length_ms = math.floor(math.min(max_ban_ms, ban_ms * multiplier ^ (level - 1)))
-redis.call('PEXPIRE', KEYS[5], length_ms + history_ms)
-
-local ban_key = KEYS[3]
-local banned_action = ARGV[13]
-if scope == 'user' then
-  ban_key = KEYS[2]
-  banned_action = ''
-end
-local code = 2
-if shadow then
-  code = 3
-  ban_key = scope == 'user' and KEYS[6] or KEYS[7]
-end
-local reason = string.format('%d violations of rule %s within %gs', violations, ARGV[11], window_ms / 1000)
-redis.call('HSET', ban_key,
-  'until', string.format('%.0f', now_ms + length_ms), 'level', level, 'scope', scope, 'reason', reason,
-  'user', ARGV[12], 'action', banned_action, 'rule', ARGV[11], 'violations', violations,
-  'created', string.format('%.0f', now_ms))
-redis.call('PEXPIRE', ban_key, length_ms)
-redis.call('DEL', KEYS[4])
-return { code, 0, length_ms, reset_after_ms, violations, level, scope, reason, 1 }
+return replies or reply

@@ -79,7 +79,12 @@ public final class SluiceClient {
   }
 
   public Future<CheckBatchResponse> checkBatch(CheckBatchRequest request) {
-    return call(RateLimiterGrpcClient.CheckBatch, request, 0);
+    return checkBatch(request, 0);
+  }
+
+  /** @param timeoutMs the gRPC deadline ({@code grpc-timeout}); 0 for none */
+  public Future<CheckBatchResponse> checkBatch(CheckBatchRequest request, long timeoutMs) {
+    return call(RateLimiterGrpcClient.CheckBatch, request, timeoutMs);
   }
 
   /** Envoy's rate limit service, as Envoy calls it. */

@@ -49,6 +49,7 @@ public final class Metrics {
   public static final String ENVOY_RELOADS = "sluice_envoy_rules_reloads";
   public static final String REDIS_COMMANDS = "sluice_redis_commands";
   public static final String GRPC_WRITES = "sluice_grpc_writes";
+  public static final String GROUPED_CHECKS = "sluice_grouped_checks";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
   public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
@@ -88,6 +89,7 @@ public final class Metrics {
   private final Counter redisWrites;
   private final Counter redisCommandsWritten;
   private final Counter grpcWrites;
+  private final Counter groupedChecks;
 
   /**
    * The histogram buckets of check and Redis latency: a dozen chosen bounds, where Micrometer's
@@ -115,6 +117,9 @@ public final class Metrics {
         .description("Commands written to Redis on the check path (divided by writes: how many share a write)").register(registry);
     grpcWrites = Counter.builder(GRPC_WRITES)
         .description("Socket writes of the gRPC port: the answers of one event-loop turn share one").register(registry);
+    groupedChecks = Counter.builder(GROUPED_CHECKS)
+        .description("Checks decided in one script call with others of the same bucket that arrived in the same event-loop turn")
+        .register(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -203,6 +208,11 @@ public final class Metrics {
   /** One socket write (a flush) on a gRPC connection. */
   public void grpcWrite() {
     grpcWrites.increment();
+  }
+
+  /** {@code checks} checks of one bucket decided by one script call. */
+  public void groupedChecks(int checks) {
+    groupedChecks.increment(checks);
   }
 
   /** A ban created now: by a rule's abuse policy, or by an operator (rule "manual"). */

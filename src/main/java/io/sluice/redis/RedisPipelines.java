@@ -137,6 +137,14 @@ public final class RedisPipelines {
     }
   }
 
+  /**
+   * Runs {@code task} once this event-loop turn's I/O is done, before the writes of the commands
+   * sent after this call: what it sends leaves with them.
+   */
+  public void atEndOfTurn(Runnable task) {
+    context.nettyEventLoop().execute(task);
+  }
+
   /** @param asking precede it with ASKING (a cluster slot being migrated): both leave in the same write */
   private void send(ScriptCall call, Node node, boolean asking) {
     call.node = node;
