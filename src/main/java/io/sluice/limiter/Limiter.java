@@ -349,8 +349,8 @@ public final class Limiter {
   /**
    * Sends the check to Redis, or, when an earlier check of the same bucket was sent in this
    * event-loop turn, adds it to that bucket's group, which one script call decides at the end of the
-   * turn (a hot key's 16 checks read together cost Redis 2 calls, not 16). A caller who waits less
-   * than Redis is given goes alone: its own deadline must answer it.
+   * turn, or as soon as it is big enough (a hot key's 16 checks read together cost Redis 3 calls, not
+   * 16). A caller who waits less than Redis is given goes alone: its own deadline must answer it.
    */
   private void callRedis(PendingCheck pending, long now, long callerDeadlineNanos) {
     Rule rule = pending.rule;
@@ -369,6 +369,14 @@ public final class Limiter {
           first.group = new CheckGroup(keys);
         }
         first.group.add(pending, redisDeadlineNanos, callerDeadlineNanos);
+        if (first.group.size() + 1 >= RedisPipelines.EARLY_WRITE) {
+          // With the first check, enough for an idle Redis to start on now (the connection writes them
+          // at once); the checks after it start a new group. Waiting for the end of the turn instead
+          // made Redis idle while the rest was read (docs/benchmarks.md: 45k against 56k checks/s).
+          CheckGroup full = first.group;
+          first.group = null;
+          full.send();
+        }
         return;
       }
     }
@@ -572,6 +580,10 @@ public final class Limiter {
       callerDeadlineNanos = Math.min(callerDeadlineNanos, callerDeadline);
     }
 
+    int size() {
+      return members.size();
+    }
+
     void send() {
       PendingCheck head = members.get(0);
       if (members.size() == 1) {
@@ -583,7 +595,7 @@ public final class Limiter {
         costs.append(member.tokens).append(' ');
       }
       metrics.groupedChecks(members.size());
-      redis.eval(check, keys, scriptArgs(head, costs.toString()), redisDeadlineNanos, callerDeadlineNanos, this);
+      redis.eval(check, keys, scriptArgs(head, costs.toString()), members.size(), redisDeadlineNanos, callerDeadlineNanos, this);
     }
 
     /** The reply of each member, or null (recorded as a fault) when the reply is not one per member. */

@@ -45,7 +45,7 @@ final class PipelinedConnection {
   private enum State { DOWN, CONNECTING, HANDSHAKE, READY, CLOSED }
 
   /**
-   * Commands that need not wait for the end of the turn while Redis is idle. Checks arriving
+   * Checks that need not wait for the end of the turn while Redis is idle. Checks arriving
    * together (16 read from one connection at once) would otherwise leave in one write only after
    * the last is decoded, and Redis would run all 16 while the instance waits, then the instance
    * answer all 16 while Redis waits: the two take turns on the cores. Writing the first 8 at once
@@ -67,6 +67,8 @@ final class PipelinedConnection {
   private final Listener listener;
   private final RespParser parser = new RespParser();
   private final ArrayDeque<RedisCall> unsent = new ArrayDeque<>();
+  /** The checks the unsent commands decide. */
+  private int unsentChecks;
   private final ArrayDeque<RedisCall> inFlight = new ArrayDeque<>();
   private final Runnable flushTask = this::flush;
   private NetSocketInternal socket;
@@ -157,12 +159,12 @@ final class PipelinedConnection {
 
   /**
    * Sends a command; only while {@link #isReady()}. It leaves with the others of this event-loop
-   * turn, or, when Redis has none of ours to run and {@link #EARLY_WRITE} are waiting, at once with
+   * turn, or, when Redis has none of ours to run and {@link #EARLY_WRITE} checks are waiting, at once with
    * those waiting ({@code mayLeaveEarly}: false keeps it with the commands that follow it this turn).
    */
   void send(RedisCall call, boolean mayLeaveEarly) {
     enqueue(call);
-    if (mayLeaveEarly && inFlight.isEmpty() && unsent.size() >= EARLY_WRITE && state == State.READY) {
+    if (mayLeaveEarly && inFlight.isEmpty() && unsentChecks >= EARLY_WRITE && state == State.READY) {
       writeNow();
     } else {
       scheduleFlush();
@@ -171,6 +173,7 @@ final class PipelinedConnection {
 
   private void enqueue(RedisCall call) {
     unsent.add(call);
+    unsentChecks += call.checks();
     if (call.deadlineNanos < timerDeadlineNanos) {
       armTimer(call.deadlineNanos);
     }
@@ -206,6 +209,7 @@ final class PipelinedConnection {
     }
     listener.onWrite(unsent.size());
     RedisCall call;
+    unsentChecks = 0;
     while ((call = unsent.poll()) != null) {
       call.encode(out);
       call.sent = true;
@@ -258,6 +262,7 @@ final class PipelinedConnection {
       RedisCall call = it.next();
       if (call.deadlineNanos - now <= 0) {
         it.remove();
+        unsentChecks -= call.checks();
         expired.add(call);
       } else {
         next = Math.min(next, call.deadlineNanos);
@@ -314,6 +319,7 @@ final class PipelinedConnection {
     failed.addAll(unsent);
     inFlight.clear();
     unsent.clear();
+    unsentChecks = 0;
     if (timerId >= 0) {
       vertx.cancelTimer(timerId);
       timerId = -1;

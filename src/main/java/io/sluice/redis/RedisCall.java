@@ -16,6 +16,11 @@ abstract class RedisCall {
   /** Answered by its deadline already: a reply now is late. */
   boolean late;
 
+  /** The checks this command decides (a grouped check script decides several): what an idle Redis waits for. */
+  int checks() {
+    return 1;
+  }
+
   /** Appends the command to the buffer of one write. */
   abstract void encode(ByteBuf out);
 

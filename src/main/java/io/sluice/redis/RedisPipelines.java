@@ -37,6 +37,11 @@ public final class RedisPipelines {
   private static final long TRYAGAIN_PAUSE_NANOS = 2_000_000;
   /** How often an unreachable node may make the topology be read again. */
   private static final long TOPOLOGY_LOOK_NANOS = 250_000_000;
+  /**
+   * While Redis has none of a connection's commands to run, the first this many checks of a turn
+   * leave at once instead of at its end; a script that decides several checks counts as that many.
+   */
+  public static final int EARLY_WRITE = PipelinedConnection.EARLY_WRITE;
 
   private final Observer observer;
   private final Vertx vertx;
@@ -120,7 +125,13 @@ public final class RedisPipelines {
    */
   public void eval(LuaScript script, String[] keys, Object[] args, long redisDeadlineNanos, long callerDeadlineNanos,
                    ScriptCallback callback) {
-    ScriptCall call = new ScriptCall(script, keys, args, redisDeadlineNanos, callerDeadlineNanos, callback);
+    eval(script, keys, args, 1, redisDeadlineNanos, callerDeadlineNanos, callback);
+  }
+
+  /** A script that decides {@code checks} checks at once. */
+  public void eval(LuaScript script, String[] keys, Object[] args, int checks, long redisDeadlineNanos, long callerDeadlineNanos,
+                   ScriptCallback callback) {
+    ScriptCall call = new ScriptCall(script, keys, args, checks, redisDeadlineNanos, callerDeadlineNanos, callback);
     send(call, node(topology.nodeFor(keys[0])), false);
   }
 
@@ -364,6 +375,7 @@ public final class RedisPipelines {
     final LuaScript script;
     final String[] keys;
     final Object[] args;
+    final int checks;
     final long redisDeadlineNanos;
     final long callerDeadlineNanos;
     final ScriptCallback callback;
@@ -371,15 +383,21 @@ public final class RedisPipelines {
     boolean useEval;
     int redirects;
 
-    ScriptCall(LuaScript script, String[] keys, Object[] args, long redisDeadlineNanos, long callerDeadlineNanos,
+    ScriptCall(LuaScript script, String[] keys, Object[] args, int checks, long redisDeadlineNanos, long callerDeadlineNanos,
                ScriptCallback callback) {
       this.script = script;
+      this.checks = checks;
       this.keys = keys;
       this.args = args;
       this.redisDeadlineNanos = redisDeadlineNanos;
       this.callerDeadlineNanos = callerDeadlineNanos;
       this.callback = callback;
       this.deadlineNanos = Math.min(redisDeadlineNanos, callerDeadlineNanos);
+    }
+
+    @Override
+    int checks() {
+      return checks;
     }
 
     @Override

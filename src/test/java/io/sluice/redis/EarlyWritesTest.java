@@ -76,6 +76,16 @@ class EarlyWritesTest {
   }
 
   @Test
+  void aScriptDecidingSeveralChecksCountsAsThatMany() throws Exception {
+    String costs = "1 ".repeat(PipelinedConnection.EARLY_WRITE);
+    List<Integer> turn = sendInOneTurn(2, () -> {
+      check("grouped", costs, PipelinedConnection.EARLY_WRITE);
+      check("after-the-group", 1L, 1);
+    });
+    assertThat(turn).as("the grouped script leaves at once, alone").containsExactly(1, 1);
+  }
+
+  @Test
   void commandsSentInOneWriteLeaveTogetherEvenToAnIdleRedis() throws Exception {
     List<Integer> turn = sendInOneTurn(COMMANDS, () -> pipelines.inOneWrite(() -> {
       for (int i = 0; i < COMMANDS; i++) {
@@ -115,9 +125,14 @@ class EarlyWritesTest {
   }
 
   private static void check(String user) {
+    check(user, 1L, 1);
+  }
+
+  /** @param cost one cost, or the costs of {@code checks} checks separated by spaces */
+  private static void check(String user, Object cost, int checks) {
     String[] keys = {"rate_limit:{" + user + "}:api", "ban:{" + user + "}", "ban:{" + user + "}:api"};
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    pipelines.eval(SCRIPTS.check(), keys, new Object[] {1000L, 1.0, 1L}, deadline, deadline, new ScriptCallback() {
+    pipelines.eval(SCRIPTS.check(), keys, new Object[] {1000L, 1.0, cost}, checks, deadline, deadline, new ScriptCallback() {
       @Override
       public void onReply(Object reply) {
         replies.incrementAndGet();
