@@ -233,6 +233,11 @@ public record Settings(
             integer(merged, "healthCheckMs", 10, 600_000, problems),
             oneOf(merged, "logFormat", List.of("text", "json"), problems),
             bool(merged, "logRequests", problems)));
+    if (settings.port() == settings.ops().httpPort()) {
+      // Vert.x lets servers of one instance share a port and takes turns between them: gRPC calls
+      // would be answered by the HTTP server now and then, and HTTP requests by gRPC.
+      problems.add("port and httpPort must differ, both were " + settings.port());
+    }
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException("invalid settings: " + String.join("; ", problems));
     }

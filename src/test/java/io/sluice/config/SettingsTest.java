@@ -74,6 +74,13 @@ class SettingsTest {
   }
 
   @Test
+  void theGrpcAndHttpPortsMustDiffer() {
+    String refused = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("port", 9000).put("httpPort", 9000))).getMessage();
+    assertTrue(refused.contains("port and httpPort must differ, both were 9000"), refused);
+  }
+
+  @Test
   void environmentVariableNamesAreUpperSnakeCase() {
     assertEquals("SLUICE_REDIS_TIMEOUT_MS", SettingsLoader.envName("redisTimeoutMs"));
     assertEquals("SLUICE_PORT", SettingsLoader.envName("port"));
