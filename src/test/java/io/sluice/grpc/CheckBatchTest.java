@@ -124,17 +124,13 @@ class CheckBatchTest {
   @Test
   void aHundredChecksLeaveForRedisInOneWrite() {
     CheckRequest[] hundred = IntStream.range(0, 100).mapToObj(i -> check(newId(), "tenant", 1)).toArray(CheckRequest[]::new);
-    double writes = counter(Metrics.REDIS_WRITES);
-    double commands = counter(Metrics.REDIS_COMMANDS);
+    double writes = sluice.counter(Metrics.REDIS_WRITES);
+    double commands = sluice.counter(Metrics.REDIS_COMMANDS);
     CheckBatchResponse batch = batch(false, hundred);
     assertEquals(Decision.ALLOW, batch.getDecision());
     assertEquals(100, batch.getResultsCount());
-    assertEquals(1, counter(Metrics.REDIS_WRITES) - writes, "one round trip");
-    assertEquals(100, counter(Metrics.REDIS_COMMANDS) - commands);
-  }
-
-  private static double counter(String name) {
-    return sluice.sluice().metrics().registry().find(name).counter().count();
+    assertEquals(1, sluice.counter(Metrics.REDIS_WRITES) - writes, "one round trip");
+    assertEquals(100, sluice.counter(Metrics.REDIS_COMMANDS) - commands);
   }
 
   private static CheckBatchResponse batch(boolean allOrNothing, CheckRequest... checks) {

@@ -36,15 +36,15 @@ class SocketWritesTest {
     try (TestRedis redis = TestRedis.startOwn();
          SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 10_000))) {
       sluice.check("opens-the-connection", "api");
-      double commandsBefore = counter(sluice, Metrics.REDIS_COMMANDS);
+      double commandsBefore = sluice.counter(Metrics.REDIS_COMMANDS);
       List<Future<CheckResponse>> answers;
       double writesBefore;
       redis.pause();
       try {
         answers = IntStream.range(0, CHECKS).mapToObj(i -> sluice.client().check("user-" + i, "api", 1)).toList();
         Await.until("every check written to Redis", Duration.ofSeconds(10),
-            () -> counter(sluice, Metrics.REDIS_COMMANDS) - commandsBefore >= CHECKS);
-        writesBefore = counter(sluice, Metrics.GRPC_WRITES);
+            () -> sluice.counter(Metrics.REDIS_COMMANDS) - commandsBefore >= CHECKS);
+        writesBefore = sluice.counter(Metrics.GRPC_WRITES);
       } finally {
         redis.resume();
       }
@@ -54,12 +54,8 @@ class SocketWritesTest {
         assertThat(response.getDegraded()).isFalse();
       }
       // One write when Redis's replies came in one read; a few if they came split. One per answer before.
-      assertThat(counter(sluice, Metrics.GRPC_WRITES) - writesBefore)
+      assertThat(sluice.counter(Metrics.GRPC_WRITES) - writesBefore)
           .as("socket writes that carried %d answers", CHECKS).isBetween(1.0, 4.0);
     }
-  }
-
-  private static double counter(SluiceFixture sluice, String name) {
-    return sluice.sluice().metrics().registry().find(name).counter().count();
   }
 }

@@ -61,16 +61,16 @@ class GroupedChecksTest {
   @Test
   void theChecksOfOneBucketInOneTurnCostTwoRedisCallsAndAreDecidedInOrder() {
     String user = newUser();
-    double commands = counter(Metrics.REDIS_COMMANDS);
-    double grouped = counter(Metrics.GROUPED_CHECKS);
+    double commands = sluice.counter(Metrics.REDIS_COMMANDS);
+    double grouped = sluice.counter(Metrics.GROUPED_CHECKS);
     CheckBatchResponse batch = batch(0, Collections.nCopies(CHECKS, check(user, "api", 1)));
 
     assertThat(batch.getResultsList()).extracting(CheckResponse::getDecision)
         .containsExactly(Decision.ALLOW, Decision.ALLOW, Decision.ALLOW, Decision.ALLOW, Decision.ALLOW,
             Decision.DENY, Decision.DENY, Decision.DENY);
     assertThat(batch.getResultsList()).extracting(CheckResponse::getRemaining).containsExactly(4L, 3L, 2L, 1L, 0L, 0L, 0L, 0L);
-    assertEquals(2, counter(Metrics.REDIS_COMMANDS) - commands, "the first check alone, the seven after it in one call");
-    assertEquals(CHECKS - 1, counter(Metrics.GROUPED_CHECKS) - grouped);
+    assertEquals(2, sluice.counter(Metrics.REDIS_COMMANDS) - commands, "the first check alone, the seven after it in one call");
+    assertEquals(CHECKS - 1, sluice.counter(Metrics.GROUPED_CHECKS) - grouped);
     assertEquals(0, sluice.check(user, "api").getRemaining(), "Redis kept the bucket the group left");
   }
 
@@ -116,10 +116,10 @@ class GroupedChecksTest {
   @Test
   void aCallerWhoWaitsLessThanRedisIsGivenIsNeverGrouped() {
     String user = newUser();
-    double commands = counter(Metrics.REDIS_COMMANDS);
+    double commands = sluice.counter(Metrics.REDIS_COMMANDS);
     CheckBatchResponse batch = batch(5_000, Collections.nCopies(CHECKS, check(user, "api", 1)));
     assertThat(batch.getResultsList()).extracting(CheckResponse::getRemaining).containsExactly(4L, 3L, 2L, 1L, 0L, 0L, 0L, 0L);
-    assertEquals(CHECKS, counter(Metrics.REDIS_COMMANDS) - commands, "one call each: the caller's deadline answers each");
+    assertEquals(CHECKS, sluice.counter(Metrics.REDIS_COMMANDS) - commands, "one call each: the caller's deadline answers each");
   }
 
   private static CheckBatchResponse batch(long timeoutMs, List<CheckRequest> checks) {
@@ -128,10 +128,6 @@ class GroupedChecksTest {
 
   private static CheckRequest check(String user, String action, int cost) {
     return CheckRequest.newBuilder().setUserId(user).setAction(action).setCost(cost).build();
-  }
-
-  private static double counter(String name) {
-    return sluice.sluice().metrics().registry().find(name).counter().count();
   }
 
   private static String newUser() {

@@ -111,6 +111,11 @@ public final class SluiceFixture implements AutoCloseable {
     return client;
   }
 
+  /** The value of one of the instance's untagged counters ({@code io.sluice.ops.Metrics} names them). */
+  public double counter(String name) {
+    return sluice.metrics().registry().find(name).counter().count();
+  }
+
   /** One check, waited for; fails the test with the server's status when the call fails. */
   public CheckResponse check(String userId, String action) {
     return check(userId, action, 1);
