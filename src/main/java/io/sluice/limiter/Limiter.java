@@ -397,6 +397,8 @@ public final class Limiter {
 
   /** At the end of the turn: each bucket's group goes to Redis in one call; the next turn starts afresh. */
   private void sendGroups() {
+    // Taken out and the map cleared before any is sent: a send may answer at once (an open breaker),
+    // and whatever that answer starts belongs to the next turn, not to a map being walked.
     List<CheckGroup> groups = null;
     for (PendingCheck first : firstOfTurn.values()) {
       if (first.group != null) {
