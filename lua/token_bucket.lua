@@ -26,7 +26,15 @@
 -- ARGV[10] scope             "action" or "user"
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 --
--- Reply (one per check when ARGV[3] holds several costs: an array of them, in order):
+-- A batch decides the checks of several buckets (of several users, on a single Redis) in one call:
+-- ARGV[1]  'batch'
+-- ARGV[2]  each segment's key count, one digit per segment (3, 5 or 7), e.g. '353'
+-- then each segment's keys in KEYS, one segment after the other, and its arguments (3 without an
+-- abuse policy, 13 with one) in ARGV from ARGV[3] on, laid out as above. A segment is one bucket's
+-- checks, as a call of one bucket would be; segments are decided in order and each writes what it
+-- changed before the next starts, so a ban one makes is met by the next, exactly as by a later call.
+--
+-- Reply (one per check when ARGV[3] holds several costs or for a batch: an array of them, in order):
 --   { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
 -- of which an answer that involves no ban (ALLOW, and DENY without a ban made) sends the first five only:
 --   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it)
@@ -49,9 +57,6 @@
 local clock = redis.call('TIME')
 local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local now_ms = math.floor(now_us / 1000)
-local shadow = #KEYS == 7
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
 
 -- Absorbs the rounding of refill arithmetic so that a token that is due is never refused.
 local EPSILON = 1e-9
@@ -64,34 +69,10 @@ local function active_ban(key)
   return nil
 end
 
--- The reply every check of this call gets while the user is banned. Most users are not banned:
--- one EXISTS on both ban keys spares reading them.
-local banned = nil
-local ban = nil
-if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
-  ban = active_ban(KEYS[2])
-  local action_ban = active_ban(KEYS[3])
-  if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
-    ban = action_ban
-  end
-end
-if ban then
-  banned = { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
-elseif shadow then
-  ban = active_ban(KEYS[6])
-  local action_ban = active_ban(KEYS[7])
-  if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
-    ban = action_ban
-  end
-  if ban then
-    banned = { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
-  end
-end
-
 -- Denials within the window that count toward a ban: only the newest maxViolations are kept.
-local function violations_in_window(window_ms)
+local function violations_in_window(key, window_ms)
   local count = 0
-  for _, at in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  for _, at in ipairs(redis.call('LRANGE', key, 0, -1)) do
     if tonumber(at) > now_ms - window_ms then
       count = count + 1
     end
@@ -99,114 +80,159 @@ local function violations_in_window(window_ms)
   return count
 end
 
--- The bucket, read once per call, unless banned; `dirty` once a check took from it, so that it is
--- written once, at the end.
-local tokens = capacity
-local dirty = false
-local reset_after_ms = 0
-if not banned then
-  local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-  if state[1] then
-    local elapsed_us = math.max(0, now_us - tonumber(state[2]))
-    tokens = math.min(capacity, tonumber(state[1]) + elapsed_us * rate / 1000000)
-  end
-end
-
--- ARGV[3] holds one cost, or, for several checks of this bucket that arrived together (Limiter groups
--- them), their costs separated by spaces: they are decided one after the other at this instant,
--- exactly as if they had come one by one within the same microsecond.
-local single = tonumber(ARGV[3])
-local costs = nil
-local count = 1
-if not single then
-  costs = {}
-  for each in string.gmatch(ARGV[3], '%S+') do
-    costs[#costs + 1] = tonumber(each)
-  end
-  count = #costs
-end
-local replies = costs and {} or nil
+-- One bucket's checks (a segment) at a time: its keys start after KEYS[k], its arguments after ARGV[a].
+-- A call of one bucket is one segment laid out as above; a batch ('batch' in ARGV[1]) lists each
+-- segment's key count in ARGV[2] and its segments' keys and arguments follow one another.
+local batch = ARGV[1] == 'batch'
+local layout = batch and ARGV[2] or nil
+local segments = batch and #layout or 1
+local k = 0
+local a = batch and 2 or 0
+local replies = batch and {} or nil
 local reply
 
-for i = 1, count do
-  local cost = single or costs[i]
-  if banned then
-    reply = banned
-  else
-    local allowed = tokens + EPSILON >= cost
-    local retry_after_ms = 0
-    if allowed then
-      tokens = math.max(0, tokens - cost)
-      dirty = true
-    else
-      retry_after_ms = math.ceil((cost - tokens) * 1000 / rate)
-    end
-    reset_after_ms = 0
-    if capacity - tokens > EPSILON then
-      reset_after_ms = math.ceil((capacity - tokens) * 1000 / rate)
-    end
-    local remaining = math.floor(tokens + EPSILON)
+for segment = 1, segments do
+  local nkeys = batch and string.byte(layout, segment) - 48 or #KEYS
+  local abuse = nkeys >= 5
+  local shadow = nkeys == 7
+  local capacity = tonumber(ARGV[a + 1])
+  local rate = tonumber(ARGV[a + 2])
 
-    if allowed then
-      local counted = 0
-      if #KEYS >= 5 then
-        counted = violations_in_window(tonumber(ARGV[5]))
-      end
-      reply = { 1, remaining, 0, reset_after_ms, counted }
-    elseif #KEYS < 5 then
-      -- Denied. A denial takes nothing from the bucket: its stored state already yields the same refill.
-      reply = { 0, remaining, retry_after_ms, reset_after_ms, 0 }
+  -- The reply every check of this segment gets while the user is banned. Most users are not banned:
+  -- one EXISTS on both ban keys spares reading them. A ban made by an earlier segment of this call
+  -- is in Redis already, so it is met here as a later call would meet it.
+  local banned = nil
+  local ban = nil
+  if redis.call('EXISTS', KEYS[k + 2], KEYS[k + 3]) > 0 then
+    ban = active_ban(KEYS[k + 2])
+    local action_ban = active_ban(KEYS[k + 3])
+    if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
+      ban = action_ban
+    end
+  end
+  if ban then
+    banned = { 2, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
+  elseif shadow then
+    ban = active_ban(KEYS[k + 6])
+    local action_ban = active_ban(KEYS[k + 7])
+    if action_ban and (not ban or tonumber(action_ban[1]) > tonumber(ban[1])) then
+      ban = action_ban
+    end
+    if ban then
+      banned = { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
+    end
+  end
+
+  -- The bucket, read once per segment, unless banned; `dirty` once a check took from it, so that it
+  -- is written once, at the end of the segment.
+  local tokens = capacity
+  local dirty = false
+  local reset_after_ms = 0
+  if not banned then
+    local state = redis.call('HMGET', KEYS[k + 1], 'tokens', 'ts')
+    if state[1] then
+      local elapsed_us = math.max(0, now_us - tonumber(state[2]))
+      tokens = math.min(capacity, tonumber(state[1]) + elapsed_us * rate / 1000000)
+    end
+  end
+
+  -- ARGV[a + 3] holds one cost, or, for several checks of this bucket that arrived together (Limiter
+  -- groups them), their costs separated by spaces: they are decided one after the other at this
+  -- instant, exactly as if they had come one by one within the same microsecond.
+  local single = tonumber(ARGV[a + 3])
+  local costs = nil
+  local count = 1
+  if not single then
+    costs = {}
+    for each in string.gmatch(ARGV[a + 3], '%S+') do
+      costs[#costs + 1] = tonumber(each)
+    end
+    count = #costs
+    replies = replies or {}
+  end
+
+  for i = 1, count do
+    local cost = single or costs[i]
+    if banned then
+      reply = banned
     else
-      local max_violations = tonumber(ARGV[4])
-      local window_ms = tonumber(ARGV[5])
-      -- Only the newest maxViolations denials matter: a ban is due when the oldest of them is in the window.
-      redis.call('RPUSH', KEYS[4], now_ms)
-      redis.call('LTRIM', KEYS[4], -max_violations, -1)
-      local violations = violations_in_window(window_ms)
-      if violations < max_violations then
-        redis.call('PEXPIRE', KEYS[4], window_ms)
-        reply = { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '', 0 }
+      local allowed = tokens + EPSILON >= cost
+      local retry_after_ms = 0
+      if allowed then
+        tokens = math.max(0, tokens - cost)
+        dirty = true
       else
-        local ban_ms = tonumber(ARGV[6])
-        local multiplier = tonumber(ARGV[7])
-        local max_ban_ms = tonumber(ARGV[8])
-        local history_ms = tonumber(ARGV[9])
-        local scope = ARGV[10]
-        local level = redis.call('INCR', KEYS[5])
-        local length_ms = math.floor(math.min(max_ban_ms, ban_ms * multiplier ^ (level - 1)))
-        redis.call('PEXPIRE', KEYS[5], length_ms + history_ms)
+        retry_after_ms = math.ceil((cost - tokens) * 1000 / rate)
+      end
+      reset_after_ms = 0
+      if capacity - tokens > EPSILON then
+        reset_after_ms = math.ceil((capacity - tokens) * 1000 / rate)
+      end
+      local remaining = math.floor(tokens + EPSILON)
 
-        local ban_key = KEYS[3]
-        local banned_action = ARGV[13]
-        if scope == 'user' then
-          ban_key = KEYS[2]
-          banned_action = ''
+      if allowed then
+        local counted = 0
+        if abuse then
+          counted = violations_in_window(KEYS[k + 4], tonumber(ARGV[a + 5]))
         end
-        local code = 2
-        if shadow then
-          code = 3
-          ban_key = scope == 'user' and KEYS[6] or KEYS[7]
+        reply = { 1, remaining, 0, reset_after_ms, counted }
+      elseif not abuse then
+        -- Denied. A denial takes nothing from the bucket: its stored state already yields the same refill.
+        reply = { 0, remaining, retry_after_ms, reset_after_ms, 0 }
+      else
+        local max_violations = tonumber(ARGV[a + 4])
+        local window_ms = tonumber(ARGV[a + 5])
+        -- Only the newest maxViolations denials matter: a ban is due when the oldest of them is in the window.
+        redis.call('RPUSH', KEYS[k + 4], now_ms)
+        redis.call('LTRIM', KEYS[k + 4], -max_violations, -1)
+        local violations = violations_in_window(KEYS[k + 4], window_ms)
+        if violations < max_violations then
+          redis.call('PEXPIRE', KEYS[k + 4], window_ms)
+          reply = { 0, remaining, retry_after_ms, reset_after_ms, violations, 0, '', '', 0 }
+        else
+          local ban_ms = tonumber(ARGV[a + 6])
+          local multiplier = tonumber(ARGV[a + 7])
+          local max_ban_ms = tonumber(ARGV[a + 8])
+          local history_ms = tonumber(ARGV[a + 9])
+          local scope = ARGV[a + 10]
+          local level = redis.call('INCR', KEYS[k + 5])
+          local length_ms = math.floor(math.min(max_ban_ms, ban_ms * multiplier ^ (level - 1)))
+          redis.call('PEXPIRE', KEYS[k + 5], length_ms + history_ms)
+
+          local ban_key = KEYS[k + 3]
+          local banned_action = ARGV[a + 13]
+          if scope == 'user' then
+            ban_key = KEYS[k + 2]
+            banned_action = ''
+          end
+          local code = 2
+          if shadow then
+            code = 3
+            ban_key = scope == 'user' and KEYS[k + 6] or KEYS[k + 7]
+          end
+          local reason = string.format('%d violations of rule %s within %gs', violations, ARGV[a + 11], window_ms / 1000)
+          redis.call('HSET', ban_key,
+            'until', string.format('%.0f', now_ms + length_ms), 'level', level, 'scope', scope, 'reason', reason,
+            'user', ARGV[a + 12], 'action', banned_action, 'rule', ARGV[a + 11], 'violations', violations,
+            'created', string.format('%.0f', now_ms))
+          redis.call('PEXPIRE', ban_key, length_ms)
+          redis.call('DEL', KEYS[k + 4])
+          reply = { code, 0, length_ms, reset_after_ms, violations, level, scope, reason, 1 }
+          -- The checks after this one in the segment meet the ban, as they would read it back.
+          banned = { code, 0, length_ms, 0, violations, level, scope, reason, 0 }
         end
-        local reason = string.format('%d violations of rule %s within %gs', violations, ARGV[11], window_ms / 1000)
-        redis.call('HSET', ban_key,
-          'until', string.format('%.0f', now_ms + length_ms), 'level', level, 'scope', scope, 'reason', reason,
-          'user', ARGV[12], 'action', banned_action, 'rule', ARGV[11], 'violations', violations,
-          'created', string.format('%.0f', now_ms))
-        redis.call('PEXPIRE', ban_key, length_ms)
-        redis.call('DEL', KEYS[4])
-        reply = { code, 0, length_ms, reset_after_ms, violations, level, scope, reason, 1 }
-        -- The checks after this one in the call meet the ban, as they would read it back.
-        banned = { code, 0, length_ms, 0, violations, level, scope, reason, 0 }
       end
     end
+    if replies then
+      replies[#replies + 1] = reply
+    end
   end
-  if replies then
-    replies[i] = reply
-  end
-end
 
-if dirty then
-  redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now_us)
-  redis.call('PEXPIRE', KEYS[1], math.max(1, reset_after_ms))
+  if dirty then
+    redis.call('HSET', KEYS[k + 1], 'tokens', tokens, 'ts', now_us)
+    redis.call('PEXPIRE', KEYS[k + 1], math.max(1, reset_after_ms))
+  end
+  k = k + nkeys
+  a = a + (abuse and 13 or 3)
 end
 return replies or reply

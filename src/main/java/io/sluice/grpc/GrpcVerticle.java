@@ -89,8 +89,8 @@ public final class GrpcVerticle extends VerticleBase {
           }
 
           @Override
-          public void wrote(int commands) {
-            shared.metrics().redisWrite(commands);
+          public void wrote(int commands, int checks) {
+            shared.metrics().redisWrite(commands, checks);
           }
         });
     return pipelines.open().compose(opened -> listen(settings));

@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,9 +53,18 @@ public final class Limiter {
   private final LocalBuckets localBuckets;
   private final FleetSize fleet;
   private final RedisFaults faults;
-  /** The first check of each bucket sent to Redis in this event-loop turn, by bucket key: later ones join its group. */
-  private final Map<String, PendingCheck> firstOfTurn = new HashMap<>();
-  private final Runnable sendGroups = this::sendGroups;
+  /** One Redis holds every key: the checks of different users in a turn may share a script call. */
+  private final boolean mixUsers;
+  /** This turn's script calls still open to more checks: one on a single Redis; one per user on a Cluster. */
+  private final Map<String, SharedCall> callsOfTurn = new HashMap<>();
+  /**
+   * Each user's latest segment in an open call: a check of the same bucket joins it; any other
+   * check of the user starts a new one after it. A user's checks are so decided in the order they
+   * came (a ban one makes meets the next); other users' keys are disjoint, so their order is free.
+   */
+  private final Map<String, Segment> latestSegmentOfUser = new HashMap<>();
+  private final Runnable sendCallsOfTurn = this::sendCallsOfTurn;
+  private boolean turnEndScheduled;
 
   public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
@@ -74,6 +84,7 @@ public final class Limiter {
     this.localBuckets = localBuckets;
     this.fleet = fleet;
     this.faults = faults;
+    this.mixUsers = redis.oneCallMayMixUsers();
   }
 
   /** The most checks one CheckBatch call may hold. */
@@ -347,10 +358,12 @@ public final class Limiter {
   }
 
   /**
-   * Sends the check to Redis, or, when an earlier check of the same bucket was sent in this
-   * event-loop turn, adds it to that bucket's group, which one script call decides at the end of the
-   * turn, or as soon as it is big enough (a hot key's 16 checks read together cost Redis 3 calls, not
-   * 16). A caller who waits less than Redis is given goes alone: its own deadline must answer it.
+   * Adds the check to a script call of this event-loop turn, which leaves at the end of the turn, or
+   * as soon as it holds enough checks for an idle Redis to start on. Checks of one bucket are one
+   * segment of the call, decided together (a hot key's 16 checks read together cost Redis 2 calls,
+   * not 16); on a single Redis, other users' checks share the call as further segments (a call's
+   * dispatch and reply cost Redis more than a check's arithmetic). A caller who waits less than Redis
+   * is given goes alone: its own deadline must answer it.
    */
   private void callRedis(PendingCheck pending, long now, long callerDeadlineNanos) {
     Rule rule = pending.rule;
@@ -359,28 +372,41 @@ public final class Limiter {
         ? RedisKeys.forCheck(pending.userId, rule.name(), false, false, false)
         : RedisKeys.forCheck(pending.userId, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
     long redisDeadlineNanos = now + redisTimeoutNanos;
-    if (callerDeadlineNanos >= redisDeadlineNanos) {
-      if (firstOfTurn.isEmpty()) {
-        redis.atEndOfTurn(sendGroups);
-      }
-      PendingCheck first = firstOfTurn.putIfAbsent(keys[0], pending);
-      if (first != null && first.shadowRule == pending.shadowRule && first.rule.equals(rule)) {
-        if (first.group == null) {
-          first.group = new CheckGroup(keys);
-        }
-        first.group.add(pending, redisDeadlineNanos, callerDeadlineNanos);
-        if (first.group.size() + 1 >= RedisPipelines.EARLY_WRITE) {
-          // With the first check, enough for an idle Redis to start on now (the connection writes them
-          // at once); the checks after it start a new group. Waiting for the end of the turn instead
-          // made Redis idle while the rest was read (docs/benchmarks.md: 45k against 56k checks/s).
-          CheckGroup full = first.group;
-          first.group = null;
-          full.send();
-        }
-        return;
-      }
+    if (callerDeadlineNanos < redisDeadlineNanos) {
+      redis.eval(check, keys, scriptArgs(pending, pending.tokens), redisDeadlineNanos, callerDeadlineNanos, pending);
+      return;
     }
-    redis.eval(check, keys, scriptArgs(pending, pending.tokens), redisDeadlineNanos, callerDeadlineNanos, pending);
+    if (!turnEndScheduled) {
+      turnEndScheduled = true;
+      redis.atEndOfTurn(sendCallsOfTurn);
+    }
+    Segment segment = latestSegmentOfUser.get(pending.userId);
+    if (segment == null || !segment.keys[0].equals(keys[0]) || segment.head.shadowRule != pending.shadowRule
+        || !segment.head.rule.equals(rule)) {
+      // On a Cluster every key of one user is in one slot (the hash tag), and only there.
+      String callKey = mixUsers ? "" : pending.userId;
+      SharedCall open = callsOfTurn.get(callKey);
+      if (open == null) {
+        open = new SharedCall(callKey);
+        callsOfTurn.put(callKey, open);
+      }
+      segment = new Segment(keys, pending, open);
+      open.segments.add(segment);
+      latestSegmentOfUser.put(pending.userId, segment);
+    }
+    SharedCall call = segment.call;
+    segment.members.add(pending);
+    call.add(redisDeadlineNanos, callerDeadlineNanos);
+    if (call.checks >= RedisPipelines.EARLY_WRITE) {
+      // Enough for an idle Redis to start on now (the connection writes it at once); the checks
+      // after it join a new call. Waiting for the end of the turn instead made Redis idle while the
+      // rest was read (docs/benchmarks.md: 45k against 56k checks/s).
+      callsOfTurn.remove(call.key);
+      for (Segment left : call.segments) {
+        latestSegmentOfUser.remove(left.head.userId, left);
+      }
+      call.send();
+    }
   }
 
   /** lua/token_bucket.lua's ARGV: {@code cost} is one check's tokens, or a group's, separated by spaces. */
@@ -395,25 +421,19 @@ public final class Limiter {
         abuse.historyMs(), abuse.scope().wireName(), rule.name(), pending.userId, rule.name()};
   }
 
-  /** At the end of the turn: each bucket's group goes to Redis in one call; the next turn starts afresh. */
-  private void sendGroups() {
-    // Taken out and the map cleared before any is sent: a send may answer at once (an open breaker),
+  /** At the end of the turn: each open call goes to Redis; the next turn starts afresh. */
+  private void sendCallsOfTurn() {
+    // Taken out and the maps cleared before any is sent: a send may answer at once (an open breaker),
     // and whatever that answer starts belongs to the next turn, not to a map being walked.
-    List<CheckGroup> groups = null;
-    for (PendingCheck first : firstOfTurn.values()) {
-      if (first.group != null) {
-        if (groups == null) {
-          groups = new ArrayList<>();
-        }
-        groups.add(first.group);
-        first.group = null;
-      }
+    turnEndScheduled = false;
+    if (callsOfTurn.isEmpty()) {
+      return;
     }
-    firstOfTurn.clear();
-    if (groups != null) {
-      for (CheckGroup group : groups) {
-        group.send();
-      }
+    List<SharedCall> calls = new ArrayList<>(callsOfTurn.values());
+    callsOfTurn.clear();
+    latestSegmentOfUser.clear();
+    for (SharedCall call : calls) {
+      call.send();
     }
   }
 
@@ -502,8 +522,6 @@ public final class Limiter {
     final long sentNanos;
     /** The ban cache's epoch before Redis was asked: a ban lifted meanwhile must not come back from this reply. */
     final long epoch = banCache.epoch();
-    /** The checks of the same bucket that came after this one in its turn, while the turn lasts. */
-    CheckGroup group;
 
     PendingCheck(String userId, String action, Rule rule, long tokens, boolean shadowEverything, boolean shadowRule, long sentNanos) {
       this.userId = userId;
@@ -562,50 +580,101 @@ public final class Limiter {
     }
   }
 
-  /**
-   * Checks of one bucket that arrived in one event-loop turn after its first: one script call decides
-   * them one after the other, as if each had come alone in the same microsecond, and replies for each.
-   */
-  private final class CheckGroup implements ScriptCallback {
-    private final String[] keys;
-    private final List<PendingCheck> members = new ArrayList<>(4);
-    private long redisDeadlineNanos = Long.MAX_VALUE;
-    private long callerDeadlineNanos = Long.MAX_VALUE;
+  /** One bucket's checks in a shared call: lua/token_bucket.lua decides them one after the other. */
+  private final class Segment {
+    final String[] keys;
+    /** The first check: its rule, user and shadow are every member's. */
+    final PendingCheck head;
+    final SharedCall call;
+    final List<PendingCheck> members = new ArrayList<>(2);
 
-    CheckGroup(String[] keys) {
+    Segment(String[] keys, PendingCheck head, SharedCall call) {
       this.keys = keys;
+      this.head = head;
+      this.call = call;
     }
 
-    void add(PendingCheck member, long redisDeadline, long callerDeadline) {
-      members.add(member);
-      redisDeadlineNanos = Math.min(redisDeadlineNanos, redisDeadline);
-      callerDeadlineNanos = Math.min(callerDeadlineNanos, callerDeadline);
-    }
-
-    int size() {
-      return members.size();
-    }
-
-    void send() {
-      PendingCheck head = members.get(0);
+    /** ARGV for this segment: one cost, or the members' costs separated by spaces. */
+    Object[] args() {
       if (members.size() == 1) {
-        redis.eval(check, keys, scriptArgs(head, head.tokens), redisDeadlineNanos, callerDeadlineNanos, head);
-        return;
+        return scriptArgs(head, head.tokens);
       }
       StringBuilder costs = new StringBuilder(members.size() * 2);
       for (PendingCheck member : members) {
         costs.append(member.tokens).append(' ');
       }
-      metrics.groupedChecks(members.size());
-      redis.eval(check, keys, scriptArgs(head, costs.toString()), members.size(), redisDeadlineNanos, callerDeadlineNanos, this);
+      return scriptArgs(head, costs.toString());
+    }
+  }
+
+  /**
+   * The checks of one event-loop turn that share a script call, in segments, one per bucket: each
+   * check is decided as if it had come alone in the same microsecond, after the ones before it in
+   * the call (a ban made by one is met by the next), and gets its own reply.
+   */
+  private final class SharedCall implements ScriptCallback {
+    final String key;
+    final List<Segment> segments = new ArrayList<>(4);
+    int checks;
+    private long redisDeadlineNanos = Long.MAX_VALUE;
+    private long callerDeadlineNanos = Long.MAX_VALUE;
+    /** The checks in the order of the replies: segment after segment. */
+    private PendingCheck[] members;
+
+    SharedCall(String key) {
+      this.key = key;
+    }
+
+    void add(long redisDeadline, long callerDeadline) {
+      checks++;
+      redisDeadlineNanos = Math.min(redisDeadlineNanos, redisDeadline);
+      callerDeadlineNanos = Math.min(callerDeadlineNanos, callerDeadline);
+    }
+
+    void send() {
+      if (segments.size() == 1) {
+        Segment only = segments.get(0);
+        if (checks == 1) {
+          redis.eval(check, only.keys, only.args(), redisDeadlineNanos, callerDeadlineNanos, only.head);
+          return;
+        }
+        members = only.members.toArray(new PendingCheck[0]);
+        metrics.groupedChecks(checks);
+        redis.eval(check, only.keys, only.args(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
+        return;
+      }
+      // lua/token_bucket.lua's batch: ARGV 'batch', each segment's key count, then the segments' arguments.
+      StringBuilder layout = new StringBuilder(segments.size());
+      int keyCount = 0;
+      for (Segment segment : segments) {
+        layout.append(segment.keys.length);
+        keyCount += segment.keys.length;
+      }
+      String[] keys = new String[keyCount];
+      List<Object> args = new ArrayList<>(2 + segments.size() * 3);
+      args.add("batch");
+      args.add(layout.toString());
+      members = new PendingCheck[checks];
+      int k = 0;
+      int m = 0;
+      for (Segment segment : segments) {
+        System.arraycopy(segment.keys, 0, keys, k, segment.keys.length);
+        k += segment.keys.length;
+        Collections.addAll(args, segment.args());
+        for (PendingCheck member : segment.members) {
+          members[m++] = member;
+        }
+      }
+      metrics.groupedChecks(checks);
+      redis.eval(check, keys, args.toArray(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
     }
 
     /** The reply of each member, or null (recorded as a fault) when the reply is not one per member. */
     private Object[] each(Object reply) {
-      if (reply instanceof Object[] replies && replies.length == members.size()) {
+      if (reply instanceof Object[] replies && replies.length == members.length) {
         return replies;
       }
-      String incident = faults.record(RedisFault.REPLY, "a grouped check reply is not one reply per check: " + reply);
+      String incident = faults.record(RedisFault.REPLY, "a shared call's reply is not one reply per check: " + reply);
       for (PendingCheck member : members) {
         member.promise.tryFail(CheckFailure.fault(incident));
       }
@@ -616,7 +685,7 @@ public final class Limiter {
     public void onReply(Object reply) {
       Object[] replies = each(reply);
       for (int i = 0; replies != null && i < replies.length; i++) {
-        members.get(i).onReply(replies[i]);
+        members[i].onReply(replies[i]);
       }
     }
 
@@ -645,7 +714,7 @@ public final class Limiter {
     public void onLateReply(Object reply) {
       Object[] replies = each(reply);
       for (int i = 0; replies != null && i < replies.length; i++) {
-        members.get(i).onLateReply(replies[i]);
+        members[i].onLateReply(replies[i]);
       }
     }
   }

@@ -48,6 +48,7 @@ public final class Metrics {
   public static final String ENVOY_DESCRIPTORS = "sluice_envoy_descriptors";
   public static final String ENVOY_RELOADS = "sluice_envoy_rules_reloads";
   public static final String REDIS_COMMANDS = "sluice_redis_commands";
+  public static final String REDIS_CHECKS_WRITTEN = "sluice_redis_checks_written";
   public static final String GRPC_WRITES = "sluice_grpc_writes";
   public static final String GROUPED_CHECKS = "sluice_grouped_checks";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
@@ -88,6 +89,7 @@ public final class Metrics {
   private final Counter denyCacheHits;
   private final Counter redisWrites;
   private final Counter redisCommandsWritten;
+  private final Counter redisChecksWritten;
   private final Counter grpcWrites;
   private final Counter groupedChecks;
 
@@ -115,10 +117,13 @@ public final class Metrics {
         .description("Socket writes to Redis on the check path: the checks of one event-loop turn share one").register(registry);
     redisCommandsWritten = Counter.builder(REDIS_COMMANDS)
         .description("Commands written to Redis on the check path (divided by writes: how many share a write)").register(registry);
+    redisChecksWritten = Counter.builder(REDIS_CHECKS_WRITTEN)
+        .description("Checks decided by the commands written to Redis (divided by commands: how many share a script call)")
+        .register(registry);
     grpcWrites = Counter.builder(GRPC_WRITES)
         .description("Socket writes of the gRPC port: the answers of one event-loop turn share one").register(registry);
     groupedChecks = Counter.builder(GROUPED_CHECKS)
-        .description("Checks decided in one script call with others of the same bucket that arrived in the same event-loop turn")
+        .description("Checks decided in one script call with others that arrived in the same event-loop turn")
         .register(registry);
   }
 
@@ -199,10 +204,11 @@ public final class Metrics {
         .tag("descriptor", descriptor).tag("outcome", outcome).register(registry).increment();
   }
 
-  /** One socket write to Redis on the check path, carrying {@code commands} commands. */
-  public void redisWrite(int commands) {
+  /** One socket write to Redis on the check path, carrying {@code commands} commands that decide {@code checks} checks. */
+  public void redisWrite(int commands, int checks) {
     redisWrites.increment();
     redisCommandsWritten.increment(commands);
+    redisChecksWritten.increment(checks);
   }
 
   /** One socket write (a flush) on a gRPC connection. */

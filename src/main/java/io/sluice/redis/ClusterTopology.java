@@ -64,6 +64,11 @@ public final class ClusterTopology implements RedisTopology {
   }
 
   @Override
+  public boolean oneNodeHoldsEveryKey() {
+    return false;
+  }
+
+  @Override
   public List<RedisAccess> nodes() {
     return masters;
   }

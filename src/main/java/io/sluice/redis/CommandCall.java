@@ -21,6 +21,12 @@ final class CommandCall extends RedisCall {
     return reply.future();
   }
 
+  /** A plain command (a handshake, an ASKING) decides no check. */
+  @Override
+  int checks() {
+    return 0;
+  }
+
   @Override
   void encode(ByteBuf out) {
     Resp.arrayHeader(out, parts.length);

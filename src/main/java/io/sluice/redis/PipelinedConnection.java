@@ -38,8 +38,8 @@ final class PipelinedConnection {
 
     void onDown(PipelinedConnection connection, Throwable cause);
 
-    /** {@code commands} commands left in one socket write. */
-    void onWrite(int commands);
+    /** {@code commands} commands, deciding {@code checks} checks, left in one socket write. */
+    void onWrite(int commands, int checks);
   }
 
   private enum State { DOWN, CONNECTING, HANDSHAKE, READY, CLOSED }
@@ -207,7 +207,7 @@ final class PipelinedConnection {
     if (inFlight.isEmpty()) {
       waitingSinceNanos = System.nanoTime();
     }
-    listener.onWrite(unsent.size());
+    listener.onWrite(unsent.size(), unsentChecks);
     RedisCall call;
     unsentChecks = 0;
     while ((call = unsent.poll()) != null) {

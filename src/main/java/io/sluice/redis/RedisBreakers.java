@@ -27,7 +27,7 @@ public final class RedisBreakers {
     }
 
     @Override
-    public void onWrite(int commands) {
+    public void onWrite(int commands, int checks) {
     }
   };
 

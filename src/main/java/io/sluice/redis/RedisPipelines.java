@@ -65,8 +65,8 @@ public final class RedisPipelines {
     /** A connection went down: what was read from Redis before may not hold for a Redis that comes back. */
     void connectionLost();
 
-    /** {@code commands} commands left in one socket write. */
-    void wrote(int commands);
+    /** {@code commands} commands, deciding {@code checks} checks, left in one socket write. */
+    void wrote(int commands, int checks);
   }
 
   /**
@@ -133,6 +133,11 @@ public final class RedisPipelines {
                    ScriptCallback callback) {
     ScriptCall call = new ScriptCall(script, keys, args, checks, redisDeadlineNanos, callerDeadlineNanos, callback);
     send(call, node(topology.nodeFor(keys[0])), false);
+  }
+
+  /** Whether one script call may hold the keys of different users (one Redis; not a Cluster). */
+  public boolean oneCallMayMixUsers() {
+    return topology.oneNodeHoldsEveryKey();
   }
 
   /**
@@ -239,7 +244,7 @@ public final class RedisPipelines {
         call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
       }
     } else if (error.cannotServe()) {
-      node.breaker.failure(new IllegalStateException(error.message()));
+      failedChecks(call, new IllegalStateException(error.message()));
       if (!call.late) {
         call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
       }
@@ -284,8 +289,18 @@ public final class RedisPipelines {
     if (call.callerDeadlineNanos <= call.redisDeadlineNanos) {
       call.callback.onDeadline();
     } else {
-      call.node.breaker.failure(new java.util.concurrent.TimeoutException("redis did not answer in time"));
+      failedChecks(call, new java.util.concurrent.TimeoutException("redis did not answer in time"));
       call.callback.onUnavailable(Unavailable.TIMEOUT, call.node.breaker.retryAfterMs());
+    }
+  }
+
+  /**
+   * The breaker counts each check a failed call decided: it opens after as many checks failed in a
+   * row whether they came one by one or shared calls.
+   */
+  private static void failedChecks(ScriptCall call, Throwable cause) {
+    for (int i = 0; i < call.checks(); i++) {
+      call.node.breaker.failure(cause);
     }
   }
 
@@ -365,8 +380,8 @@ public final class RedisPipelines {
     }
 
     @Override
-    public void onWrite(int commands) {
-      observer.wrote(commands);
+    public void onWrite(int commands, int checks) {
+      observer.wrote(commands, checks);
     }
   }
 

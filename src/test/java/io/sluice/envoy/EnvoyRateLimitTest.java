@@ -160,10 +160,10 @@ class EnvoyRateLimitTest {
       twenty[i] = descriptor("remote_address", "10.2." + i + "." + fresh());
     }
     double writes = a.counter(Metrics.REDIS_WRITES);
-    double commands = a.counter(Metrics.REDIS_COMMANDS);
+    double checks = a.counter(Metrics.REDIS_CHECKS_WRITTEN);
     assertEquals(Code.OK, ask(a, "edge", twenty).getOverallCode());
     assertEquals(1, a.counter(Metrics.REDIS_WRITES) - writes, "one round trip");
-    assertEquals(20, a.counter(Metrics.REDIS_COMMANDS) - commands);
+    assertEquals(20, a.counter(Metrics.REDIS_CHECKS_WRITTEN) - checks);
   }
 
   @Test

@@ -126,11 +126,13 @@ class CheckBatchTest {
     CheckRequest[] hundred = IntStream.range(0, 100).mapToObj(i -> check(newId(), "tenant", 1)).toArray(CheckRequest[]::new);
     double writes = sluice.counter(Metrics.REDIS_WRITES);
     double commands = sluice.counter(Metrics.REDIS_COMMANDS);
+    double checks = sluice.counter(Metrics.REDIS_CHECKS_WRITTEN);
     CheckBatchResponse batch = batch(false, hundred);
     assertEquals(Decision.ALLOW, batch.getDecision());
     assertEquals(100, batch.getResultsCount());
     assertEquals(1, sluice.counter(Metrics.REDIS_WRITES) - writes, "one round trip");
-    assertEquals(100, sluice.counter(Metrics.REDIS_COMMANDS) - commands);
+    assertEquals(100, sluice.counter(Metrics.REDIS_CHECKS_WRITTEN) - checks);
+    assertEquals(13, sluice.counter(Metrics.REDIS_COMMANDS) - commands, "calls of 8 checks");
   }
 
   private static CheckBatchResponse batch(boolean allOrNothing, CheckRequest... checks) {

@@ -36,14 +36,14 @@ class SocketWritesTest {
     try (TestRedis redis = TestRedis.startOwn();
          SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 10_000))) {
       sluice.check("opens-the-connection", "api");
-      double commandsBefore = sluice.counter(Metrics.REDIS_COMMANDS);
+      double checksBefore = sluice.counter(Metrics.REDIS_CHECKS_WRITTEN);
       List<Future<CheckResponse>> answers;
       double writesBefore;
       redis.pause();
       try {
         answers = IntStream.range(0, CHECKS).mapToObj(i -> sluice.client().check("user-" + i, "api", 1)).toList();
         Await.until("every check written to Redis", Duration.ofSeconds(10),
-            () -> sluice.counter(Metrics.REDIS_COMMANDS) - commandsBefore >= CHECKS);
+            () -> sluice.counter(Metrics.REDIS_CHECKS_WRITTEN) - checksBefore >= CHECKS);
         writesBefore = sluice.counter(Metrics.GRPC_WRITES);
       } finally {
         redis.resume();

@@ -50,7 +50,7 @@ class EarlyWritesTest {
             }
 
             @Override
-            public void wrote(int commands) {
+            public void wrote(int commands, int checks) {
               writes.add(commands);
             }
           });

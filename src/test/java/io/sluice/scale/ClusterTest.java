@@ -2,9 +2,13 @@ package io.sluice.scale;
 
 import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.BanInfo;
+import io.sluice.grpc.v1.CheckBatchRequest;
+import io.sluice.grpc.v1.CheckBatchResponse;
 import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.limiter.RedisKeys;
+import io.sluice.ops.Metrics;
 import io.sluice.redis.HashSlot;
 import io.sluice.support.Await;
 import io.sluice.support.Cli;
@@ -127,6 +131,32 @@ class ClusterTest {
       assertThat(allowed).as(observed).isGreaterThan(20);
     } finally {
       vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * On one Redis, checks of different users share script calls; a Cluster refuses a call whose keys
+   * are in different slots, so there one call holds one user's checks only, in the order they came.
+   */
+  @Test
+  void aBatchOverEveryMasterSharesCallsOnlyWithinAUser(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      List<CheckRequest> checks = new ArrayList<>();
+      Set<Integer> masters = new HashSet<>();
+      for (int i = 0; i < 6; i++) {
+        String user = "batch-" + UUID.randomUUID();
+        masters.add(HashSlot.of(RedisKeys.bucket(user, "checkout")) * 3 / HashSlot.SLOTS);
+        for (int j = 0; j < 3; j++) {
+          checks.add(CheckRequest.newBuilder().setUserId(user).setAction("checkout").setCost(5).build());
+        }
+      }
+      double commands = sluice.counter(Metrics.REDIS_COMMANDS);
+      CheckBatchResponse batch = sluice.await(sluice.client().checkBatch(CheckBatchRequest.newBuilder().addAllChecks(checks).build()));
+      assertThat(batch.getResultsList()).extracting(CheckResponse::getRemaining)
+          .containsExactly(15L, 10L, 5L, 15L, 10L, 5L, 15L, 10L, 5L, 15L, 10L, 5L, 15L, 10L, 5L, 15L, 10L, 5L);
+      assertThat(batch.getResultsList()).extracting(CheckResponse::getDegraded).containsOnly(false);
+      assertEquals(6, sluice.counter(Metrics.REDIS_COMMANDS) - commands, "one call per user");
+      assertThat(masters).as("users on more than one master").hasSizeGreaterThan(1);
     }
   }
 
