@@ -4,7 +4,9 @@
 # yardstick of Redis work). Each is driven in a closed loop by 16 threads (Sluice: 16 checks in
 # flight from its bench tool), per-user buckets of 100 tokens refilled at 10/s over 10,000 users
 # (uniform), then one hot key that is always allowed. Prints one table: decisions/s, p99, and
-# Redis's work per decision (the process's CPU, the time in scripts, the commands run).
+# Redis's work per decision (the process's CPU, the time in scripts, the commands run). Its last row,
+# bare-grpc, is the same client sending grpc.health.v1.Health/Check to the same instance: no Redis,
+# no decision, the most any call through gRPC reaches from this client on this machine.
 #
 #   scripts/bench-peers.sh [seconds] [warmup-seconds]      (defaults: 10 3)
 set -euo pipefail
@@ -53,6 +55,11 @@ for keys in uniform hot; do
     row "$library" "$keys" "$out"
   done
 done
+
+echo "bare gRPC calls" >&2
+out=$("$root/scripts/sluice" bench --targets "127.0.0.1:$grpc_port" --concurrency 16 --seconds "$seconds" \
+  --warmup-seconds "$warmup" --users 10000 --call health --redis "$redis")
+row bare-grpc - "$out"
 
 printf '%-10s %-8s %10s %9s %12s %12s %10s\n' library keys "decisions/s" "p99 ms" "redis CPU us" "script us" commands
 printf '%s\n' "${rows[@]}"
