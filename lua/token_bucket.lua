@@ -1,5 +1,6 @@
 -- Sluice check: ban check, token bucket, violation counting and ban creation in one atomic call.
--- All keys carry the user's hash tag {<user>}, so the script is Redis-Cluster-safe.
+-- All keys of one check carry the user's hash tag {<user>}, so the script is Redis-Cluster-safe; a
+-- batch of several users' checks (below) is sent only to a single Redis, never to a Cluster.
 --
 -- KEYS[1]  rate_limit:{<user>}:<action>      the bucket hash {tokens, ts}
 -- KEYS[2]  ban:{<user>}                      a user-wide ban (hash, see below)

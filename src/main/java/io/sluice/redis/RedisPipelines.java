@@ -118,7 +118,8 @@ public final class RedisPipelines {
   }
 
   /**
-   * Runs a script for a check. Every key carries the same hash tag (the first key routes it).
+   * Runs a script for a check. Every key carries the same hash tag (the first key routes it), or,
+   * where {@link #oneCallMayMixUsers()}, the keys of several users' checks on the one node.
    *
    * @param redisDeadlineNanos  past it, Redis counts as not answering (the breaker hears of it)
    * @param callerDeadlineNanos past it, the caller no longer waits ({@link Long#MAX_VALUE}: no deadline)
