@@ -53,7 +53,10 @@ public final class Limiter {
   private final LocalBuckets localBuckets;
   private final FleetSize fleet;
   private final RedisFaults faults;
-  /** One Redis holds every key: the checks of different users in a turn may share a script call. */
+  /**
+   * One Redis holds every key: the checks of different users in a turn may share a script call (a
+   * Cluster refuses a call whose keys are in different slots, even on the same node).
+   */
   private final boolean mixUsers;
   /** This turn's script calls still open to more checks: one on a single Redis; one per user on a Cluster. */
   private final Map<String, SharedCall> callsOfTurn = new HashMap<>();
@@ -84,7 +87,7 @@ public final class Limiter {
     this.localBuckets = localBuckets;
     this.fleet = fleet;
     this.faults = faults;
-    this.mixUsers = redis.oneCallMayMixUsers();
+    this.mixUsers = !settings.redis().cluster();
   }
 
   /** The most checks one CheckBatch call may hold. */
@@ -632,15 +635,21 @@ public final class Limiter {
     }
 
     void send() {
-      if (segments.size() == 1) {
-        Segment only = segments.get(0);
-        if (checks == 1) {
-          redis.eval(check, only.keys, only.args(), redisDeadlineNanos, callerDeadlineNanos, only.head);
-          return;
+      Segment first = segments.get(0);
+      if (checks == 1) {
+        redis.eval(check, first.keys, first.args(), redisDeadlineNanos, callerDeadlineNanos, first.head);
+        return;
+      }
+      members = new PendingCheck[checks];
+      int m = 0;
+      for (Segment segment : segments) {
+        for (PendingCheck member : segment.members) {
+          members[m++] = member;
         }
-        members = only.members.toArray(new PendingCheck[0]);
-        metrics.groupedChecks(checks);
-        redis.eval(check, only.keys, only.args(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
+      }
+      metrics.groupedChecks(checks);
+      if (segments.size() == 1) {
+        redis.eval(check, first.keys, first.args(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
         return;
       }
       // lua/token_bucket.lua's batch: ARGV 'batch', each segment's key count, then the segments' arguments.
@@ -654,18 +663,12 @@ public final class Limiter {
       List<Object> args = new ArrayList<>(2 + segments.size() * 3);
       args.add("batch");
       args.add(layout.toString());
-      members = new PendingCheck[checks];
       int k = 0;
-      int m = 0;
       for (Segment segment : segments) {
         System.arraycopy(segment.keys, 0, keys, k, segment.keys.length);
         k += segment.keys.length;
         Collections.addAll(args, segment.args());
-        for (PendingCheck member : segment.members) {
-          members[m++] = member;
-        }
       }
-      metrics.groupedChecks(checks);
       redis.eval(check, keys, args.toArray(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
     }
 

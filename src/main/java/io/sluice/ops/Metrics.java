@@ -216,7 +216,7 @@ public final class Metrics {
     grpcWrites.increment();
   }
 
-  /** {@code checks} checks of one bucket decided by one script call. */
+  /** {@code checks} checks decided by one script call they shared. */
   public void groupedChecks(int checks) {
     groupedChecks.increment(checks);
   }

@@ -64,11 +64,6 @@ public final class ClusterTopology implements RedisTopology {
   }
 
   @Override
-  public boolean oneNodeHoldsEveryKey() {
-    return false;
-  }
-
-  @Override
   public List<RedisAccess> nodes() {
     return masters;
   }

@@ -119,7 +119,7 @@ public final class RedisPipelines {
 
   /**
    * Runs a script for a check. Every key carries the same hash tag (the first key routes it), or,
-   * where {@link #oneCallMayMixUsers()}, the keys of several users' checks on the one node.
+   * on a single Redis (not a Cluster), the keys of several users' checks.
    *
    * @param redisDeadlineNanos  past it, Redis counts as not answering (the breaker hears of it)
    * @param callerDeadlineNanos past it, the caller no longer waits ({@link Long#MAX_VALUE}: no deadline)
@@ -134,11 +134,6 @@ public final class RedisPipelines {
                    ScriptCallback callback) {
     ScriptCall call = new ScriptCall(script, keys, args, checks, redisDeadlineNanos, callerDeadlineNanos, callback);
     send(call, node(topology.nodeFor(keys[0])), false);
-  }
-
-  /** Whether one script call may hold the keys of different users (one Redis; not a Cluster). */
-  public boolean oneCallMayMixUsers() {
-    return topology.oneNodeHoldsEveryKey();
   }
 
   /**

@@ -19,14 +19,6 @@ public interface RedisTopology {
   /** Every node that checks may go to (the masters). */
   List<RedisAccess> nodes();
 
-  /**
-   * Whether every key lives on one node, so that one script call may touch keys of different hash
-   * tags (a Cluster refuses a call whose keys are in different slots, even on the same node).
-   */
-  default boolean oneNodeHoldsEveryKey() {
-    return true;
-  }
-
   /** A node said a slot now lives elsewhere (cluster MOVED); other topologies ignore it. */
   default void moved(int slot, RedisAccess node) {
   }
