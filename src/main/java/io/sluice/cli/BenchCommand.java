@@ -6,6 +6,7 @@ import io.sluice.grpc.v1.CheckResponse;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import org.HdrHistogram.Histogram;
@@ -22,6 +23,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -75,6 +77,12 @@ public final class BenchCommand implements Callable<Integer> {
           + "to compare with (each answer counts as an allow) (default: ${DEFAULT-VALUE}).")
   String call;
 
+  @Option(names = "--client", defaultValue = "grpc",
+      description = "grpc: Vert.x's gRPC client, as a backend calls Sluice; lean: pre-encoded HTTP/2 frames on one plain "
+          + "connection per target, as h2load sends them, so that the load generator takes less of the CPU it shares "
+          + "with the instance (default: ${DEFAULT-VALUE}).")
+  String clientKind;
+
   @Option(names = "--timeline", description = "Print one line per second: checks, degraded, errors, p99.")
   boolean timeline;
 
@@ -102,6 +110,14 @@ public final class BenchCommand implements Callable<Integer> {
       System.err.println("bench: --call must be check or health, was '" + call + "'");
       return 2;
     }
+    if (!clientKind.equals("grpc") && !clientKind.equals("lean")) {
+      System.err.println("bench: --client must be grpc or lean, was '" + clientKind + "'");
+      return 2;
+    }
+    if (clientKind.equals("lean") && client.access().tls()) {
+      System.err.println("bench: --client lean speaks plain HTTP/2 only; use --client grpc with TLS");
+      return 2;
+    }
     try {
       chooser = KeyChooser.of(keys, users);
     } catch (IllegalArgumentException e) {
@@ -109,9 +125,17 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     Vertx vertx = Vertx.vertx();
-    FleetClient fleet = new FleetClient(vertx, targets.addresses(), client.access());
+    // The client is used from its event loop: called from another thread, each call would look for one.
+    Context context = vertx.getOrCreateContext();
     Redis redis = redisUri == null ? null : Redis.createClient(vertx, redisUri);
+    LoadClient fleet = null;
     try {
+      try {
+        fleet = LoadClient.of(clientKind, vertx, context, targets.addresses(), client);
+      } catch (Exception e) {
+        System.err.println("bench: cannot connect to " + targets + ": " + e.getMessage());
+        return 1;
+      }
       long start = System.nanoTime();
       measureFromNanos = start + (long) (warmupSeconds * 1e9);
       measureUntilNanos = measureFromNanos + (long) (seconds * 1e9);
@@ -121,7 +145,7 @@ public final class BenchCommand implements Callable<Integer> {
       // The open loop itself runs the last part of the warm-up (at most 2 s), so that its own code is warm too.
       long openLoopFromNanos = measureFromNanos - (long) (Math.min(2, warmupSeconds / 2) * 1e9);
       CountDownLatch done = rate > 0
-          ? openLoop(vertx, fleet, closedLoop(fleet, openLoopFromNanos), openLoopFromNanos)
+          ? openLoop(vertx, context, fleet, closedLoop(fleet, openLoopFromNanos), openLoopFromNanos)
           : closedLoop(fleet, measureUntilNanos);
       RedisWork redisBefore = RedisWork.readAt(redis, measureFromNanos);
       if (!done.await((long) (warmupSeconds + seconds) + 60, TimeUnit.SECONDS)) {
@@ -134,13 +158,15 @@ public final class BenchCommand implements Callable<Integer> {
       if (redis != null) {
         redis.close();
       }
-      fleet.close();
+      if (fleet != null) {
+        fleet.close();
+      }
       vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 
   /** {@code --concurrency} loops, each sending its next check when the last is answered, until {@code untilNanos}. */
-  private CountDownLatch closedLoop(FleetClient fleet, long untilNanos) {
+  private CountDownLatch closedLoop(LoadClient fleet, long untilNanos) {
     CountDownLatch loops = new CountDownLatch(concurrency);
     for (int i = 0; i < concurrency; i++) {
       loop(fleet, new SplittableRandom(i), loops, untilNanos);
@@ -148,7 +174,7 @@ public final class BenchCommand implements Callable<Integer> {
     return loops;
   }
 
-  private void loop(FleetClient fleet, SplittableRandom random, CountDownLatch done, long untilNanos) {
+  private void loop(LoadClient fleet, SplittableRandom random, CountDownLatch done, long untilNanos) {
     long now = System.nanoTime();
     if (now > untilNanos || (maxChecks > 0 && sent.incrementAndGet() > maxChecks)) {
       done.countDown();
@@ -167,13 +193,11 @@ public final class BenchCommand implements Callable<Integer> {
    * late and count that against the service, and a wake-up per check costs two cores more than the
    * checks do.
    */
-  private CountDownLatch openLoop(Vertx vertx, FleetClient fleet, CountDownLatch warmUp, long fromNanos) {
+  private CountDownLatch openLoop(Vertx vertx, Context context, LoadClient fleet, CountDownLatch warmUp, long fromNanos) {
     CountDownLatch done = new CountDownLatch(1);
     AtomicLong inFlight = new AtomicLong();
     SplittableRandom random = new SplittableRandom(1);
     double intervalNanos = 1e9 / rate;
-    // The client is used from its event loop: called from another thread, each call would look for one.
-    Context context = vertx.getOrCreateContext();
     Thread sender = new Thread(() -> {
       try {
         warmUp.await();
@@ -212,7 +236,7 @@ public final class BenchCommand implements Callable<Integer> {
     return done;
   }
 
-  private Future<FleetClient.Answer> send(FleetClient fleet, SplittableRandom random) {
+  private Future<FleetClient.Answer> send(LoadClient fleet, SplittableRandom random) {
     return call.equals("health") ? fleet.health() : fleet.check(chooser.user(random), action, 1);
   }
 
@@ -296,6 +320,63 @@ public final class BenchCommand implements Callable<Integer> {
 
   private static double ms(long nanos) {
     return nanos / 1e6;
+  }
+
+  /** What the run sends through ({@code --client}): the fleet's gRPC client, or the lean one. */
+  interface LoadClient {
+    Future<FleetClient.Answer> check(String userId, String action, int cost);
+
+    Future<FleetClient.Answer> health();
+
+    int size();
+
+    void close();
+
+    static LoadClient of(String kind, Vertx vertx, Context context, List<SocketAddress> targets, ClientOptions options)
+        throws Exception {
+      if (kind.equals("grpc")) {
+        FleetClient fleet = new FleetClient(vertx, targets, options.access());
+        return new LoadClient() {
+          public Future<FleetClient.Answer> check(String userId, String action, int cost) {
+            return fleet.check(userId, action, cost);
+          }
+
+          public Future<FleetClient.Answer> health() {
+            return fleet.health();
+          }
+
+          public int size() {
+            return fleet.size();
+          }
+
+          public void close() {
+            fleet.close();
+          }
+        };
+      }
+      List<FramesClient> connections = new ArrayList<>();
+      for (int i = 0; i < targets.size(); i++) {
+        connections.add(FramesClient.connect(vertx, context, targets.get(i), i).await(10, TimeUnit.SECONDS));
+      }
+      AtomicInteger next = new AtomicInteger();
+      return new LoadClient() {
+        public Future<FleetClient.Answer> check(String userId, String action, int cost) {
+          return connections.get(Math.floorMod(next.getAndIncrement(), connections.size())).check(userId, action, cost);
+        }
+
+        public Future<FleetClient.Answer> health() {
+          return connections.get(Math.floorMod(next.getAndIncrement(), connections.size())).health();
+        }
+
+        public int size() {
+          return connections.size();
+        }
+
+        public void close() {
+          connections.forEach(FramesClient::close);
+        }
+      };
+    }
   }
 
   /** Which user each check is for. */

@@ -153,7 +153,7 @@ class CliTest {
   }
 
   @Test
-  void benchMeasuresChecksOrTheBareHealthCallAndARunThatMeasuredNothingFails(TestRedis redis) throws Exception {
+  void benchMeasuresChecksOrTheBareHealthCallWithEitherClientAndARunThatMeasuredNothingFails(TestRedis redis) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       String target = "127.0.0.1:" + sluice.port();
       Run checks = Cli.run("bench", "--targets", target, "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "4");
@@ -164,8 +164,19 @@ class CliTest {
       assertEquals(0, health.exitCode(), health.err());
       assertThat(health.out()).contains("grpc.health.v1.Health/Check instead of checks").containsPattern("checks: [1-9][0-9]* ");
 
+      Run lean = Cli.run("bench", "--targets", target, "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "4", "--client", "lean");
+      assertEquals(0, lean.exitCode(), lean.err());
+      assertThat(lean.out()).containsPattern("checks: [1-9][0-9]* ").contains("decided");
+
       assertEquals(2, Cli.run("bench", "--targets", target, "--call", "ping").exitCode());
+      assertEquals(2, Cli.run("bench", "--targets", target, "--client", "h2load").exitCode());
+      Run leanTls = Cli.run("bench", "--targets", target, "--client", "lean", "--tls");
+      assertEquals(2, leanTls.exitCode());
+      assertThat(leanTls.err()).contains("--client lean speaks plain HTTP/2 only");
     }
+    Run leanNobody = Cli.run("bench", "--targets", "127.0.0.1:" + Ports.free(), "--client", "lean", "--seconds", "1");
+    assertEquals(1, leanNobody.exitCode());
+    assertThat(leanNobody.err()).contains("bench: cannot connect to");
     Run nobody = Cli.run("bench", "--targets", "127.0.0.1:" + Ports.free(), "--seconds", "1", "--warmup-seconds", "0");
     assertEquals(1, nobody.exitCode());
     assertThat(nobody.err()).contains("nothing was decided: every answer was degraded or an error");
