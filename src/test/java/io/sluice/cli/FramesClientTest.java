@@ -101,6 +101,21 @@ class FramesClientTest {
   }
 
   @Test
+  void callsMadeFromAnotherThreadWhileAnswersSendMoreKeepTheConnectionWhole(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      FramesClient client = connect(sluice);
+      // As the bench's closed loop starts: this thread sends, and each answer sends the next from the event loop.
+      List<Future<FleetClient.Answer>> answers = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        String user = "frames-dave-" + i;
+        answers.add(client.check(user, "login", 1).compose(first -> client.check(user, "login", 1)));
+      }
+      Future.all(answers).await(20, TimeUnit.SECONDS);
+      assertThat(answers).allSatisfy(answer -> assertThat(answer.result().response().getDecision()).isEqualTo(Decision.ALLOW));
+    }
+  }
+
+  @Test
   void aConnectionThatCannotBeMadeFails() {
     SocketAddress nobody = SocketAddress.inetSocketAddress(Ports.free(), "127.0.0.1");
     assertThatThrownBy(() -> FramesClient.connect(vertx, context, nobody, 0).await(10, TimeUnit.SECONDS))
