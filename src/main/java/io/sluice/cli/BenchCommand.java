@@ -94,6 +94,8 @@ public final class BenchCommand implements Callable<Integer> {
   private final AtomicLong[] decisions = {new AtomicLong(), new AtomicLong(), new AtomicLong(), new AtomicLong()};
   private final Map<String, AtomicLong> degraded = new TreeMap<>();
   private final Map<String, AtomicLong> errors = new TreeMap<>();
+  /** The first failure of each kind in {@link #errors}: a count alone does not say what went wrong. */
+  private final Map<String, String> firstErrors = new TreeMap<>();
   private final AtomicLong sent = new AtomicLong();
   private volatile long measureFromNanos;
   private volatile long measureUntilNanos;
@@ -262,7 +264,11 @@ public final class BenchCommand implements Callable<Integer> {
     String error = null;
     if (response == null) {
       error = failure instanceof SluiceClient.CallFailedException refused ? refused.status().name() : "UNREACHABLE";
-      count(errors, error);
+      if (count(errors, error) == 1) {
+        synchronized (firstErrors) {
+          firstErrors.put(error, String.valueOf(failure.getMessage()));
+        }
+      }
     } else if (response.getDegraded()) {
       degradedReason = response.getDegradedReason().isEmpty() ? "unknown" : response.getDegradedReason();
       count(degraded, degradedReason);
@@ -274,9 +280,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private static void count(Map<String, AtomicLong> counts, String key) {
+  private static long count(Map<String, AtomicLong> counts, String key) {
     synchronized (counts) {
-      counts.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
+      return counts.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
     }
   }
 
@@ -295,6 +301,7 @@ public final class BenchCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "checks: %d (%.0f/s)  decided %d: allow %d  deny %d  ban %d%n", answered.get(),
         answered.get() / measured, decided, decisions[1].get(), decisions[2].get(), decisions[3].get());
     System.out.printf(Locale.ROOT, "degraded: %d %s  errors: %d %s%n", degradedTotal, degraded, errorTotal, errors);
+    firstErrors.forEach((kind, message) -> System.out.printf(Locale.ROOT, "  first %s: %s%n", kind, message));
     if (answered.get() > 0) {
       System.out.printf(Locale.ROOT, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%s%n",
           ms(latencies.getValueAtPercentile(50)), ms(latencies.getValueAtPercentile(90)), ms(latencies.getValueAtPercentile(99)),

@@ -180,7 +180,7 @@ class CliTest {
     Run nobody = Cli.run("bench", "--targets", "127.0.0.1:" + Ports.free(), "--seconds", "1", "--warmup-seconds", "0");
     assertEquals(1, nobody.exitCode());
     assertThat(nobody.err()).contains("nothing was decided: every answer was degraded or an error");
-    assertThat(nobody.out()).contains("UNREACHABLE");
+    assertThat(nobody.out()).contains("UNREACHABLE").contains("first UNREACHABLE: ").containsIgnoringCase("connection refused");
   }
 
   @Test
