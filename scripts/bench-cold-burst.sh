@@ -18,6 +18,7 @@ if [[ -z "$server_jar" ]]; then
   start_sluice "$grpc_port" "$http_port" "$redis_port" conf/limits.json
 else
   # Another build (an older commit's jar, to compare): run from its own checkout, with its own conf/.
+  require_free "$grpc_port"
   (cd "$(dirname "$server_jar")/.." && exec java -jar "$server_jar" --port "$grpc_port" --http-port "$http_port" \
     --redis "redis://127.0.0.1:$redis_port" --limits conf/limits.json) > "$work/sluice.log" 2>&1 &
   pids+=($!)

@@ -13,6 +13,8 @@ trap cleanup EXIT
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 1 300); do port_open "$1" && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+# A port someone already holds would be "open" at once, and the run would measure that process instead.
+require_free() { if port_open "$1"; then echo "port $1 is already in use (a process of an earlier run?): stop it first" >&2; return 1; fi; }
 
 [[ -f "$jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
 
@@ -21,6 +23,7 @@ redis_binary() { command -v redis-server || java -jar "$jar" redis-binary; }
 
 # start_redis PORT: a throwaway Redis without persistence; its pid is $redis_pid.
 start_redis() {
+  require_free "$1"
   "$(redis_binary)" --port "$1" --bind 127.0.0.1 --save "" --appendonly no > "$work/redis-$1.log" 2>&1 &
   redis_pid=$!
   pids+=("$redis_pid")
@@ -35,6 +38,8 @@ start_redis() {
 start_sluice() {
   local grpc=$1 http=$2 redis=$3 limits=$4 launcher=("$root/scripts/sluice")
   shift 4
+  require_free "$grpc"
+  require_free "$http"
   [[ "$redis" == *://* ]] || redis="redis://127.0.0.1:$redis"
   # shellcheck disable=SC2206
   [[ "${SLUICE_LAUNCH:-}" == "java-jar" ]] && launcher=(java ${SLUICE_JAVA_OPTS:-} -jar "$jar")

@@ -35,6 +35,7 @@ start_cluster() {
     port=$((base_port + i))
     ports+=("$port")
     rm -f "$work/nodes-$port.conf"
+    require_free "$port"
     "$(redis_binary)" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
       --cluster-config-file "$work/nodes-$port.conf" --dir "$work" > "$work/redis-$port.log" 2>&1 &
     pids+=("$!")
