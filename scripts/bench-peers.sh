@@ -4,9 +4,12 @@
 # yardstick of Redis work). Each is driven in a closed loop by 16 threads (Sluice: 16 checks in
 # flight from its bench tool), per-user buckets of 100 tokens refilled at 10/s over 10,000 users
 # (uniform), then one hot key that is always allowed. Prints one table: decisions/s, p99, and
-# Redis's work per decision (the process's CPU, the time in scripts, the commands run). Its last row,
-# bare-grpc, is the same client sending grpc.health.v1.Health/Check to the same instance: no Redis,
-# no decision, the most any call through gRPC reaches from this client on this machine.
+# Redis's work per decision (the process's CPU, the time in scripts, the commands run). Sluice is
+# driven twice: by Vert.x's gRPC client (sluice: what a backend calls it with) and by the bench tool's
+# lean HTTP/2 client (sluice-lean: pre-encoded frames, as h2load sends them; it spends about a quarter
+# of the CPU per call, which a load generator otherwise takes from the instance and Redis on shared
+# cores). The bare-* rows are the same two clients sending grpc.health.v1.Health/Check to the same
+# instance: no Redis, no decision, the most any call through gRPC reaches from that client here.
 #
 #   scripts/bench-peers.sh [seconds] [warmup-seconds]      (defaults: 10 3)
 set -euo pipefail
@@ -45,9 +48,12 @@ for keys in uniform hot; do
   action=bench; peer_limits=(--capacity 100 --refill 10)
   [[ "$keys" == hot ]] && { action=hot; peer_limits=(--capacity 1000000000 --refill 1000000000); }
   echo "sluice, $keys keys" >&2
-  out=$("$root/scripts/sluice" bench --targets "127.0.0.1:$grpc_port" --concurrency 16 --seconds "$seconds" \
-    --warmup-seconds "$warmup" --users 10000 --keys "$keys" --action "$action" --redis "$redis")
-  row sluice "$keys" "$out"
+  for client in grpc lean; do
+    name=sluice; [[ "$client" == lean ]] && name=sluice-lean
+    out=$("$root/scripts/sluice" bench --targets "127.0.0.1:$grpc_port" --concurrency 16 --seconds "$seconds" \
+      --warmup-seconds "$warmup" --users 10000 --keys "$keys" --action "$action" --redis "$redis" --client "$client")
+    row "$name" "$keys" "$out"
+  done
   for library in lua bucket4j redisson; do
     echo "$library, $keys keys" >&2
     out=$(java -jar "$peers_jar" --library "$library" --redis "$redis" --threads 16 --seconds "$seconds" \
@@ -56,10 +62,12 @@ for keys in uniform hot; do
   done
 done
 
-echo "bare gRPC calls" >&2
-out=$("$root/scripts/sluice" bench --targets "127.0.0.1:$grpc_port" --concurrency 16 --seconds "$seconds" \
-  --warmup-seconds "$warmup" --users 10000 --call health --redis "$redis")
-row bare-grpc - "$out"
+for client in grpc lean; do
+  echo "bare gRPC calls, $client client" >&2
+  out=$("$root/scripts/sluice" bench --targets "127.0.0.1:$grpc_port" --concurrency 16 --seconds "$seconds" \
+    --warmup-seconds "$warmup" --users 10000 --call health --redis "$redis" --client "$client")
+  row "bare-$client" - "$out"
+done
 
 printf '%-10s %-8s %10s %9s %12s %12s %10s\n' library keys "decisions/s" "p99 ms" "redis CPU us" "script us" commands
 printf '%s\n' "${rows[@]}"
