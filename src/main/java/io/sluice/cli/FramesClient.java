@@ -41,6 +41,8 @@ final class FramesClient {
   private static final int END_STREAM = 0x1;
   private static final int ACK = 0x1;
   private static final int END_HEADERS = 0x4;
+  private static final int PADDED = 0x8;
+  private static final int PRIORITY = 0x20;
   /** What the server may send before we say "more": large, so that it never waits for us. */
   private static final int RECEIVE_WINDOW = 1 << 30;
 
@@ -211,7 +213,9 @@ final class FramesClient {
         }
         Call call = calls.get(streamId);
         if (call != null) {
-          Buffer payload = buffer.getBuffer(at, at + length);
+          int from = (flags & PADDED) == 0 ? at : at + 1;
+          int to = (flags & PADDED) == 0 ? at + length : at + length - buffer.getUnsignedByte(at);
+          Buffer payload = buffer.getBuffer(from, to);
           call.message = call.message == null ? payload : call.message.appendBuffer(payload);
           if ((flags & END_STREAM) != 0) {
             finish(streamId, call);
@@ -296,11 +300,11 @@ final class FramesClient {
    */
   private static void readStatus(Buffer block, int at, int length, int flags, Call call) {
     int end = at + length;
-    if ((flags & 0x8) != 0) {
+    if ((flags & PADDED) != 0) {
       end -= block.getUnsignedByte(at);
       at++;
     }
-    if ((flags & 0x20) != 0) {
+    if ((flags & PRIORITY) != 0) {
       at += 5;
     }
     int[] cursor = {at};
