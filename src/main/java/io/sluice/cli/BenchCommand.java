@@ -344,17 +344,24 @@ public final class BenchCommand implements Callable<Integer> {
       if (kind.equals("grpc")) {
         FleetClient fleet = new FleetClient(vertx, targets, options.access());
         return new LoadClient() {
+          @Override
           public Future<FleetClient.Answer> check(String userId, String action, int cost) {
             return fleet.check(userId, action, cost);
           }
+
+          @Override
 
           public Future<FleetClient.Answer> health() {
             return fleet.health();
           }
 
+          @Override
+
           public int size() {
             return fleet.size();
           }
+
+          @Override
 
           public void close() {
             fleet.close();
@@ -367,17 +374,24 @@ public final class BenchCommand implements Callable<Integer> {
       }
       AtomicInteger next = new AtomicInteger();
       return new LoadClient() {
+        @Override
         public Future<FleetClient.Answer> check(String userId, String action, int cost) {
           return connections.get(Math.floorMod(next.getAndIncrement(), connections.size())).check(userId, action, cost);
         }
+
+        @Override
 
         public Future<FleetClient.Answer> health() {
           return connections.get(Math.floorMod(next.getAndIncrement(), connections.size())).health();
         }
 
+        @Override
+
         public int size() {
           return connections.size();
         }
+
+        @Override
 
         public void close() {
           connections.forEach(FramesClient::close);

@@ -6,6 +6,7 @@ import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.grpc.v1.RateLimiterGrpcClient;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,6 +16,7 @@ import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -26,7 +28,8 @@ import java.util.ArrayDeque;
  * whose cores the load generator shares with the instance and Redis, that cost is taken from them.
  * It speaks only what a load generator needs: unary calls, plain text, no retries, and of the
  * server's headers only {@code grpc-status} and {@code grpc-message} (it asks for no HPACK dynamic
- * table, and Netty does not Huffman-code short values). Used only from the event loop it connected on.
+ * table, and Netty does not Huffman-code short values). Its state lives on the event loop it
+ * connected on; a call made from another thread is handed there.
  */
 final class FramesClient {
 
@@ -84,8 +87,8 @@ final class FramesClient {
     this.socket = socket;
     this.instance = instance;
     this.healthAnswered = new FleetClient.Answer(CheckResponse.newBuilder().setDecision(Decision.ALLOW).build(), instance);
-    this.checkHeaders = requestHeaders("/sluice.v1.RateLimiter/Check", authority);
-    this.healthHeaders = requestHeaders("/grpc.health.v1.Health/Check", authority);
+    this.checkHeaders = requestHeaders(path(RateLimiterGrpcClient.Check), authority);
+    this.healthHeaders = requestHeaders(path(SluiceClient.HEALTH_CHECK), authority);
   }
 
   /** Connects on {@code context}'s event loop, where its calls then run; answers name {@code instance}. */
@@ -365,6 +368,10 @@ final class FramesClient {
     calls.clear();
     waiting.forEach(call -> call.answer.tryFail(cause));
     waiting.clear();
+  }
+
+  private static String path(ServiceMethod<?, ?> method) {
+    return method.serviceName().pathOf(method.methodName());
   }
 
   /**

@@ -43,7 +43,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SluiceClient {
 
-  private static final ServiceMethod<HealthCheckResponse, HealthCheckRequest> HEALTH_CHECK = ServiceMethod.client(
+  /** {@code grpc.health.v1.Health/Check}, which the generated clients do not include. */
+  public static final ServiceMethod<HealthCheckResponse, HealthCheckRequest> HEALTH_CHECK = ServiceMethod.client(
       ServiceName.create("grpc.health.v1.Health"), "Check",
       GrpcMessageEncoder.encoder(), GrpcMessageDecoder.decoder(HealthCheckResponse.newBuilder()));
 
