@@ -5,7 +5,6 @@ import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
-import io.sluice.grpc.v1.Decision;
 import io.sluice.grpc.v1.RateLimiterGrpcClient;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -86,7 +85,7 @@ final class FramesClient {
     this.context = context;
     this.socket = socket;
     this.instance = instance;
-    this.healthAnswered = new FleetClient.Answer(CheckResponse.newBuilder().setDecision(Decision.ALLOW).build(), instance);
+    this.healthAnswered = new FleetClient.Answer(FleetClient.HEALTH_ANSWERED, instance);
     this.checkHeaders = requestHeaders(path(RateLimiterGrpcClient.Check), authority);
     this.healthHeaders = requestHeaders(path(SluiceClient.HEALTH_CHECK), authority);
   }

@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FleetClient {
 
-  private static final CheckResponse HEALTH_ANSWERED = CheckResponse.newBuilder().setDecision(Decision.ALLOW).build();
+  /** What an answered health call counts as in a load run: an allow, so that it compares with checks. */
+  public static final CheckResponse HEALTH_ANSWERED = CheckResponse.newBuilder().setDecision(Decision.ALLOW).build();
 
   /** A decision, and which instance gave it. */
   public record Answer(CheckResponse response, int instance) {
