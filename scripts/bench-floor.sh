@@ -5,7 +5,7 @@
 # script and does nothing else: the same hops as a check (generator, server, Redis, server,
 # generator), none of Sluice's work. The bare row is Health/Check on Sluice: one hop, no Redis.
 # All three are driven by the bench tool's lean client (--client lean) at the same rate over 10,000
-# users, each round after its own warm-up. Prints one line per run and the table of them, with the
+# users, each round after its own warm-up. Prints one line per round and the table of them, with the
 # CPU the server's JVM and Redis spent per call over the middle of the measured time (/proc/<pid>/stat).
 #
 #   scripts/bench-floor.sh [rounds] [rate] [seconds]      (defaults: 3 10000 10)
