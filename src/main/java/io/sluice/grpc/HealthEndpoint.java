@@ -101,6 +101,8 @@ final class HealthEndpoint implements Service {
       });
       call.connection().closeHandler(closed -> vertx.cancelTimer(timer));
       call.exceptionHandler(ended -> vertx.cancelTimer(timer));
+      // A watcher that resets its stream (a cancelled call) is told through this handler only.
+      call.errorHandler(gone -> vertx.cancelTimer(timer));
       call.response().exceptionHandler(ended -> vertx.cancelTimer(timer));
     });
   }

@@ -13,6 +13,8 @@ import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.Service;
 import io.vertx.grpc.server.StatusException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -31,6 +33,8 @@ import java.util.zip.GZIPInputStream;
  * {@code grpc-encoding}.
  */
 final class UnaryService implements Service {
+
+  private static final Logger log = LoggerFactory.getLogger(UnaryService.class);
 
   /** As the server's own limit on a message: a compressed request may not unpack past it. */
   private static final int MAX_MESSAGE_BYTES = 256 * 1024;
@@ -91,6 +95,10 @@ final class UnaryService implements Service {
     }
 
     void start() {
+      // The caller reset the stream (gave up, or its deadline passed): nothing may be written to it
+      // any more. Vert.x throws on such a write, and the throw would unwind into whatever completed
+      // the answer: the read of a Redis reply, which answers other callers' checks too.
+      call.errorHandler(gone -> answered = true);
       call.messageHandler(this::onMessage)
           .invalidMessageHandler(tooLarge -> refuse(GrpcStatus.RESOURCE_EXHAUSTED, "the request message is larger than the server takes"))
           .exceptionHandler(failure -> refuse(GrpcStatus.INVALID_ARGUMENT, "the request could not be read"))
@@ -128,11 +136,16 @@ final class UnaryService implements Service {
           return;
         }
         answered = true;
-        if (done.succeeded()) {
-          call.response().end(done.result());
-        } else {
-          StatusException status = GrpcErrors.toStatus(done.cause());
-          call.response().status(status.status()).statusMessage(status.message()).end();
+        try {
+          if (done.succeeded()) {
+            call.response().end(done.result());
+          } else {
+            StatusException status = GrpcErrors.toStatus(done.cause());
+            call.response().status(status.status()).statusMessage(status.message()).end();
+          }
+        } catch (RuntimeException e) {
+          // Whatever completed the answer (a Redis reply that answers other checks too) must not hear of it.
+          log.error("could not answer a {} call", call.fullMethodName(), e);
         }
       });
     }

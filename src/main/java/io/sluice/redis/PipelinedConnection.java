@@ -9,6 +9,8 @@ import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -31,6 +33,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Everything here runs on the owning event loop; nothing is thread-safe and nothing needs to be.
  */
 final class PipelinedConnection {
+
+  private static final Logger log = LoggerFactory.getLogger(PipelinedConnection.class);
 
   /** Hears when the connection becomes usable and when it breaks. */
   interface Listener {
@@ -237,7 +241,21 @@ final class PipelinedConnection {
       throw new RespParser.ProtocolException("a reply with no command waiting for it");
     }
     waitingSinceNanos = System.nanoTime();
-    call.onReply(reply);
+    try {
+      call.onReply(reply);
+    } catch (RuntimeException e) {
+      callerFailed(e);
+    }
+  }
+
+  /**
+   * A command's caller threw on being given its outcome. Thrown on, it would unwind through the
+   * loop that hands out outcomes: the replies read with this one would be dropped and every later
+   * reply given to the wrong command, or the other commands of a deadline or of a broken connection
+   * never answered. So it stops here, loudly.
+   */
+  private static void callerFailed(RuntimeException e) {
+    log.error("the caller of a Redis command failed on its outcome; the connection carries on", e);
   }
 
   private void armTimer(long deadlineNanos) {
@@ -278,7 +296,11 @@ final class PipelinedConnection {
     // Answered after the walk: an answer may break this connection (a handshake that timed out), emptying the queues.
     for (RedisCall call : expired) {
       call.late = true;
-      call.onDeadline();
+      try {
+        call.onDeadline();
+      } catch (RuntimeException e) {
+        callerFailed(e);
+      }
     }
     if (state != State.READY && state != State.HANDSHAKE && state != State.CONNECTING) {
       return;
@@ -326,7 +348,11 @@ final class PipelinedConnection {
       timerDeadlineNanos = Long.MAX_VALUE;
     }
     for (RedisCall call : failed) {
-      call.onConnectionLost(cause);
+      try {
+        call.onConnectionLost(cause);
+      } catch (RuntimeException e) {
+        callerFailed(e);
+      }
     }
   }
 
