@@ -106,15 +106,15 @@ public final class GrpcVerticle extends VerticleBase {
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,
         shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)
-        .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR)
+        .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR, shared.metrics())
             .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
             .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
-        .addService(new HealthEndpoint(vertx, health))
+        .addService(new HealthEndpoint(vertx, health, shared.metrics()))
         .addService(new Reflection());
     if (shared.envoyRules() != null) {
       EnvoyEndpoint envoy = new EnvoyEndpoint(limiter, shared.envoyRules(), admission, shared.metrics(), settings);
-      grpc.addService(new UnaryService(RateLimitServiceGrpcService.SERVICE_NAME, RateLimitServiceGrpcService.SERVICE_DESCRIPTOR)
+      grpc.addService(new UnaryService(RateLimitServiceGrpcService.SERVICE_NAME, RateLimitServiceGrpcService.SERVICE_DESCRIPTOR, shared.metrics())
           .method(RateLimitServiceGrpcService.ShouldRateLimit, RateLimitRequest.parser(), envoy::shouldRateLimit));
     }
     Settings.Security security = settings.security();
@@ -122,7 +122,7 @@ public final class GrpcVerticle extends VerticleBase {
     if (adminToken != null) {
       // Without an admin token the Admin service is not served at all, as the admin HTTP API is not.
       AdminEndpoint admin = new AdminEndpoint(bans, shared.limits(), redis);
-      grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR)
+      grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR, shared.metrics())
           .method(AdminGrpcService.ListBans, ListBansRequest.parser(), (call, request) -> admin.listBans(request))
           .method(AdminGrpcService.Ban, BanRequest.parser(), (call, request) -> admin.ban(request))
           .method(AdminGrpcService.Unban, UnbanRequest.parser(), (call, request) -> admin.unban(request))

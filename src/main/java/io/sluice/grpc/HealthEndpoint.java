@@ -2,6 +2,7 @@ package io.sluice.grpc;
 
 import com.google.protobuf.Descriptors;
 import io.sluice.ops.Health;
+import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.common.GrpcMessageDecoder;
@@ -42,11 +43,13 @@ final class HealthEndpoint implements Service {
 
   private final Vertx vertx;
   private final Health health;
+  private final Metrics metrics;
   private GrpcServer server;
 
-  HealthEndpoint(Vertx vertx, Health health) {
+  HealthEndpoint(Vertx vertx, Health health, Metrics metrics) {
     this.vertx = vertx;
     this.health = health;
+    this.metrics = metrics;
   }
 
   @Override
@@ -62,7 +65,7 @@ final class HealthEndpoint implements Service {
   @Override
   public void bind(GrpcServer grpc) {
     this.server = grpc;
-    new UnaryService(NAME, DESCRIPTOR)
+    new UnaryService(NAME, DESCRIPTOR, metrics)
         .method(CHECK, HealthCheckRequest.parser(), (call, request) -> check(request.getService()))
         .method(LIST, HealthListRequest.parser(), (call, request) -> Future.succeededFuture(list()))
         .bind(grpc);

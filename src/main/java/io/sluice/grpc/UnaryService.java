@@ -3,6 +3,7 @@ package io.sluice.grpc;
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Parser;
+import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.grpc.common.GrpcMessage;
@@ -46,18 +47,20 @@ final class UnaryService implements Service {
 
   private record Binding<Req, Resp>(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
 
-    void bind(GrpcServer server) {
-      server.callHandler(method, call -> new Exchange<>(call, parser, body).start());
+    void bind(GrpcServer server, Metrics metrics) {
+      server.callHandler(method, call -> new Exchange<>(call, parser, body, metrics).start());
     }
   }
 
   private final ServiceName name;
   private final Descriptors.ServiceDescriptor descriptor;
+  private final Metrics metrics;
   private final List<Binding<?, ?>> bindings = new ArrayList<>();
 
-  UnaryService(ServiceName name, Descriptors.ServiceDescriptor descriptor) {
+  UnaryService(ServiceName name, Descriptors.ServiceDescriptor descriptor, Metrics metrics) {
     this.name = name;
     this.descriptor = descriptor;
+    this.metrics = metrics;
   }
 
   <Req, Resp> UnaryService method(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
@@ -77,7 +80,7 @@ final class UnaryService implements Service {
 
   @Override
   public void bind(GrpcServer server) {
-    bindings.forEach(binding -> binding.bind(server));
+    bindings.forEach(binding -> binding.bind(server, metrics));
   }
 
   /** One call: at most one message in, exactly one answer out. */
@@ -85,20 +88,27 @@ final class UnaryService implements Service {
     private final GrpcServerRequest<Req, Resp> call;
     private final Parser<Req> parser;
     private final Method<Req, Resp> body;
+    private final Metrics metrics;
     private boolean received;
     private boolean answered;
 
-    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Method<Req, Resp> body) {
+    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Method<Req, Resp> body, Metrics metrics) {
       this.call = call;
       this.parser = parser;
       this.body = body;
+      this.metrics = metrics;
     }
 
     void start() {
       // The caller reset the stream (gave up, or its deadline passed): nothing may be written to it
       // any more. Vert.x throws on such a write, and the throw would unwind into whatever completed
       // the answer: the read of a Redis reply, which answers other callers' checks too.
-      call.errorHandler(gone -> answered = true);
+      call.errorHandler(gone -> {
+        if (!answered) {
+          answered = true;
+          metrics.abandoned(call.fullMethodName());
+        }
+      });
       call.messageHandler(this::onMessage)
           .invalidMessageHandler(tooLarge -> refuse(GrpcStatus.RESOURCE_EXHAUSTED, "the request message is larger than the server takes"))
           .exceptionHandler(failure -> refuse(GrpcStatus.INVALID_ARGUMENT, "the request could not be read"))

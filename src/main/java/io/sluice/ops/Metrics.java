@@ -33,6 +33,7 @@ public final class Metrics {
   public static final String REDIS_ERRORS = "sluice_redis_errors";
   public static final String DEGRADED = "sluice_degraded_decisions";
   public static final String SHED = "sluice_checks_shed";
+  public static final String ABANDONED = "sluice_calls_abandoned";
   public static final String BREAKER_STATE = "sluice_redis_breaker_state";
   public static final String LIVE_INSTANCES = "sluice_live_instances";
   public static final String UNAUTHENTICATED = "sluice_unauthenticated";
@@ -177,6 +178,12 @@ public final class Metrics {
   public void unauthenticated(String api) {
     Counter.builder(UNAUTHENTICATED).description("Calls refused for want of the right bearer token, by API")
         .tag("api", api).register(registry).increment();
+  }
+
+  /** A call whose caller reset its stream before the answer (gave up: a deadline of its own, a cancelled request). */
+  public void abandoned(String method) {
+    Counter.builder(ABANDONED).description("Calls whose callers gave up (reset the stream) before they were answered, by method")
+        .tag("method", method).register(registry).increment();
   }
 
   /** A check refused without a decision: {@code overload} (too many in flight) or {@code deadline} (the caller's). */

@@ -9,6 +9,7 @@ import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.grpc.v1.RateLimiterGrpcClient;
 import io.sluice.support.Await;
+import io.sluice.support.Http;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.vertx.core.Future;
@@ -32,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Callers that give up while their checks wait for Redis: a client-side deadline or a cancelled
  * request resets the stream (RST_STREAM), and Sluice's answer has nowhere to go. Nothing else may
- * change: the other checks on the same connection are answered, each with its own decision, and
- * nothing stays in flight. (Before: the write to a reset stream threw into the read of Redis's
+ * change: the other checks on the same connection are answered, each with its own decision,
+ * nothing stays in flight, and the calls given up are counted. (Before: the write to a reset stream threw into the read of Redis's
  * replies, the replies read with it were dropped, later ones went to the wrong checks, and the
  * checks left unanswered held their place in flight for good.)
  */
@@ -81,6 +82,8 @@ class CancelledCallsTest {
       }
       Await.until("every check to reach the instance", Duration.ofSeconds(10), () -> sluice.sluice().health().inFlight() == 2 * CALLERS);
       givenUp.forEach(GrpcClientRequest::cancel);
+      // The resets must reach the instance before Redis's replies do: that is the case under test.
+      Await.until("the instance to see the calls given up", Duration.ofSeconds(10), () -> abandoned(sluice) == CALLERS);
       redis.resume();
 
       for (int i = 0; i < CALLERS; i++) {
@@ -89,6 +92,7 @@ class CancelledCallsTest {
         assertEquals(10 - (i + 2), answer.getRemaining(), "kept-" + i + "'s own bucket, after " + (i + 1) + " checks before");
       }
       Await.until("nothing left in flight", Duration.ofSeconds(10), () -> sluice.sluice().health().inFlight() == 0);
+      assertEquals(CALLERS, abandoned(sluice), "each call given up counted once, its late answer not again");
       // The same connection, still in step: a check now is answered from its own bucket (kept-1's fourth).
       assertEquals(10 - 4, check(client, target, "kept-1").await(10, TimeUnit.SECONDS).getRemaining());
       assertEquals(10 - 2, check(client, target, "gone-0").await(10, TimeUnit.SECONDS).getRemaining(),
@@ -98,6 +102,10 @@ class CancelledCallsTest {
     }
     assertThat(logs.list).filteredOn(event -> event.getLevel() == Level.ERROR)
         .extracting(ILoggingEvent::getFormattedMessage).isEmpty();
+  }
+
+  private static double abandoned(SluiceFixture sluice) {
+    return Http.metric(sluice.sluice().metrics().scrape(), "sluice_calls_abandoned_total", "method=\"sluice.v1.RateLimiter/Check\"");
   }
 
   private static Future<CheckResponse> check(GrpcClient client, SocketAddress target, String userId) {
