@@ -350,19 +350,16 @@ public final class BenchCommand implements Callable<Integer> {
           }
 
           @Override
-
           public Future<FleetClient.Answer> health() {
             return fleet.health();
           }
 
           @Override
-
           public int size() {
             return fleet.size();
           }
 
           @Override
-
           public void close() {
             fleet.close();
           }
@@ -376,23 +373,25 @@ public final class BenchCommand implements Callable<Integer> {
       return new LoadClient() {
         @Override
         public Future<FleetClient.Answer> check(String userId, String action, int cost) {
-          return connections.get(Math.floorMod(next.getAndIncrement(), connections.size())).check(userId, action, cost);
+          return nextConnection().check(userId, action, cost);
         }
 
         @Override
-
         public Future<FleetClient.Answer> health() {
-          return connections.get(Math.floorMod(next.getAndIncrement(), connections.size())).health();
+          return nextConnection().health();
+        }
+
+        /** Round robin over the targets, as {@link FleetClient} spreads its calls. */
+        private FramesClient nextConnection() {
+          return connections.get(Math.floorMod(next.getAndIncrement(), connections.size()));
         }
 
         @Override
-
         public int size() {
           return connections.size();
         }
 
         @Override
-
         public void close() {
           connections.forEach(FramesClient::close);
         }
