@@ -29,9 +29,9 @@ LIMITS
 start_redis "$redis_port"
 start_sluice "$grpc_port" "$http_port" "$redis_port" "$work/limits.json"
 require_free "$floor_port"
-# The server flags of scripts/sluice, so that the two JVMs differ only in what they run.
-java -XX:+UseSerialGC -Xms64m -Xmx160m -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=64m -Xss512k \
-  -jar "$floor_jar" --port "$floor_port" --redis-port "$redis_port" > "$work/floor.log" 2>&1 &
+# Started by scripts/sluice as a server (its JVM flags and class-data sharing), so that the two JVMs
+# differ only in what they run.
+SLUICE_JAR="$floor_jar" "$root/scripts/sluice" --port "$floor_port" --redis-port "$redis_port" > "$work/floor.log" 2>&1 &
 floor_pid=$!
 pids+=("$floor_pid")
 wait_port "$floor_port"
