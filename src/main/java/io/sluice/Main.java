@@ -137,7 +137,8 @@ public final class Main implements Callable<Integer> {
       Future<Sluice> starting = Sluice.start(settings, metrics, vertx);
       stopGracefullyOn(starting, settings, "TERM");
       stopGracefullyOn(starting, settings, "INT");
-      starting.await(60, TimeUnit.SECONDS);
+      // The start waits for Redis at most redisStartupTimeoutMs, then fails on its own, naming why.
+      starting.await(settings.redis().startupTimeoutMs() + 60_000L, TimeUnit.MILLISECONDS);
       return -1;
     } catch (Exception e) {
       System.err.println("sluice: cannot start: " + e.getMessage());
@@ -157,7 +158,8 @@ public final class Main implements Callable<Integer> {
       int exitCode = 0;
       try {
         // A start still under way finishes first (or fails), then the instance drains as always.
-        starting.compose(Sluice::stop).await(60_000L + settings.ops().drainTimeoutMs() + 30_000L, TimeUnit.MILLISECONDS);
+        starting.compose(Sluice::stop).await(settings.redis().startupTimeoutMs() + 60_000L + settings.ops().drainTimeoutMs() + 30_000L,
+            TimeUnit.MILLISECONDS);
         log.info("stopped");
       } catch (Exception e) {
         log.warn("did not stop cleanly: {}", e.toString());

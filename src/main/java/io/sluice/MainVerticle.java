@@ -1,11 +1,15 @@
 package io.sluice;
 
 import io.sluice.config.Settings;
+import io.sluice.grpc.ConnectionGuards;
 import io.sluice.grpc.GrpcVerticle;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.envoy.EnvoyRulesVerticle;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.BanReconciler;
+import io.sluice.limiter.MemoryBudgets;
+import io.sluice.limiter.LruBytes;
 import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
@@ -17,6 +21,7 @@ import io.sluice.limits.LiveLimits;
 import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
 import io.sluice.ops.OpsVerticle;
+import io.sluice.ops.RepeatedLines;
 import io.sluice.throttle.LatencyMonitorVerticle;
 import io.sluice.throttle.ThrottleFactors;
 import io.sluice.redis.LuaScript;
@@ -59,18 +64,20 @@ public final class MainVerticle extends VerticleBase {
   /** Names this instance in Redis: its heartbeat, and the throttle controller's lease. */
   private final String instanceId = UUID.randomUUID().toString();
   private final RedisFaults faults = new RedisFaults();
-  private final LocalBuckets localBuckets = new LocalBuckets();
+  private final MemoryBudgets budgets;
+  private final LocalBuckets localBuckets;
   private RedisTopology topology;
   private RedisBreakers breakers;
   private FleetSize fleet;
-  private final BanCache banCache = new BanCache();
-  private final DenyCache denyCache = new DenyCache();
+  private final BanCache banCache;
+  private final DenyCache denyCache;
   /** Null unless envoyRules names a directory. */
   private LiveEnvoyRules envoyRules;
   private java.util.Map<String, String> initialEnvoyFiles;
   private final Metrics metrics;
   private final Health health;
   private final ThrottleFactors throttle = new ThrottleFactors();
+  private final ConnectionGuards.Open openConnections = new ConnectionGuards.Open();
   private LiveLimits limits;
   private String initialFileContent;
   private LimitsVerticle limitsVerticle;
@@ -82,6 +89,10 @@ public final class MainVerticle extends VerticleBase {
     this.settings = settings;
     this.metrics = metrics;
     this.health = health;
+    budgets = MemoryBudgets.of(Runtime.getRuntime().maxMemory(), settings.cacheHeapPercent(), settings.maxChecksInFlight());
+    this.banCache = new BanCache(budgets.banBytes());
+    this.denyCache = new DenyCache(budgets.refusalBytes());
+    this.localBuckets = new LocalBuckets(budgets.localBucketBytes());
   }
 
   @Override
@@ -101,6 +112,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(ready -> deployGrpc())
         .map(deployed -> {
           registerGauges();
+          health.serving();
           return deployed;
         })
         .onSuccess(id -> log.info("sluice serves gRPC{} on {}:{} with limits version {} from {} (redis {})",
@@ -163,11 +175,21 @@ public final class MainVerticle extends VerticleBase {
     });
   }
 
-  /** Unban notices keep the local ban cache honest; it serves only while they can arrive. */
+  /**
+   * Unban notices keep the local ban cache honest. Cached bans hold while they cannot arrive (an
+   * attacker who slows Redis must not escape a ban); once they can again, the cache is caught up
+   * with what Redis holds, so that an unban made meanwhile applies.
+   */
   private Future<Void> subscribe() {
     subscriber = new Subscriber(vertx, settings)
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
-        .onStateChange(banCache::setLive);
+        .onStateChange(subscribed -> {
+          banCache.unbansArrive(subscribed);
+          if (subscribed) {
+            BanReconciler.reconcile(banCache, redis)
+                .onFailure(e -> log.warn("could not check the cached bans against redis: {}", e.toString()));
+          }
+        });
     vertx.setPeriodic(BAN_CACHE_SWEEP_MS, timer -> {
       banCache.sweep(System.nanoTime());
       denyCache.sweep(System.nanoTime());
@@ -202,7 +224,8 @@ public final class MainVerticle extends VerticleBase {
   private Future<String> deployGrpc() {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
-        topology, breakers, faults, localBuckets, fleet, envoyRules);
+        topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
+        budgets.checksInFlight());
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 
@@ -220,12 +243,20 @@ public final class MainVerticle extends VerticleBase {
       metrics.counter(Metrics.ENVOY_RELOADS, reloads, envoyRules, LiveEnvoyRules::rejected, "result", "rejected");
     }
     metrics.gauge(Metrics.DENIES_CACHED, "Users with a refusal in this instance's cache (certain until Redis would allow)", denyCache::size);
+    metrics.counter(Metrics.LOG_LINES_SUPPRESSED, "Log lines left out because more of their kind came within 10 s", this,
+        self -> RepeatedLines.suppressed());
+    memoryOf("bans", banCache.memory());
+    memoryOf("refusals", denyCache.memory());
+    memoryOf("local_buckets", localBuckets.memory());
     metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", subscriber::isSubscribed,
         "channel", RedisKeys.BANS_CHANNEL);
     metrics.flag(Metrics.PUBSUB_SUBSCRIBED, "Whether the Pub/Sub subscription of a channel is up", limitsVerticle::isSubscribed,
         "channel", RedisKeys.LIMITS_CHANNEL);
     metrics.flag(Metrics.READY, "Whether this instance is ready for traffic (as /health/ready)", health::ready);
     metrics.gauge(Metrics.CHECKS_IN_FLIGHT, "Checks received and not yet answered", health::inFlight);
+    metrics.gauge(Metrics.CONNECTIONS_OPEN, "Connections open on the gRPC port", openConnections.connections::get);
+    metrics.gauge(Metrics.ANSWERS_WAITING, "Answers handed to gRPC connections that their peers have not taken yet",
+        openConnections.answersWaiting::get);
     for (RedisBreaker breaker : breakers.all()) {
       metrics.gauge(Metrics.BREAKER_STATE, "The circuit breaker of a Redis node: 0 closed, 1 half-open (probing), 2 open",
           () -> breaker.state().ordinal(), "node", breaker.node());
@@ -236,6 +267,14 @@ public final class MainVerticle extends VerticleBase {
     }
     metrics.gauge(Metrics.LIVE_INSTANCES, "Live Sluice instances, from their heartbeats (the local failure mode's divisor)",
         fleet::live);
+  }
+
+  private void memoryOf(String cache, LruBytes<?, ?> memory) {
+    metrics.gauge(Metrics.CACHE_BYTES, "Estimated heap bytes an in-process cache holds", memory::bytes, "cache", cache);
+    metrics.gauge(Metrics.CACHE_BUDGET_BYTES, "The bytes an in-process cache may hold (a share of the heap)", memory::budgetBytes,
+        "cache", cache);
+    metrics.counter(Metrics.CACHE_EVICTIONS, "Entries dropped, least recently used first, to keep a cache within its budget", memory,
+        LruBytes::evictions, "cache", cache);
   }
 
   @Override

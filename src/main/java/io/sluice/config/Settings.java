@@ -25,10 +25,28 @@ public record Settings(
     boolean shadow,
     int maxChecksInFlight,
     int heartbeatMs,
+    int cacheHeapPercent,
     Security security,
     Throttle throttle,
     Envoy envoy,
-    Ops ops) {
+    Ops ops,
+    Connections connections) {
+
+  /**
+   * What one client may hold of the gRPC port, so that no client behaviour can exhaust an instance.
+   *
+   * @param maxConnections          connections the gRPC port holds at once; more are closed on arrival
+   * @param maxStreamsPerConnection calls one connection may hold at once (HTTP/2 streams, from the request until its
+   *                                peer took the answer): past it, the connection is no longer read
+   * @param slowReaderTimeoutMs     a connection whose peer takes none of its waiting answers this long is closed
+   * @param idleTimeoutMs           a connection without any traffic this long is closed
+   * @param rstFloodMax             stream resets a client may send per {@code rstFloodWindowMs} (HTTP/2 rapid reset);
+   *                                past it, the connection is closed
+   * @param rstFloodWindowMs        the window of {@code rstFloodMax}
+   */
+  public record Connections(int maxConnections, int maxStreamsPerConnection, int slowReaderTimeoutMs,
+                            int idleTimeoutMs, int rstFloodMax, int rstFloodWindowMs) {
+  }
 
   /**
    * Envoy's rate limit service (envoy.service.ratelimit.v3), served on the gRPC port when rule files are given.
@@ -76,13 +94,16 @@ public record Settings(
    * @param uri             where Redis is: one URI, or a comma-separated list (cluster nodes to start from, or the sentinels)
    * @param mode            {@code standalone}, {@code cluster} or {@code sentinel}
    * @param masterName      the master the sentinels watch (sentinel mode)
-   * @param timeoutMs       how long a check waits for Redis before its failure mode answers
+   * @param timeoutMs       how long Redis may leave a written command unanswered, while the event loop is free to
+   *                        read, before it counts as unavailable (the failure mode answers, the breaker opens); and
+   *                        how long a check without a deadline may wait in Sluice to be written before it is shed
    * @param poolSize        connections each event loop keeps to each Redis node (checks are pipelined on them)
    * @param breakerFailures failures in a row (timeouts, broken connections) that open the circuit breaker
    * @param breakerResetMs  how long the breaker stays open before it probes Redis again
+   * @param startupTimeoutMs how long a starting instance waits for its Redis connections before it gives up (exit 1)
    */
   public record RedisSettings(String uri, String mode, String masterName, int timeoutMs, int poolSize, int breakerFailures,
-                              int breakerResetMs, String user, String password, String tlsCa) {
+                              int breakerResetMs, String user, String password, String tlsCa, int startupTimeoutMs) {
 
     public static final String STANDALONE = "standalone";
     public static final String CLUSTER = "cluster";
@@ -120,7 +141,7 @@ public record Settings(
     public String toString() {
       return "RedisSettings[uri=" + accesses() + ", mode=" + mode + ", masterName=" + masterName + ", timeoutMs=" + timeoutMs + ", poolSize=" + poolSize + ", breakerFailures="
           + breakerFailures + ", breakerResetMs=" + breakerResetMs + ", user=" + user + ", password=" + masked(password)
-          + ", tlsCa=" + tlsCa + "]";
+          + ", tlsCa=" + tlsCa + ", startupTimeoutMs=" + startupTimeoutMs + "]";
     }
   }
 
@@ -160,12 +181,14 @@ public record Settings(
       .put("redisPoolSize", 2)
       .put("breakerFailures", 5)
       .put("breakerResetMs", 500)
+      .put("redisStartupTimeoutMs", 30_000)
       .put("failureMode", "local")
       .put("grpcInstances", 0)
       .put("limitsScanMs", 250)
       .put("shadow", false)
-      .put("maxChecksInFlight", 10_000)
+      .put("maxChecksInFlight", 0)
       .put("heartbeatMs", 1000)
+      .put("cacheHeapPercent", 25)
       .put("throttleWindowMs", 1000)
       .put("throttleTargetMs", 0)
       .put("throttleTolerance", 2.0)
@@ -192,7 +215,13 @@ public record Settings(
       .put("logRequests", false)
       .put("envoyRules", "")
       .put("envoyAlgorithm", "token_bucket")
-      .put("envoyResponseHeaders", false);
+      .put("envoyResponseHeaders", false)
+      .put("maxConnections", 1000)
+      .put("maxStreamsPerConnection", 100)
+      .put("slowReaderTimeoutMs", 5000)
+      .put("idleTimeoutMs", 300_000)
+      .put("rstFloodMax", 200)
+      .put("rstFloodWindowMs", 30_000);
 
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
@@ -212,8 +241,9 @@ public record Settings(
         integer(merged, "grpcInstances", 0, 1024, problems),
         integer(merged, "limitsScanMs", 10, 60_000, problems),
         bool(merged, "shadow", problems),
-        integer(merged, "maxChecksInFlight", 1, 10_000_000, problems),
+        integer(merged, "maxChecksInFlight", 0, 10_000_000, problems),
         integer(merged, "heartbeatMs", 100, 60_000, problems),
+        integer(merged, "cacheHeapPercent", 1, 60, problems),
         security(merged, problems),
         new Throttle(
             integer(merged, "throttleWindowMs", 50, 600_000, problems),
@@ -232,7 +262,14 @@ public record Settings(
             integer(merged, "drainTimeoutMs", 0, 600_000, problems),
             integer(merged, "healthCheckMs", 10, 600_000, problems),
             oneOf(merged, "logFormat", List.of("text", "json"), problems),
-            bool(merged, "logRequests", problems)));
+            bool(merged, "logRequests", problems)),
+        new Connections(
+            integer(merged, "maxConnections", 1, 1_000_000, problems),
+            integer(merged, "maxStreamsPerConnection", 1, 100_000, problems),
+            integer(merged, "slowReaderTimeoutMs", 100, 600_000, problems),
+            integer(merged, "idleTimeoutMs", 1000, 86_400_000, problems),
+            integer(merged, "rstFloodMax", 1, 1_000_000, problems),
+            integer(merged, "rstFloodWindowMs", 100, 600_000, problems)));
     if (settings.port() == settings.ops().httpPort()) {
       // Vert.x lets servers of one instance share a port and takes turns between them: gRPC calls
       // would be answered by the HTTP server now and then, and HTTP requests by gRPC.
@@ -325,7 +362,8 @@ public record Settings(
         integer(json, "breakerResetMs", 10, 600_000, problems),
         optionalText(json, "redisUser"),
         optionalText(json, "redisPassword"),
-        readableFile(json, "redisTlsCa", problems));
+        readableFile(json, "redisTlsCa", problems),
+        integer(json, "redisStartupTimeoutMs", 100, 600_000, problems));
     if (uri != null) {
       for (String one : redis.uris()) {
         try {

@@ -21,6 +21,11 @@ final class GrpcErrors {
   private GrpcErrors() {
   }
 
+  /** Shed unmade because this instance is too busy: the caller may retry, after the pushback. */
+  static boolean isShed(Throwable failure) {
+    return failure instanceof CheckFailure check && check.kind() == CheckFailure.Kind.OVERLOAD;
+  }
+
   static StatusException toStatus(Throwable failure) {
     if (failure instanceof StatusException status) {
       return status;

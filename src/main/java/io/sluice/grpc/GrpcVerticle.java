@@ -43,6 +43,7 @@ import io.sluice.security.ServerTls;
 import io.sluice.throttle.ThrottleFactors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -51,6 +52,7 @@ import io.vertx.grpc.server.GrpcServer;
 import io.vertx.redis.client.Redis;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Serves the gRPC API on one event loop. Deployed once per event loop; all instances listen on the
@@ -63,13 +65,15 @@ public final class GrpcVerticle extends VerticleBase {
   /** What every gRPC verticle of a process shares: all of it immutable or thread-safe. */
   public record Shared(Settings settings, CheckScripts checkScripts, LuaScript banScript, LiveLimits limits, BanCache banCache,
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
-                       RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules) {
+                       RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules,
+                       ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight) {
   }
 
   private final Shared shared;
   private Redis redis;
   private RedisPipelines pipelines;
   private NodeClients nodes;
+  private ConnectionGuards guards;
 
   public GrpcVerticle(Shared shared) {
     this.shared = shared;
@@ -81,7 +85,8 @@ public final class GrpcVerticle extends VerticleBase {
     Settings.RedisSettings redisSettings = settings.redis();
     redis = RedisClients.pooled(vertx, settings);
     pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), shared.checkScripts().all(),
-        redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), Math.max(5000, redisSettings.timeoutMs() * 4L),
+        redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), redisSettings.timeoutMs(),
+        Math.max(5000, redisSettings.timeoutMs() * 4L),
         new RedisPipelines.Observer() {
           @Override
           public void connectionLost() {
@@ -93,28 +98,43 @@ public final class GrpcVerticle extends VerticleBase {
             shared.metrics().redisWrite(commands, checks);
           }
         });
-    return pipelines.open().compose(opened -> listen(settings));
+    return openRedis(redisSettings).compose(opened -> listen(settings));
+  }
+
+  /**
+   * Every connection of this event loop open, logged in and with the scripts loaded before the
+   * port listens: checks that arrived earlier would meet connections still opening, and their
+   * failures would open the breaker of a healthy Redis. A Redis that cannot be reached in
+   * {@code redisStartupTimeoutMs} fails the start, naming where and why.
+   */
+  private Future<Void> openRedis(Settings.RedisSettings redisSettings) {
+    return pipelines.open()
+        .timeout(redisSettings.startupTimeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .recover(failure -> Future.failedFuture(new IllegalStateException("redis " + redisSettings.uri()
+            + " could not be reached within redisStartupTimeoutMs (" + redisSettings.startupTimeoutMs() + " ms): "
+            + pipelines.lastFailure())));
   }
 
   private Future<HttpServer> listen(Settings settings) {
     Health health = shared.health();
+    guards = new ConnectionGuards(vertx, settings.connections(), shared.openConnections(), shared.answersWaitingPerLoop(), shared.metrics());
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
-    Admission admission = new Admission(health, shared.metrics(), settings.maxChecksInFlight());
+    Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight());
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
     BanAdmin bans = new BanAdmin(vertx, redis, nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,
         shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)
-        .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR, shared.metrics())
+        .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
             .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
             .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
-        .addService(new HealthEndpoint(vertx, health, shared.metrics()))
+        .addService(new HealthEndpoint(vertx, health, shared.metrics(), guards::started))
         .addService(new Reflection());
     if (shared.envoyRules() != null) {
       EnvoyEndpoint envoy = new EnvoyEndpoint(limiter, shared.envoyRules(), admission, shared.metrics(), settings);
-      grpc.addService(new UnaryService(RateLimitServiceGrpcService.SERVICE_NAME, RateLimitServiceGrpcService.SERVICE_DESCRIPTOR, shared.metrics())
+      grpc.addService(new UnaryService(RateLimitServiceGrpcService.SERVICE_NAME, RateLimitServiceGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
           .method(RateLimitServiceGrpcService.ShouldRateLimit, RateLimitRequest.parser(), envoy::shouldRateLimit));
     }
     Settings.Security security = settings.security();
@@ -122,17 +142,31 @@ public final class GrpcVerticle extends VerticleBase {
     if (adminToken != null) {
       // Without an admin token the Admin service is not served at all, as the admin HTTP API is not.
       AdminEndpoint admin = new AdminEndpoint(bans, shared.limits(), redis);
-      grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR, shared.metrics())
+      grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
           .method(AdminGrpcService.ListBans, ListBansRequest.parser(), (call, request) -> admin.listBans(request))
           .method(AdminGrpcService.Ban, BanRequest.parser(), (call, request) -> admin.ban(request))
           .method(AdminGrpcService.Unban, UnbanRequest.parser(), (call, request) -> admin.unban(request))
           .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
           .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request)));
     }
-    HttpServer server = vertx.createHttpServer(ServerTls.grpc(new HttpServerOptions(), security))
+    HttpServer server = vertx.createHttpServer(ServerTls.grpc(serverOptions(settings.connections()), security))
         .requestHandler(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics()))
-        .connectionHandler(this::flushOncePerTurn);
+        .connectionHandler(connection -> {
+          guards.arrived(connection);
+          flushOncePerTurn(connection);
+        });
     return Listening.listen(server, "gRPC", settings.host(), settings.port(), "--port");
+  }
+
+  /** The port's own defences: streams per connection, idle connections, and HTTP/2 rapid reset. */
+  private static HttpServerOptions serverOptions(Settings.Connections connections) {
+    return new HttpServerOptions()
+        .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(connections.maxStreamsPerConnection()))
+        .setIdleTimeout(connections.idleTimeoutMs())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setHttp2RstFloodMaxRstFramePerWindow(connections.rstFloodMax())
+        .setHttp2RstFloodWindowDuration(connections.rstFloodWindowMs())
+        .setHttp2RstFloodWindowDurationTimeUnit(TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -181,6 +215,9 @@ public final class GrpcVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    if (guards != null) {
+      guards.stop();
+    }
     return pipelines.close().eventually(() -> {
       nodes.close();
       return redis.close();

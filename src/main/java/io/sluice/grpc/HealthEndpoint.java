@@ -44,12 +44,14 @@ final class HealthEndpoint implements Service {
   private final Vertx vertx;
   private final Health health;
   private final Metrics metrics;
+  private final UnaryService.Answers answers;
   private GrpcServer server;
 
-  HealthEndpoint(Vertx vertx, Health health, Metrics metrics) {
+  HealthEndpoint(Vertx vertx, Health health, Metrics metrics, UnaryService.Answers answers) {
     this.vertx = vertx;
     this.health = health;
     this.metrics = metrics;
+    this.answers = answers;
   }
 
   @Override
@@ -65,7 +67,7 @@ final class HealthEndpoint implements Service {
   @Override
   public void bind(GrpcServer grpc) {
     this.server = grpc;
-    new UnaryService(NAME, DESCRIPTOR, metrics)
+    new UnaryService(NAME, DESCRIPTOR, metrics, answers)
         .method(CHECK, HealthCheckRequest.parser(), (call, request) -> check(request.getService()))
         .method(LIST, HealthListRequest.parser(), (call, request) -> Future.succeededFuture(list()))
         .bind(grpc);

@@ -3,9 +3,11 @@ package io.sluice.grpc;
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Parser;
+import io.sluice.limiter.CheckFailure;
 import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.grpc.common.GrpcMessage;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
@@ -45,22 +47,30 @@ final class UnaryService implements Service {
   interface Method<Req, Resp> extends BiFunction<GrpcServerRequest<Req, Resp>, Req, Future<Resp>> {
   }
 
+  /** Hears of every call a connection brings, and how it ends: what the connection holds meanwhile. */
+  @FunctionalInterface
+  interface Answers {
+    ConnectionGuards.Call started(HttpConnection connection);
+  }
+
   private record Binding<Req, Resp>(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
 
-    void bind(GrpcServer server, Metrics metrics) {
-      server.callHandler(method, call -> new Exchange<>(call, parser, body, metrics).start());
+    void bind(GrpcServer server, Metrics metrics, Answers answers) {
+      server.callHandler(method, call -> new Exchange<>(call, parser, body, metrics, answers).start());
     }
   }
 
   private final ServiceName name;
   private final Descriptors.ServiceDescriptor descriptor;
   private final Metrics metrics;
+  private final Answers answers;
   private final List<Binding<?, ?>> bindings = new ArrayList<>();
 
-  UnaryService(ServiceName name, Descriptors.ServiceDescriptor descriptor, Metrics metrics) {
+  UnaryService(ServiceName name, Descriptors.ServiceDescriptor descriptor, Metrics metrics, Answers answers) {
     this.name = name;
     this.descriptor = descriptor;
     this.metrics = metrics;
+    this.answers = answers;
   }
 
   <Req, Resp> UnaryService method(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
@@ -80,7 +90,7 @@ final class UnaryService implements Service {
 
   @Override
   public void bind(GrpcServer server) {
-    bindings.forEach(binding -> binding.bind(server, metrics));
+    bindings.forEach(binding -> binding.bind(server, metrics, answers));
   }
 
   /** One call: at most one message in, exactly one answer out. */
@@ -89,23 +99,28 @@ final class UnaryService implements Service {
     private final Parser<Req> parser;
     private final Method<Req, Resp> body;
     private final Metrics metrics;
+    private final Answers answers;
+    private ConnectionGuards.Call held;
     private boolean received;
     private boolean answered;
 
-    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Method<Req, Resp> body, Metrics metrics) {
+    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Method<Req, Resp> body, Metrics metrics, Answers answers) {
       this.call = call;
       this.parser = parser;
       this.body = body;
       this.metrics = metrics;
+      this.answers = answers;
     }
 
     void start() {
       // The caller reset the stream (gave up, or its deadline passed): nothing may be written to it
       // any more. Vert.x throws on such a write, and the throw would unwind into whatever completed
       // the answer: the read of a Redis reply, which answers other callers' checks too.
+      held = answers.started(call.connection());
       call.errorHandler(gone -> {
         if (!answered) {
           answered = true;
+          held.abandoned();
           metrics.abandoned(call.fullMethodName());
         }
       });
@@ -148,14 +163,22 @@ final class UnaryService implements Service {
         answered = true;
         try {
           if (done.succeeded()) {
-            call.response().end(done.result());
+            held.answered(call.response().end(done.result()));
           } else {
             StatusException status = GrpcErrors.toStatus(done.cause());
-            call.response().status(status.status()).statusMessage(status.message()).end();
+            if (GrpcErrors.isShed(done.cause())) {
+              // gRPC's own retry hint: clients with a retry policy wait this long before trying again.
+              call.response().trailers().set("grpc-retry-pushback-ms", String.valueOf(CheckFailure.OVERLOAD_RETRY_AFTER_MS));
+            }
+            held.answered(call.response().status(status.status()).statusMessage(status.message()).end());
           }
         } catch (RuntimeException e) {
-          // Whatever completed the answer (a Redis reply that answers other checks too) must not hear of it.
-          log.error("could not answer a {} call", call.fullMethodName(), e);
+          // Whatever completed the answer (a Redis reply that answers other checks too) must not hear
+          // of it. A stream the client closed meanwhile throws here (Vert.x 5.0.7 fails on the answer
+          // it can no longer send): the caller is gone, which is no error of ours.
+          held.abandoned();
+          metrics.abandoned(call.fullMethodName());
+          log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
         }
       });
     }
@@ -163,7 +186,13 @@ final class UnaryService implements Service {
     private void refuse(GrpcStatus status, String message) {
       if (!answered) {
         answered = true;
-        call.response().status(status).statusMessage(message).end();
+        try {
+          held.answered(call.response().status(status).statusMessage(message).end());
+        } catch (RuntimeException e) {
+          held.abandoned();
+          metrics.abandoned(call.fullMethodName());
+          log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
+        }
       }
     }
 

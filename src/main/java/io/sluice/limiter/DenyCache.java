@@ -2,8 +2,8 @@ package io.sluice.limiter;
 
 import io.sluice.limits.Rule;
 
+import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,18 +16,22 @@ import java.util.concurrent.TimeUnit;
  * <p>Only rules without an abuse policy are cached: there every denial must reach Redis, which
  * counts it toward a ban. An entry holds only while the rule is the one it was made under (a
  * changed or throttled rule is not), and the whole cache is dropped when a Redis connection is lost,
- * since a Redis that comes back may have lost its buckets. Shared by every event loop of the process.
+ * since a Redis that comes back may have lost its buckets. Shared by every event loop of the process;
+ * bounded by bytes ({@link LruBytes}): past its budget the least recently used users go (Redis then
+ * refuses them again, once).
  */
 public final class DenyCache {
-
-  /** Beyond this many users, refusals are not cached (Redis still makes them). */
-  public static final int MAX_USERS = 100_000;
 
   /** Requests of at least {@code cost} tokens under {@code rule} are refused until {@code certainUntilNanos}. */
   private record Entry(Rule rule, long cost, long certainUntilNanos) {
   }
 
-  private final Map<String, Map<String, Entry>> byUser = new ConcurrentHashMap<>();
+  /** Per user, an immutable map from rule name to refusal: replaced whole on change. */
+  private final LruBytes<String, Map<String, Entry>> byUser;
+
+  public DenyCache(long budgetBytes) {
+    this.byUser = new LruBytes<>(budgetBytes);
+  }
 
   /**
    * Remembers a refusal Redis made.
@@ -36,11 +40,22 @@ public final class DenyCache {
    * @param retryAfterMs what Redis answered, rounded up to the millisecond (so one is taken off)
    */
   void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs) {
-    if (rule.abuse() != null || retryAfterMs <= 1 || (byUser.size() >= MAX_USERS && !byUser.containsKey(userId))) {
+    if (rule.abuse() != null || retryAfterMs <= 1) {
       return;
     }
     long certainUntil = sentNanos + TimeUnit.MILLISECONDS.toNanos(retryAfterMs - 1);
-    byUser.computeIfAbsent(userId, user -> new ConcurrentHashMap<>(4)).put(rule.name(), new Entry(rule, cost, certainUntil));
+    Map<String, Entry> refusals = byUser.get(userId);
+    Map<String, Entry> next;
+    if (refusals == null) {
+      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil));
+    } else {
+      // Two event loops may race here; the loser's refusal is only not cached, and Redis makes it again.
+      Map<String, Entry> copy = new HashMap<>(refusals);
+      copy.put(rule.name(), new Entry(rule, cost, certainUntil));
+      next = Map.copyOf(copy);
+    }
+    long bytes = LruBytes.ENTRY_OVERHEAD_BYTES + LruBytes.stringBytes(userId) + next.size() * (LruBytes.ENTRY_OVERHEAD_BYTES + 48L);
+    byUser.put(userId, next, bytes);
   }
 
   /** The refusal Redis would certainly make for this request now, or null when only Redis can tell. */
@@ -55,7 +70,6 @@ public final class DenyCache {
     }
     long leftNanos = entry.certainUntilNanos - nowNanos;
     if (leftNanos <= 0) {
-      refusals.remove(rule.name(), entry);
       return null;
     }
     // The bucket holds `cost` tokens after leftNanos, and each further token takes 1/refill s.
@@ -76,10 +90,14 @@ public final class DenyCache {
     byUser.clear();
   }
 
-  /** Drops refusals that ended; run now and then so that users who never return do not stay in memory. */
+  /** Drops users whose refusals all ended; run now and then so that users who never return do not stay in memory. */
   public void sweep(long nowNanos) {
-    byUser.values().forEach(refusals -> refusals.values().removeIf(entry -> entry.certainUntilNanos - nowNanos <= 0));
-    byUser.values().removeIf(Map::isEmpty);
+    byUser.removeIf((user, refusals) -> refusals.values().stream().allMatch(entry -> entry.certainUntilNanos - nowNanos <= 0));
+  }
+
+  /** Its memory, for metrics: estimated bytes held, the budget, and users dropped to stay within it. */
+  public LruBytes<String, ?> memory() {
+    return byUser;
   }
 
   /** How many users have a cached refusal. */

@@ -230,6 +230,11 @@ public final class Limiter {
           }
 
           @Override
+          public void onOverload() {
+            done.tryComplete();
+          }
+
+          @Override
           public void onFault(RedisFault fault, String incidentId) {
             done.tryComplete();
           }
@@ -374,9 +379,9 @@ public final class Limiter {
     String[] keys = abuse == null
         ? RedisKeys.forCheck(pending.userId, rule.name(), false, false, false)
         : RedisKeys.forCheck(pending.userId, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
-    long redisDeadlineNanos = now + redisTimeoutNanos;
-    if (callerDeadlineNanos < redisDeadlineNanos) {
-      redis.eval(check, keys, scriptArgs(pending, pending.tokens), redisDeadlineNanos, callerDeadlineNanos, pending);
+    long sendByNanos = now + redisTimeoutNanos;
+    if (callerDeadlineNanos < sendByNanos) {
+      redis.eval(check, keys, scriptArgs(pending, pending.tokens), sendByNanos, callerDeadlineNanos, pending);
       return;
     }
     if (!turnEndScheduled) {
@@ -399,7 +404,7 @@ public final class Limiter {
     }
     SharedCall call = segment.call;
     segment.members.add(pending);
-    call.add(redisDeadlineNanos, callerDeadlineNanos);
+    call.add(sendByNanos, callerDeadlineNanos);
     if (call.checks >= RedisPipelines.EARLY_WRITE) {
       // Enough for an idle Redis to start on now (the connection writes it at once); the checks
       // after it join a new call. Waiting for the end of the turn instead made Redis idle while the
@@ -569,6 +574,12 @@ public final class Limiter {
     }
 
     @Override
+    public void onOverload() {
+      metrics.shed("overload");
+      promise.fail(CheckFailure.backlog());
+    }
+
+    @Override
     public void onFault(RedisFault fault, String incidentId) {
       promise.fail(CheckFailure.fault(incidentId));
     }
@@ -619,7 +630,7 @@ public final class Limiter {
     final String key;
     final List<Segment> segments = new ArrayList<>(4);
     int checks;
-    private long redisDeadlineNanos = Long.MAX_VALUE;
+    private long sendByNanos = Long.MAX_VALUE;
     private long callerDeadlineNanos = Long.MAX_VALUE;
     /** The checks in the order of the replies: segment after segment. */
     private PendingCheck[] members;
@@ -628,16 +639,16 @@ public final class Limiter {
       this.key = key;
     }
 
-    void add(long redisDeadline, long callerDeadline) {
+    void add(long sendBy, long callerDeadline) {
       checks++;
-      redisDeadlineNanos = Math.min(redisDeadlineNanos, redisDeadline);
+      sendByNanos = Math.min(sendByNanos, sendBy);
       callerDeadlineNanos = Math.min(callerDeadlineNanos, callerDeadline);
     }
 
     void send() {
       Segment first = segments.get(0);
       if (checks == 1) {
-        redis.eval(check, first.keys, first.args(), redisDeadlineNanos, callerDeadlineNanos, first.head);
+        redis.eval(check, first.keys, first.args(), sendByNanos, callerDeadlineNanos, first.head);
         return;
       }
       members = new PendingCheck[checks];
@@ -649,7 +660,7 @@ public final class Limiter {
       }
       metrics.groupedChecks(checks);
       if (segments.size() == 1) {
-        redis.eval(check, first.keys, first.args(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
+        redis.eval(check, first.keys, first.args(), checks, sendByNanos, callerDeadlineNanos, this);
         return;
       }
       // lua/token_bucket.lua's batch: ARGV 'batch', each segment's key count, then the segments' arguments.
@@ -669,7 +680,7 @@ public final class Limiter {
         k += segment.keys.length;
         Collections.addAll(args, segment.args());
       }
-      redis.eval(check, keys, args.toArray(), checks, redisDeadlineNanos, callerDeadlineNanos, this);
+      redis.eval(check, keys, args.toArray(), checks, sendByNanos, callerDeadlineNanos, this);
     }
 
     /** The reply of each member, or null (recorded as a fault) when the reply is not one per member. */
@@ -703,6 +714,13 @@ public final class Limiter {
     public void onDeadline() {
       for (PendingCheck member : members) {
         member.onDeadline();
+      }
+    }
+
+    @Override
+    public void onOverload() {
+      for (PendingCheck member : members) {
+        member.onOverload();
       }
     }
 

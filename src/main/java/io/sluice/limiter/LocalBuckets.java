@@ -1,21 +1,17 @@
 package io.sluice.limiter;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 /**
  * The buckets of the {@code local} failure mode: an in-process token bucket per (user, bucket) that
  * this instance alone fills and drains while Redis is unavailable. Each gets the rule's capacity
  * and refill divided by the live instances, so that the fleet together allows about what the one
  * Redis bucket would. Plain Java with an explicit clock, so it is tested alone.
  *
- * <p>Shared by every event loop of the process. Bounded: past {@link #MAX_BUCKETS} buckets, idle
- * ones are dropped; a dropped bucket comes back full. Buckets are kept after Redis returns, so an
- * outage that flaps does not hand out a fresh share each time.
+ * <p>Shared by every event loop of the process. Bounded by bytes ({@link LruBytes}): a flood of new
+ * users pushes out the least recently used buckets, never the busy ones (a user who just drained
+ * its bucket keeps it drained); a bucket pushed out comes back full. Buckets are kept after Redis
+ * returns, so an outage that flaps does not hand out a fresh share each time.
  */
 public final class LocalBuckets {
-
-  public static final int MAX_BUCKETS = 200_000;
 
   /** What a local bucket answered. */
   public record Take(boolean allowed, long remaining, long retryAfterMs, long resetAfterMs) {
@@ -34,7 +30,11 @@ public final class LocalBuckets {
   private record Key(String userId, String bucket) {
   }
 
-  private final Map<Key, Bucket> buckets = new ConcurrentHashMap<>();
+  private final LruBytes<Key, Bucket> buckets;
+
+  public LocalBuckets(long budgetBytes) {
+    this.buckets = new LruBytes<>(budgetBytes);
+  }
 
   /**
    * Takes {@code cost} tokens if they are there. A share below one token still holds one (refilled
@@ -49,10 +49,8 @@ public final class LocalBuckets {
     Key key = new Key(userId, bucketName);
     Bucket bucket = buckets.get(key);
     if (bucket == null) {
-      if (buckets.size() >= MAX_BUCKETS) {
-        evictIdle(nowNanos);
-      }
-      bucket = buckets.computeIfAbsent(key, k -> new Bucket(capacity, nowNanos));
+      bucket = buckets.putIfAbsent(key, new Bucket(capacity, nowNanos),
+          LruBytes.ENTRY_OVERHEAD_BYTES + 64 + LruBytes.stringBytes(userId) + LruBytes.stringBytes(bucketName));
     }
     synchronized (bucket) {
       double elapsedSeconds = Math.max(0, nowNanos - bucket.updatedNanos) / 1e9;
@@ -69,15 +67,12 @@ public final class LocalBuckets {
     }
   }
 
-  /** Drops buckets idle for a minute, and every bucket if that frees nothing: a flood of users must not grow memory without end. */
-  private void evictIdle(long nowNanos) {
-    buckets.entrySet().removeIf(entry -> nowNanos - entry.getValue().updatedNanos > 60_000_000_000L);
-    if (buckets.size() >= MAX_BUCKETS) {
-      buckets.clear();
-    }
-  }
-
   public int size() {
     return buckets.size();
+  }
+
+  /** Its memory, for metrics: estimated bytes held, the budget, and buckets dropped to stay within it. */
+  public LruBytes<?, ?> memory() {
+    return buckets;
   }
 }

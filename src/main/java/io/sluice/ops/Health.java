@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * Whether this instance should get traffic, and the gate that lets checks in. Ready when the limits
- * are loaded, not draining, and either Redis can decide (it answers, the Lua scripts are loaded,
+ * Whether this instance should get traffic, and the gate that lets checks in. Ready when it serves
+ * (every event loop listens with its Redis connections open), the limits are loaded, it is not
+ * draining, and either Redis can decide (it answers, the Lua scripts are loaded,
  * the circuit breaker is not open) or the default failure mode answers without it ({@code open} or
  * {@code local}): an outage of the Redis every instance shares must not empty the load balancer,
  * while with {@code closed} an instance that cannot reach Redis would only refuse everything.
@@ -28,6 +29,7 @@ public final class Health {
   private volatile boolean redisAnswering;
   private volatile boolean scriptsLoaded;
   private volatile boolean limitsLoaded;
+  private volatile boolean serving;
   private volatile boolean draining;
   private volatile boolean lastReady;
 
@@ -36,7 +38,7 @@ public final class Health {
   }
 
   public boolean ready() {
-    return !draining && limitsLoaded && (redisDecides() || defaultFailureMode != FailureMode.CLOSED);
+    return !draining && serving && limitsLoaded && (redisDecides() || defaultFailureMode != FailureMode.CLOSED);
   }
 
   /** Whether checks are decided by Redis now, rather than by the failure mode. */
@@ -58,6 +60,7 @@ public final class Health {
         .put("breaker", breaker.get().label())
         .put("failureMode", defaultFailureMode.wireName())
         .put("limits", limitsLoaded)
+        .put("serving", serving)
         .put("draining", draining)
         .put("inFlight", inFlight.get());
   }
@@ -70,6 +73,15 @@ public final class Health {
 
   public void limitsLoaded() {
     limitsLoaded = true;
+    noteChange();
+  }
+
+  /**
+   * The gRPC port listens, on every event loop, each with its Redis connections open, logged in and
+   * loaded with the scripts: before this an instance is never ready, whatever else holds.
+   */
+  public void serving() {
+    serving = true;
     noteChange();
   }
 

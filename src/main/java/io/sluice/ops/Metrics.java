@@ -1,6 +1,8 @@
 package io.sluice.ops;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -56,6 +58,13 @@ public final class Metrics {
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
   public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
   public static final String READY = "sluice_ready";
+  public static final String CACHE_BYTES = "sluice_cache_bytes";
+  public static final String CACHE_BUDGET_BYTES = "sluice_cache_budget_bytes";
+  public static final String CACHE_EVICTIONS = "sluice_cache_evictions";
+  public static final String LOG_LINES_SUPPRESSED = "sluice_log_lines_suppressed";
+  public static final String CONNECTIONS_CLOSED = "sluice_connections_closed";
+  public static final String CONNECTIONS_OPEN = "sluice_connections_open";
+  public static final String ANSWERS_WAITING = "sluice_answers_waiting";
 
   /** The {@code outcome} label of {@link #DECISIONS}. */
   public enum Outcome {
@@ -102,6 +111,10 @@ public final class Metrics {
       .map(ms -> Duration.ofNanos((long) (ms * 1_000_000))).toArray(Duration[]::new);
 
   public Metrics() {
+    // The heap and the collector, as jvm_memory_used_bytes{area="heap"}, jvm_gc_pause_seconds: what
+    // shows an instance running short of memory before it does.
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
     checkDuration = Timer.builder(CHECK_DURATION)
         .description("Time to decide a check, from the request to the answer")
         .serviceLevelObjectives(LATENCY_BUCKETS)
@@ -191,6 +204,14 @@ public final class Metrics {
     shed.computeIfAbsent(reason, r -> Counter.builder(SHED)
         .description("Checks refused with an error instead of a decision: overload (RESOURCE_EXHAUSTED), deadline (DEADLINE_EXCEEDED)")
         .tag("reason", r).register(registry)).increment();
+  }
+
+  /** A gRPC connection closed to protect the instance: {@code max_connections}, {@code slow_reader}, {@code answers_budget}. */
+  public void connectionClosed(String reason) {
+    Counter.builder(CONNECTIONS_CLOSED)
+        .description("gRPC connections closed to protect the instance: over maxConnections, a peer that does not read, "
+            + "the budget of answers waiting spent")
+        .tag("reason", reason).register(registry).increment();
   }
 
   public void banCacheHit() {

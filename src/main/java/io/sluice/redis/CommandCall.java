@@ -50,6 +50,16 @@ final class CommandCall extends RedisCall {
   }
 
   @Override
+  void onShed() {
+    reply.tryFail(new java.util.concurrent.TimeoutException(parts[0] + " could not be written in time"));
+  }
+
+  @Override
+  void onStalled() {
+    reply.tryFail(new java.util.concurrent.TimeoutException("redis answered nothing to " + parts[0]));
+  }
+
+  @Override
   void onConnectionLost(Throwable cause) {
     reply.tryFail(cause);
   }

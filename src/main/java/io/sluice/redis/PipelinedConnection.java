@@ -3,6 +3,7 @@ package io.sluice.redis;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
@@ -25,10 +26,18 @@ import java.util.concurrent.ThreadLocalRandom;
  * answer the oldest command in flight.
  *
  * <p>It opens itself, logs in and loads the Lua scripts before it takes commands, and when it
- * breaks it fails what was waiting and opens again, after a backoff with jitter. Each command has
- * a deadline: one not yet written when it passes is dropped and never written; one already written
- * keeps its place, and its late reply is still delivered. A connection with commands unanswered
- * for {@code stallMs} is taken for dead (a half-open socket, a Redis hung for good) and reopened.
+ * breaks it fails what was waiting and opens again, after a backoff with jitter. A command not yet
+ * written by its limit is dropped and never written (Sluice's own backlog, not Redis's fault); one
+ * already written keeps its place, and its late reply is still delivered.
+ *
+ * <p>Redis is blamed only on evidence: commands written and nothing received for
+ * {@code redisTimeoutMs} while the event loop was free to read. A timer that finds the connection
+ * silent that long may itself have run late, behind a busy loop or a GC pause, with the replies
+ * sitting unread in the socket; so the stall is confirmed only by a second look after the event
+ * loop has polled its sockets once more. A stall answers every command on the connection at once
+ * (pipelined replies come in order: none behind a silent one can come sooner) and is reported to
+ * the listener, which opens the breaker. A connection silent for {@code stallMs} is taken for dead
+ * (a half-open socket, a Redis hung for good) and reopened.
  *
  * <p>Everything here runs on the owning event loop; nothing is thread-safe and nothing needs to be.
  */
@@ -44,7 +53,14 @@ final class PipelinedConnection {
 
     /** {@code commands} commands, deciding {@code checks} checks, left in one socket write. */
     void onWrite(int commands, int checks);
+
+    /** Commands were written and nothing came back for the Redis timeout while the event loop ran. */
+    default void onStalled(PipelinedConnection connection) {
+    }
   }
+
+  /** Long enough that the event loop polls its sockets at least once before the second look at a silent connection. */
+  private static final long STALL_CONFIRM_NANOS = 1_000_000;
 
   private enum State { DOWN, CONNECTING, HANDSHAKE, READY, CLOSED }
 
@@ -67,6 +83,7 @@ final class PipelinedConnection {
   private final RedisAccess node;
   private final List<LuaScript> scripts;
   private final long handshakeTimeoutMs;
+  private final long redisTimeoutNanos;
   private final long stallNanos;
   private final Listener listener;
   private final RespParser parser = new RespParser();
@@ -78,21 +95,33 @@ final class PipelinedConnection {
   private NetSocketInternal socket;
   private State state = State.DOWN;
   private Future<Void> opening;
+  /** Those waiting in {@link #opened()} for the connection to be ready. */
+  private Promise<Void> readyWaiters;
+  private Throwable lastFailure;
   private boolean flushScheduled;
   private long backoffMs = FIRST_BACKOFF_MS;
   private long timerId = -1;
   private long timerDeadlineNanos = Long.MAX_VALUE;
-  /** When the oldest command in flight was written, or the last reply came, whichever is later. */
+  /** When the oldest command in flight was written, or bytes last came from Redis, whichever is later. */
   private long waitingSinceNanos;
+  /** When a timer first found the connection silent for the Redis timeout; 0 while it is not suspected. */
+  private long silenceSeenNanos;
+  /** Silence confirmed: the commands in flight were answered as timeouts; cleared by the next bytes from Redis. */
+  private boolean stalled;
 
+  /**
+   * @param redisTimeoutMs written commands and nothing received this long, while the loop ran: Redis does not answer
+   * @param stallMs        nothing received this long: the connection is taken for dead and reopened
+   */
   PipelinedConnection(Vertx vertx, ContextInternal context, NetClient netClient, RedisAccess node, List<LuaScript> scripts,
-                      long handshakeTimeoutMs, long stallMs, Listener listener) {
+                      long handshakeTimeoutMs, long redisTimeoutMs, long stallMs, Listener listener) {
     this.vertx = vertx;
     this.eventLoop = context.nettyEventLoop();
     this.netClient = netClient;
     this.node = node;
     this.scripts = List.copyOf(scripts);
     this.handshakeTimeoutMs = handshakeTimeoutMs;
+    this.redisTimeoutNanos = redisTimeoutMs * 1_000_000L;
     this.stallNanos = stallMs * 1_000_000L;
     this.listener = listener;
   }
@@ -105,9 +134,38 @@ final class PipelinedConnection {
     return state == State.READY;
   }
 
+  /** Ready, and not found silent: a new command here is not queued behind commands Redis does not answer. */
+  boolean isAnswering() {
+    return state == State.READY && !stalled;
+  }
+
   /** Commands queued or in flight: the load on this connection. */
   int outstanding() {
     return unsent.size() + inFlight.size();
+  }
+
+  /**
+   * Opens the connection and completes once it is ready, however many tries that takes (each failed
+   * try is retried after the usual backoff); the caller bounds the wait.
+   */
+  Future<Void> opened() {
+    if (state == State.READY) {
+      return Future.succeededFuture();
+    }
+    if (state == State.CLOSED) {
+      return Future.failedFuture("connection to redis " + node.address() + " closed");
+    }
+    if (readyWaiters == null) {
+      readyWaiters = Promise.promise();
+    }
+    Future<Void> ready = readyWaiters.future();
+    open();
+    return ready;
+  }
+
+  /** The last reason a try to open failed: what a start that gives up reports. */
+  Throwable lastFailure() {
+    return lastFailure;
   }
 
   /** Opens the connection; completes once it is ready, or fails with why it could not be (it keeps trying). */
@@ -124,6 +182,11 @@ final class PipelinedConnection {
             state = State.READY;
             backoffMs = FIRST_BACKOFF_MS;
             listener.onReady(this);
+            if (readyWaiters != null) {
+              Promise<Void> waiters = readyWaiters;
+              readyWaiters = null;
+              waiters.complete();
+            }
             scheduleFlush();
           })
           .onFailure(this::broken);
@@ -178,8 +241,8 @@ final class PipelinedConnection {
   private void enqueue(RedisCall call) {
     unsent.add(call);
     unsentChecks += call.checks();
-    if (call.deadlineNanos < timerDeadlineNanos) {
-      armTimer(call.deadlineNanos);
+    if (call.unsentLimitNanos() < timerDeadlineNanos) {
+      armTimer(call.unsentLimitNanos());
     }
   }
 
@@ -208,8 +271,14 @@ final class PipelinedConnection {
       return;
     }
     ByteBuf out = socket.channelHandlerContext().alloc().buffer(unsent.size() * 192);
+    long now = System.nanoTime();
     if (inFlight.isEmpty()) {
-      waitingSinceNanos = System.nanoTime();
+      waitingSinceNanos = now;
+      // The Redis timeout of what is written now runs from now: watch for silence from here.
+      long silentBy = now + redisTimeoutNanos;
+      if (silentBy < timerDeadlineNanos) {
+        armTimer(silentBy);
+      }
     }
     listener.onWrite(unsent.size(), unsentChecks);
     RedisCall call;
@@ -226,6 +295,10 @@ final class PipelinedConnection {
     if (!(message instanceof ByteBuf data)) {
       return;
     }
+    // Bytes from Redis, even part of a reply: it is answering.
+    waitingSinceNanos = System.nanoTime();
+    silenceSeenNanos = 0;
+    stalled = false;
     try {
       parser.feed(data, this::onReply);
     } catch (RespParser.ProtocolException e) {
@@ -240,7 +313,6 @@ final class PipelinedConnection {
     if (call == null) {
       throw new RespParser.ProtocolException("a reply with no command waiting for it");
     }
-    waitingSinceNanos = System.nanoTime();
     try {
       call.onReply(reply);
     } catch (RuntimeException e) {
@@ -271,21 +343,26 @@ final class PipelinedConnection {
     });
   }
 
-  /** Answers every command whose deadline passed, and takes a stalled connection for dead. */
+  /**
+   * Drops commands that waited unwritten past their limit, answers those whose caller's deadline
+   * passed, and judges the connection: silent past the Redis timeout (confirmed by a second look),
+   * or past {@code stallMs} (dead: reopened).
+   */
   private void expireDue() {
     long now = System.nanoTime();
     long next = Long.MAX_VALUE;
-    List<RedisCall> expired = new ArrayList<>();
+    List<RedisCall> shed = new ArrayList<>();
     for (Iterator<RedisCall> it = unsent.iterator(); it.hasNext(); ) {
       RedisCall call = it.next();
-      if (call.deadlineNanos - now <= 0) {
+      if (call.unsentLimitNanos() - now <= 0) {
         it.remove();
         unsentChecks -= call.checks();
-        expired.add(call);
+        shed.add(call);
       } else {
-        next = Math.min(next, call.deadlineNanos);
+        next = Math.min(next, call.unsentLimitNanos());
       }
     }
+    List<RedisCall> expired = new ArrayList<>();
     for (RedisCall call : inFlight) {
       if (!call.late && call.deadlineNanos - now <= 0) {
         expired.add(call);
@@ -293,28 +370,78 @@ final class PipelinedConnection {
         next = Math.min(next, call.deadlineNanos);
       }
     }
-    // Answered after the walk: an answer may break this connection (a handshake that timed out), emptying the queues.
+    // Answered after the walks: an answer may break this connection (a handshake that timed out), emptying the queues.
+    // Unwritten because the connection is not up yet is the connection's matter, not Sluice's load.
+    boolean up = state == State.READY;
+    for (RedisCall call : shed) {
+      answer(call, up ? RedisCall::onShed : waiting -> waiting.onConnectionLost(
+          new java.io.IOException("the connection to redis " + node.address() + " was not up in time")));
+    }
     for (RedisCall call : expired) {
-      call.late = true;
-      try {
-        call.onDeadline();
-      } catch (RuntimeException e) {
-        callerFailed(e);
-      }
+      answer(call, RedisCall::onDeadline);
     }
     if (state != State.READY && state != State.HANDSHAKE && state != State.CONNECTING) {
       return;
     }
-    if (!inFlight.isEmpty() && now - waitingSinceNanos > stallNanos) {
-      broken(new java.io.IOException("redis " + node.address() + " answered nothing for " + stallNanos / 1_000_000 + " ms"));
-      return;
-    }
-    if (!inFlight.isEmpty()) {
-      // Late replies are awaited only so long: come back to see whether the connection stalled.
+    if (inFlight.isEmpty()) {
+      silenceSeenNanos = 0;
+    } else {
+      long silentNanos = now - waitingSinceNanos;
+      if (silentNanos > stallNanos) {
+        broken(new java.io.IOException("redis " + node.address() + " answered nothing for " + stallNanos / 1_000_000 + " ms"));
+        return;
+      }
+      if (!stalled && silentNanos >= redisTimeoutNanos) {
+        if (silenceSeenNanos == 0) {
+          // This timer may have run late, behind a busy loop, with replies unread: look again after the next poll.
+          silenceSeenNanos = now;
+          next = Math.min(next, now + STALL_CONFIRM_NANOS);
+        } else if (now - silenceSeenNanos >= STALL_CONFIRM_NANOS) {
+          stall();
+        } else {
+          next = Math.min(next, silenceSeenNanos + STALL_CONFIRM_NANOS);
+        }
+      } else if (!stalled) {
+        next = Math.min(next, waitingSinceNanos + redisTimeoutNanos);
+      }
+      // Late replies are awaited only so long: come back to see whether the connection died.
       next = Math.min(next, waitingSinceNanos + stallNanos + 1_000_000);
     }
     if (next != Long.MAX_VALUE && next < timerDeadlineNanos) {
       armTimer(next);
+    }
+  }
+
+  /**
+   * Redis has not answered a written command for the Redis timeout while this loop was free to
+   * read: every command here is answered as a timeout now (a sequential caller pays one timeout,
+   * not one per command) and the listener opens the breaker. Written ones keep their place for
+   * their late replies; unwritten ones are dropped, never to be written behind a silent Redis.
+   */
+  private void stall() {
+    stalled = true;
+    silenceSeenNanos = 0;
+    List<RedisCall> answered = new ArrayList<>(inFlight.size() + unsent.size());
+    for (RedisCall call : inFlight) {
+      if (!call.late) {
+        answered.add(call);
+      }
+    }
+    answered.addAll(unsent);
+    unsent.clear();
+    unsentChecks = 0;
+    for (RedisCall call : answered) {
+      answer(call, RedisCall::onStalled);
+    }
+    listener.onStalled(this);
+  }
+
+  private static void answer(RedisCall call, java.util.function.Consumer<RedisCall> how) {
+    call.late = true;
+    try {
+      how.accept(call);
+    } catch (RuntimeException e) {
+      callerFailed(e);
     }
   }
 
@@ -324,12 +451,15 @@ final class PipelinedConnection {
     }
     state = State.DOWN;
     opening = null;
+    lastFailure = cause;
     if (socket != null) {
       socket.messageHandler(null).closeHandler(null).exceptionHandler(null);
       socket.close();
       socket = null;
     }
     parser.release();
+    stalled = false;
+    silenceSeenNanos = 0;
     failAll(cause);
     listener.onDown(this, cause);
     reconnectLater();
@@ -381,6 +511,10 @@ final class PipelinedConnection {
     }
     NetSocketInternal open = socket;
     state = State.CLOSED;
+    if (readyWaiters != null) {
+      readyWaiters.tryFail("connection to redis " + node.address() + " closed by sluice");
+      readyWaiters = null;
+    }
     socket = null;
     parser.release();
     failAll(new java.io.IOException("connection to redis " + node.address() + " closed by sluice"));

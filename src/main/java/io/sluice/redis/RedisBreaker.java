@@ -14,7 +14,8 @@ import java.util.function.Supplier;
 
 /**
  * The circuit breaker around one Redis node (vertx-circuit-breaker). After {@code maxFailures}
- * failures in a row (timeouts, broken connections, a Redis that says it cannot serve) it opens, and
+ * failures in a row (broken connections, a Redis that says it cannot serve), or at once when a
+ * connection stalls (commands written, nothing back while the event loop ran), it opens, and
  * checks for that node are answered by the failure mode at once instead of waiting on a dead Redis.
  * Every {@code resetMs} it probes: a fresh connection that logs in and loads the Lua scripts. When
  * the probe succeeds it closes, so the scripts are in Redis before checks go back to it.
@@ -108,6 +109,18 @@ public final class RedisBreaker {
     }
     failedSinceSuccess.set(true);
     breaker.execute(attempt -> attempt.fail(cause));
+  }
+
+  /**
+   * Evidence that needs no second opinion (written commands and nothing back while the event loop
+   * ran): opens at once, so that the callers after this one do not each wait out a timeout.
+   */
+  void trip(Throwable cause) {
+    if (!closed) {
+      return;
+    }
+    log.warn("redis {} stalled: {}", node, cause.getMessage());
+    breaker.open();
   }
 
   /** Redis answered: resets the failures counted so far, so that only failures in a row open the breaker. */

@@ -78,7 +78,7 @@ public final class RedisBreakers {
   /** Logs in and loads the scripts on a fresh connection: success means checks can go back to the node. */
   private Future<Void> probe(RedisAccess node) {
     PipelinedConnection connection = new PipelinedConnection(vertx, context, probeClient, node, scripts, probeTimeoutMs,
-        probeTimeoutMs, IGNORE);
+        probeTimeoutMs, probeTimeoutMs, IGNORE);
     return connection.open().eventually(connection::close);
   }
 

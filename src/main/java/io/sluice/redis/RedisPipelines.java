@@ -19,10 +19,12 @@ import java.util.Map;
  * connection of this event loop, so it never leaves the thread it arrived on.
  *
  * <p>What can happen to a call is decided here, once: the node's breaker is open, or no connection
- * is up, and the failure mode answers at once; Redis answers in time; the deadline passes first
- * (a timeout counts against the breaker, the caller's own deadline does not); Redis redirects
- * (NOSCRIPT is answered by one EVAL, MOVED and ASK by the node they name, READONLY by reconnecting);
- * or Redis reports a fault that no failure mode may hide.
+ * is up, and the failure mode answers at once; Redis answers; the caller's deadline passes first
+ * (its own affair: the breaker does not hear of it); the call waited in Sluice unwritten past its
+ * limit and is shed (Sluice's overload: never the failure mode); its connection stalled, Redis
+ * answering nothing while the event loop ran (the breaker opens at once, the failure mode answers);
+ * Redis redirects (NOSCRIPT is answered by one EVAL, MOVED and ASK by the node they name, READONLY
+ * by reconnecting); or Redis reports a fault that no failure mode may hide.
  *
  * <p>One instance per event loop; every method runs on that event loop.
  */
@@ -53,6 +55,7 @@ public final class RedisPipelines {
   private final List<LuaScript> scripts;
   private final int connectionsPerNode;
   private final long handshakeTimeoutMs;
+  private final long redisTimeoutMs;
   private final long stallMs;
   private final Map<String, Node> nodes = new HashMap<>();
   private long lastTopologyLookNanos = System.nanoTime();
@@ -71,10 +74,12 @@ public final class RedisPipelines {
 
   /**
    * @param connectionsPerNode connections this event loop keeps to each node
+   * @param redisTimeoutMs     written commands and nothing received this long, while the loop ran: Redis does not answer
    * @param stallMs            a connection with commands unanswered this long is reopened
    */
   public RedisPipelines(Vertx vertx, RedisTopology topology, RedisBreakers breakers, RedisFaults faults,
-                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long stallMs, Observer observer) {
+                        List<LuaScript> scripts, int connectionsPerNode, long handshakeTimeoutMs, long redisTimeoutMs, long stallMs,
+                        Observer observer) {
     this.observer = observer;
     this.vertx = vertx;
     this.context = (ContextInternal) vertx.getOrCreateContext();
@@ -86,22 +91,35 @@ public final class RedisPipelines {
     this.scripts = List.copyOf(scripts);
     this.connectionsPerNode = connectionsPerNode;
     this.handshakeTimeoutMs = handshakeTimeoutMs;
+    this.redisTimeoutMs = redisTimeoutMs;
     this.stallMs = stallMs;
   }
 
   /**
-   * Opens every connection to every node and loads the scripts on each. Completes when each
-   * connection is ready or failed once (it keeps trying in the background): a Redis that is down
-   * at start does not stop the instance, it only makes its checks answer by the failure mode.
+   * Opens every connection to every node, logged in and with the scripts loaded. Completes once
+   * every one is ready; a connection that fails keeps trying (with backoff) until it is, and the
+   * caller bounds the wait: an instance serves no check before its connections can carry it.
    */
   public Future<Void> open() {
     List<Future<Void>> opened = new ArrayList<>();
     for (RedisAccess access : topology.nodes()) {
       for (PipelinedConnection connection : node(access).connections) {
-        opened.add(connection.open().otherwiseEmpty());
+        opened.add(connection.opened());
       }
     }
     return Future.all(opened).mapEmpty();
+  }
+
+  /** Why a connection last failed to open, for a start that gives up; "no failure seen" when none did. */
+  public String lastFailure() {
+    for (Node node : nodes.values()) {
+      for (PipelinedConnection connection : node.connections) {
+        if (connection.lastFailure() != null) {
+          return connection.lastFailure().toString();
+        }
+      }
+    }
+    return "no connection failed, none was ready in time";
   }
 
   /** How many connections of this event loop are up (for readiness and tests). */
@@ -121,18 +139,18 @@ public final class RedisPipelines {
    * Runs a script for a check. Every key carries the same hash tag (the first key routes it), or,
    * on a single Redis (not a Cluster), the keys of several users' checks.
    *
-   * @param redisDeadlineNanos  past it, Redis counts as not answering (the breaker hears of it)
+   * @param sendByNanos         not written to Redis by then, the call is shed ({@link ScriptCallback#onOverload})
    * @param callerDeadlineNanos past it, the caller no longer waits ({@link Long#MAX_VALUE}: no deadline)
    */
-  public void eval(LuaScript script, String[] keys, Object[] args, long redisDeadlineNanos, long callerDeadlineNanos,
+  public void eval(LuaScript script, String[] keys, Object[] args, long sendByNanos, long callerDeadlineNanos,
                    ScriptCallback callback) {
-    eval(script, keys, args, 1, redisDeadlineNanos, callerDeadlineNanos, callback);
+    eval(script, keys, args, 1, sendByNanos, callerDeadlineNanos, callback);
   }
 
   /** A script that decides {@code checks} checks at once. */
-  public void eval(LuaScript script, String[] keys, Object[] args, int checks, long redisDeadlineNanos, long callerDeadlineNanos,
+  public void eval(LuaScript script, String[] keys, Object[] args, int checks, long sendByNanos, long callerDeadlineNanos,
                    ScriptCallback callback) {
-    ScriptCall call = new ScriptCall(script, keys, args, checks, redisDeadlineNanos, callerDeadlineNanos, callback);
+    ScriptCall call = new ScriptCall(script, keys, args, checks, sendByNanos, callerDeadlineNanos, callback);
     send(call, node(topology.nodeFor(keys[0])), false);
   }
 
@@ -234,7 +252,7 @@ public final class RedisPipelines {
     } else if ("TRYAGAIN".equals(prefix)) {
       // A slot is being migrated and the call's keys are on both sides for a moment: it did not run.
       // Asked again shortly, it runs once the keys have moved; the node is not failing, so no breaker hears of it.
-      if (!call.late && System.nanoTime() + TRYAGAIN_PAUSE_NANOS < call.redisDeadlineNanos) {
+      if (!call.late && System.nanoTime() + TRYAGAIN_PAUSE_NANOS < call.unsentLimitNanos()) {
         vertx.setTimer(TRYAGAIN_PAUSE_NANOS / 1_000_000, pause -> send(call, node(topology.nodeFor(call.keys[0])), false));
       } else if (!call.late) {
         call.callback.onUnavailable(Unavailable.REDIS_BUSY, node.breaker.retryAfterMs());
@@ -281,14 +299,6 @@ public final class RedisPipelines {
     send(call, node(target), ask);
   }
 
-  private void onDeadline(ScriptCall call) {
-    if (call.callerDeadlineNanos <= call.redisDeadlineNanos) {
-      call.callback.onDeadline();
-    } else {
-      failedChecks(call, new java.util.concurrent.TimeoutException("redis did not answer in time"));
-      call.callback.onUnavailable(Unavailable.TIMEOUT, call.node.breaker.retryAfterMs());
-    }
-  }
 
   /**
    * The breaker counts each check a failed call decided: it opens after as many checks failed in a
@@ -322,7 +332,7 @@ public final class RedisPipelines {
     final RedisAccess access;
     final RedisBreaker breaker;
     final PipelinedConnection[] connections;
-    /** Until a first connection was ready, checks wait for it (within their deadline) rather than fail. */
+    /** Until a first connection was ready, checks wait for it (within their limits) rather than fail. */
     boolean everReady;
 
     Node(RedisAccess access) {
@@ -330,7 +340,8 @@ public final class RedisPipelines {
       this.breaker = breakers.forNode(access);
       this.connections = new PipelinedConnection[connectionsPerNode];
       for (int i = 0; i < connectionsPerNode; i++) {
-        connections[i] = new PipelinedConnection(vertx, context, netClient, access, scripts, handshakeTimeoutMs, stallMs, this);
+        connections[i] = new PipelinedConnection(vertx, context, netClient, access, scripts, handshakeTimeoutMs, redisTimeoutMs, stallMs,
+            this);
       }
     }
 
@@ -341,7 +352,7 @@ public final class RedisPipelines {
     PipelinedConnection pick() {
       PipelinedConnection chosen = null;
       for (PipelinedConnection connection : connections) {
-        if (connection.isReady()) {
+        if (connection.isAnswering()) {
           if (connection.outstanding() < SPILL_OVER) {
             return connection;
           }
@@ -351,8 +362,11 @@ public final class RedisPipelines {
         }
       }
       if (chosen == null && !everReady) {
+        // A node first heard of now (a Cluster redirect): its connections open, and checks wait for the first.
         chosen = connections[0];
-        chosen.open();
+        for (PipelinedConnection connection : connections) {
+          connection.open();
+        }
       }
       return chosen;
     }
@@ -366,6 +380,12 @@ public final class RedisPipelines {
     @Override
     public void onReady(PipelinedConnection connection) {
       everReady = true;
+    }
+
+    @Override
+    public void onStalled(PipelinedConnection connection) {
+      breaker.trip(new java.util.concurrent.TimeoutException("redis " + access.address() + " answered nothing for "
+          + redisTimeoutMs + " ms while the event loop was free to read"));
     }
 
     @Override
@@ -387,23 +407,20 @@ public final class RedisPipelines {
     final String[] keys;
     final Object[] args;
     final int checks;
-    final long redisDeadlineNanos;
-    final long callerDeadlineNanos;
     final ScriptCallback callback;
     Node node;
     boolean useEval;
     int redirects;
 
-    ScriptCall(LuaScript script, String[] keys, Object[] args, int checks, long redisDeadlineNanos, long callerDeadlineNanos,
+    ScriptCall(LuaScript script, String[] keys, Object[] args, int checks, long sendByNanos, long callerDeadlineNanos,
                ScriptCallback callback) {
       this.script = script;
       this.checks = checks;
       this.keys = keys;
       this.args = args;
-      this.redisDeadlineNanos = redisDeadlineNanos;
-      this.callerDeadlineNanos = callerDeadlineNanos;
       this.callback = callback;
-      this.deadlineNanos = Math.min(redisDeadlineNanos, callerDeadlineNanos);
+      this.sendByNanos = sendByNanos;
+      this.deadlineNanos = callerDeadlineNanos;
     }
 
     @Override
@@ -437,7 +454,17 @@ public final class RedisPipelines {
 
     @Override
     void onDeadline() {
-      RedisPipelines.this.onDeadline(this);
+      callback.onDeadline();
+    }
+
+    @Override
+    void onShed() {
+      callback.onOverload();
+    }
+
+    @Override
+    void onStalled() {
+      callback.onUnavailable(Unavailable.TIMEOUT, node.breaker.retryAfterMs());
     }
 
     @Override

@@ -18,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -30,13 +29,17 @@ import java.util.function.Consumer;
  * <p>A socket can stay open while nothing comes through it (a hung Redis, a half-open TCP
  * connection): the connection is pinged every {@link #PING_INTERVAL_MS}, and one that does not
  * answer within {@link #PONG_TIMEOUT_MS} is taken for lost, so that is noticed within 3 seconds.
+ * The timer that finds a PING unanswered may itself run late behind a busy event loop, with the
+ * PONG unread in the socket: the verdict waits for one more poll of the sockets, so that an
+ * overloaded instance does not take its own lag for Redis's silence.
  */
 public final class Subscriber {
 
   private static final Logger log = LoggerFactory.getLogger(Subscriber.class);
 
   static final long FIRST_BACKOFF_MS = 100;
-  static final long MAX_BACKOFF_MS = 5_000;
+  /** Short: unban notices missed while away are caught up only once the subscription is back. */
+  static final long MAX_BACKOFF_MS = 1_000;
   static final long PING_INTERVAL_MS = 1_000;
   static final long PONG_TIMEOUT_MS = 2_000;
 
@@ -127,14 +130,18 @@ public final class Subscriber {
     if (conn != connection) {
       return;
     }
-    conn.send(Request.cmd(Command.PING))
-        .timeout(PONG_TIMEOUT_MS, TimeUnit.MILLISECONDS)
-        .onFailure(e -> {
-          if (conn == connection) {
+    Future<Response> pong = conn.send(Request.cmd(Command.PING));
+    vertx.setTimer(PONG_TIMEOUT_MS, late -> {
+      if (!pong.isComplete()) {
+        // At least a millisecond later, after the event loop polled its sockets again.
+        vertx.setTimer(1, again -> {
+          if (!pong.isComplete() && conn == connection) {
             conn.close();
             lost(conn, "no answer to PING within " + PONG_TIMEOUT_MS + " ms");
           }
         });
+      }
+    });
   }
 
   private void lost(RedisConnection conn, String why) {

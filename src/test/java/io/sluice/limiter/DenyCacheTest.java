@@ -14,7 +14,7 @@ class DenyCacheTest {
   /** 10 tokens, one every 100 ms. */
   private static final Rule RULE = new Rule("api", 10, 10);
 
-  private final DenyCache cache = new DenyCache();
+  private final DenyCache cache = new DenyCache(1 << 20);
 
   @Test
   void aRefusalHoldsForRequestsAtLeastAsLargeUntilTheTokensAreThere() {

@@ -10,7 +10,7 @@ class LocalBucketsTest {
 
   private static final long SECOND = 1_000_000_000L;
 
-  private final LocalBuckets buckets = new LocalBuckets();
+  private final LocalBuckets buckets = new LocalBuckets(1 << 20);
 
   @Test
   void aShareOfTheCapacityIsAllowedThenRefusedWithTheTimeToTheNextToken() {

@@ -44,7 +44,7 @@ class EarlyWritesTest {
     onLoop(() -> {
       RedisAccess node = RedisAccess.parse(redis.uri());
       pipelines = new RedisPipelines(vertx, RedisTopology.standalone(node), new RedisBreakers(vertx, node, SCRIPTS.all(), 5, 1000, 1000),
-          new RedisFaults(), SCRIPTS.all(), 1, 1000, 10_000, new RedisPipelines.Observer() {
+          new RedisFaults(), SCRIPTS.all(), 1, 1000, 1000, 10_000, new RedisPipelines.Observer() {
             @Override
             public void connectionLost() {
             }
@@ -155,6 +155,11 @@ class EarlyWritesTest {
       @Override
       public void onDeadline() {
         throw new AssertionError("deadline passed");
+      }
+
+      @Override
+      public void onOverload() {
+        throw new AssertionError("shed unwritten");
       }
 
       @Override

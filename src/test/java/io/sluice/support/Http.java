@@ -14,10 +14,13 @@ public final class Http {
   private Http() {
   }
 
-  /** The status of a GET, or -1 when nothing answered. */
+  /** A server that has not answered by then has not answered: the test goes on rather than hang. */
+  private static final java.time.Duration ANSWER_WITHIN = java.time.Duration.ofSeconds(10);
+
+  /** The status of a GET, or -1 when nothing answered (within 10 s). */
   public static int status(URI uri) {
     try {
-      return client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+      return client.send(HttpRequest.newBuilder(uri).timeout(ANSWER_WITHIN).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
     } catch (IOException e) {
       return -1;
     } catch (InterruptedException e) {
@@ -33,7 +36,7 @@ public final class Http {
 
   /** The body of a GET with an Authorization header, or "" when nothing answered. */
   public static String body(URI uri, String authorization) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(ANSWER_WITHIN);
     if (authorization != null) {
       request.header("Authorization", authorization);
     }

@@ -77,7 +77,7 @@ public final class SluiceFixture implements AutoCloseable {
 
   /** Waits until the instance listens to unban notices, so that its ban cache serves. */
   public SluiceFixture awaitSubscribed() {
-    Await.until("the ban cache to go live", java.time.Duration.ofSeconds(10), () -> sluice.banCache().isLive());
+    Await.until("the ban cache to go live", java.time.Duration.ofSeconds(10), () -> sluice.banCache().unbansArrive());
     return this;
   }
 

