@@ -4,17 +4,21 @@ import io.sluice.limiter.CheckFailure;
 import io.sluice.ops.Health;
 import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.StatusException;
 
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Whether a call that decides checks (Check, CheckBatch, Envoy's ShouldRateLimit) may start: not
  * while draining ({@code UNAVAILABLE}, so that clients retry on another instance), not beyond
  * {@code maxChecksInFlight} ({@code RESOURCE_EXHAUSTED}); and by when it must be answered. A
- * call admitted counts as in flight until its answer is ready.
+ * call admitted counts as in flight until its answer is ready. A call from a light connection (a
+ * backend with a call or two in flight, not one flooding the instance) still gets in up to a
+ * quarter past the limit: the limit is spent by whoever sends most, and the others keep being decided.
  */
 public final class Admission {
 
@@ -29,11 +33,15 @@ public final class Admission {
   private final Health health;
   private final Metrics metrics;
   private final int maxChecksInFlight;
+  private final int maxChecksInFlightOfLight;
+  private final Predicate<HttpConnection> light;
 
-  public Admission(Health health, Metrics metrics, int maxChecksInFlight) {
+  public Admission(Health health, Metrics metrics, int maxChecksInFlight, Predicate<HttpConnection> light) {
     this.health = health;
     this.metrics = metrics;
     this.maxChecksInFlight = maxChecksInFlight;
+    this.maxChecksInFlightOfLight = maxChecksInFlight + Math.max(1, maxChecksInFlight / 4);
+    this.light = light;
   }
 
   public <T> Future<T> run(GrpcServerRequest<?, ?> call, Function<Admitted, Future<T>> work) {
@@ -41,7 +49,8 @@ public final class Admission {
     if (!health.tryEnter()) {
       return Future.failedFuture(SHUTTING_DOWN);
     }
-    if (health.inFlight() > maxChecksInFlight) {
+    int inFlight = health.inFlight();
+    if (inFlight > maxChecksInFlight && (inFlight > maxChecksInFlightOfLight || !light.test(call.connection()))) {
       health.exit();
       metrics.shed("overload");
       return Future.failedFuture(CheckFailure.overload(maxChecksInFlight));

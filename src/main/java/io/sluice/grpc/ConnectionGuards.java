@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -23,12 +24,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <ul>
  *   <li>connections past {@code maxConnections} (over the whole process) are closed on arrival;</li>
  *   <li>a connection holding {@code maxStreamsPerConnection} calls is no longer read: its peer must
- *       take answers before it may ask more (this holds even for a peer that never acknowledged the
- *       HTTP/2 settings that announce the limit, which the HTTP/2 stack enforces only then);</li>
+ *       take answers before it may ask more; one with twice that many streams open (a peer that never
+ *       acknowledged the HTTP/2 settings announcing the limit, which the HTTP/2 stack enforces only
+ *       then, and sends requests it does not finish) is closed;</li>
+ *   <li>a connection holding more than {@link #FAIR_SHARE} calls one of which was shed (the instance is
+ *       at {@code maxChecksInFlight}) is not read for a while: a quarter of a second, four times longer each time it is shed again
+ *       soon after (up to {@link #MAX_SHED_PAUSE_MS}). Its next requests wait in its own socket rather than
+ *       be read only to be shed, so that a flood does not make every pass of the event loop long,
+ *       and a client with a call now and then is still read at once;</li>
  *   <li>a connection whose peer takes none of its answers for {@code slowReaderTimeoutMs} is closed;</li>
  *   <li>when this event loop's share of the instance's budget of answers waiting for their peers is
  *       spent, the connection holding most of them is closed.</li>
  * </ul>
+ *
+ * <p>Only calls whose request arrived whole count toward stopping the reading: a call still waiting
+ * for the rest of its request would wait for ever on a connection no longer read.
  *
  * <p>Reading is stopped and connections closed on their Netty channel: Vert.x has no public way to
  * a server connection's channel, and its internal {@link HttpServerConnection} is the one place
@@ -45,27 +55,49 @@ public final class ConnectionGuards {
     public final AtomicInteger answersWaiting = new AtomicInteger();
   }
 
-  /** One call on a connection, from its arrival to its end: exactly one of the two is called. */
+  /** One call on a connection, from its arrival to its end: {@link #received} at most once, then exactly one of the other two. */
   interface Call {
     Call UNGUARDED = new Call() {
       @Override
-      public void answered(Future<?> written) {
+      public void received() {
       }
 
       @Override
-      public void abandoned() {
+      public void answered(Future<?> written, boolean received) {
+      }
+
+      @Override
+      public void abandoned(boolean received) {
       }
     };
 
-    /** Its answer was handed to the connection; {@code written} completes once the peer can have it. */
-    void answered(Future<?> written);
+    /** Its request arrived whole: from now on it ends without reading anything more from the connection. */
+    void received();
 
-    /** Its caller reset the stream before an answer: nothing more is held for it. */
-    void abandoned();
+    /** It was shed, the instance being at its limit: the connection is not read for a while. */
+    default void shed() {
+    }
+
+    /**
+     * Its answer was handed to the connection; {@code written} completes once the peer can have it.
+     *
+     * @param received whether {@link #received} was called for it
+     */
+    void answered(Future<?> written, boolean received);
+
+    /** Its caller reset the stream before an answer, or it could not be answered: nothing more is held for it. */
+    void abandoned(boolean received);
   }
+
+  /** Calls a connection may hold and still count as light: not paused when shed, admitted past the limit's edge. */
+  static final int FAIR_SHARE = 8;
+
+  /** The longest a connection whose calls keep being shed goes unread. */
+  static final long MAX_SHED_PAUSE_MS = 2_000;
 
   private final Vertx vertx;
   private final Settings.Connections limits;
+  private final long shedPauseMs;
   private final Open open;
   private final int answersBudget;
   private final Metrics metrics;
@@ -75,9 +107,11 @@ public final class ConnectionGuards {
   private long sweepTimer = -1;
 
   /** @param answersBudget answers that may wait for their peers on this event loop's connections at once */
-  ConnectionGuards(Vertx vertx, Settings.Connections limits, Open open, int answersBudget, Metrics metrics) {
+  /** @param shedPauseMs how long a connection whose call was shed is first not read */
+  ConnectionGuards(Vertx vertx, Settings.Connections limits, Open open, int answersBudget, long shedPauseMs, Metrics metrics) {
     this.vertx = vertx;
     this.limits = limits;
+    this.shedPauseMs = shedPauseMs;
     this.open = open;
     this.answersBudget = answersBudget;
     this.metrics = metrics;
@@ -113,17 +147,22 @@ public final class ConnectionGuards {
     }
   }
 
-  /** A call arrived on {@code connection}. */
+  /** Whether the connection holds few calls: a backend asking now and then, not one flooding the instance. */
+  boolean light(HttpConnection connection) {
+    Guard guard = guards.get(connection);
+    return guard == null || guard.held <= FAIR_SHARE;
+  }
+
+  /** A call (a stream) opened on {@code connection}. */
   Call started(HttpConnection connection) {
     Guard guard = guards.get(connection);
     if (guard == null) {
       return Call.UNGUARDED;
     }
-    guard.held++;
-    if (guard.held >= limits.maxStreamsPerConnection() && !guard.readingStopped) {
-      // What its peer sends now stays in its socket until it takes answers.
-      guard.readingStopped = true;
-      guard.channel.config().setAutoRead(false);
+    guard.streams++;
+    if (guard.streams > 2 * limits.maxStreamsPerConnection() && !guard.closing) {
+      close(guard, "streams", "its peer opened " + guard.streams + " streams, past twice maxStreamsPerConnection ("
+          + limits.maxStreamsPerConnection() + ")");
     }
     return guard;
   }
@@ -176,11 +215,18 @@ public final class ConnectionGuards {
   /** One connection: the calls it holds, and the answers among them waiting for its peer. */
   private final class Guard implements Call {
     final Channel channel;
+    /** Streams open: calls whose request may not have arrived whole yet. */
+    int streams;
+    /** Calls whose request arrived, not yet ended: each ends whether or not the connection is read. */
     int held;
     int waiting;
     /** When its peer last took an answer, or when answers began to wait, whichever is later. */
     long progressNanos;
     boolean readingStopped;
+    /** Not read for a while: a call of it was shed. */
+    boolean pausedForShedding;
+    long pauseMs = shedPauseMs;
+    long resumedNanos;
     boolean closing;
 
     Guard(Channel channel) {
@@ -188,9 +234,39 @@ public final class ConnectionGuards {
     }
 
     @Override
-    public void answered(Future<?> written) {
+    public void received() {
+      held++;
+      if (!readingStopped && !closing && held >= limits.maxStreamsPerConnection()) {
+        // What its peer sends now stays in its own socket until it holds fewer calls.
+        readingStopped = true;
+        channel.config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void shed() {
+      if (pausedForShedding || closing || held <= FAIR_SHARE) {
+        return;
+      }
+      long now = System.nanoTime();
+      // Shed again soon after it was last read again: it floods, so it waits longer; else from the start.
+      pauseMs = now - resumedNanos < 2 * pauseMs * 1_000_000L ? Math.min(MAX_SHED_PAUSE_MS, 4 * pauseMs) : shedPauseMs;
+      pausedForShedding = true;
+      channel.config().setAutoRead(false);
+      // Jittered: connections shed in one pass must not all be read again in one later pass.
+      vertx.setTimer(pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs), resume -> {
+        resumedNanos = System.nanoTime();
+        pausedForShedding = false;
+        if (!readingStopped && !closing) {
+          channel.config().setAutoRead(true);
+        }
+      });
+    }
+
+    @Override
+    public void answered(Future<?> written, boolean received) {
       if (written.isComplete() || closing) {
-        ended();
+        ended(received);
         return;
       }
       if (waiting == 0) {
@@ -199,32 +275,37 @@ public final class ConnectionGuards {
       waiting++;
       answersWaiting++;
       open.answersWaiting.incrementAndGet();
-      written.onComplete(done -> taken());
+      written.onComplete(done -> taken(received));
       if (answersWaiting > answersBudget) {
         closeTheGreediest();
       }
     }
 
-    private void taken() {
+    private void taken(boolean received) {
       if (closing) {
         return;
       }
       waiting--;
       release(1);
       progressNanos = System.nanoTime();
-      ended();
+      ended(received);
     }
 
     @Override
-    public void abandoned() {
-      ended();
+    public void abandoned(boolean received) {
+      ended(received);
     }
 
-    private void ended() {
-      held--;
+    private void ended(boolean received) {
+      streams--;
+      if (received) {
+        held--;
+      }
       if (readingStopped && held <= limits.maxStreamsPerConnection() / 2 && !closing) {
         readingStopped = false;
-        channel.config().setAutoRead(true);
+        if (!pausedForShedding) {
+          channel.config().setAutoRead(true);
+        }
       }
     }
   }

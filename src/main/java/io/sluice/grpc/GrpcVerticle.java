@@ -69,6 +69,13 @@ public final class GrpcVerticle extends VerticleBase {
                        ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight) {
   }
 
+  /**
+   * How long a connection whose call was shed is first left unread (four times longer if it is shed
+   * again soon after): at a quarter of a second, a flood of 500 connections x 100 streams reached
+   * the pace the instance can answer within 2 s instead of 4 (docs/benchmarks.md).
+   */
+  private static final long SHED_PAUSE_MS = 250;
+
   private final Shared shared;
   private Redis redis;
   private RedisPipelines pipelines;
@@ -117,10 +124,11 @@ public final class GrpcVerticle extends VerticleBase {
 
   private Future<HttpServer> listen(Settings settings) {
     Health health = shared.health();
-    guards = new ConnectionGuards(vertx, settings.connections(), shared.openConnections(), shared.answersWaitingPerLoop(), shared.metrics());
+    guards = new ConnectionGuards(vertx, settings.connections(), shared.openConnections(), shared.answersWaitingPerLoop(),
+        SHED_PAUSE_MS, shared.metrics());
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
-    Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight());
+    Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight(), guards::light);
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
     BanAdmin bans = new BanAdmin(vertx, redis, nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,

@@ -120,7 +120,7 @@ final class UnaryService implements Service {
       call.errorHandler(gone -> {
         if (!answered) {
           answered = true;
-          held.abandoned();
+          held.abandoned(received);
           metrics.abandoned(call.fullMethodName());
         }
       });
@@ -140,6 +140,7 @@ final class UnaryService implements Service {
         return;
       }
       received = true;
+      held.received();
       Req request;
       try {
         request = parser.parseFrom(payload(message).getBytes());
@@ -163,20 +164,21 @@ final class UnaryService implements Service {
         answered = true;
         try {
           if (done.succeeded()) {
-            held.answered(call.response().end(done.result()));
+            held.answered(call.response().end(done.result()), received);
           } else {
             StatusException status = GrpcErrors.toStatus(done.cause());
             if (GrpcErrors.isShed(done.cause())) {
+              held.shed();
               // gRPC's own retry hint: clients with a retry policy wait this long before trying again.
               call.response().trailers().set("grpc-retry-pushback-ms", String.valueOf(CheckFailure.OVERLOAD_RETRY_AFTER_MS));
             }
-            held.answered(call.response().status(status.status()).statusMessage(status.message()).end());
+            held.answered(call.response().status(status.status()).statusMessage(status.message()).end(), received);
           }
         } catch (RuntimeException e) {
           // Whatever completed the answer (a Redis reply that answers other checks too) must not hear
           // of it. A stream the client closed meanwhile throws here (Vert.x 5.0.7 fails on the answer
           // it can no longer send): the caller is gone, which is no error of ours.
-          held.abandoned();
+          held.abandoned(received);
           metrics.abandoned(call.fullMethodName());
           log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
         }
@@ -187,9 +189,9 @@ final class UnaryService implements Service {
       if (!answered) {
         answered = true;
         try {
-          held.answered(call.response().status(status).statusMessage(message).end());
+          held.answered(call.response().status(status).statusMessage(message).end(), received);
         } catch (RuntimeException e) {
-          held.abandoned();
+          held.abandoned(received);
           metrics.abandoned(call.fullMethodName());
           log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
         }

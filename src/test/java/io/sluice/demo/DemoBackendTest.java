@@ -141,9 +141,8 @@ class DemoBackendTest {
 
   @Test
   void overageLetThroughByDegradedAnswersIsReportedAsTheirsAndFailsTheRun() throws Exception {
-    // An instance whose Redis is unreachable answers by its failure mode, here open: every answer a degraded ALLOW.
-    try (SluiceFixture cutOff = SluiceFixture.start("redis://127.0.0.1:" + Ports.free(), LIMITS,
-        new JsonObject().put("failureMode", "open"))) {
+    // An instance whose Redis is gone answers by its failure mode, here open: every answer a degraded ALLOW.
+    try (SluiceFixture cutOff = SluiceFixture.cutOff(LIMITS, new JsonObject().put("failureMode", "open"))) {
       Cli.Run run = Cli.run("simulate", "--targets", "127.0.0.1:" + a.port() + ",127.0.0.1:" + cutOff.port(),
           "--users", "0", "--abusers", "1", "--abuser-rate", "50", "--actions", "login", "--seconds", "0.5",
           "--token", SluiceFixture.ADMIN_TOKEN);
@@ -158,8 +157,7 @@ class DemoBackendTest {
 
   @Test
   void aRunThatDecidedNothingFailsSayingWhy() throws Exception {
-    try (SluiceFixture cutOff = SluiceFixture.start("redis://127.0.0.1:" + Ports.free(), LIMITS,
-        new JsonObject().put("failureMode", "open"))) {
+    try (SluiceFixture cutOff = SluiceFixture.cutOff(LIMITS, new JsonObject().put("failureMode", "open"))) {
       Cli.Run run = Cli.run("simulate", "--targets", "127.0.0.1:" + cutOff.port(), "--users", "2", "--abusers", "0",
           "--user-rate", "20", "--seconds", "0.3", "--token", SluiceFixture.ADMIN_TOKEN);
       assertEquals(1, run.exitCode(), run.out() + run.err());

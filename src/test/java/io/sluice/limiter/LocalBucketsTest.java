@@ -47,4 +47,20 @@ class LocalBucketsTest {
     assertTrue(buckets.take("v", "a", 1, 1, 1, 0).allowed());
     assertFalse(buckets.take("u", "a", 1, 1, 1, 0).allowed());
   }
+
+  @Test
+  void aFloodOfNewUsersPushesOutIdleBucketsNeverTheOneInUse() {
+    LocalBuckets small = new LocalBuckets(1 << 20);
+    for (int i = 0; i < 5; i++) {
+      assertTrue(small.take("hammering", "login", 5, 0.001, 1, 0).allowed());
+    }
+    for (int i = 0; i < 200_001; i++) {
+      small.take("flood-" + "x".repeat(200) + i, "login", 5, 0.001, 1, 0);
+      if (i % 200 == 0) {
+        assertFalse(small.take("hammering", "login", 5, 0.001, 1, 0).allowed(), "a used-up bucket stays used up");
+      }
+    }
+    assertFalse(small.take("hammering", "login", 5, 0.001, 1, 0).allowed(), "no fresh burst after the flood");
+    assertTrue(small.memory().bytes() <= small.memory().budgetBytes(), "within its budget");
+  }
 }

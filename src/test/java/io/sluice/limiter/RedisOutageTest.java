@@ -275,6 +275,35 @@ class RedisOutageTest {
   }
 
   @Test
+  void anUnbanMadeWhileAnInstanceWasCutOffAppliesThereWithinASecondOfItsReturn() throws Exception {
+    String limits = "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }";
+    JsonObject settings = new JsonObject().put("redisTimeoutMs", 250);
+    try (TestRedis redis = TestRedis.startOwn();
+         io.sluice.support.PausableProxy proxy = io.sluice.support.PausableProxy.to(redis.port());
+         SluiceFixture cutOff = SluiceFixture.start(proxy.uri(), limits, settings).awaitSubscribed();
+         SluiceFixture other = SluiceFixture.start(redis.uri(), limits, settings).awaitSubscribed()) {
+      String user = "pardoned-" + UUID.randomUUID();
+      SluiceClient admin = new SluiceClient(vertx, SocketAddress.inetSocketAddress(other.port(), "127.0.0.1"),
+          io.sluice.grpc.ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN));
+      other.await(admin.ban(user, "", 600, "abuse"));
+      assertEquals(Decision.BAN, cutOff.check(user, "api").getDecision(), "the ban, from redis, cached where it is cut off next");
+
+      proxy.pause();
+      Await.until("the cut-off instance to notice it hears no unban notices", Duration.ofSeconds(10),
+          () -> !cutOff.sluice().banCache().unbansArrive());
+      other.await(admin.unban(user, ""));
+      assertEquals(Decision.ALLOW, other.check(user, "api").getDecision(), "lifted where the notice arrived");
+      assertEquals(Decision.BAN, cutOff.check(user, "api").getDecision(), "the cached ban holds while redis cannot be asked");
+
+      proxy.resume();
+      Await.until("the cut-off instance to be back", Duration.ofSeconds(10), () -> cutOff.sluice().banCache().unbansArrive());
+      long back = System.nanoTime();
+      Await.until("the unban to apply there", Duration.ofSeconds(5), () -> cutOff.check(user, "api").getDecision() == Decision.ALLOW);
+      assertThat((System.nanoTime() - back) / 1e9).as("seconds from its return to the unban applying").isLessThan(1.0);
+    }
+  }
+
+  @Test
   void theCallersDeadlineIsAnsweredBeforeItPassesAndNeverByTheFailureMode() throws Exception {
     try (TestRedis redis = TestRedis.startOwn(); SluiceFixture sluice = SluiceFixture.start(redis.uri(), MODES)) {
       SluiceClient client = client(sluice);

@@ -134,8 +134,8 @@ class GracefulShutdownIT {
     builder.environment().put("SLUICE_LIMITS", limits.toString());
     Process process = builder.start();
     try {
-      // The limits are loaded early in the start, long before the ports open.
-      Await.until("the start under way", Duration.ofSeconds(30), () -> read(log).contains("Health - ready:"));
+      // Subscriptions come up early in the start, before the ports open.
+      Await.until("the start under way", Duration.ofSeconds(30), () -> read(log).contains("subscribed to"));
       process.destroy();
       assertTrue(process.waitFor(30, TimeUnit.SECONDS), "exited");
       String output = Files.readString(log);

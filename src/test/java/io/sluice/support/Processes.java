@@ -15,6 +15,17 @@ public final class Processes {
   public record Result(int exitCode, String output) {
   }
 
+  /** Whether a command of that name is on PATH. */
+  public static boolean onPath(String command) {
+    String path = System.getenv().getOrDefault("PATH", "");
+    for (String dir : path.split(java.io.File.pathSeparator)) {
+      if (java.nio.file.Files.isExecutable(Path.of(dir, command))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Runs a command to its end, or kills it after the timeout (exit code -1). */
   public static Result run(Map<String, String> env, int timeoutSeconds, String... command) throws Exception {
     return run(Path.of("."), env, timeoutSeconds, command);

@@ -25,6 +25,8 @@ public final class SluiceFixture implements AutoCloseable {
   private final Path limitsFile;
   private final Vertx clientVertx = Vertx.vertx();
   private final SluiceClient client;
+  /** A Redis this fixture started and stopped for itself ({@link #cutOff}); closed with it. */
+  private TestRedis ownRedis;
 
   /** The admin token test instances have unless a test says otherwise, and their client shows. */
   public static final String ADMIN_TOKEN = "test-admin-token-of-32-characters";
@@ -34,6 +36,24 @@ public final class SluiceFixture implements AutoCloseable {
     this.limitsFile = limitsFile;
     this.client = new SluiceClient(clientVertx, SocketAddress.inetSocketAddress(sluice.settings().port(), "127.0.0.1"),
         ClientAccess.PLAIN.withToken(sluice.settings().security().adminToken()));
+  }
+
+  /**
+   * An instance whose Redis is gone: it starts on a Redis of its own (an instance never serves
+   * before its Redis connections are open), which is then killed, so every check meets an
+   * unavailable Redis and its failure mode.
+   */
+  public static SluiceFixture cutOff(String limitsJson, JsonObject settings) throws Exception {
+    TestRedis redis = TestRedis.startOwn();
+    try {
+      SluiceFixture fixture = start(redis.uri(), limitsJson, settings);
+      fixture.ownRedis = redis;
+      redis.kill(redis.port());
+      return fixture;
+    } catch (RuntimeException e) {
+      redis.close();
+      throw e;
+    }
   }
 
   /** Starts an instance on a free port with {@code limitsJson} in a limits file of its own. */
@@ -137,5 +157,8 @@ public final class SluiceFixture implements AutoCloseable {
     clientVertx.close().await(10, TimeUnit.SECONDS);
     sluice.close();
     Files.deleteIfExists(limitsFile);
+    if (ownRedis != null) {
+      ownRedis.close();
+    }
   }
 }
