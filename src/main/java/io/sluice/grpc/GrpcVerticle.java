@@ -43,10 +43,8 @@ import io.sluice.security.ServerTls;
 import io.sluice.throttle.ThrottleFactors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.impl.HttpServerConnection;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.redis.client.Redis;
@@ -116,7 +114,7 @@ public final class GrpcVerticle extends VerticleBase {
    */
   private Future<Void> openRedis(Settings.RedisSettings redisSettings) {
     return pipelines.open()
-        .timeout(redisSettings.startupTimeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .timeout(redisSettings.startupTimeoutMs(), TimeUnit.MILLISECONDS)
         .recover(failure -> Future.failedFuture(new IllegalStateException("redis " + redisSettings.uri()
             + " could not be reached within redisStartupTimeoutMs (" + redisSettings.startupTimeoutMs() + " ms): "
             + pipelines.lastFailure())));
@@ -157,24 +155,13 @@ public final class GrpcVerticle extends VerticleBase {
           .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
           .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request)));
     }
-    HttpServer server = vertx.createHttpServer(ServerTls.grpc(serverOptions(settings.connections()), security))
+    HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
         .requestHandler(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics()))
         .connectionHandler(connection -> {
           guards.arrived(connection);
           flushOncePerTurn(connection);
         });
     return Listening.listen(server, "gRPC", settings.host(), settings.port(), "--port");
-  }
-
-  /** The port's own defences: streams per connection, idle connections, and HTTP/2 rapid reset. */
-  private static HttpServerOptions serverOptions(Settings.Connections connections) {
-    return new HttpServerOptions()
-        .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(connections.maxStreamsPerConnection()))
-        .setIdleTimeout(connections.idleTimeoutMs())
-        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setHttp2RstFloodMaxRstFramePerWindow(connections.rstFloodMax())
-        .setHttp2RstFloodWindowDuration(connections.rstFloodWindowMs())
-        .setHttp2RstFloodWindowDurationTimeUnit(TimeUnit.MILLISECONDS);
   }
 
   /**

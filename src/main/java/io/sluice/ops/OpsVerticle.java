@@ -14,7 +14,6 @@ import io.sluice.security.ServerTls;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.micrometer.PrometheusScrapingHandler;
@@ -81,7 +80,7 @@ public final class OpsVerticle extends VerticleBase {
     } else {
       new AdminRoutes(adminToken, new BanAdmin(vertx, redis, new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
     }
-    HttpServer server = vertx.createHttpServer(ServerTls.http(new HttpServerOptions(), settings.security())).requestHandler(router);
+    HttpServer server = vertx.createHttpServer(ServerTls.http(Listening.guarded(settings.connections()), settings.security())).requestHandler(router);
     return probeRedis()
         .onFailure(e -> log.warn("could not load the Lua scripts into redis at start: {}", e.toString()))
         .otherwiseEmpty()

@@ -100,6 +100,14 @@ public final class Subscriber {
     conn.endHandler(ended -> lost(conn, "connection closed"));
     Request subscribe = Request.cmd(Command.SUBSCRIBE);
     handlers.keySet().forEach(subscribe::arg);
+    // A connection that opened but never confirms (a Redis that hangs, a half-open socket) is given up
+    // like one that stops answering PINGs: else the subscription would never come back.
+    vertx.setTimer(PONG_TIMEOUT_MS, unconfirmed -> {
+      if (conn == connection && !subscribed) {
+        conn.close();
+        lost(conn, "SUBSCRIBE not confirmed within " + PONG_TIMEOUT_MS + " ms");
+      }
+    });
     return conn.send(subscribe).mapEmpty();
   }
 

@@ -92,4 +92,24 @@ class HostileClientsIT {
       vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void streamsResetAsFastAsTheyOpenCloseTheConnectionAndOthersAreServed(TestRedis redis) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (InstanceProcess instance = InstanceProcess.start(redis.uri(), LIMITS, Map.of("SLUICE_LOG_FORMAT", "json"))
+        .awaitReady(Duration.ofSeconds(60))) {
+      SluiceClient good = new SluiceClient(vertx, SocketAddress.inetSocketAddress(instance.port(), "127.0.0.1"));
+      assertEquals(Decision.ALLOW, good.check("good", "api", 1).await(10, TimeUnit.SECONDS).getDecision());
+      // Past rstFloodMax (200) resets in its window, each connection is told to go away and closed.
+      try (HostileClients attacker = HostileClients.rapidReset("127.0.0.1", instance.port(), 20, 1000)) {
+        Await.until("every resetting connection closed by the instance", Duration.ofSeconds(20),
+            () -> attacker.closedByServer() == 20);
+        assertEquals(Decision.ALLOW, good.check("good-meanwhile", "api", 1).await(10, TimeUnit.SECONDS).getDecision());
+      }
+      assertThat(instance.logLines()).as("log lines for 20,000 resets").isLessThan(60);
+      assertThat(instance.log()).doesNotContain("OutOfMemoryError");
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
 }
