@@ -82,6 +82,7 @@ public final class MainVerticle extends VerticleBase {
   private String initialFileContent;
   private LimitsVerticle limitsVerticle;
   private Subscriber subscriber;
+  private BanReconciler reconciler;
   /** For this verticle's own small writes (unban confirmations). */
   private Redis redis;
 
@@ -113,6 +114,10 @@ public final class MainVerticle extends VerticleBase {
         .map(deployed -> {
           registerGauges();
           health.serving();
+          log.info("memory budgets of a {} MiB heap: caches {} MiB (bans {}, certain refusals {}, local buckets {}), {} answers waiting, "
+                  + "{} checks in flight", Runtime.getRuntime().maxMemory() >> 20,
+              (budgets.banBytes() + budgets.refusalBytes() + budgets.localBucketBytes()) >> 20, budgets.banBytes() >> 20,
+              budgets.refusalBytes() >> 20, budgets.localBucketBytes() >> 20, budgets.answersWaiting(), budgets.checksInFlight());
           return deployed;
         })
         .onSuccess(id -> log.info("sluice serves gRPC{} on {}:{} with limits version {} from {} (redis {})",
@@ -181,13 +186,13 @@ public final class MainVerticle extends VerticleBase {
    * with what Redis holds, so that an unban made meanwhile applies.
    */
   private Future<Void> subscribe() {
+    reconciler = new BanReconciler(banCache, redis);
     subscriber = new Subscriber(vertx, settings)
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
         .onStateChange(subscribed -> {
           banCache.unbansArrive(subscribed);
           if (subscribed) {
-            BanReconciler.reconcile(banCache, redis)
-                .onFailure(e -> log.warn("could not check the cached bans against redis: {}", e.toString()));
+            reconciler.run();
           }
         });
     vertx.setPeriodic(BAN_CACHE_SWEEP_MS, timer -> {

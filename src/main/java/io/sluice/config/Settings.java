@@ -132,6 +132,11 @@ public record Settings(
       return nodes;
     }
 
+    /** The setting as it may be shown (a log line, an error): without any user or password a URI holds. */
+    public String shownUri() {
+      return uri.replaceAll("(rediss?://)[^@/,]*@", "$1");
+    }
+
     /** The URIs of the setting, one per node. */
     public java.util.List<String> uris() {
       return java.util.Arrays.stream(uri.split(",")).map(String::trim).filter(one -> !one.isEmpty()).toList();

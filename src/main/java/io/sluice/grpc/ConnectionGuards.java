@@ -23,10 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * read) would make the instance hold every call it is sent. So:
  * <ul>
  *   <li>connections past {@code maxConnections} (over the whole process) are closed on arrival;</li>
- *   <li>a connection holding {@code maxStreamsPerConnection} calls is no longer read: its peer must
- *       take answers before it may ask more; one with twice that many streams open (a peer that never
- *       acknowledged the HTTP/2 settings announcing the limit, which the HTTP/2 stack enforces only
- *       then, and sends requests it does not finish) is closed;</li>
+ *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
+ *       half of them are answered; one with twice that many streams open (answers its peer has not
+ *       taken included: a peer that never acknowledged the HTTP/2 settings announcing the limit, which
+ *       the HTTP/2 stack enforces only then) is closed;</li>
  *   <li>a connection holding more than {@link #FAIR_SHARE} calls one of which was shed (the instance is
  *       at {@code maxChecksInFlight}) is not read for a while: a quarter of a second, four times longer each time it is shed again
  *       soon after (up to {@link #MAX_SHED_PAUSE_MS}). Its next requests wait in its own socket rather than
@@ -37,8 +37,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       spent, the connection holding most of them is closed.</li>
  * </ul>
  *
- * <p>Only calls whose request arrived whole count toward stopping the reading: a call still waiting
- * for the rest of its request would wait for ever on a connection no longer read.
+ * <p>Only calls whose request arrived whole and whose answer is not yet written count toward
+ * stopping the reading: a call still waiting for the rest of its request, or an answer waiting for
+ * the peer's window (a WINDOW_UPDATE is read like any frame), would wait for ever on a connection
+ * no longer read.
  *
  * <p>Reading is stopped and connections closed on their Netty channel: Vert.x has no public way to
  * a server connection's channel, and its internal {@link HttpServerConnection} is the one place
@@ -135,7 +137,9 @@ public final class ConnectionGuards {
     }
     Guard guard = new Guard(channel);
     guards.put(connection, guard);
-    connection.closeHandler(closed -> {
+    // The channel's own close future, not the connection's close handler: that holds one handler,
+    // which another user of the connection (a Health/Watch stream) would replace.
+    channel.closeFuture().addListener(closed -> {
       if (guards.remove(connection) == guard) {
         open.connections.decrementAndGet();
         guard.closing = true;
@@ -171,6 +175,15 @@ public final class ConnectionGuards {
     if (answers > 0) {
       answersWaiting -= answers;
       open.answersWaiting.addAndGet(-answers);
+    }
+  }
+
+  private boolean budgetCheckScheduled;
+
+  private void checkTheBudget() {
+    budgetCheckScheduled = false;
+    if (answersWaiting > answersBudget) {
+      closeTheGreediest();
     }
   }
 
@@ -217,7 +230,7 @@ public final class ConnectionGuards {
     final Channel channel;
     /** Streams open: calls whose request may not have arrived whole yet. */
     int streams;
-    /** Calls whose request arrived, not yet ended: each ends whether or not the connection is read. */
+    /** Calls whose request arrived and whose answer is not written yet: each gets there whether or not the connection is read. */
     int held;
     int waiting;
     /** When its peer last took an answer, or when answers began to wait, whichever is later. */
@@ -266,7 +279,7 @@ public final class ConnectionGuards {
     @Override
     public void answered(Future<?> written, boolean received) {
       if (written.isComplete() || closing) {
-        ended(received);
+        ended(received, true);
         return;
       }
       if (waiting == 0) {
@@ -276,8 +289,15 @@ public final class ConnectionGuards {
       answersWaiting++;
       open.answersWaiting.incrementAndGet();
       written.onComplete(done -> taken(received));
-      if (answersWaiting > answersBudget) {
-        closeTheGreediest();
+      if (received) {
+        // Answered: it no longer holds the connection's reading back, however long its peer takes.
+        held--;
+        resumeIfDue();
+      }
+      if (answersWaiting > answersBudget && !budgetCheckScheduled) {
+        // Looked at once this turn's answers were flushed: those the peers took at once do not count.
+        budgetCheckScheduled = true;
+        channel.eventLoop().execute(ConnectionGuards.this::checkTheBudget);
       }
     }
 
@@ -288,19 +308,24 @@ public final class ConnectionGuards {
       waiting--;
       release(1);
       progressNanos = System.nanoTime();
-      ended(received);
+      ended(received, false);
     }
 
     @Override
     public void abandoned(boolean received) {
-      ended(received);
+      ended(received, true);
     }
 
-    private void ended(boolean received) {
+    /** @param stillHeld whether it still counts among the calls being decided (not answered before) */
+    private void ended(boolean received, boolean stillHeld) {
       streams--;
-      if (received) {
+      if (received && stillHeld) {
         held--;
       }
+      resumeIfDue();
+    }
+
+    private void resumeIfDue() {
       if (readingStopped && held <= limits.maxStreamsPerConnection() / 2 && !closing) {
         readingStopped = false;
         if (!pausedForShedding) {

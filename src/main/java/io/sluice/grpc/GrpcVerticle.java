@@ -115,7 +115,7 @@ public final class GrpcVerticle extends VerticleBase {
   private Future<Void> openRedis(Settings.RedisSettings redisSettings) {
     return pipelines.open()
         .timeout(redisSettings.startupTimeoutMs(), TimeUnit.MILLISECONDS)
-        .recover(failure -> Future.failedFuture(new IllegalStateException("redis " + redisSettings.uri()
+        .recover(failure -> Future.failedFuture(new IllegalStateException("redis " + redisSettings.shownUri()
             + " could not be reached within redisStartupTimeoutMs (" + redisSettings.startupTimeoutMs() + " ms): "
             + pipelines.lastFailure())));
   }

@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * Catches the ban cache up with Redis after this instance could not hear unban notices: every ban
  * cached here is looked up in Redis, and those Redis no longer holds (lifted meanwhile) are dropped.
- * Bans Redis still holds stay, as do those it cannot be asked about (they end on their own).
+ * Bans Redis still holds stay, as do those it cannot be asked about (they end on their own). One pass
+ * at a time: a subscription that flaps asks for one more pass after the current one, not for many at once.
  */
 public final class BanReconciler {
 
@@ -23,11 +24,36 @@ public final class BanReconciler {
   /** Bans asked about at once: a full cache is asked in rounds, not in one burst on the admin pool. */
   private static final int ROUND = 64;
 
-  private BanReconciler() {
+  private final BanCache cache;
+  private final Redis redis;
+  private boolean running;
+  private boolean again;
+
+  public BanReconciler(BanCache cache, Redis redis) {
+    this.cache = cache;
+    this.redis = redis;
+  }
+
+  /** Starts a pass, or asks for one more after the pass under way. Called on one event loop. */
+  public void run() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    again = false;
+    reconcile(cache, redis)
+        .onFailure(e -> log.warn("could not check the cached bans against redis: {}", e.toString()))
+        .onComplete(done -> {
+          running = false;
+          if (again) {
+            run();
+          }
+        });
   }
 
   /** @return how many cached bans were dropped */
-  public static Future<Integer> reconcile(BanCache cache, Redis redis) {
+  static Future<Integer> reconcile(BanCache cache, Redis redis) {
     List<BanCache.Cached> cached = cache.cached();
     if (cached.isEmpty()) {
       return Future.succeededFuture(0);

@@ -57,6 +57,15 @@ public final class RepeatedLines extends TurboFilter {
     String kind = logger.getName() + ' ' + format;
     Window window = windows.get(kind);
     if (window == null) {
+      if (windows.size() >= MAX_KINDS) {
+        // Kinds whose window ended hold nothing worth keeping: dropped before new kinds must share a budget.
+        long now = System.nanoTime();
+        windows.values().removeIf(old -> {
+          synchronized (old) {
+            return now - old.startNanos >= WINDOW_NANOS && old.leftOut == 0;
+          }
+        });
+      }
       window = windows.computeIfAbsent(windows.size() < MAX_KINDS ? kind : OTHER_KINDS, k -> new Window(System.nanoTime()));
     }
     long leftOutBefore;

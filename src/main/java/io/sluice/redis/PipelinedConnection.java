@@ -30,14 +30,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * written by its limit is dropped and never written (Sluice's own backlog, not Redis's fault); one
  * already written keeps its place, and its late reply is still delivered.
  *
- * <p>Redis is blamed only on evidence: commands written and nothing received for
- * {@code redisTimeoutMs} while the event loop was free to read. A timer that finds the connection
- * silent that long may itself have run late, behind a busy loop or a GC pause, with the replies
- * sitting unread in the socket; so the stall is confirmed only by a second look after the event
- * loop has polled its sockets once more. A stall answers every command on the connection at once
+ * <p>Redis is blamed only on evidence: the oldest command written and not answered has waited
+ * {@code redisTimeoutMs} while the event loop was free to read. A timer that finds it so may itself
+ * have run late, behind a busy loop or a GC pause, with the reply sitting unread in the socket; so
+ * the stall is confirmed only by a second look, after the event loop has polled its sockets once
+ * more, that finds the same command still unanswered. A stall answers every command on the connection at once
  * (pipelined replies come in order: none behind a silent one can come sooner) and is reported to
- * the listener, which opens the breaker. A connection silent for {@code stallMs} is taken for dead
- * (a half-open socket, a Redis hung for good) and reopened.
+ * the listener, which opens the breaker. A stalled connection whose oldest command has waited
+ * {@code stallMs} is taken for dead (a half-open socket, a Redis hung for good) and reopened.
  *
  * <p>Everything here runs on the owning event loop; nothing is thread-safe and nothing needs to be.
  */
@@ -54,7 +54,7 @@ final class PipelinedConnection {
     /** {@code commands} commands, deciding {@code checks} checks, left in one socket write. */
     void onWrite(int commands, int checks);
 
-    /** Commands were written and nothing came back for the Redis timeout while the event loop ran. */
+    /** The oldest command written waited the Redis timeout unanswered while the event loop ran. */
     default void onStalled(PipelinedConnection connection) {
     }
   }
@@ -102,16 +102,16 @@ final class PipelinedConnection {
   private long backoffMs = FIRST_BACKOFF_MS;
   private long timerId = -1;
   private long timerDeadlineNanos = Long.MAX_VALUE;
-  /** When the oldest command in flight was written, or bytes last came from Redis, whichever is later. */
-  private long waitingSinceNanos;
-  /** When a timer first found the connection silent for the Redis timeout; 0 while it is not suspected. */
-  private long silenceSeenNanos;
-  /** Silence confirmed: the commands in flight were answered as timeouts; cleared by the next bytes from Redis. */
+  /** The oldest command in flight that a timer found past the Redis timeout, to be looked at again; or null. */
+  private RedisCall suspect;
+  /** When {@link #suspect} was found. */
+  private long suspectSeenNanos;
+  /** Stall confirmed: the commands in flight were answered as timeouts; cleared by the next reply. */
   private boolean stalled;
 
   /**
-   * @param redisTimeoutMs written commands and nothing received this long, while the loop ran: Redis does not answer
-   * @param stallMs        nothing received this long: the connection is taken for dead and reopened
+   * @param redisTimeoutMs the oldest written command unanswered this long, while the loop ran: Redis does not answer
+   * @param stallMs        stalled, and the oldest command unanswered this long: the connection is taken for dead and reopened
    */
   PipelinedConnection(Vertx vertx, ContextInternal context, NetClient netClient, RedisAccess node, List<LuaScript> scripts,
                       long handshakeTimeoutMs, long redisTimeoutMs, long stallMs, Listener listener) {
@@ -195,6 +195,11 @@ final class PipelinedConnection {
   }
 
   private Future<Void> handshake(NetSocket connected) {
+    if (state == State.CLOSED) {
+      // Closed for good while it was connecting: this socket must not bring it back.
+      connected.close();
+      return Future.failedFuture("connection to redis " + node.address() + " closed by sluice");
+    }
     socket = (NetSocketInternal) connected;
     state = State.HANDSHAKE;
     socket.messageHandler(this::onMessage);
@@ -273,11 +278,10 @@ final class PipelinedConnection {
     ByteBuf out = socket.channelHandlerContext().alloc().buffer(unsent.size() * 192);
     long now = System.nanoTime();
     if (inFlight.isEmpty()) {
-      waitingSinceNanos = now;
-      // The Redis timeout of what is written now runs from now: watch for silence from here.
-      long silentBy = now + redisTimeoutNanos;
-      if (silentBy < timerDeadlineNanos) {
-        armTimer(silentBy);
+      // The Redis timeout of what is written now runs from now.
+      long dueBy = now + redisTimeoutNanos;
+      if (dueBy < timerDeadlineNanos) {
+        armTimer(dueBy);
       }
     }
     listener.onWrite(unsent.size(), unsentChecks);
@@ -286,6 +290,7 @@ final class PipelinedConnection {
     while ((call = unsent.poll()) != null) {
       call.encode(out);
       call.sent = true;
+      call.writtenNanos = now;
       inFlight.add(call);
     }
     socket.writeMessage(out).onFailure(this::broken);
@@ -295,10 +300,6 @@ final class PipelinedConnection {
     if (!(message instanceof ByteBuf data)) {
       return;
     }
-    // Bytes from Redis, even part of a reply: it is answering.
-    waitingSinceNanos = System.nanoTime();
-    silenceSeenNanos = 0;
-    stalled = false;
     try {
       parser.feed(data, this::onReply);
     } catch (RespParser.ProtocolException e) {
@@ -313,6 +314,9 @@ final class PipelinedConnection {
     if (call == null) {
       throw new RespParser.ProtocolException("a reply with no command waiting for it");
     }
+    // Redis answers again: the next oldest command's wait is judged afresh.
+    stalled = false;
+    suspect = null;
     try {
       call.onReply(reply);
     } catch (RuntimeException e) {
@@ -371,11 +375,20 @@ final class PipelinedConnection {
       }
     }
     // Answered after the walks: an answer may break this connection (a handshake that timed out), emptying the queues.
-    // Unwritten because the connection is not up yet is the connection's matter, not Sluice's load.
+    // Unwritten because the connection is not up yet is the connection's matter, not Sluice's load:
+    // answered as a lost connection (which marks it answered itself).
     boolean up = state == State.READY;
+    java.io.IOException notUp = up ? null : new java.io.IOException("the connection to redis " + node.address() + " was not up in time");
     for (RedisCall call : shed) {
-      answer(call, up ? RedisCall::onShed : waiting -> waiting.onConnectionLost(
-          new java.io.IOException("the connection to redis " + node.address() + " was not up in time")));
+      if (up) {
+        answer(call, RedisCall::onShed);
+      } else {
+        try {
+          call.onConnectionLost(notUp);
+        } catch (RuntimeException e) {
+          callerFailed(e);
+        }
+      }
     }
     for (RedisCall call : expired) {
       answer(call, RedisCall::onDeadline);
@@ -383,29 +396,31 @@ final class PipelinedConnection {
     if (state != State.READY && state != State.HANDSHAKE && state != State.CONNECTING) {
       return;
     }
-    if (inFlight.isEmpty()) {
-      silenceSeenNanos = 0;
+    RedisCall oldest = inFlight.peek();
+    if (oldest == null) {
+      suspect = null;
     } else {
-      long silentNanos = now - waitingSinceNanos;
-      if (silentNanos > stallNanos) {
+      long waitedNanos = now - oldest.writtenNanos;
+      if (stalled && waitedNanos > stallNanos) {
         broken(new java.io.IOException("redis " + node.address() + " answered nothing for " + stallNanos / 1_000_000 + " ms"));
         return;
       }
-      if (!stalled && silentNanos >= redisTimeoutNanos) {
-        if (silenceSeenNanos == 0) {
-          // This timer may have run late, behind a busy loop, with replies unread: look again after the next poll.
-          silenceSeenNanos = now;
+      if (!stalled && waitedNanos >= redisTimeoutNanos) {
+        if (suspect != oldest) {
+          // This timer may have run late, behind a busy loop, with the reply unread: look again after the next poll.
+          suspect = oldest;
+          suspectSeenNanos = now;
           next = Math.min(next, now + STALL_CONFIRM_NANOS);
-        } else if (now - silenceSeenNanos >= STALL_CONFIRM_NANOS) {
+        } else if (now - suspectSeenNanos >= STALL_CONFIRM_NANOS) {
           stall();
         } else {
-          next = Math.min(next, silenceSeenNanos + STALL_CONFIRM_NANOS);
+          next = Math.min(next, suspectSeenNanos + STALL_CONFIRM_NANOS);
         }
       } else if (!stalled) {
-        next = Math.min(next, waitingSinceNanos + redisTimeoutNanos);
+        next = Math.min(next, oldest.writtenNanos + redisTimeoutNanos);
       }
       // Late replies are awaited only so long: come back to see whether the connection died.
-      next = Math.min(next, waitingSinceNanos + stallNanos + 1_000_000);
+      next = Math.min(next, oldest.writtenNanos + stallNanos + 1_000_000);
     }
     if (next != Long.MAX_VALUE && next < timerDeadlineNanos) {
       armTimer(next);
@@ -420,7 +435,7 @@ final class PipelinedConnection {
    */
   private void stall() {
     stalled = true;
-    silenceSeenNanos = 0;
+    suspect = null;
     List<RedisCall> answered = new ArrayList<>(inFlight.size() + unsent.size());
     for (RedisCall call : inFlight) {
       if (!call.late) {
@@ -459,7 +474,7 @@ final class PipelinedConnection {
     }
     parser.release();
     stalled = false;
-    silenceSeenNanos = 0;
+    suspect = null;
     failAll(cause);
     listener.onDown(this, cause);
     reconnectLater();

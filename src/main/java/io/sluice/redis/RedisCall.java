@@ -9,8 +9,8 @@ import io.netty.buffer.ByteBuf;
  * ({@link #late}), so that what the command did in Redis is not lost.
  *
  * <p>Two clocks, kept apart on purpose: time a call spends in Sluice before it is written is
- * Sluice's own load, and never counts against Redis; only a written call whose connection then
- * receives nothing is evidence that Redis does not answer.
+ * Sluice's own load, and never counts against Redis; only a written call left unanswered for the
+ * Redis timeout, while the event loop was free to read its reply, is evidence that Redis does not answer.
  */
 abstract class RedisCall {
 
@@ -20,6 +20,8 @@ abstract class RedisCall {
   long sendByNanos = Long.MAX_VALUE;
   /** Written to the socket: from now on Redis may run it, whatever becomes of the connection. */
   boolean sent;
+  /** When it was written: its Redis timeout runs from here. */
+  long writtenNanos;
   /** Answered already (deadline, stall): a reply now is late. */
   boolean late;
 
@@ -45,7 +47,7 @@ abstract class RedisCall {
   /** Never written: it waited in Sluice past {@link #unsentLimitNanos()}. Redis never sees it. */
   abstract void onShed();
 
-  /** The connection received nothing for the Redis timeout while the event loop ran: Redis does not answer. */
+  /** The oldest written command waited the Redis timeout unanswered while the event loop ran: Redis does not answer. */
   abstract void onStalled();
 
   /** The connection broke. Not sent: Redis never saw it. Sent: whether Redis ran it is unknown. */

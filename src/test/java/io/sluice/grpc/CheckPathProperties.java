@@ -4,6 +4,7 @@ import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.support.HostileClients;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.vertx.core.Vertx;
@@ -117,7 +118,7 @@ class CheckPathProperties {
 
   @Provide
   Arbitrary<byte[]> frames() {
-    byte[] valid = frame(CheckRequest.newBuilder().setUserId("raw-user").setAction("login").setCost(1).build().toByteArray());
+    byte[] valid = HostileClients.grpcFrame(CheckRequest.newBuilder().setUserId("raw-user").setAction("login").setCost(1).build().toByteArray());
     return Arbitraries.oneOf(
         // A well-framed message of random bytes.
         Arbitraries.bytes().array(byte[].class).ofMaxSize(64).map(CheckPathProperties::frame),
@@ -127,15 +128,5 @@ class CheckPathProperties {
         Arbitraries.bytes().array(byte[].class).ofMaxSize(64),
         // A frame that claims a huge message, or a compressed one nobody negotiated.
         Arbitraries.of(new byte[] {0, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 1, 2}, new byte[] {1, 0, 0, 0, 2, 0x0a, 0}));
-  }
-
-  private static byte[] frame(byte[] message) {
-    byte[] framed = new byte[message.length + 5];
-    framed[1] = (byte) (message.length >>> 24);
-    framed[2] = (byte) (message.length >>> 16);
-    framed[3] = (byte) (message.length >>> 8);
-    framed[4] = (byte) message.length;
-    System.arraycopy(message, 0, framed, 5, message.length);
-    return framed;
   }
 }

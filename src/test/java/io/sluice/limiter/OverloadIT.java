@@ -2,6 +2,7 @@ package io.sluice.limiter;
 
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.support.Await;
+import io.sluice.support.HostileClients;
 import io.sluice.support.InstanceProcess;
 import io.sluice.support.Processes;
 import io.sluice.support.RedisExtension;
@@ -54,8 +55,10 @@ class OverloadIT {
     Path politeLog = Files.createTempFile("sluice-polite", ".log");
     try (InstanceProcess instance = InstanceProcess.start(redis.uri(), LIMITS, Map.of("SLUICE_LOG_FORMAT", "json"))
         .awaitReady(Duration.ofSeconds(60))) {
-      Files.write(frame, grpcFrame(CheckRequest.newBuilder().setUserId("overload-" + System.nanoTime()).setAction("api").build()));
-      Files.write(politeFrame, grpcFrame(CheckRequest.newBuilder().setUserId("polite").setAction("polite").build()));
+      Files.write(frame, HostileClients.grpcFrame(
+          CheckRequest.newBuilder().setUserId("overload-" + System.nanoTime()).setAction("api").build().toByteArray()));
+      Files.write(politeFrame, HostileClients.grpcFrame(
+          CheckRequest.newBuilder().setUserId("polite").setAction("polite").build().toByteArray()));
       long startNanos = System.nanoTime();
       // The well-behaved backend: another process, as it would be, one connection opened before the flood,
       // 20 checks a second, each with a 1 s deadline (grpc-timeout), every answer's time in its log.
@@ -134,15 +137,5 @@ class OverloadIT {
     Map<String, Long> counts = new java.util.TreeMap<>();
     outcomes.forEach(outcome -> counts.merge(outcome, 1L, Long::sum));
     return counts.toString();
-  }
-
-  /** A gRPC message as it travels: a zero byte (not compressed), its length (4 bytes, big-endian), the message. */
-  private static byte[] grpcFrame(CheckRequest request) {
-    byte[] message = request.toByteArray();
-    byte[] frame = new byte[5 + message.length];
-    frame[4] = (byte) message.length;
-    frame[3] = (byte) (message.length >>> 8);
-    System.arraycopy(message, 0, frame, 5, message.length);
-    return frame;
   }
 }

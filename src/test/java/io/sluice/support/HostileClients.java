@@ -168,7 +168,8 @@ public final class HostileClients implements AutoCloseable {
     block.writeBytes(bytes);
   }
 
-  private static byte[] grpcFrame(byte[] message) {
+  /** A gRPC message as it travels: a zero byte (not compressed), its length (4 bytes, big-endian), the message. */
+  public static byte[] grpcFrame(byte[] message) {
     byte[] framed = new byte[5 + message.length];
     framed[1] = (byte) (message.length >>> 24);
     framed[2] = (byte) (message.length >>> 16);
