@@ -118,10 +118,11 @@ class CheckPathProperties {
 
   @Provide
   Arbitrary<byte[]> frames() {
-    byte[] valid = HostileClients.grpcFrame(CheckRequest.newBuilder().setUserId("raw-user").setAction("login").setCost(1).build().toByteArray());
+    byte[] valid = HostileClients.grpcFrame(
+        CheckRequest.newBuilder().setUserId("raw-user").setAction("login").setCost(1).build().toByteArray());
     return Arbitraries.oneOf(
         // A well-framed message of random bytes.
-        Arbitraries.bytes().array(byte[].class).ofMaxSize(64).map(CheckPathProperties::frame),
+        Arbitraries.bytes().array(byte[].class).ofMaxSize(64).map(HostileClients::grpcFrame),
         // A valid call cut anywhere: the frame says more than comes.
         Arbitraries.integers().between(0, valid.length - 1).map(cut -> Arrays.copyOf(valid, cut)),
         // Bytes with no frame at all.
