@@ -24,9 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <ul>
  *   <li>connections past {@code maxConnections} (over the whole process) are closed on arrival;</li>
  *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
- *       half of them are answered; one with twice that many streams open (answers its peer has not
- *       taken included: a peer that never acknowledged the HTTP/2 settings announcing the limit, which
- *       the HTTP/2 stack enforces only then) is closed;</li>
+ *       half of them are answered; one with twice that many streams open a second after it opened
+ *       (answers its peer has not taken included: a peer that never acknowledged the HTTP/2 settings
+ *       announcing the limit, which the HTTP/2 stack enforces only then) is closed;</li>
  *   <li>a connection holding more than {@link #FAIR_SHARE} calls one of which was shed (the instance is
  *       at {@code maxChecksInFlight}) is not read for a while: a quarter of a second, four times longer each time it is shed again
  *       soon after (up to {@link #MAX_SHED_PAUSE_MS}). Its next requests wait in its own socket rather than
@@ -93,6 +93,9 @@ public final class ConnectionGuards {
 
   /** Calls a connection may hold and still count as light: not paused when shed, admitted past the limit's edge. */
   static final int FAIR_SHARE = 8;
+
+  /** How long a new connection may open streams past the limit, before its peer has read the server's settings. */
+  static final long SETTINGS_GRACE_NANOS = 1_000_000_000L;
 
   /** The longest a connection whose calls keep being shed goes unread. */
   static final long MAX_SHED_PAUSE_MS = 2_000;
@@ -164,7 +167,11 @@ public final class ConnectionGuards {
       return Call.UNGUARDED;
     }
     guard.streams++;
-    if (guard.streams > 2 * limits.maxStreamsPerConnection() && !guard.closing) {
+    // A client may open streams before it has read the server's settings (a burst at its start), and
+    // once it has acknowledged them the HTTP/2 stack holds it to the limit; past the first second,
+    // twice the limit can only come from a peer that never acknowledged them.
+    if (guard.streams > 2 * limits.maxStreamsPerConnection() && !guard.closing
+        && System.nanoTime() - guard.openedNanos > SETTINGS_GRACE_NANOS) {
       close(guard, "streams", "its peer opened " + guard.streams + " streams, past twice maxStreamsPerConnection ("
           + limits.maxStreamsPerConnection() + ")");
     }
@@ -241,6 +248,8 @@ public final class ConnectionGuards {
     long pauseMs = shedPauseMs;
     long resumedNanos;
     boolean closing;
+
+    final long openedNanos = System.nanoTime();
 
     Guard(Channel channel) {
       this.channel = channel;
