@@ -187,10 +187,26 @@ public final class ConnectionGuards {
 
   private boolean budgetCheckScheduled;
 
-  private void checkTheBudget() {
-    budgetCheckScheduled = false;
-    if (answersWaiting > answersBudget) {
-      closeTheGreediest();
+  /**
+   * Two hops through the event loop's task queue: a connection's flush task is queued at its first
+   * flush of the turn, which may come after the first hop was queued; after the second, every answer
+   * of the turn has been flushed.
+   */
+  private void scheduleBudgetCheck(io.netty.channel.EventLoop loop, int hops) {
+    try {
+      loop.execute(() -> {
+        if (hops > 1) {
+          scheduleBudgetCheck(loop, hops - 1);
+          return;
+        }
+        budgetCheckScheduled = false;
+        if (answersWaiting > answersBudget) {
+          closeTheGreediest();
+        }
+      });
+      budgetCheckScheduled = true;
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      budgetCheckScheduled = false;
     }
   }
 
@@ -276,8 +292,11 @@ public final class ConnectionGuards {
       pausedForShedding = true;
       channel.config().setAutoRead(false);
       // Jittered: connections shed in one pass must not all be read again in one later pass.
-      vertx.setTimer(pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs), resume -> {
+      long jitteredMs = Math.min(MAX_SHED_PAUSE_MS, pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs));
+      vertx.setTimer(jitteredMs, resume -> {
         resumedNanos = System.nanoTime();
+        // Its answers could not be taken while its window updates went unread: that was our doing.
+        progressNanos = resumedNanos;
         pausedForShedding = false;
         if (!readingStopped && !closing) {
           channel.config().setAutoRead(true);
@@ -305,8 +324,7 @@ public final class ConnectionGuards {
       }
       if (answersWaiting > answersBudget && !budgetCheckScheduled) {
         // Looked at once this turn's answers were flushed: those the peers took at once do not count.
-        budgetCheckScheduled = true;
-        channel.eventLoop().execute(ConnectionGuards.this::checkTheBudget);
+        scheduleBudgetCheck(channel.eventLoop(), 2);
       }
     }
 

@@ -23,6 +23,7 @@ public final class BanReconciler {
 
   /** Bans asked about at once: a full cache is asked in rounds, not in one burst on the admin pool. */
   private static final int ROUND = 64;
+  private static final long ROUND_TIMEOUT_MS = 5_000;
 
   private final BanCache cache;
   private final Redis redis;
@@ -42,8 +43,13 @@ public final class BanReconciler {
     }
     running = true;
     again = false;
-    reconcile(cache, redis)
-        .onFailure(e -> log.warn("could not check the cached bans against redis: {}", e.toString()))
+    Future<Integer> pass;
+    try {
+      pass = reconcile(cache, redis);
+    } catch (RuntimeException e) {
+      pass = Future.failedFuture(e);
+    }
+    pass.onFailure(e -> log.warn("could not check the cached bans against redis: {}", e.toString()))
         .onComplete(done -> {
           running = false;
           if (again) {
@@ -74,7 +80,8 @@ public final class BanReconciler {
     for (BanCache.Cached ban : these) {
       exists.add(redis.send(Request.cmd(Command.EXISTS).arg(RedisKeys.ban(ban.userId(), ban.actionOrEmpty()))));
     }
-    return Future.join(exists).transform(asked -> {
+    // A round Redis does not answer (a half-open pooled socket) must not hold every later pass back.
+    return Future.join(exists).timeout(ROUND_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS).transform(asked -> {
       int droppedNow = 0;
       for (int i = 0; i < these.size(); i++) {
         Future<Response> answer = exists.get(i);

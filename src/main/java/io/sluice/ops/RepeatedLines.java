@@ -33,6 +33,7 @@ public final class RepeatedLines extends TurboFilter {
   private static final AtomicLong SUPPRESSED = new AtomicLong();
 
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
+  private volatile long lastSweepNanos;
 
   /** Lines left out since start, by every instance of the filter: {@code sluice_log_lines_suppressed_total}. */
   public static long suppressed() {
@@ -57,9 +58,11 @@ public final class RepeatedLines extends TurboFilter {
     String kind = logger.getName() + ' ' + format;
     Window window = windows.get(kind);
     if (window == null) {
-      if (windows.size() >= MAX_KINDS) {
-        // Kinds whose window ended hold nothing worth keeping: dropped before new kinds must share a budget.
-        long now = System.nanoTime();
+      long now = System.nanoTime();
+      if (windows.size() >= MAX_KINDS && now - lastSweepNanos > 1_000_000_000L) {
+        // Kinds whose window ended hold nothing worth keeping: dropped (once a second at most) before new
+        // kinds must share a budget.
+        lastSweepNanos = now;
         windows.values().removeIf(old -> {
           synchronized (old) {
             return now - old.startNanos >= WINDOW_NANOS && old.leftOut == 0;

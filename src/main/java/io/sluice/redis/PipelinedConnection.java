@@ -314,8 +314,14 @@ final class PipelinedConnection {
     if (call == null) {
       throw new RespParser.ProtocolException("a reply with no command waiting for it");
     }
-    // Redis answers again: the next oldest command's wait is judged afresh.
-    stalled = false;
+    // Redis answers again: the next oldest command's wait is judged afresh, and soon, since it may be overdue already.
+    if (stalled) {
+      stalled = false;
+      long soon = System.nanoTime() + STALL_CONFIRM_NANOS;
+      if (soon < timerDeadlineNanos) {
+        armTimer(soon);
+      }
+    }
     suspect = null;
     try {
       call.onReply(reply);

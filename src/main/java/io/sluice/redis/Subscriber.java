@@ -104,8 +104,13 @@ public final class Subscriber {
     // like one that stops answering PINGs: else the subscription would never come back.
     vertx.setTimer(PONG_TIMEOUT_MS, unconfirmed -> {
       if (conn == connection && !subscribed) {
-        conn.close();
-        lost(conn, "SUBSCRIBE not confirmed within " + PONG_TIMEOUT_MS + " ms");
+        // The same second look as a PING's, after the event loop polled again.
+        vertx.setTimer(1, again -> {
+          if (conn == connection && !subscribed) {
+            lost(conn, "SUBSCRIBE not confirmed within " + PONG_TIMEOUT_MS + " ms");
+            conn.close();
+          }
+        });
       }
     });
     return conn.send(subscribe).mapEmpty();
@@ -144,8 +149,8 @@ public final class Subscriber {
         // At least a millisecond later, after the event loop polled its sockets again.
         vertx.setTimer(1, again -> {
           if (!pong.isComplete() && conn == connection) {
-            conn.close();
             lost(conn, "no answer to PING within " + PONG_TIMEOUT_MS + " ms");
+            conn.close();
           }
         });
       }
