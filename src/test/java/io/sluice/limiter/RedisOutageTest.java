@@ -252,8 +252,7 @@ class RedisOutageTest {
     try (TestRedis redis = TestRedis.startOwn();
          SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 250)).awaitSubscribed()) {
       String user = "banned-" + UUID.randomUUID();
-      SluiceClient admin = new SluiceClient(vertx, SocketAddress.inetSocketAddress(sluice.port(), "127.0.0.1"),
-          io.sluice.grpc.ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN));
+      SluiceClient admin = sluice.client();
       sluice.await(admin.ban(user, "", 600, "abuse"));
       assertEquals(Decision.BAN, sluice.check(user, "api").getDecision(), "the ban, from redis, now cached");
 
@@ -283,8 +282,7 @@ class RedisOutageTest {
          SluiceFixture cutOff = SluiceFixture.start(proxy.uri(), limits, settings).awaitSubscribed();
          SluiceFixture other = SluiceFixture.start(redis.uri(), limits, settings).awaitSubscribed()) {
       String user = "pardoned-" + UUID.randomUUID();
-      SluiceClient admin = new SluiceClient(vertx, SocketAddress.inetSocketAddress(other.port(), "127.0.0.1"),
-          io.sluice.grpc.ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN));
+      SluiceClient admin = other.client();
       other.await(admin.ban(user, "", 600, "abuse"));
       assertEquals(Decision.BAN, cutOff.check(user, "api").getDecision(), "the ban, from redis, cached where it is cut off next");
 
