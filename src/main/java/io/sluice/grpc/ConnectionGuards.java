@@ -1,6 +1,8 @@
 package io.sluice.grpc;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.sluice.config.Settings;
 import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
@@ -27,8 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       half of them are answered; one with twice that many streams open a second after it opened
  *       (answers its peer has not taken included: a peer that never acknowledged the HTTP/2 settings
  *       announcing the limit, which the HTTP/2 stack enforces only then) is closed;</li>
- *   <li>a connection holding more than {@link #FAIR_SHARE} calls one of which was shed (the instance is
- *       at {@code maxChecksInFlight}) is not read for a while: a quarter of a second, four times longer each time it is shed again
+ *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was shed
+ *       (the instance is at {@code maxChecksInFlight}), is not read for a while: a quarter of a second, four times longer each time it is shed again
  *       soon after (up to {@link #MAX_SHED_PAUSE_MS}). Its next requests wait in its own socket rather than
  *       be read only to be shed, so that a flood does not make every pass of the event loop long,
  *       and a client with a call now and then is still read at once;</li>
@@ -42,8 +44,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the peer's window (a WINDOW_UPDATE is read like any frame), would wait for ever on a connection
  * no longer read.
  *
- * <p>Reading is stopped and connections closed on their Netty channel: Vert.x has no public way to
- * a server connection's channel, and its internal {@link HttpServerConnection} is the one place
+ * <p>Reading is stopped by a handler in the connection's Netty pipeline that holds back its read
+ * requests ({@link ReadGate}), not by the channel's auto-read flag, which Vert.x turns back on
+ * whenever its own queue of messages drains; connections are closed on their channel. Vert.x has no
+ * public way to a server connection's channel, and its internal {@link HttpServerConnection} is the one place
  * this project reaches for it (with {@link GrpcVerticle}'s flush hook). Every method runs on the
  * owning event loop.
  */
@@ -91,8 +95,12 @@ public final class ConnectionGuards {
     void abandoned(boolean received);
   }
 
-  /** Calls a connection may hold and still count as light: not paused when shed, admitted past the limit's edge. */
+  /**
+   * Calls a connection may hold, and may have sent within {@link #RECENT_NANOS}, and still count as
+   * light: not paused when shed, admitted past the limit's edge.
+   */
   static final int FAIR_SHARE = 8;
+  static final long RECENT_NANOS = 100_000_000L;
 
   /** How long a new connection may open streams past the limit, before its peer has read the server's settings. */
   static final long SETTINGS_GRACE_NANOS = 1_000_000_000L;
@@ -154,10 +162,10 @@ public final class ConnectionGuards {
     }
   }
 
-  /** Whether the connection holds few calls: a backend asking now and then, not one flooding the instance. */
+  /** Whether the connection asks little: a backend asking now and then, not one flooding the instance. */
   boolean light(HttpConnection connection) {
     Guard guard = guards.get(connection);
-    return guard == null || guard.held <= FAIR_SHARE;
+    return guard == null || guard.light();
   }
 
   /** A call (a stream) opened on {@code connection}. */
@@ -261,36 +269,52 @@ public final class ConnectionGuards {
     boolean readingStopped;
     /** Not read for a while: a call of it was shed. */
     boolean pausedForShedding;
+    /** Calls whose requests arrived since {@link #lateWindowNanos}, a window of {@link #RECENT_NANOS}. */
+    int receivedLately;
+    long lateWindowNanos;
     long pauseMs = shedPauseMs;
     long resumedNanos;
     boolean closing;
 
     final long openedNanos = System.nanoTime();
+    final ReadGate gate = new ReadGate();
 
     Guard(Channel channel) {
       this.channel = channel;
+      channel.pipeline().addFirst("sluice-read-gate", gate);
+    }
+
+    /** Few calls held, and few arrived lately: shed calls are answered at once, so held alone does not show a flood. */
+    boolean light() {
+      return held <= FAIR_SHARE && receivedLately <= FAIR_SHARE;
     }
 
     @Override
     public void received() {
+      long now = System.nanoTime();
+      if (now - lateWindowNanos > RECENT_NANOS) {
+        lateWindowNanos = now;
+        receivedLately = 0;
+      }
+      receivedLately++;
       held++;
       if (!readingStopped && !closing && held >= limits.maxStreamsPerConnection()) {
         // What its peer sends now stays in its own socket until it holds fewer calls.
         readingStopped = true;
-        channel.config().setAutoRead(false);
+        gate.shut();
       }
     }
 
     @Override
     public void shed() {
-      if (pausedForShedding || closing || held <= FAIR_SHARE) {
+      if (pausedForShedding || closing || light()) {
         return;
       }
       long now = System.nanoTime();
       // Shed again soon after it was last read again: it floods, so it waits longer; else from the start.
       pauseMs = now - resumedNanos < 2 * pauseMs * 1_000_000L ? Math.min(MAX_SHED_PAUSE_MS, 4 * pauseMs) : shedPauseMs;
       pausedForShedding = true;
-      channel.config().setAutoRead(false);
+      gate.shut();
       // Jittered: connections shed in one pass must not all be read again in one later pass.
       long jitteredMs = Math.min(MAX_SHED_PAUSE_MS, pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs));
       vertx.setTimer(jitteredMs, resume -> {
@@ -299,7 +323,7 @@ public final class ConnectionGuards {
         progressNanos = resumedNanos;
         pausedForShedding = false;
         if (!readingStopped && !closing) {
-          channel.config().setAutoRead(true);
+          gate.open();
         }
       });
     }
@@ -356,8 +380,44 @@ public final class ConnectionGuards {
       if (readingStopped && held <= limits.maxStreamsPerConnection() / 2 && !closing) {
         readingStopped = false;
         if (!pausedForShedding) {
-          channel.config().setAutoRead(true);
+          gate.open();
         }
+      }
+    }
+  }
+
+  /**
+   * Holds back the reads Netty asks for while shut, and asks for one when opened again: with auto-read
+   * on, Netty asks for the next read after each one, so a read held back here is the connection not read.
+   */
+  static final class ReadGate extends ChannelOutboundHandlerAdapter {
+    private ChannelHandlerContext context;
+    private boolean shut;
+    private boolean readHeldBack;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      context = ctx;
+    }
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+      if (shut) {
+        readHeldBack = true;
+      } else {
+        ctx.read();
+      }
+    }
+
+    void shut() {
+      shut = true;
+    }
+
+    void open() {
+      shut = false;
+      if (readHeldBack && context != null) {
+        readHeldBack = false;
+        context.read();
       }
     }
   }
