@@ -204,7 +204,9 @@ case "${1:-foreground}" in
   foreground)
     up
     sleeper=""
-    trap '[[ -z "$sleeper" ]] || kill "$sleeper" 2>/dev/null; down; exit 0' INT TERM
+    # `|| true`: the sleeper may have died of the same Ctrl-C (it is in the group), and a failed kill
+    # would end the script under set -e before `down`, leaving the instances and Redis running.
+    trap '[[ -z "$sleeper" ]] || kill "$sleeper" 2>/dev/null || true; down; exit 0' INT TERM
     log "Ctrl-C stops the fleet"
     # No foreground child in this loop, not even a $(...): a Ctrl-C that reaches one between its fork
     # and its exec leaves it exiting normally, and bash then drops the SIGINT (it takes the child to
