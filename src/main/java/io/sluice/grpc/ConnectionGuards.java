@@ -29,11 +29,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       half of them are answered; one with twice that many streams open a second after it opened
  *       (answers its peer has not taken included: a peer that never acknowledged the HTTP/2 settings
  *       announcing the limit, which the HTTP/2 stack enforces only then) is closed;</li>
- *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was shed
- *       (the instance is at {@code maxChecksInFlight}), is not read for a while: a quarter of a second, four times longer each time it is shed again
- *       soon after (up to {@link #MAX_SHED_PAUSE_MS}). Its next requests wait in its own socket rather than
- *       be read only to be shed, so that a flood does not make every pass of the event loop long,
- *       and a client with a call now and then is still read at once;</li>
+ *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was
+ *       shed (the instance is at {@code maxChecksInFlight}), is not read for a while: a quarter of a
+ *       second, four times longer each time it is shed again soon after (up to
+ *       {@link #MAX_SHED_PAUSE_MS}). Its next requests wait in its own socket rather than be read
+ *       only to be shed, and a client with a call now and then is still read at once;</li>
  *   <li>a connection whose peer takes none of its answers for {@code slowReaderTimeoutMs} is closed;</li>
  *   <li>when this event loop's share of the instance's budget of answers waiting for their peers is
  *       spent, the connection holding most of them is closed.</li>
@@ -47,9 +47,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Reading is stopped by a handler in the connection's Netty pipeline that holds back its read
  * requests ({@link ReadGate}), not by the channel's auto-read flag, which Vert.x turns back on
  * whenever its own queue of messages drains; connections are closed on their channel. Vert.x has no
- * public way to a server connection's channel, and its internal {@link HttpServerConnection} is the one place
- * this project reaches for it (with {@link GrpcVerticle}'s flush hook). Every method runs on the
- * owning event loop.
+ * public way to a server connection's channel, and its internal {@link HttpServerConnection} is the
+ * one place this project reaches for it (with {@link GrpcVerticle}'s flush hook). Every method runs
+ * on the owning event loop.
  */
 public final class ConnectionGuards {
 
@@ -119,8 +119,10 @@ public final class ConnectionGuards {
   private int answersWaiting;
   private long sweepTimer = -1;
 
-  /** @param answersBudget answers that may wait for their peers on this event loop's connections at once */
-  /** @param shedPauseMs how long a connection whose call was shed is first not read */
+  /**
+   * @param answersBudget answers that may wait for their peers on this event loop's connections at once
+   * @param shedPauseMs   how long a connection whose call was shed is first not read
+   */
   ConnectionGuards(Vertx vertx, Settings.Connections limits, Open open, int answersBudget, long shedPauseMs, Metrics metrics) {
     this.vertx = vertx;
     this.limits = limits;
@@ -301,7 +303,7 @@ public final class ConnectionGuards {
       if (!readingStopped && !closing && held >= limits.maxStreamsPerConnection()) {
         // What its peer sends now stays in its own socket until it holds fewer calls.
         readingStopped = true;
-        gate.shut();
+        updateGate();
       }
     }
 
@@ -314,7 +316,7 @@ public final class ConnectionGuards {
       // Shed again soon after it was last read again: it floods, so it waits longer; else from the start.
       pauseMs = now - resumedNanos < 2 * pauseMs * 1_000_000L ? Math.min(MAX_SHED_PAUSE_MS, 4 * pauseMs) : shedPauseMs;
       pausedForShedding = true;
-      gate.shut();
+      updateGate();
       // Jittered: connections shed in one pass must not all be read again in one later pass.
       long jitteredMs = Math.min(MAX_SHED_PAUSE_MS, pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs));
       vertx.setTimer(jitteredMs, resume -> {
@@ -322,9 +324,7 @@ public final class ConnectionGuards {
         // Its answers could not be taken while its window updates went unread: that was our doing.
         progressNanos = resumedNanos;
         pausedForShedding = false;
-        if (!readingStopped && !closing) {
-          gate.open();
-        }
+        updateGate();
       });
     }
 
@@ -379,9 +379,16 @@ public final class ConnectionGuards {
     private void resumeIfDue() {
       if (readingStopped && held <= limits.maxStreamsPerConnection() / 2 && !closing) {
         readingStopped = false;
-        if (!pausedForShedding) {
-          gate.open();
-        }
+        updateGate();
+      }
+    }
+
+    /** Read while neither reason to stop holds; a closing connection reads nothing more. */
+    private void updateGate() {
+      if (readingStopped || pausedForShedding || closing) {
+        gate.shut();
+      } else {
+        gate.open();
       }
     }
   }

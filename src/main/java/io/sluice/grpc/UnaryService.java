@@ -175,14 +175,20 @@ final class UnaryService implements Service {
             held.answered(call.response().status(status.status()).statusMessage(status.message()).end(), received);
           }
         } catch (RuntimeException e) {
-          // Whatever completed the answer (a Redis reply that answers other checks too) must not hear
-          // of it. A stream the client closed meanwhile throws here (Vert.x 5.0.7 fails on the answer
-          // it can no longer send): the caller is gone, which is no error of ours.
-          held.abandoned(received);
-          metrics.abandoned(call.fullMethodName());
-          log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
+          // Whatever completed the answer (a Redis reply that answers other checks too) must not hear of it.
+          streamGone(e);
         }
       });
+    }
+
+    /**
+     * A stream the client closed meanwhile throws on the answer (Vert.x 5.0.7 fails on what it can no
+     * longer send): the caller is gone, which is no error of ours.
+     */
+    private void streamGone(RuntimeException e) {
+      held.abandoned(received);
+      metrics.abandoned(call.fullMethodName());
+      log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
     }
 
     private void refuse(GrpcStatus status, String message) {
@@ -191,9 +197,7 @@ final class UnaryService implements Service {
         try {
           held.answered(call.response().status(status).statusMessage(message).end(), received);
         } catch (RuntimeException e) {
-          held.abandoned(received);
-          metrics.abandoned(call.fullMethodName());
-          log.warn("could not write the answer of a {} call, its stream is gone: {}", call.fullMethodName(), e.toString());
+          streamGone(e);
         }
       }
     }

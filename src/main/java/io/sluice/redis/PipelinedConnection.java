@@ -34,9 +34,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code redisTimeoutMs} while the event loop was free to read. A timer that finds it so may itself
  * have run late, behind a busy loop or a GC pause, with the reply sitting unread in the socket; so
  * the stall is confirmed only by a second look, after the event loop has polled its sockets once
- * more, that finds the same command still unanswered. A stall answers every command on the connection at once
- * (pipelined replies come in order: none behind a silent one can come sooner) and is reported to
- * the listener, which opens the breaker. A stalled connection whose oldest command has waited
+ * more, that finds the same command still unanswered. A stall answers every command on the
+ * connection at once (pipelined replies come in order: none behind a silent one can come sooner)
+ * and is reported to the listener, which opens the breaker. A stalled connection whose oldest command has waited
  * {@code stallMs} is taken for dead (a half-open socket, a Redis hung for good) and reopened.
  *
  * <p>Everything here runs on the owning event loop; nothing is thread-safe and nothing needs to be.

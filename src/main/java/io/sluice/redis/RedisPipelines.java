@@ -74,7 +74,7 @@ public final class RedisPipelines {
 
   /**
    * @param connectionsPerNode connections this event loop keeps to each node
-   * @param redisTimeoutMs     written commands and nothing received this long, while the loop ran: Redis does not answer
+   * @param redisTimeoutMs     the oldest written command unanswered this long, while the loop ran: Redis does not answer
    * @param stallMs            a connection with commands unanswered this long is reopened
    */
   public RedisPipelines(Vertx vertx, RedisTopology topology, RedisBreakers breakers, RedisFaults faults,
@@ -384,7 +384,7 @@ public final class RedisPipelines {
 
     @Override
     public void onStalled(PipelinedConnection connection) {
-      breaker.trip(new java.util.concurrent.TimeoutException("redis " + access.address() + " answered nothing for "
+      breaker.trip(new java.util.concurrent.TimeoutException("redis " + access.address() + " left a written command unanswered for "
           + redisTimeoutMs + " ms while the event loop was free to read"));
     }
 
