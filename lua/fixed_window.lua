@@ -9,10 +9,12 @@
 -- ARGV[2]  unit          the window's length in seconds
 -- ARGV[3]  hits          added to the count; 0 reads the count without adding
 --
--- Reply: { count, seconds_until_the_window_ends }: the count after this call's hits, and what
--- envoyproxy/ratelimit reports as duration_until_reset (unit - now % unit, 1..unit).
+-- Reply: { count, seconds_until_the_window_ends, ms_until_the_window_ends }: the count after this
+-- call's hits, what envoyproxy/ratelimit reports as duration_until_reset (unit - now % unit,
+-- 1..unit), and the same to the millisecond (how long a refusal is certain to hold).
 
-local now = tonumber(redis.call('TIME')[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1])
 local unit = tonumber(ARGV[2])
 local hits = tonumber(ARGV[3])
 local window = now - now % unit
@@ -27,4 +29,5 @@ if hits > 0 then
   redis.call('HSET', KEYS[1], 'window', window, 'count', count)
   redis.call('EXPIRE', KEYS[1], window + unit - now)
 end
-return { count, window + unit - now }
+local left = window + unit - now
+return { count, left, left * 1000 - math.floor(tonumber(time[2]) / 1000) }

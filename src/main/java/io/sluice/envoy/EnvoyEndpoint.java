@@ -141,7 +141,11 @@ public final class EnvoyEndpoint {
       // requests_per_unit 0: every request is over the limit, and no window or bucket ever frees one.
       boolean shadow = limit.shadow() || shadowEverything;
       metrics.envoyDescriptor(limit.path(), shadow ? "shadow_over_limit" : "over_limit");
-      return status.setCode(shadow ? Code.OK : Code.OVER_LIMIT).setDurationUntilReset(seconds(limit.unit().seconds * 1000)).build();
+      // As envoyproxy/ratelimit reports it: until the current window ends (unit - now % unit). Only a
+      // hint, nothing is decided by it, so the instance's clock serves rather than a Redis round trip.
+      long unit = limit.unit().seconds;
+      long untilResetSeconds = unit - Math.floorMod(System.currentTimeMillis() / 1000, unit);
+      return status.setCode(shadow ? Code.OK : Code.OVER_LIMIT).setDurationUntilReset(seconds(untilResetSeconds * 1000)).build();
     }
     metrics.decided(decision, receivedNanos);
     if (limit.detailedMetric()) {

@@ -52,8 +52,14 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
       return null;
     }
 
+    /** type.v3.RateLimitUnit's WEEK, newer than the Envoy API this build compiles against. */
+    static final int WEEK_ON_THE_WIRE = 7;
+
     /** The unit of a descriptor's limit override (type.v3.RateLimitUnit), or null when unknown. */
-    static Unit ofOverride(io.envoyproxy.envoy.type.v3.RateLimitUnit unit) {
+    static Unit ofOverride(io.envoyproxy.envoy.type.v3.RateLimitUnit unit, int number) {
+      if (number == WEEK_ON_THE_WIRE) {
+        return WEEK;
+      }
       return switch (unit) {
         case SECOND -> SECOND;
         case MINUTE -> MINUTE;
@@ -150,7 +156,7 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
       return null;
     }
     if (descriptor.hasLimit()) {
-      Unit unit = Unit.ofOverride(descriptor.getLimit().getUnit());
+      Unit unit = Unit.ofOverride(descriptor.getLimit().getUnit(), descriptor.getLimit().getUnitValue());
       if (unit == null) {
         return null;
       }

@@ -22,8 +22,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DenyCache {
 
-  /** Requests of at least {@code cost} tokens under {@code rule} are refused until {@code certainUntilNanos}. */
-  private record Entry(Rule rule, long cost, long certainUntilNanos) {
+  /**
+   * Requests of at least {@code cost} tokens under {@code rule} are refused until {@code certainUntilNanos}:
+   * when a bucket has the tokens again, or, for a fixed window, when the window ends.
+   */
+  private record Entry(Rule rule, long cost, long certainUntilNanos, boolean window) {
   }
 
   /** Per user, an immutable map from rule name to refusal: replaced whole on change. */
@@ -40,6 +43,19 @@ public final class DenyCache {
    * @param retryAfterMs what Redis answered, rounded up to the millisecond (so one is taken off)
    */
   void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs) {
+    remember(userId, rule, cost, sentNanos, retryAfterMs, false);
+  }
+
+  /**
+   * Remembers a fixed window's refusal: every request of at least {@code cost} hits is refused
+   * until the window ends, {@code windowEndsInMs} after Redis counted (whose reply is whole
+   * milliseconds, rounded down: one is taken off, as for a bucket).
+   */
+  void rememberWindow(String userId, Rule rule, long cost, long sentNanos, long windowEndsInMs) {
+    remember(userId, rule, cost, sentNanos, windowEndsInMs, true);
+  }
+
+  private void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, boolean window) {
     if (rule.abuse() != null || retryAfterMs <= 1) {
       return;
     }
@@ -47,15 +63,14 @@ public final class DenyCache {
     Map<String, Entry> refusals = byUser.get(userId);
     Map<String, Entry> next;
     if (refusals == null) {
-      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil));
+      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil, window));
     } else {
       // Two event loops may race here; the loser's refusal is only not cached, and Redis makes it again.
       Map<String, Entry> copy = new HashMap<>(refusals);
-      copy.put(rule.name(), new Entry(rule, cost, certainUntil));
+      copy.put(rule.name(), new Entry(rule, cost, certainUntil, window));
       next = Map.copyOf(copy);
     }
-    long bytes = LruBytes.ENTRY_OVERHEAD_BYTES + LruBytes.stringBytes(userId) + next.size() * (LruBytes.ENTRY_OVERHEAD_BYTES + 48L);
-    byUser.put(userId, next, bytes);
+    byUser.put(userId, next, bytesOf(userId, next.size()));
   }
 
   /** The refusal Redis would certainly make for this request now, or null when only Redis can tell. */
@@ -72,8 +87,13 @@ public final class DenyCache {
     if (leftNanos <= 0) {
       return null;
     }
-    // The bucket holds `cost` tokens after leftNanos, and each further token takes 1/refill s.
     double refill = rule.refillPerSecond();
+    if (entry.window) {
+      // A window refuses every request until it ends, and then starts from nothing.
+      long endsInMs = ceilMs(leftNanos);
+      return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, 0, endsInMs, endsInMs, null, 0, 0, 0, "", "", null);
+    }
+    // The bucket holds `cost` tokens after leftNanos, and each further token takes 1/refill s.
     double tokensNow = entry.cost - leftNanos / 1e9 * refill;
     long retryAfterMs = ceilMs(leftNanos + (cost - entry.cost) / refill * 1e9);
     long resetAfterMs = ceilMs(leftNanos + (rule.capacity() - entry.cost) / refill * 1e9);
@@ -83,6 +103,28 @@ public final class DenyCache {
 
   private static long ceilMs(double nanos) {
     return (long) Math.ceil(nanos / 1_000_000);
+  }
+
+  /**
+   * Forgets the refusal of one user's bucket: tokens were given back to it (an all-or-nothing
+   * CheckBatch), so a refusal that was certain may no longer be.
+   */
+  void forget(String userId, String ruleName) {
+    Map<String, Entry> refusals = byUser.get(userId);
+    if (refusals == null || !refusals.containsKey(ruleName)) {
+      return;
+    }
+    if (refusals.size() == 1) {
+      byUser.remove(userId);
+      return;
+    }
+    Map<String, Entry> rest = new HashMap<>(refusals);
+    rest.remove(ruleName);
+    byUser.put(userId, Map.copyOf(rest), bytesOf(userId, rest.size()));
+  }
+
+  private static long bytesOf(String userId, int refusals) {
+    return LruBytes.ENTRY_OVERHEAD_BYTES + LruBytes.stringBytes(userId) + refusals * (LruBytes.ENTRY_OVERHEAD_BYTES + 48L);
   }
 
   /** Forgets every refusal: Redis may have lost the buckets they were read from. */

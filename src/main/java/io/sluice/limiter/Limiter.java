@@ -211,6 +211,10 @@ public final class Limiter {
    */
   private Future<Void> giveBack(Valid check, Decision allowed, long callerDeadlineNanos) {
     Promise<Void> done = Promise.promise();
+    // A refusal of this bucket cached meanwhile (the batch's own later check of it, say) was made
+    // without these tokens; forgotten once Redis has them back, so the next check asks Redis.
+    // Replies come in order, so a refusal sent before on this connection is cached by then.
+    done.future().onComplete(givenBack -> denyCache.forget(check.userId(), check.nominal().name()));
     redis.eval(giveBackScript, new String[] {RedisKeys.bucket(check.userId(), check.nominal().name())},
         new Object[] {allowed.limit(), check.tokens()}, System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
           @Override
@@ -740,7 +744,7 @@ public final class Limiter {
     }
   }
 
-  /** A fixed-window count on its way through Redis: lua/fixed_window.lua answers { count, seconds_until_the_window_ends }. */
+  /** A fixed-window count on its way through Redis: lua/fixed_window.lua answers { count, seconds and ms until the window ends }. */
   private final class WindowCheck extends PendingCheck {
 
     WindowCheck(String subject, Rule rule, long hits, boolean shadow, long sentNanos) {
@@ -753,7 +757,7 @@ public final class Limiter {
       long resetMs = (Long) reply[1] * 1000;
       boolean over = count > rule.capacity();
       if (over) {
-        denyCache.remember(userId, rule, tokens, sentNanos, resetMs);
+        denyCache.rememberWindow(userId, rule, tokens, sentNanos, (Long) reply[2]);
       }
       Decision decision = new Decision(over ? Decision.Outcome.DENY : Decision.Outcome.ALLOW, rule.name(), rule.capacity(),
           rule.refillPerSecond(), Math.max(0, rule.capacity() - count), over ? resetMs : 0, resetMs, null, 0, 0, 0, "", "", null);

@@ -38,14 +38,83 @@ class EnvoyFixedWindowTest {
           rate_limit: {unit: minute, requests_per_unit: 3}
         - key: burst
           rate_limit: {unit: second, requests_per_unit: 2}
+        - key: per_minute
+          rate_limit: {unit: minute, requests_per_unit: 20}
+        - key: per_hour
+          rate_limit: {unit: hour, requests_per_unit: 10}
+        - key: blocked
+          rate_limit: {unit: hour, requests_per_unit: 0}
       """;
+
+  private static final String LIMITS = "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }";
+
+  private static JsonObject settings() throws Exception {
+    Path dir = Files.createTempDirectory("envoy-fixed");
+    Files.writeString(dir.resolve("edge.yaml"), RULES);
+    return new JsonObject().put("envoyRules", dir.toString()).put("envoyAlgorithm", "fixed_window");
+  }
+
+  /**
+   * Repeated refusals are answered from the instance's cache of certain refusals, and still report
+   * what envoyproxy/ratelimit reports: the time until the window ends, unit - now % unit.
+   */
+  @Test
+  void everyRefusalReportsTheTimeUntilTheWindowEnds(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, settings())) {
+      for (long[] limit : new long[][] {{20, 60}, {10, 3600}}) {
+        long perUnit = limit[0];
+        long unit = limit[1];
+        RateLimitDescriptor key = descriptor(unit == 60 ? "per_minute" : "per_hour", UUID.randomUUID().toString());
+        // Not across the end of a window, which would start the count over midway.
+        Await.until("a window with 10 s left at least", Duration.ofSeconds(15), () -> unit - redisSecond(redis) % unit > 10);
+        for (int i = 0; i < perUnit; i++) {
+          assertEquals(Code.OK, ask(sluice, "edge", key).getOverallCode());
+        }
+        for (int refusal = 1; refusal <= 3; refusal++) {
+          RateLimitResponse over = ask(sluice, "edge", key);
+          long due = unit - redisSecond(redis) % unit;
+          assertEquals(Code.OVER_LIMIT, over.getOverallCode());
+          assertThat(over.getStatuses(0).getDurationUntilReset().getSeconds())
+              .as("refusal %d of a %d per %d s limit: %d - now %% %d", refusal, perUnit, unit, unit, unit).isBetween(due - 1, due + 1);
+        }
+      }
+      assertThat(sluice.counter(io.sluice.ops.Metrics.DENY_CACHE_HITS)).as("refusals answered from the cache").isGreaterThanOrEqualTo(4);
+
+      RateLimitResponse blocked = ask(sluice, "edge", descriptor("blocked", "anyone"));
+      assertEquals(Code.OVER_LIMIT, blocked.getOverallCode());
+      long due = 3600 - redisSecond(redis) % 3600;
+      assertThat(blocked.getStatuses(0).getDurationUntilReset().getSeconds()).as("requests_per_unit 0: 3600 - now %% 3600")
+          .isBetween(due - 1, due + 1);
+    }
+  }
+
+  /** A descriptor's own limit in weeks (type.v3.RateLimitUnit WEEK, 7) limits, as any other unit. */
+  @Test
+  void aLimitOverrideInWeeksLimits(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, settings())) {
+      RateLimitDescriptor weekly = descriptor("remote_address", UUID.randomUUID().toString()).toBuilder()
+          .setLimit(RateLimitDescriptor.RateLimitOverride.newBuilder().setRequestsPerUnit(1).setUnitValue(7)).build();
+      RateLimitResponse first = ask(sluice, "edge", weekly);
+      assertEquals(Code.OK, first.getOverallCode());
+      assertEquals(RateLimitResponse.RateLimit.Unit.WEEK, first.getStatuses(0).getCurrentLimit().getUnit());
+      RateLimitResponse second = ask(sluice, "edge", weekly);
+      assertEquals(Code.OVER_LIMIT, second.getOverallCode(), "one a week: " + second);
+      assertThat(second.getStatuses(0).getDurationUntilReset().getSeconds()).isBetween(1L, 7 * 86_400L);
+    }
+  }
+
+  private static long redisSecond(TestRedis redis) {
+    try {
+      return Long.parseLong(redis.command(Command.TIME).get(0).toString());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   @Test
   void countsAsEnvoyproxyRatelimitDoesInWindowsOfRedisTime(TestRedis redis) throws Exception {
-    Path dir = Files.createTempDirectory("envoy-fixed");
-    Files.writeString(dir.resolve("edge.yaml"), RULES);
-    JsonObject settings = new JsonObject().put("envoyRules", dir.toString()).put("envoyAlgorithm", "fixed_window");
-    String limits = "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }";
+    JsonObject settings = settings();
+    String limits = LIMITS;
     try (SluiceFixture a = SluiceFixture.start(redis.uri(), limits, settings);
          SluiceFixture b = SluiceFixture.start(redis.uri(), limits, settings)) {
       RateLimitDescriptor ip = descriptor("remote_address", UUID.randomUUID().toString());

@@ -83,6 +83,20 @@ class CheckBatchTest {
   }
 
   @Test
+  void aRefusalCachedBeforeTokensWereGivenBackDoesNotOutliveThem() {
+    String user = newId();
+    // The second check is refused (4 left of 10, at a refill of one token in 1,000 s): a certain
+    // refusal, cached; then the first check's 6 tokens are given back, and the bucket holds 10.
+    CheckBatchResponse batch = batch(true, check(user, "tenant", 6), check(user, "tenant", 6));
+    assertEquals(Decision.DENY, batch.getDecision());
+    assertTrue(batch.getResults(0).getGivenBack());
+
+    CheckResponse after = sluice.check(user, "tenant", 6);
+    assertEquals(Decision.ALLOW, after.getDecision(), "the tokens were given back: " + after);
+    assertEquals(4, after.getRemaining());
+  }
+
+  @Test
   void withoutAllOrNothingTheAllowedChecksKeepTheirTokens() {
     String user = newId();
     String ip = "ip-" + user;
