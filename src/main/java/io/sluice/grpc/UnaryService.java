@@ -55,8 +55,9 @@ final class UnaryService implements Service {
 
   private record Binding<Req, Resp>(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
 
-    void bind(GrpcServer server, Metrics metrics, Answers answers) {
-      server.callHandler(method, call -> new Exchange<>(call, parser, body, metrics, answers).start());
+    void bind(GrpcServer server, Descriptors.ServiceDescriptor service, Metrics metrics, Answers answers) {
+      Descriptors.Descriptor requestType = service.findMethodByName(method.methodName()).getInputType();
+      server.callHandler(method, call -> new Exchange<>(call, parser, requestType, body, metrics, answers).start());
     }
   }
 
@@ -90,13 +91,14 @@ final class UnaryService implements Service {
 
   @Override
   public void bind(GrpcServer server) {
-    bindings.forEach(binding -> binding.bind(server, metrics, answers));
+    bindings.forEach(binding -> binding.bind(server, descriptor, metrics, answers));
   }
 
   /** One call: at most one message in, exactly one answer out. */
   private static final class Exchange<Req, Resp> {
     private final GrpcServerRequest<Req, Resp> call;
     private final Parser<Req> parser;
+    private final Descriptors.Descriptor requestType;
     private final Method<Req, Resp> body;
     private final Metrics metrics;
     private final Answers answers;
@@ -104,9 +106,11 @@ final class UnaryService implements Service {
     private boolean received;
     private boolean answered;
 
-    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Method<Req, Resp> body, Metrics metrics, Answers answers) {
+    Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Descriptors.Descriptor requestType, Method<Req, Resp> body,
+        Metrics metrics, Answers answers) {
       this.call = call;
       this.parser = parser;
+      this.requestType = requestType;
       this.body = body;
       this.metrics = metrics;
       this.answers = answers;
@@ -142,10 +146,14 @@ final class UnaryService implements Service {
       received = true;
       held.received();
       Req request;
+      byte[] bytes = null;
       try {
-        request = parser.parseFrom(payload(message).getBytes());
+        bytes = payload(message).getBytes();
+        request = parser.parseFrom(bytes);
       } catch (InvalidProtocolBufferException e) {
-        refuse(GrpcStatus.INVALID_ARGUMENT, "the request message does not decode as " + call.methodName() + "'s request");
+        String notUtf8 = InvalidText.field(requestType, bytes);
+        refuse(GrpcStatus.INVALID_ARGUMENT, notUtf8 != null ? notUtf8 + " is not valid UTF-8"
+            : "the request message does not decode as " + call.methodName() + "'s request");
         return;
       } catch (UnsupportedEncodingException e) {
         refuse(GrpcStatus.UNIMPLEMENTED, e.getMessage());

@@ -62,10 +62,10 @@ final class AdminRoutes {
         : envoyRules.toJson()));
     router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).map(subjects ->
         new JsonObject().put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList())))));
-    router.get("/admin/bans").handler(ctx -> answer(ctx, bans.list(param(ctx, "user")).map(list ->
+    router.get("/admin/bans").handler(ctx -> answer(ctx, withParams(() -> bans.list(param(ctx, "user"))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);
-    router.delete("/admin/bans").handler(ctx -> answer(ctx, bans.unban(param(ctx, "user"), param(ctx, "action"))
+    router.delete("/admin/bans").handler(ctx -> answer(ctx, withParams(() -> bans.unban(param(ctx, "user"), param(ctx, "action")))
         .map(BanAdmin.Unbanned::toJson)));
   }
 
@@ -79,36 +79,92 @@ final class AdminRoutes {
     json(ctx, 401, new JsonObject().put("error", "a valid 'Authorization: Bearer <adminToken>' header is required"));
   }
 
+  /** What a ban's body may hold: anything else is refused, not ignored (a misspelt field would be). */
+  private static final java.util.Set<String> BAN_FIELDS = java.util.Set.of("user", "action", "seconds", "reason");
+  private static final java.util.regex.Pattern JSON_POSITION = java.util.regex.Pattern.compile("line: (\\d+), column: (\\d+)");
+
   private void ban(RoutingContext ctx) {
-    JsonObject body;
+    Object parsed;
     try {
-      body = ctx.body().asJsonObject();
-    } catch (DecodeException | ClassCastException e) {
-      json(ctx, 400, new JsonObject().put("error", "the body must be a JSON object: " + e.getMessage()));
+      parsed = ctx.body().length() == 0 ? null : io.vertx.core.json.Json.decodeValue(ctx.body().buffer());
+    } catch (DecodeException e) {
+      // Jackson's own words name its classes and features; only where it stopped is of use.
+      java.util.regex.Matcher at = JSON_POSITION.matcher(String.valueOf(e.getMessage()));
+      invalid(ctx, "body", "the body is not valid JSON" + (at.find() ? " (line " + at.group(1) + ", column " + at.group(2) + ")" : ""));
       return;
     }
-    if (body == null) {
-      json(ctx, 400, new JsonObject().put("error", "the body must be a JSON object {user, action, seconds, reason}"));
+    if (!(parsed instanceof JsonObject body)) {
+      invalid(ctx, "body", "the body must be a JSON object {\"user\", \"action\", \"seconds\", \"reason\"}");
       return;
+    }
+    for (String field : body.fieldNames()) {
+      if (!BAN_FIELDS.contains(field)) {
+        invalid(ctx, field, "unknown field \"" + field + "\": a ban takes user, action, seconds and reason");
+        return;
+      }
     }
     Object seconds = body.getValue("seconds");
-    if (!(seconds instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
-      json(ctx, 400, new JsonObject().put("error", "seconds must be a whole number of seconds, was " + seconds)
-          .put("field", "seconds"));
+    if (!(seconds instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())
+        || n.doubleValue() < 1 || n.doubleValue() > BanAdmin.MAX_BAN_SECONDS) {
+      invalid(ctx, "seconds", "seconds must be a whole number from 1 to " + BanAdmin.MAX_BAN_SECONDS + ", was " + seconds);
       return;
     }
-    answer(ctx, bans.ban(text(body, "user"), text(body, "action"), ((Number) seconds).longValue(), text(body, "reason"))
-        .map(BanInfo::toJson));
+    String user;
+    String action;
+    String reason;
+    try {
+      user = text(body, "user");
+      action = text(body, "action");
+      reason = text(body, "reason");
+    } catch (InvalidRequestException e) {
+      invalid(ctx, e.field(), e.getMessage());
+      return;
+    }
+    answer(ctx, bans.ban(user, action, n.longValue(), reason).map(BanInfo::toJson));
   }
 
+  private static void invalid(RoutingContext ctx, String field, String message) {
+    json(ctx, 400, new JsonObject().put("error", message).put("field", field));
+  }
+
+  /** A text field: a JSON string or absent (""); a number or anything else is refused, not turned into text. */
   private static String text(JsonObject body, String key) {
     Object value = body.getValue(key);
-    return value == null ? "" : String.valueOf(value);
+    if (value == null) {
+      return "";
+    }
+    if (!(value instanceof String text)) {
+      throw new InvalidRequestException(key, key + " must be a JSON string, was " + io.vertx.core.json.Json.encode(value));
+    }
+    return text;
   }
 
+  /**
+   * A query parameter, decoded strictly: a malformed escape ({@code %zz}) or bytes that are not
+   * UTF-8 ({@code %ff%fe}) are refused naming the parameter, not replaced or thrown as an internal error.
+   */
   private static String param(RoutingContext ctx, String name) {
-    String value = ctx.queryParams().get(name);
-    return value == null ? "" : value;
+    String query = ctx.request().query();
+    if (query == null) {
+      return "";
+    }
+    for (String pair : query.split("&")) {
+      int equals = pair.indexOf('=');
+      String key = equals < 0 ? pair : pair.substring(0, equals);
+      if (key.equals(name)) {
+        return QueryText.decode(name, equals < 0 ? "" : pair.substring(equals + 1));
+      }
+    }
+    return "";
+  }
+
+  /** The operation, or its refusal when a parameter could not be read. */
+  private static <T> Future<T> withParams(java.util.function.Supplier<Future<T>> operation) {
+    try {
+      return operation.get();
+    } catch (InvalidRequestException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   private static void answer(RoutingContext ctx, Future<JsonObject> result) {

@@ -1,5 +1,8 @@
 package io.sluice.ops;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.redis.LocalRedis;
@@ -15,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -150,6 +154,56 @@ class OpsTest {
     assertEquals(400, badSeconds.statusCode());
     assertThat(badSeconds.body()).contains("seconds must be");
     assertEquals(400, send("POST", "/admin/bans", "not json").statusCode());
+  }
+
+  /** Every refusal names what was wrong in the caller's terms: no parser's or Java's internals, nothing coerced. */
+  @Test
+  void adminRefusalsAreInTheCallersTermsAndNothingIsCoerced() throws Exception {
+    HttpResponse<String> broken = send("POST", "/admin/bans", "{\"user\": \"x\",\n \"seconds\": }");
+    assertRefused(broken, "body", "the body is not valid JSON (line 2, column");
+    HttpResponse<String> array = send("POST", "/admin/bans", "[1, 2]");
+    assertRefused(array, "body", "the body must be a JSON object");
+    assertRefused(send("POST", "/admin/bans", "{\"user\": 123, \"seconds\": 60}"), "user", "user must be a JSON string, was 123");
+    assertRefused(send("POST", "/admin/bans", "{\"user\": \"x\", \"seconds\": 60, \"acton\": \"login\"}"), "acton",
+        "unknown field \"acton\"");
+    HttpResponse<String> negative = send("POST", "/admin/bans", "{\"user\": \"x\", \"seconds\": -1}");
+    assertRefused(negative, "seconds", "seconds must be a whole number from 1 to 31536000, was -1");
+    assertRefused(send("GET", "/admin/bans?user=%ff%fe", null), "user", "user is not valid UTF-8");
+    assertRefused(send("DELETE", "/admin/bans?user=ok&action=%ff", null), "action", "action is not valid UTF-8");
+
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    logs.start();
+    root.addAppender(logs);
+    try {
+      // Sent as bytes: java.net.URI refuses to carry it.
+      String raw = rawGet("/admin/bans?user=%zz");
+      assertThat(raw).startsWith("HTTP/1.1 400");
+      assertRefused(raw.substring(raw.indexOf("\r\n\r\n") + 4), "user", "user has a malformed %-escape");
+    } finally {
+      root.detachAppender(logs);
+    }
+    assertThat(logs.list).as("a bad query is the caller's mistake, not an internal error").isEmpty();
+  }
+
+  private static String rawGet(String target) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", sluice.httpPort())) {
+      socket.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + TOKEN
+          + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  private static void assertRefused(HttpResponse<String> response, String field, String message) {
+    assertEquals(400, response.statusCode(), response.body());
+    assertRefused(response.body(), field, message);
+  }
+
+  private static void assertRefused(String response, String field, String message) {
+    JsonObject body = new JsonObject(response);
+    assertEquals(field, body.getString("field"), response);
+    assertThat(body.getString("error")).contains(message).doesNotContain("REDACTED", "StreamReadFeature", "class ", "Exception",
+        "18446744073709551615");
   }
 
   @Test

@@ -358,6 +358,16 @@ public final class TestRedis implements AutoCloseable {
     }
   }
 
+  /**
+   * The names of the keys there are now (a standalone Redis: tests' own small keyspace). Compared
+   * as sets, "nothing was written" holds while other keys expire, which a count does not.
+   */
+  public java.util.Set<String> keys() {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    command(Command.KEYS, "*").forEach(name -> names.add(name.toString()));
+    return names;
+  }
+
   /** A command to the data node on {@code port} only. */
   public Response commandOn(int nodePort, Command command, Object... args) {
     Redis node = nodeClients.get(dataPorts.indexOf(nodePort));
