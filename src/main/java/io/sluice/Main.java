@@ -97,6 +97,7 @@ public final class Main implements Callable<Integer> {
   public static int run(String... args) {
     if (args.length > 0 && TOOLS.containsKey(args[0])) {
       CommandLine tool = new CommandLine(TOOLS.get(args[0]).get()).setCommandName("sluice " + args[0]);
+      tool.setParameterExceptionHandler(io.sluice.cli.UnknownOptions::report);
       return tool.execute(Arrays.copyOfRange(args, 1, args.length));
     }
     // The tools are named in the help, not built: the server starts without reading them.

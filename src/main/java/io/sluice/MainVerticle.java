@@ -152,7 +152,9 @@ public final class MainVerticle extends VerticleBase {
   private Future<Void> loadLimits() {
     String path = settings.limits();
     return vertx.fileSystem().readFile(path)
-        .recover(failure -> Future.failedFuture(new IllegalArgumentException("cannot read limits file " + path + ": " + failure.getMessage())))
+        .recover(failure -> Future.failedFuture(new IllegalArgumentException("cannot read limits file " + path
+            + (java.nio.file.Path.of(path).isAbsolute() ? "" : " (relative to the working directory " + System.getProperty("user.dir") + ")")
+            + ": " + failure.getMessage())))
         .map(content -> {
           initialFileContent = content.toString();
           limits = new LiveLimits(LimitsParser.parse(initialFileContent, "file " + path, 1));

@@ -26,7 +26,7 @@ public final class AdminCommands {
       System.out.println(format.apply(result));
       return 0;
     } catch (Exception e) {
-      System.err.println("failed: " + e.getMessage());
+      System.err.println("failed: " + Failures.explain(e, target.target, options, 10));
       return 1;
     } finally {
       try {
@@ -80,7 +80,7 @@ public final class AdminCommands {
     @Option(names = "--action", defaultValue = "", description = "Only this action (default: every action).")
     String action;
 
-    @Option(names = "--seconds", required = true, description = "How long, 1 second to 1 year.")
+    @Option(names = "--seconds", required = true, description = "How long, 1 second to 1 year.", converter = Values.BanSeconds.class)
     long seconds;
 
     @Option(names = "--reason", defaultValue = "", description = "Shown to operators and to the backend.")

@@ -25,7 +25,8 @@ public final class CheckCommand implements Callable<Integer> {
   @Option(names = "--action", required = true, description = "The action, e.g. login.")
   String action;
 
-  @Option(names = "--cost", description = "Tokens to take (default: ${DEFAULT-VALUE}).", defaultValue = "1")
+  @Option(names = "--cost", description = "Tokens to take, 0 or more (default: ${DEFAULT-VALUE}).", defaultValue = "1",
+      converter = Values.NonNegative.class)
   int cost;
 
   @Override

@@ -58,6 +58,22 @@ final class ClientOptions {
     return fromEnvironment == null ? "" : fromEnvironment.trim();
   }
 
+  /** Where the token came from, for a message that says which to fix; null when none was given. */
+  String tokenSource() {
+    if (token != null) {
+      return "--token";
+    }
+    if (tokenFile != null) {
+      return "--token-file " + tokenFile;
+    }
+    String fromEnvironment = System.getenv(TOKEN_VARIABLE);
+    return fromEnvironment == null || fromEnvironment.isBlank() ? null : TOKEN_VARIABLE;
+  }
+
+  boolean usesTls() {
+    return tls || ca != null || cert != null;
+  }
+
   private static String text(Path path) {
     return path == null ? "" : path.toString();
   }

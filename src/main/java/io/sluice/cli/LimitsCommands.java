@@ -125,6 +125,9 @@ public final class LimitsCommands {
       JsonObject base;
       try {
         base = new JsonObject(Files.readString(limits));
+      } catch (io.vertx.core.json.DecodeException e) {
+        System.err.println("not published: the limits file " + limits + " is " + io.sluice.limits.JsonSyntax.describe(e));
+        return 2;
       } catch (RuntimeException e) {
         System.err.println("not published: the limits file " + limits + " is not a JSON object");
         return 2;

@@ -25,10 +25,11 @@ public final class ShouldRateLimitCommand implements Callable<Integer> {
   @Option(names = "--domain", required = true, description = "The rate limit domain, as in the rule files.")
   String domain;
 
-  @Option(names = "--descriptor", required = true, description = "One descriptor: key=value[,key=value...]; repeat for several.")
+  @Option(names = "--descriptor", required = true, description = "One descriptor: key=value[,key=value...]; repeat for several.",
+      converter = Values.Descriptor.class)
   List<String> descriptors;
 
-  @Option(names = "--hits", defaultValue = "0", description = "hits_addend of the request (0 means 1).")
+  @Option(names = "--hits", defaultValue = "0", description = "hits_addend of the request (0 means 1).", converter = Values.NonNegative.class)
   int hits;
 
   @Override

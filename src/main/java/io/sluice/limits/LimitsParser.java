@@ -44,8 +44,7 @@ public final class LimitsParser {
     try {
       document = new JsonObject(json);
     } catch (DecodeException e) {
-      // The decoder's message runs over several lines (it quotes the input): its first says what is wrong.
-      throw new InvalidLimitsException(source, List.of("not a JSON object: " + printable(e.getMessage().lines().findFirst().orElse(""))));
+      throw new InvalidLimitsException(source, List.of(JsonSyntax.describe(e)));
     }
     return parse(document, source, version);
   }

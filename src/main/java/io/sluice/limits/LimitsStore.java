@@ -50,7 +50,8 @@ public final class LimitsStore {
       LimitsOverlay.merge(new JsonObject(), parsed, "message");
     } catch (RuntimeException e) {
       return Future.failedFuture(e instanceof InvalidLimitsException ? e
-          : new InvalidLimitsException("message", java.util.List.of("not a JSON object: " + firstLine(e.getMessage()))));
+          : new InvalidLimitsException("message", java.util.List.of(e instanceof io.vertx.core.json.DecodeException syntax
+              ? JsonSyntax.describe(syntax) : "not a JSON object: " + firstLine(e.getMessage()))));
     }
     return transact(redis, stored -> {
       JsonObject next = validNext(stored, parsed, base, "message");

@@ -125,6 +125,9 @@ public final class LimitsVerticle extends VerticleBase {
       JsonObject message;
       try {
         message = new JsonObject(text);
+      } catch (io.vertx.core.json.DecodeException e) {
+        reject(source, JsonSyntax.describe(e));
+        return Future.succeededFuture();
       } catch (RuntimeException e) {
         reject(source, e.getMessage());
         return Future.succeededFuture();

@@ -81,16 +81,13 @@ final class AdminRoutes {
 
   /** What a ban's body may hold: anything else is refused, not ignored (a misspelt field would be). */
   private static final java.util.Set<String> BAN_FIELDS = java.util.Set.of("user", "action", "seconds", "reason");
-  private static final java.util.regex.Pattern JSON_POSITION = java.util.regex.Pattern.compile("line: (\\d+), column: (\\d+)");
 
   private void ban(RoutingContext ctx) {
     Object parsed;
     try {
       parsed = ctx.body().length() == 0 ? null : io.vertx.core.json.Json.decodeValue(ctx.body().buffer());
     } catch (DecodeException e) {
-      // Jackson's own words name its classes and features; only where it stopped is of use.
-      java.util.regex.Matcher at = JSON_POSITION.matcher(String.valueOf(e.getMessage()));
-      invalid(ctx, "body", "the body is not valid JSON" + (at.find() ? " (line " + at.group(1) + ", column " + at.group(2) + ")" : ""));
+      invalid(ctx, "body", "the body is " + io.sluice.limits.JsonSyntax.describe(e));
       return;
     }
     if (!(parsed instanceof JsonObject body)) {

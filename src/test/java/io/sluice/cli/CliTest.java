@@ -105,6 +105,40 @@ class CliTest {
     assertThat(run.err()).contains("edge.yaml: descriptors[0].rate_limit.requests_per_unit must be a whole number from 0 to 4294967295, was '-1'");
   }
 
+  /** Each failure says what to fix: the option, the setting, the port; never "failed: null". */
+  @Test
+  void failuresSayWhatToFix(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String target = "127.0.0.1:" + sluice.port();
+      assertThat(Cli.run("ban", "--target", target, "--user", "u", "--seconds", "60").err())
+          .contains("no admin token was given: pass --token-file FILE (or set SLUICE_ADMIN_TOKEN)");
+      assertThat(Cli.run("ban", "--target", target, "--token", "wrong", "--user", "u", "--seconds", "60").err())
+          .contains("the token from --token was refused");
+      assertThat(Cli.run("check", "--target", "127.0.0.1:" + sluice.httpPort(), "--user", "u", "--action", "login").err())
+          .contains("answered as an HTTP server, not gRPC: that is an instance's HTTP port");
+      int nobody = Ports.free();
+      assertThat(Cli.run("check", "--target", "127.0.0.1:" + nobody, "--user", "u", "--action", "login").err())
+          .contains("cannot connect to 127.0.0.1:" + nobody + ": Connection refused (is an instance listening there?)");
+      assertThat(Cli.run("check", "--target", target, "--tls", "--user", "u", "--action", "login").err())
+          .contains("it does not speak TLS there (drop --tls");
+
+      Run negative = Cli.run("check", "--target", target, "--user", "u", "--action", "login", "--cost", "-1");
+      assertEquals(2, negative.exitCode());
+      assertThat(negative.err()).contains("Invalid value for option '--cost': must be 0 or more, was -1").doesNotContain("4294967295");
+      assertThat(Cli.run("ban", "--target", target, "--user", "u", "--seconds", "-1").err())
+          .contains("Invalid value for option '--seconds': must be from 1 to 31536000 (a year), was -1");
+      assertThat(Cli.run("check", "--target", target, "--user", "u", "--acton", "login").err())
+          .startsWith("Unknown option: '--acton' (did you mean --action?)");
+      assertThat(Cli.run("should-rate-limit", "--target", target, "--domain", "edge", "--descriptor", "foo").err())
+          .contains("must be key=value[,key=value...], and 'foo' has no key=value");
+    }
+    Run relative = Cli.run("--port", String.valueOf(Ports.free()), "--http-port", String.valueOf(Ports.free()), "--redis", redis.uri(),
+        "--limits", "no-such-limits.json");
+    assertThat(relative.exitCode()).isNotZero();
+    assertThat(relative.err()).contains("cannot read limits file no-such-limits.json (relative to the working directory "
+        + System.getProperty("user.dir") + ")");
+  }
+
   @Test
   void banListAndUnbanFromTheCommandLine(TestRedis redis, @TempDir Path dir) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {

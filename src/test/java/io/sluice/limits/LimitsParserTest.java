@@ -67,8 +67,17 @@ class LimitsParserTest {
   }
 
   @Test
-  void rejectsMalformedJson() {
-    assertTrue(rejected("{ \"rules\": ").getMessage().contains("not a JSON object"));
+  void rejectsMalformedJsonNamingLineAndColumnInTheReadersTerms() {
+    assertThat(rejected("{ \"rules\": ").getMessage()).contains("not valid JSON at line 1, column");
+    String missingComma = """
+        { "rules": {
+            "default": { "capacity": 10, "refillPerSecond": 1 },
+            "login": { "capacity": 5 "refillPerSecond": 1 }
+        } }
+        """;
+    assertThat(rejected(missingComma).getMessage())
+        .contains("not valid JSON at line 3, column 30: Unexpected character")
+        .doesNotContain("REDACTED", "StreamReadFeature", "Failed to decode");
   }
 
   @Test

@@ -160,7 +160,7 @@ class OpsTest {
   @Test
   void adminRefusalsAreInTheCallersTermsAndNothingIsCoerced() throws Exception {
     HttpResponse<String> broken = send("POST", "/admin/bans", "{\"user\": \"x\",\n \"seconds\": }");
-    assertRefused(broken, "body", "the body is not valid JSON (line 2, column");
+    assertRefused(broken, "body", "the body is not valid JSON at line 2, column");
     HttpResponse<String> array = send("POST", "/admin/bans", "[1, 2]");
     assertRefused(array, "body", "the body must be a JSON object");
     assertRefused(send("POST", "/admin/bans", "{\"user\": 123, \"seconds\": 60}"), "user", "user must be a JSON string, was 123");

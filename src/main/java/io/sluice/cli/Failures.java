@@ -1,0 +1,73 @@
+package io.sluice.cli;
+
+import io.sluice.grpc.SluiceClient.CallFailedException;
+import io.vertx.grpc.common.GrpcStatus;
+
+import java.net.ConnectException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A failed call as a person can act on it: what went wrong in their terms and which option or
+ * setting fixes it. Never {@code null}: an exception without a message is named by what it means.
+ */
+final class Failures {
+
+  private Failures() {
+  }
+
+  static String explain(Throwable failure, String target, ClientOptions options, long waitedSeconds) {
+    if (failure instanceof CallFailedException call) {
+      if (call.status() == GrpcStatus.UNAUTHENTICATED) {
+        String source = options.tokenSource();
+        return source == null
+            ? call.getMessage() + "; no admin token was given: pass --token-file FILE (or set " + ClientOptions.TOKEN_VARIABLE + ")"
+            : call.getMessage() + "; the token from " + source + " was refused: it must be the instance's adminToken";
+      }
+      return call.getMessage();
+    }
+    String all = chain(failure);
+    if (failure instanceof TimeoutException) {
+      return "no answer from " + target + " within " + waitedSeconds + " s";
+    }
+    if (all.contains("not an SSL/TLS record")) {
+      return "cannot connect to " + target + " with TLS: it does not speak TLS there (drop --tls, --tls-ca, --tls-cert)";
+    }
+    if (all.contains("PKIX path") || all.contains("unable to find valid certification path")) {
+      return "cannot connect to " + target + " with TLS: its certificate is not trusted (pass the CA that signed it with --tls-ca)";
+    }
+    if (all.contains("certificate_required") || all.contains("bad_certificate")) {
+      return "cannot connect to " + target + " with TLS: it requires a client certificate (pass --tls-cert and --tls-key)";
+    }
+    if (all.contains("Invalid HTTP response content-type")) {
+      return target + " answered as an HTTP server, not gRPC: that is an instance's HTTP port (--http-port, 8081 by default);"
+          + " point --target at its gRPC port (--port, 50051 by default)";
+    }
+    if (root(failure) instanceof ConnectException) {
+      return "cannot connect to " + target + ": " + message(root(failure)) + " (is an instance listening there?)";
+    }
+    if (!options.usesTls() && (all.contains("Connection reset") || all.contains("closed") || all.contains("Stream was closed"))) {
+      return target + " closed the connection without an answer: if it serves TLS, add --tls (and --tls-ca): " + message(failure);
+    }
+    return message(failure);
+  }
+
+  private static Throwable root(Throwable failure) {
+    Throwable root = failure;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root;
+  }
+
+  private static String chain(Throwable failure) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      all.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage()).append('\n');
+    }
+    return all.toString();
+  }
+
+  private static String message(Throwable failure) {
+    return failure.getMessage() != null ? failure.getMessage() : failure.getClass().getSimpleName();
+  }
+}

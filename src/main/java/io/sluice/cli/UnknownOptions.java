@@ -1,0 +1,60 @@
+package io.sluice.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+
+import java.io.PrintWriter;
+import java.util.Comparator;
+import java.util.Optional;
+
+/**
+ * A tool's command line that does not parse. picocli reports a missing required option before an
+ * unknown one, so a misspelt {@code --acton} read as "Missing required option: '--action'"; the
+ * misspelling is what the person has to fix, so it is named first, with the option meant.
+ */
+public final class UnknownOptions {
+
+  private UnknownOptions() {
+  }
+
+  public static int report(ParameterException problem, String[] args) {
+    CommandLine command = problem.getCommandLine();
+    PrintWriter err = command.getErr();
+    Optional<String> unknown = java.util.Arrays.stream(args)
+        .filter(arg -> arg.matches("--?[A-Za-z].*"))
+        .map(arg -> arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg)
+        .filter(name -> command.getCommandSpec().findOption(name) == null)
+        .findFirst();
+    if (unknown.isPresent()) {
+      String closest = command.getCommandSpec().options().stream().map(OptionSpec::longestName)
+          .min(Comparator.comparingInt(name -> distance(name, unknown.get()))).orElse(null);
+      err.println("Unknown option: '" + unknown.get() + "'"
+          + (closest != null && distance(closest, unknown.get()) <= 2 ? " (did you mean " + closest + "?)" : ""));
+    } else {
+      err.println(problem.getMessage());
+    }
+    err.println("Run '" + command.getCommandName() + " --help' for its options.");
+    return command.getCommandSpec().exitCodeOnInvalidInput();
+  }
+
+  /** Edits (insert, delete, replace) from one name to the other. */
+  private static int distance(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    int[] current = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      previous[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int replace = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        current[j] = Math.min(replace, Math.min(previous[j], current[j - 1]) + 1);
+      }
+      int[] swap = previous;
+      previous = current;
+      current = swap;
+    }
+    return previous[b.length()];
+  }
+}
