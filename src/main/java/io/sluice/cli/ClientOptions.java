@@ -70,6 +70,10 @@ final class ClientOptions {
     return fromEnvironment == null || fromEnvironment.isBlank() ? null : TOKEN_VARIABLE;
   }
 
+  boolean hasClientCertificate() {
+    return cert != null;
+  }
+
   boolean usesTls() {
     return tls || ca != null || cert != null;
   }

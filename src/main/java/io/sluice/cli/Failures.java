@@ -45,8 +45,14 @@ final class Failures {
     if (root(failure) instanceof ConnectException) {
       return "cannot connect to " + target + ": " + message(root(failure)) + " (is an instance listening there?)";
     }
-    if (!options.usesTls() && (all.contains("Connection reset") || all.contains("closed") || all.contains("Stream was closed"))) {
+    boolean closed = all.contains("Connection reset") || all.contains("closed");
+    if (closed && !options.usesTls()) {
       return target + " closed the connection without an answer: if it serves TLS, add --tls (and --tls-ca): " + message(failure);
+    }
+    if (closed && !options.hasClientCertificate()) {
+      // With TLS 1.3 the server checks the client's certificate after the handshake, and just closes.
+      return target + " closed the TLS connection without an answer: if it requires client certificates (mTLS),"
+          + " pass --tls-cert and --tls-key: " + message(failure);
     }
     return message(failure);
   }

@@ -95,6 +95,11 @@ class TlsTest {
           "--user", "cli", "--action", "login");
       assertEquals(0, cli.exitCode(), cli.err());
       assertThat(cli.out()).startsWith("ALLOW");
+      // What goes wrong says what to pass.
+      assertThat(Cli.run("check", "--target", "localhost:" + sluice.port(), "--tls", "--user", "cli", "--action", "login").err())
+          .contains("its certificate is not trusted (pass the CA that signed it with --tls-ca)");
+      assertThat(Cli.run("check", "--target", "localhost:" + sluice.port(), "--user", "cli", "--action", "login").err())
+          .contains("closed the connection without an answer: if it serves TLS, add --tls (and --tls-ca)");
     }
   }
 
@@ -106,6 +111,9 @@ class TlsTest {
       ClientAccess trusted = new ClientAccess(true, ca.caCert().toString(), client.cert().toString(), client.key().toString(), "");
       assertThat(check(sluice, trusted).getDecision()).isEqualTo(Decision.ALLOW);
       assertFalse(succeeds(sluice, new ClientAccess(true, ca.caCert().toString(), "", "", "")), "no client certificate");
+      assertThat(Cli.run("check", "--target", "localhost:" + sluice.port(), "--tls-ca", ca.caCert().toString(),
+          "--user", "cli", "--action", "login").err())
+          .contains("if it requires client certificates (mTLS), pass --tls-cert and --tls-key");
       assertFalse(succeeds(sluice, new ClientAccess(true, ca.caCert().toString(), rogueClient.cert().toString(),
           rogueClient.key().toString(), "")), "a certificate another CA signed");
 
