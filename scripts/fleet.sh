@@ -16,6 +16,9 @@
 # Each instance also serves Envoy's rate limit service with the rules of conf/envoy ($SLUICE_ENVOY_RULES).
 # Admin token: $SLUICE_ADMIN_TOKEN if set, else a random one written to run/admin-token (readable by you
 # only); the CLI's admin commands take it with --token-file run/admin-token.
+# The instances listen on 127.0.0.1 only, as Redis and the demo backend do: a fleet on your machine is
+# for you. SLUICE_FLEET_HOST=0.0.0.0 opens it to your network (give it TLS and a token first:
+# docs/security.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,6 +29,7 @@ http_ports=(${SLUICE_FLEET_HTTP_PORTS:-8081 8082})
 redis_port="${SLUICE_REDIS_PORT:-6379}"
 cluster_ports=(${SLUICE_CLUSTER_PORTS:-7000 7001 7002})
 demo_port="${SLUICE_DEMO_PORT:-8080}"
+fleet_host="${SLUICE_FLEET_HOST:-127.0.0.1}"
 
 log() { echo "fleet: $*" >&2; }
 
@@ -118,7 +122,7 @@ start_instances() {
     for port in "${ports[$i]}" "${http_ports[$i]}"; do
       if port_open "$port"; then log "port $port is taken; stop what uses it first"; return 1; fi
     done
-    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec ${detach[@]+"${detach[@]}"} scripts/sluice --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
+    (cd "$root" && SLUICE_ADMIN_TOKEN="$(cat "$run_dir/admin-token")" exec ${detach[@]+"${detach[@]}"} scripts/sluice --host "$fleet_host" --port "${ports[$i]}" --http-port "${http_ports[$i]}" --redis "$redis_uri" \
       --limits "${SLUICE_LIMITS:-conf/limits.json}" --envoy-rules "${SLUICE_ENVOY_RULES:-conf/envoy}") \
       > "$run_dir/$name.log" 2>&1 &
     echo $! > "$run_dir/$name.pid"

@@ -2,6 +2,7 @@ package io.sluice;
 
 import io.sluice.cli.AdminCommands;
 import io.sluice.cli.BenchCommand;
+import io.sluice.cli.CheckBatchCommand;
 import io.sluice.cli.CheckCommand;
 import io.sluice.cli.DemoBackendCommand;
 import io.sluice.cli.ShouldRateLimitCommand;
@@ -9,6 +10,7 @@ import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.LocalClusterCommand;
 import io.sluice.cli.RedisBinaryCommand;
+import io.sluice.cli.ReportLatencyCommand;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
 import io.sluice.ops.Logs;
@@ -44,6 +46,8 @@ public final class Main implements Callable<Integer> {
 
   static {
     TOOLS.put("check", CheckCommand::new);
+    TOOLS.put("check-batch", CheckBatchCommand::new);
+    TOOLS.put("report-latency", ReportLatencyCommand::new);
     TOOLS.put("should-rate-limit", ShouldRateLimitCommand::new);
     TOOLS.put("bans", AdminCommands.List::new);
     TOOLS.put("ban", AdminCommands.Ban::new);

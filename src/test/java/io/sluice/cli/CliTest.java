@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -103,6 +104,31 @@ class CliTest {
         "--limits", limits.toString(), "--envoy-rules", rules.toString());
     assertEquals(1, run.exitCode());
     assertThat(run.err()).contains("edge.yaml: descriptors[0].rate_limit.requests_per_unit must be a whole number from 0 to 4294967295, was '-1'");
+  }
+
+  /** Every RPC can be tried from a shell: CheckBatch and ReportLatency too. */
+  @Test
+  void checkBatchAndReportLatencyFromTheCommandLine(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String target = "127.0.0.1:" + sluice.port();
+      String user = "cli-" + UUID.randomUUID();
+      Run batch = Cli.run("check-batch", "--target", target, "--check", user + ":search:2", "--check", user + ":search",
+          "--all-or-nothing");
+      assertEquals(0, batch.exitCode(), batch.err());
+      List<String> lines = batch.out().lines().toList();
+      assertThat(lines).hasSize(3);
+      assertEquals("DENY", lines.get(0));
+      assertThat(lines.get(1)).startsWith("  ALLOW rule=default").endsWith("given_back=true");
+      assertThat(lines.get(2)).startsWith("  DENY rule=default");
+      assertThat(Cli.run("check", "--target", target, "--user", user, "--action", "search", "--cost", "2").out())
+          .as("the batch took nothing").startsWith("ALLOW");
+      assertThat(Cli.run("check-batch", "--target", target, "--check", "no-action").err())
+          .contains("Invalid value for option '--check' (<checks>): must be user:action[:cost], was 'no-action'");
+
+      Run report = Cli.run("report-latency", "--target", target, "--action", "login", "--latency-ms", "12.5,40", "--latency-ms", "8");
+      assertEquals(0, report.exitCode(), report.err());
+      assertThat(report.out()).startsWith("factor=");
+    }
   }
 
   /** Each failure says what to fix: the option, the setting, the port; never "failed: null". */

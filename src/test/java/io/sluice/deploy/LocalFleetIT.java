@@ -41,10 +41,12 @@ class LocalFleetIT {
     int grpcA = Ports.free();
     int grpcB = Ports.free();
     int demo = Ports.free();
+    int httpA = Ports.free();
+    int httpB = Ports.free();
     Map<String, String> env = Map.of(
         "SLUICE_RUN_DIR", runDir.toString(),
         "SLUICE_FLEET_PORTS", grpcA + " " + grpcB,
-        "SLUICE_FLEET_HTTP_PORTS", Ports.free() + " " + Ports.free(),
+        "SLUICE_FLEET_HTTP_PORTS", httpA + " " + httpB,
         "SLUICE_REDIS_PORT", String.valueOf(Ports.free()),
         "SLUICE_DEMO_PORT", String.valueOf(demo));
     List<Long> pids = new ArrayList<>();
@@ -53,6 +55,13 @@ class LocalFleetIT {
       assertEquals(0, up.exitCode(), up.output());
       pids.addAll(pids(runDir));
       assertThat(pids).as("redis, two instances, the demo backend").hasSize(4);
+      if (io.sluice.support.Processes.onPath("ss")) {
+        for (int port : new int[] {grpcA, grpcB, httpA, httpB, demo}) {
+          Result listening = run(env, 10, "ss", "-ltnH", "sport = :" + port);
+          assertThat(listening.output().strip()).as("port %d listens on loopback only", port).isNotEmpty()
+              .doesNotContain("0.0.0.0:" + port, "*:" + port, "[::]:" + port).contains("127.0.0.1:" + port);
+        }
+      }
 
       for (int port : new int[] {grpcA, grpcB}) {
         Result check = run(env, 60, JAVA, "-jar", "target/sluice.jar", "check", "--target", "127.0.0.1:" + port,
