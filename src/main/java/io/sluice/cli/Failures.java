@@ -17,7 +17,8 @@ final class Failures {
 
   static String explain(Throwable failure, String target, ClientOptions options, long waitedSeconds) {
     if (failure instanceof CallFailedException call) {
-      if (call.status() == GrpcStatus.UNAUTHENTICATED) {
+      // Only the Admin service takes the admin token (ReportLatency has a token of its own).
+      if (call.status() == GrpcStatus.UNAUTHENTICATED && call.getMessage().contains("Admin service")) {
         String source = options.tokenSource();
         return source == null
             ? call.getMessage() + "; no admin token was given: pass --token-file FILE (or set " + ClientOptions.TOKEN_VARIABLE + ")"
@@ -36,7 +37,9 @@ final class Failures {
       return "cannot connect to " + target + " with TLS: its certificate is not trusted (pass the CA that signed it with --tls-ca)";
     }
     if (all.contains("certificate_required") || all.contains("bad_certificate")) {
-      return "cannot connect to " + target + " with TLS: it requires a client certificate (pass --tls-cert and --tls-key)";
+      return "cannot connect to " + target + " with TLS: " + (options.hasClientCertificate()
+          ? "it refused the client certificate given (--tls-cert): it must be signed by the CA the server trusts"
+          : "it requires a client certificate (pass --tls-cert and --tls-key)");
     }
     if (all.contains("Invalid HTTP response content-type")) {
       return target + " answered as an HTTP server, not gRPC: that is an instance's HTTP port (--http-port, 8081 by default);"

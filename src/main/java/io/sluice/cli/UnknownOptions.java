@@ -21,16 +21,24 @@ public final class UnknownOptions {
   public static int report(ParameterException problem, String[] args) {
     CommandLine command = problem.getCommandLine();
     PrintWriter err = command.getErr();
-    Optional<String> unknown = java.util.Arrays.stream(args)
-        .filter(arg -> arg.matches("--?[A-Za-z].*"))
-        .map(arg -> arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg)
-        .filter(name -> command.getCommandSpec().findOption(name) == null)
-        .findFirst();
+    Optional<String> unknown = Optional.empty();
+    for (int i = 0; i < args.length && unknown.isEmpty(); i++) {
+      String arg = args[i];
+      String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+      OptionSpec option = command.getCommandSpec().findOption(name);
+      if (option != null) {
+        // Its value may look like an option (a token starting with '-'): never read as one, never printed.
+        i += !arg.contains("=") && option.arity().max() > 0 ? 1 : 0;
+      } else if (arg.matches("--?[A-Za-z].*")) {
+        unknown = Optional.of(name);
+      }
+    }
     if (unknown.isPresent()) {
+      String misspelt = unknown.get();
       String closest = command.getCommandSpec().options().stream().map(OptionSpec::longestName)
-          .min(Comparator.comparingInt(name -> distance(name, unknown.get()))).orElse(null);
-      err.println("Unknown option: '" + unknown.get() + "'"
-          + (closest != null && distance(closest, unknown.get()) <= 2 ? " (did you mean " + closest + "?)" : ""));
+          .min(Comparator.comparingInt(name -> distance(name, misspelt))).orElse(null);
+      err.println("Unknown option: '" + misspelt + "'"
+          + (closest != null && distance(closest, misspelt) <= 2 ? " (did you mean " + closest + "?)" : ""));
     } else {
       err.println(problem.getMessage());
     }

@@ -141,18 +141,34 @@ final class AdminRoutes {
    * UTF-8 ({@code %ff%fe}) are refused naming the parameter, not replaced or thrown as an internal error.
    */
   private static String param(RoutingContext ctx, String name) {
+    return params(ctx, "user", "action").getOrDefault(name, "");
+  }
+
+  /**
+   * The query's parameters, keys decoded as values are; one that is not among {@code known}, or given
+   * twice, is refused: a misspelt {@code acton} read as absent would widen an unban to every action.
+   */
+  private static java.util.Map<String, String> params(RoutingContext ctx, String... known) {
+    java.util.Map<String, String> values = new java.util.HashMap<>();
     String query = ctx.request().query();
-    if (query == null) {
-      return "";
+    if (query == null || query.isEmpty()) {
+      return values;
     }
+    java.util.List<String> allowed = java.util.List.of(known);
     for (String pair : query.split("&")) {
+      if (pair.isEmpty()) {
+        continue;
+      }
       int equals = pair.indexOf('=');
-      String key = equals < 0 ? pair : pair.substring(0, equals);
-      if (key.equals(name)) {
-        return QueryText.decode(name, equals < 0 ? "" : pair.substring(equals + 1));
+      String key = QueryText.decode("a parameter name", equals < 0 ? pair : pair.substring(0, equals));
+      if (!allowed.contains(key)) {
+        throw new InvalidRequestException(key, "unknown parameter \"" + key + "\": this takes " + String.join(" and ", known));
+      }
+      if (values.put(key, QueryText.decode(key, equals < 0 ? "" : pair.substring(equals + 1))) != null) {
+        throw new InvalidRequestException(key, key + " is given more than once");
       }
     }
-    return "";
+    return values;
   }
 
   /** The operation, or its refusal when a parameter could not be read. */

@@ -155,6 +155,9 @@ class CliTest {
           .contains("Invalid value for option '--seconds': must be from 1 to 31536000 (a year), was -1");
       assertThat(Cli.run("check", "--target", target, "--user", "u", "--acton", "login").err())
           .startsWith("Unknown option: '--acton' (did you mean --action?)");
+      // An option's value that starts with '-' (a token) is neither taken for an option nor printed.
+      assertThat(Cli.run("ban", "--target", target, "--token", "-secret-token", "--user", "u").err())
+          .contains("Missing required option").doesNotContain("-secret-token");
       assertThat(Cli.run("should-rate-limit", "--target", target, "--domain", "edge", "--descriptor", "foo").err())
           .contains("must be key=value[,key=value...], and 'foo' has no key=value");
     }

@@ -170,6 +170,9 @@ class OpsTest {
     assertRefused(negative, "seconds", "seconds must be a whole number from 1 to 31536000, was -1");
     assertRefused(send("GET", "/admin/bans?user=%ff%fe", null), "user", "user is not valid UTF-8");
     assertRefused(send("DELETE", "/admin/bans?user=ok&action=%ff", null), "action", "action is not valid UTF-8");
+    // A misspelt parameter would widen an unban to every action: refused, as a key spelt in escapes is read as its name.
+    assertRefused(send("DELETE", "/admin/bans?user=ok&acton=login", null), "acton", "unknown parameter \"acton\"");
+    assertRefused(send("DELETE", "/admin/bans?user=ok&%61ction=login&action=x", null), "action", "action is given more than once");
 
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
     Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
