@@ -4,11 +4,13 @@ import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanInfo;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.envoy.LiveEnvoyRules;
+import io.sluice.limits.JsonSyntax;
 import io.sluice.limits.LiveLimits;
 import io.sluice.security.BearerToken;
 import io.sluice.throttle.ThrottleReport;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -18,7 +20,12 @@ import io.vertx.redis.client.Redis;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * The admin HTTP API: the operations of the gRPC {@code Admin} service as JSON, behind a bearer
@@ -62,11 +69,11 @@ final class AdminRoutes {
         : envoyRules.toJson()));
     router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).map(subjects ->
         new JsonObject().put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList())))));
-    router.get("/admin/bans").handler(ctx -> answer(ctx, withParams(() -> bans.list(param(ctx, "user"))).map(list ->
+    router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);
-    router.delete("/admin/bans").handler(ctx -> answer(ctx, withParams(() -> bans.unban(param(ctx, "user"), param(ctx, "action")))
-        .map(BanAdmin.Unbanned::toJson)));
+    router.delete("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, query ->
+        bans.unban(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(BanAdmin.Unbanned::toJson)));
   }
 
   private void authorize(RoutingContext ctx) {
@@ -80,14 +87,16 @@ final class AdminRoutes {
   }
 
   /** What a ban's body may hold: anything else is refused, not ignored (a misspelt field would be). */
-  private static final java.util.Set<String> BAN_FIELDS = java.util.Set.of("user", "action", "seconds", "reason");
+  private static final Set<String> BAN_FIELDS = Set.of("user", "action", "seconds", "reason");
+  /** What the bans' query may hold, in the order an error lists them. */
+  private static final List<String> QUERY_PARAMETERS = List.of("user", "action");
 
   private void ban(RoutingContext ctx) {
     Object parsed;
     try {
-      parsed = ctx.body().length() == 0 ? null : io.vertx.core.json.Json.decodeValue(ctx.body().buffer());
+      parsed = ctx.body().length() == 0 ? null : Json.decodeValue(ctx.body().buffer());
     } catch (DecodeException e) {
-      invalid(ctx, "body", "the body is " + io.sluice.limits.JsonSyntax.describe(e));
+      invalid(ctx, "body", "the body is " + JsonSyntax.describe(e));
       return;
     }
     if (!(parsed instanceof JsonObject body)) {
@@ -131,53 +140,39 @@ final class AdminRoutes {
       return "";
     }
     if (!(value instanceof String text)) {
-      throw new InvalidRequestException(key, key + " must be a JSON string, was " + io.vertx.core.json.Json.encode(value));
+      throw new InvalidRequestException(key, key + " must be a JSON string, was " + Json.encode(value));
     }
     return text;
   }
 
   /**
-   * A query parameter, decoded strictly: a malformed escape ({@code %zz}) or bytes that are not
-   * UTF-8 ({@code %ff%fe}) are refused naming the parameter, not replaced or thrown as an internal error.
+   * The operation on the query's parameters, read once and strictly, or its refusal: a parameter other
+   * than {@code user} and {@code action}, or one given twice, is refused (a misspelt {@code acton}
+   * read as absent would widen an unban to every action), and so is a name or value with a malformed
+   * escape ({@code %zz}) or bytes that are not UTF-8 ({@code %ff%fe}), naming it, rather than being
+   * replaced or thrown as an internal error. Names are decoded as values are.
    */
-  private static String param(RoutingContext ctx, String name) {
-    return params(ctx, "user", "action").getOrDefault(name, "");
-  }
-
-  /**
-   * The query's parameters, keys decoded as values are; one that is not among {@code known}, or given
-   * twice, is refused: a misspelt {@code acton} read as absent would widen an unban to every action.
-   */
-  private static java.util.Map<String, String> params(RoutingContext ctx, String... known) {
-    java.util.Map<String, String> values = new java.util.HashMap<>();
+  private static <T> Future<T> withQuery(RoutingContext ctx, Function<Map<String, String>, Future<T>> operation) {
+    Map<String, String> values = new HashMap<>();
     String query = ctx.request().query();
-    if (query == null || query.isEmpty()) {
-      return values;
-    }
-    java.util.List<String> allowed = java.util.List.of(known);
-    for (String pair : query.split("&")) {
-      if (pair.isEmpty()) {
-        continue;
-      }
-      int equals = pair.indexOf('=');
-      String key = QueryText.decode("a parameter name", equals < 0 ? pair : pair.substring(0, equals));
-      if (!allowed.contains(key)) {
-        throw new InvalidRequestException(key, "unknown parameter \"" + key + "\": this takes " + String.join(" and ", known));
-      }
-      if (values.put(key, QueryText.decode(key, equals < 0 ? "" : pair.substring(equals + 1))) != null) {
-        throw new InvalidRequestException(key, key + " is given more than once");
-      }
-    }
-    return values;
-  }
-
-  /** The operation, or its refusal when a parameter could not be read. */
-  private static <T> Future<T> withParams(java.util.function.Supplier<Future<T>> operation) {
     try {
-      return operation.get();
+      for (String pair : query == null ? new String[0] : query.split("&")) {
+        if (pair.isEmpty()) {
+          continue;
+        }
+        int equals = pair.indexOf('=');
+        String key = QueryText.decode("a parameter name", equals < 0 ? pair : pair.substring(0, equals));
+        if (!QUERY_PARAMETERS.contains(key)) {
+          throw new InvalidRequestException(key, "unknown parameter \"" + key + "\": this takes " + String.join(" and ", QUERY_PARAMETERS));
+        }
+        if (values.put(key, QueryText.decode(key, equals < 0 ? "" : pair.substring(equals + 1))) != null) {
+          throw new InvalidRequestException(key, key + " is given more than once");
+        }
+      }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
+    return operation.apply(values);
   }
 
   private static void answer(RoutingContext ctx, Future<JsonObject> result) {
