@@ -18,15 +18,18 @@ public final class AdminCommands {
   private AdminCommands() {
   }
 
+  /** How long one call may take before the command gives up. */
+  private static final long WAIT_SECONDS = 10;
+
   /** Runs one call against the target, prints its result, and exits 0, or 1 with the server's message. */
   static <T> int run(InstanceTarget target, ClientOptions options, Function<SluiceClient, Future<T>> call, Function<T, String> format) {
     Vertx vertx = OneShot.vertx();
     try {
-      T result = call.apply(new SluiceClient(vertx, target.address(), options.access())).await(10, TimeUnit.SECONDS);
+      T result = call.apply(new SluiceClient(vertx, target.address(), options.access())).await(WAIT_SECONDS, TimeUnit.SECONDS);
       System.out.println(format.apply(result));
       return 0;
     } catch (Exception e) {
-      System.err.println("failed: " + Failures.explain(e, target.target, options, 10));
+      System.err.println("failed: " + Failures.explain(e, target.target, options, WAIT_SECONDS));
       return 1;
     } finally {
       try {

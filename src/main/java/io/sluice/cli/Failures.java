@@ -45,8 +45,9 @@ final class Failures {
       return target + " answered as an HTTP server, not gRPC: that is an instance's HTTP port (--http-port, 8081 by default);"
           + " point --target at its gRPC port (--port, 50051 by default)";
     }
-    if (root(failure) instanceof ConnectException) {
-      return "cannot connect to " + target + ": " + message(root(failure)) + " (is an instance listening there?)";
+    Throwable root = root(failure);
+    if (root instanceof ConnectException) {
+      return "cannot connect to " + target + ": " + message(root) + " (is an instance listening there?)";
     }
     boolean closed = all.contains("Connection reset") || all.contains("closed");
     if (closed && !options.usesTls()) {

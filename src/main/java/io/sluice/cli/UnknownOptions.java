@@ -6,7 +6,6 @@ import picocli.CommandLine.ParameterException;
 
 import java.io.PrintWriter;
 import java.util.Comparator;
-import java.util.Optional;
 
 /**
  * A tool's command line that does not parse. picocli reports a missing required option before an
@@ -21,8 +20,8 @@ public final class UnknownOptions {
   public static int report(ParameterException problem, String[] args) {
     CommandLine command = problem.getCommandLine();
     PrintWriter err = command.getErr();
-    Optional<String> unknown = Optional.empty();
-    for (int i = 0; i < args.length && unknown.isEmpty(); i++) {
+    String unknown = null;
+    for (int i = 0; i < args.length && unknown == null; i++) {
       String arg = args[i];
       String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
       OptionSpec option = command.getCommandSpec().findOption(name);
@@ -30,15 +29,15 @@ public final class UnknownOptions {
         // Its value may look like an option (a token starting with '-'): never read as one, never printed.
         i += !arg.contains("=") && option.arity().max() > 0 ? 1 : 0;
       } else if (arg.matches("--?[A-Za-z].*")) {
-        unknown = Optional.of(name);
+        unknown = name;
       }
     }
-    if (unknown.isPresent()) {
-      String misspelt = unknown.get();
-      String closest = command.getCommandSpec().options().stream().map(OptionSpec::longestName)
+    if (unknown != null) {
+      String misspelt = unknown;
+      String meant = command.getCommandSpec().options().stream().map(OptionSpec::longestName)
+          .filter(name -> distance(name, misspelt) <= 2)
           .min(Comparator.comparingInt(name -> distance(name, misspelt))).orElse(null);
-      err.println("Unknown option: '" + misspelt + "'"
-          + (closest != null && distance(closest, misspelt) <= 2 ? " (did you mean " + closest + "?)" : ""));
+      err.println("Unknown option: '" + misspelt + "'" + (meant != null ? " (did you mean " + meant + "?)" : ""));
     } else {
       err.println(problem.getMessage());
     }
