@@ -44,9 +44,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the peer's window (a WINDOW_UPDATE is read like any frame), would wait for ever on a connection
  * no longer read.
  *
- * <p>Reading is stopped by a handler in the connection's Netty pipeline that holds back its read
+ * <p>Reading is held back by a handler in the connection's Netty pipeline that holds back its read
  * requests ({@link ReadGate}), not by the channel's auto-read flag, which Vert.x turns back on
- * whenever its own queue of messages drains; connections are closed on their channel. Vert.x has no
+ * whenever its own queue of messages drains. That stops an NIO channel only while its auto-read is
+ * off: with auto-read on, the channel keeps its socket's read interest and is read when data comes,
+ * read requests or not (docs/benchmarks.md measured it, and why turning auto-read off here was not
+ * kept). Connections are closed on their channel. Vert.x has no
  * public way to a server connection's channel, and its internal {@link HttpServerConnection} is the
  * one place this project reaches for it (with {@link GrpcVerticle}'s flush hook). Every method runs
  * on the owning event loop.
@@ -394,8 +397,9 @@ public final class ConnectionGuards {
   }
 
   /**
-   * Holds back the reads Netty asks for while shut, and asks for one when opened again: with auto-read
-   * on, Netty asks for the next read after each one, so a read held back here is the connection not read.
+   * Holds back the reads Netty asks for while shut, and asks for one when opened again. A held-back
+   * request keeps a channel unread only where the request is what would read it (auto-read off, as
+   * Vert.x sets it while its own queue is full); an NIO channel with auto-read on is read regardless.
    */
   static final class ReadGate extends ChannelOutboundHandlerAdapter {
     private ChannelHandlerContext context;
