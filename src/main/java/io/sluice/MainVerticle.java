@@ -15,6 +15,7 @@ import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.LocalBuckets;
 import io.sluice.limiter.RedisKeys;
+import io.sluice.limits.CappedFiles;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
@@ -151,8 +152,10 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<Void> loadLimits() {
     String path = settings.limits();
-    return vertx.fileSystem().readFile(path)
-        .recover(failure -> Future.failedFuture(new IllegalArgumentException("cannot read limits file " + path
+    return CappedFiles.read(vertx, path, settings.maxLimitsFileBytes())
+        .recover(failure -> Future.failedFuture(failure instanceof CappedFiles.TooLargeException
+            ? new IllegalArgumentException("limits file " + failure.getMessage())
+            : new IllegalArgumentException("cannot read limits file " + path
             + (java.nio.file.Path.of(path).isAbsolute() ? "" : " (relative to the working directory " + System.getProperty("user.dir") + ")")
             + ": " + failure.getMessage())))
         .map(content -> {
@@ -220,7 +223,7 @@ public final class MainVerticle extends VerticleBase {
     if (!settings.envoy().enabled()) {
       return Future.succeededFuture();
     }
-    return EnvoyRulesVerticle.read(vertx, settings.envoy().rules()).map(files -> {
+    return EnvoyRulesVerticle.read(vertx, settings).map(files -> {
       initialEnvoyFiles = files;
       envoyRules = new LiveEnvoyRules(EnvoyRulesVerticle.parse(files, settings), EnvoyRulesVerticle.source(settings));
       log.info("envoy rules from {}: domains {}", settings.envoy().rules(), new java.util.TreeSet<>(envoyRules.get().domains().keySet()));

@@ -22,6 +22,7 @@ public record Settings(
     FailureMode failureMode,
     int grpcInstances,
     int limitsScanMs,
+    int maxLimitsFileBytes,
     boolean shadow,
     int maxChecksInFlight,
     int heartbeatMs,
@@ -190,6 +191,7 @@ public record Settings(
       .put("failureMode", "local")
       .put("grpcInstances", 0)
       .put("limitsScanMs", 250)
+      .put("maxLimitsFileBytes", 1 << 20)
       .put("shadow", false)
       .put("maxChecksInFlight", 0)
       .put("heartbeatMs", 1000)
@@ -245,6 +247,7 @@ public record Settings(
         failureMode(merged, problems),
         integer(merged, "grpcInstances", 0, 1024, problems),
         integer(merged, "limitsScanMs", 10, 60_000, problems),
+        integer(merged, "maxLimitsFileBytes", 1024, 64 << 20, problems),
         bool(merged, "shadow", problems),
         integer(merged, "maxChecksInFlight", 0, 10_000_000, problems),
         integer(merged, "heartbeatMs", 100, 60_000, problems),

@@ -1,6 +1,7 @@
 package io.sluice.envoy;
 
 import io.sluice.config.Settings;
+import io.sluice.limits.CappedFiles;
 import io.sluice.limits.InvalidFileReports;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -28,6 +29,7 @@ public final class EnvoyRulesVerticle extends VerticleBase {
   private final LiveEnvoyRules live;
   private final InvalidFileReports invalid = new InvalidFileReports();
   private String inForce;
+  private boolean scanning;
 
   public EnvoyRulesVerticle(Settings settings, LiveEnvoyRules live, Map<String, String> initialFiles) {
     this.settings = settings;
@@ -45,13 +47,13 @@ public final class EnvoyRulesVerticle extends VerticleBase {
     return "envoy rules " + settings.envoy().rules();
   }
 
-  /** Every *.yaml and *.yml file of the directory (not its subdirectories), by file name. */
-  public static Future<Map<String, String>> read(Vertx vertx, String directory) {
-    return vertx.fileSystem().readDir(directory, ".*\\.ya?ml").compose(paths -> {
+  /** Every *.yaml and *.yml file of the directory (not its subdirectories), by file name; none larger than {@code maxLimitsFileBytes}. */
+  public static Future<Map<String, String>> read(Vertx vertx, Settings settings) {
+    return vertx.fileSystem().readDir(settings.envoy().rules(), ".*\\.ya?ml").compose(paths -> {
       List<Future<String>> contents = new ArrayList<>();
       for (String path : paths) {
         contents.add(vertx.fileSystem().props(path).compose(props -> props.isRegularFile()
-            ? vertx.fileSystem().readFile(path).map(Object::toString)
+            ? CappedFiles.read(vertx, path, settings.maxLimitsFileBytes()).map(Object::toString)
             : Future.succeededFuture(null)));
       }
       return Future.all(contents).map(read -> {
@@ -73,9 +75,16 @@ public final class EnvoyRulesVerticle extends VerticleBase {
   }
 
   private void scan() {
-    read(vertx, settings.envoy().rules()).onComplete(read -> {
+    if (scanning) {
+      // A read slower than the scan interval: overlapping reads could judge an older set after a newer one.
+      return;
+    }
+    scanning = true;
+    read(vertx, settings).onComplete(read -> {
+      scanning = false;
       if (read.failed()) {
-        reject("<unreadable>", "cannot read " + settings.envoy().rules() + ": " + read.cause().getMessage());
+        reject("<unreadable>", read.cause() instanceof CappedFiles.TooLargeException ? read.cause().getMessage()
+            : "cannot read " + settings.envoy().rules() + ": " + read.cause().getMessage());
         return;
       }
       String fingerprint = fingerprint(read.result());

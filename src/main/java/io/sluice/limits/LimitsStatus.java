@@ -36,16 +36,24 @@ public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastReje
     return json;
   }
 
-  /** Whether an update was applied after the last refusal, so that the refusal no longer describes the limits in force. */
+  /**
+   * Whether the last refusal no longer describes anything: an update was applied after it, or what
+   * was refused was put right (a file back to the content in force).
+   */
   public boolean lastRejectionSuperseded() {
-    return lastRejection != null && applied > lastRejection.appliedBefore();
+    return lastRejection != null && (lastRejection.cleared() || applied > lastRejection.appliedBefore());
   }
 
   /**
    * An update refused whole, and why.
    *
    * @param appliedBefore the updates applied when it was refused: counting, not clocks, tells what came later
+   * @param cleared       what was refused was put right since
    */
-  public record Rejection(String source, String reason, Instant at, long appliedBefore) {
+  public record Rejection(String source, String reason, Instant at, long appliedBefore, boolean cleared) {
+
+    Rejection clear() {
+      return new Rejection(source, reason, at, appliedBefore, true);
+    }
   }
 }

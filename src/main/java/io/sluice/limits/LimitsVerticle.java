@@ -40,6 +40,7 @@ public final class LimitsVerticle extends VerticleBase {
   private String lastFileContent;
   private final InvalidFileReports invalidFile = new InvalidFileReports();
   private long version;
+  private boolean scanning;
   private Redis redis;
   private Subscriber subscriber;
 
@@ -82,14 +83,23 @@ public final class LimitsVerticle extends VerticleBase {
   }
 
   private void scanFile() {
-    vertx.fileSystem().readFile(settings.limits()).onComplete(read -> {
+    if (scanning) {
+      // A read slower than the scan interval: a second read would overlap it, and the older content
+      // could be judged after the newer ("applied" and "rejected" logged in one millisecond).
+      return;
+    }
+    scanning = true;
+    CappedFiles.read(vertx, settings.limits(), settings.maxLimitsFileBytes()).onComplete(read -> {
+      scanning = false;
       if (read.failed()) {
-        rejectFileOnceStable("cannot read: " + read.cause().getMessage(), "<unreadable>");
+        rejectFileOnceStable(read.cause() instanceof CappedFiles.TooLargeException
+            ? read.cause().getMessage() : "cannot read: " + read.cause().getMessage(), "<unreadable>");
         return;
       }
       String content = read.result().toString();
       if (content.equals(lastFileContent)) {
         invalidFile.unchanged();
+        validAgain("the file is back to the content in force");
         return;
       }
       JsonObject document;
@@ -105,7 +115,17 @@ public final class LimitsVerticle extends VerticleBase {
       lastFileContent = content;
       fileDocument = document;
       applyEffective(fileSource);
+      validAgain("a new valid content was applied");
     });
+  }
+
+  /** A refusal of the file is outstanding and the file now reads well: the refusal is history, and said so. */
+  private void validAgain(String how) {
+    LimitsStatus status = live.status();
+    if (status.lastRejection() != null && !status.lastRejection().cleared() && status.lastRejection().source().equals(fileSource)) {
+      live.clearRejection();
+      log.info("limits from {} are valid again ({}); version {} is in force", fileSource, how, live.get().version());
+    }
   }
 
   private void rejectFileOnceStable(String reason, String content) {

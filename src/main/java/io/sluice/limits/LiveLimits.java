@@ -35,6 +35,12 @@ public final class LiveLimits implements Supplier<Limits> {
 
   public void reject(String source, String reason) {
     status.updateAndGet(s -> new LimitsStatus(s.current(), s.appliedAt(),
-        new LimitsStatus.Rejection(source, reason, Instant.now(), s.applied()), s.applied(), s.rejected() + 1));
+        new LimitsStatus.Rejection(source, reason, Instant.now(), s.applied(), false), s.applied(), s.rejected() + 1));
+  }
+
+  /** What was refused is valid again (the file was put right): the refusal no longer describes anything. */
+  public void clearRejection() {
+    status.updateAndGet(s -> s.lastRejection() == null ? s : new LimitsStatus(s.current(), s.appliedAt(),
+        s.lastRejection().clear(), s.applied(), s.rejected()));
   }
 }

@@ -166,6 +166,17 @@ class CliTest {
     assertThat(relative.exitCode()).isNotZero();
     assertThat(relative.err()).contains("cannot read limits file no-such-limits.json (relative to the working directory "
         + System.getProperty("user.dir") + ")");
+    Path large = Files.createTempFile("sluice-large-limits", ".json");
+    try {
+      // Valid limits, 2 MiB of them: above the default maxLimitsFileBytes (1 MiB), refused before they are read.
+      Files.writeString(large, LIMITS + " ".repeat(2 << 20));
+      Run tooLarge = Cli.run("--port", String.valueOf(Ports.free()), "--http-port", String.valueOf(Ports.free()), "--redis", redis.uri(),
+          "--limits", large.toString());
+      assertThat(tooLarge.exitCode()).isNotZero();
+      assertThat(tooLarge.err()).contains("limits file " + large + " is " + Files.size(large) + " bytes, above maxLimitsFileBytes (1048576)");
+    } finally {
+      Files.deleteIfExists(large);
+    }
   }
 
   @Test

@@ -307,6 +307,23 @@ class EnvoyRateLimitTest {
     }
   }
 
+  @Test
+  void aRulesFileAboveTheSizeCapIsRefusedUnreadAndTheRunningRulesStay() throws Exception {
+    Path dir = Files.createTempDirectory("envoy-size-cap");
+    Files.writeString(dir.resolve("edge.yaml"), RULES);
+    try (SluiceFixture sluice = SluiceFixture.start(a.sluice().settings().redis().uri(), LIMITS,
+        new JsonObject().put("envoyRules", dir.toString()).put("limitsScanMs", 50).put("maxLimitsFileBytes", 4096))) {
+      // Valid rules, padded with a comment: only the size is wrong with them.
+      Files.writeString(dir.resolve("edge.yaml"), RULES.replace("rate_limit: {unit: minute, requests_per_unit: 3}",
+          "rate_limit: {unit: minute, requests_per_unit: 7}") + "#" + "x".repeat(8192) + "\n");
+      Await.until("the refusal", Duration.ofSeconds(5), () -> adminEnvoy(sluice).containsKey("lastRejection"));
+      assertThat(adminEnvoy(sluice).getJsonObject("lastRejection").getString("reason"))
+          .contains("edge.yaml is ").contains("bytes, above maxLimitsFileBytes (4096): it was not read");
+      assertEquals(3, ask(sluice, "edge", descriptor("remote_address", fresh())).getStatuses(0).getCurrentLimit().getRequestsPerUnit(),
+          "the running rules stay");
+    }
+  }
+
   private static JsonObject adminEnvoy(SluiceFixture sluice) {
     return new JsonObject(Http.body(java.net.URI.create("http://127.0.0.1:" + sluice.httpPort() + "/admin/envoy"),
         "Bearer " + SluiceFixture.ADMIN_TOKEN));

@@ -1,5 +1,8 @@
 package io.sluice.limits;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.limiter.RedisKeys;
@@ -15,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.time.Duration;
@@ -86,6 +90,48 @@ class LiveLimitsTest {
       // Nothing to await: many scans pass and the same bad file is not reported again.
       Thread.sleep(500);
       assertEquals(1, sluice.sluice().limits().status().rejected());
+    }
+  }
+
+  @Test
+  void aRefusedFilePutBackToTheContentInForceClearsTheRefusalAndSaysSo() throws Exception {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger limitsLog = (Logger) LoggerFactory.getLogger(LimitsVerticle.class);
+    logs.start();
+    limitsLog.addAppender(logs);
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, FAST_SCAN)) {
+      long version = sluice.sluice().limits().get().version();
+      Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": -5,"));
+      Await.until("the rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 1);
+      assertThat(sluice.sluice().limits().status().lastRejectionSuperseded()).isFalse();
+
+      // Back to what is in force: nothing new to apply, yet the refusal no longer describes the file.
+      Files.writeString(sluice.limitsFile(), LIMITS);
+      Await.until("the refusal to be cleared", SOON, () -> sluice.sluice().limits().status().lastRejectionSuperseded());
+      LimitsStatus status = sluice.sluice().limits().status();
+      assertEquals(version, status.current().version());
+      assertThat(status.toJson().getJsonObject("lastRejection").getBoolean("superseded")).isTrue();
+      Await.until("the log to say so", SOON, () -> List.copyOf(logs.list).stream()
+          .anyMatch(event -> event.getFormattedMessage().contains("are valid again")));
+    } finally {
+      limitsLog.detachAppender(logs);
+    }
+  }
+
+  @Test
+  void aLimitsFileAboveTheSizeCapIsRefusedUnreadAndTheRunningLimitsStay() throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, FAST_SCAN.copy().put("maxLimitsFileBytes", 4096))) {
+      long version = sluice.sluice().limits().get().version();
+      // Valid limits, the same rules with a little more in capacity: only its size is wrong with it.
+      Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": 9,") + " ".repeat(8192));
+      Await.until("the refusal", SOON, () -> sluice.sluice().limits().status().rejected() == 1);
+      LimitsStatus status = sluice.sluice().limits().status();
+      assertThat(status.lastRejection().reason()).contains("above maxLimitsFileBytes (4096): it was not read");
+      assertEquals(version, status.current().version());
+      assertEquals(5, sluice.check(newUser(), "login").getLimit());
+
+      Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": 6,"));
+      Await.until("the next valid file", SOON, () -> sluice.check(newUser(), "login").getLimit() == 6);
     }
   }
 
