@@ -87,6 +87,9 @@ final class PipelinedConnection {
   private final long stallNanos;
   private final Listener listener;
   private final RespParser parser = new RespParser();
+  /** The parser is handing out the replies of one read: a reply that drops the connection must not free its buffer. */
+  private boolean reading;
+  private boolean reconnectAfterRead;
   private final ArrayDeque<RedisCall> unsent = new ArrayDeque<>();
   /** The checks the unsent commands decide. */
   private int unsentChecks;
@@ -201,6 +204,8 @@ final class PipelinedConnection {
       return Future.failedFuture("connection to redis " + node.address() + " closed by sluice");
     }
     socket = (NetSocketInternal) connected;
+    // A new socket's first byte starts a reply: nothing of an earlier socket may be taken for its beginning.
+    parser.release();
     state = State.HANDSHAKE;
     socket.messageHandler(this::onMessage);
     socket.closeHandler(closed -> broken(new java.io.IOException("connection to redis " + node.address() + " closed")));
@@ -300,16 +305,32 @@ final class PipelinedConnection {
     if (!(message instanceof ByteBuf data)) {
       return;
     }
+    NetSocketInternal readFrom = socket;
+    reading = true;
     try {
       parser.feed(data, this::onReply);
     } catch (RespParser.ProtocolException e) {
       broken(e);
     } finally {
+      reading = false;
       data.release();
+      if (reconnectAfterRead) {
+        reconnectAfterRead = false;
+        reconnect();
+      }
+      if (socket != readFrom) {
+        // A reply of this read had the connection dropped (READONLY reopens it): whatever the parser
+        // kept of this socket's bytes would be read as the start of the next socket's replies.
+        parser.release();
+      }
     }
   }
 
   private void onReply(Object reply) {
+    if (state == State.DOWN || state == State.CLOSED) {
+      // The rest of a read whose connection was dropped by an earlier reply of it: its commands were answered already.
+      return;
+    }
     RedisCall call = inFlight.poll();
     if (call == null) {
       throw new RespParser.ProtocolException("a reply with no command waiting for it");
@@ -478,7 +499,10 @@ final class PipelinedConnection {
       socket.close();
       socket = null;
     }
-    parser.release();
+    if (!reading) {
+      // Mid-read, the parser is still looping over its buffer: onMessage releases it after the read.
+      parser.release();
+    }
     stalled = false;
     suspect = null;
     failAll(cause);
@@ -520,6 +544,12 @@ final class PipelinedConnection {
 
   /** Drops the connection and opens it again (the node stopped being the master). */
   void reconnect() {
+    if (reading) {
+      // Asked by a reply (READONLY) while the replies of its read are handed out: those after it
+      // answer their own commands, then the connection goes.
+      reconnectAfterRead = true;
+      return;
+    }
     if (state == State.READY || state == State.HANDSHAKE) {
       broken(new java.io.IOException("reconnecting to redis " + node.address()));
     }
@@ -537,7 +567,9 @@ final class PipelinedConnection {
       readyWaiters = null;
     }
     socket = null;
-    parser.release();
+    if (!reading) {
+      parser.release();
+    }
     failAll(new java.io.IOException("connection to redis " + node.address() + " closed by sluice"));
     return open == null ? Future.succeededFuture() : open.close();
   }

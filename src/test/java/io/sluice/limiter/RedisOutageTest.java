@@ -355,6 +355,32 @@ class RedisOutageTest {
     }
   }
 
+  @Test
+  void everyCommandOfAReadThatBringsAReadonlyIsAnsweredByItsOwnReplyBeforeTheConnectionIsReopened() throws Exception {
+    try (TestRedis master = TestRedis.startOwn();
+         TestRedis replica = TestRedis.startOwn("--replicaof", "127.0.0.1", String.valueOf(master.port()));
+         SluiceFixture sluice = SluiceFixture.start(replica.uri(), MODES, new JsonObject().put("failureMode", "closed"))) {
+      // 40 users: five script calls in one write, whose five READONLY replies come back in one read.
+      // The first had the connection reopened while the other four were still in the parser's hands:
+      // they were answered as a lost connection, and the parser's buffer was freed under it.
+      io.sluice.grpc.v1.CheckBatchRequest.Builder batch = io.sluice.grpc.v1.CheckBatchRequest.newBuilder();
+      for (int i = 0; i < 40; i++) {
+        batch.addChecks(io.sluice.grpc.v1.CheckRequest.newBuilder().setUserId("demoted-" + i + "-" + UUID.randomUUID()).setAction("open_rule"));
+      }
+      io.sluice.grpc.v1.CheckBatchResponse answer = sluice.await(sluice.client().checkBatch(batch.build()));
+
+      assertEquals(40, answer.getResultsCount());
+      for (CheckResponse result : answer.getResultsList()) {
+        assertTrue(result.getDegraded(), "a replica cannot take the writes of a check");
+        assertEquals("failover", result.getDegradedReason(), "each command heard its own READONLY");
+      }
+      // The connections come back in a state to answer (a clean parser): once the breaker lets checks through again,
+      // a check is answered by its own READONLY once more.
+      io.sluice.support.Await.until("a check answered by the replica again", java.time.Duration.ofSeconds(10),
+          () -> "failover".equals(sluice.check("demoted-again-" + UUID.randomUUID(), "open_rule").getDegradedReason()));
+    }
+  }
+
   /** When the outage began and ended, and when both breakers were open, for the assertions. */
   private static final class Outage {
     final String user = "hung-" + UUID.randomUUID();
