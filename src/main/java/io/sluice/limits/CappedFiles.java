@@ -17,9 +17,15 @@ public final class CappedFiles {
   /** The file's content, or a failure saying how large it is and which setting caps it. */
   public static Future<Buffer> read(Vertx vertx, String path, int maxBytes) {
     return vertx.fileSystem().props(path).compose(props -> props.size() > maxBytes
-        ? Future.failedFuture(new TooLargeException(path + " is " + props.size() + " bytes, above maxLimitsFileBytes ("
-            + maxBytes + "): it was not read"))
-        : vertx.fileSystem().readFile(path));
+        ? Future.failedFuture(tooLarge(path, props.size(), maxBytes, "it was not read"))
+        // Grown between the look and the read: refused all the same, and dropped at once.
+        : vertx.fileSystem().readFile(path).compose(content -> content.length() > maxBytes
+            ? Future.failedFuture(tooLarge(path, content.length(), maxBytes, "it grew while it was read"))
+            : Future.succeededFuture(content)));
+  }
+
+  private static TooLargeException tooLarge(String path, long size, int maxBytes, String what) {
+    return new TooLargeException(path + " is " + size + " bytes, above maxLimitsFileBytes (" + maxBytes + "): " + what);
   }
 
   /** A file refused for its size alone. */
