@@ -64,6 +64,8 @@ final class FramesClient {
   private long receivedSinceUpdate;
   private Buffer partialFrame;
   private Throwable closedBy;
+  /** Until the server's first settings arrive: whoever waits for the connection. */
+  private Promise<FramesClient> settingsRead;
 
   private static final class Call {
     final Promise<FleetClient.Answer> answer = Promise.promise();
@@ -102,14 +104,18 @@ final class FramesClient {
           return;
         }
         FramesClient client = new FramesClient(context, attempt.result(), target.host() + ":" + target.port(), instance);
-        client.start(net);
-        connected.complete(client);
+        client.start(net, connected);
       });
     });
     return connected.future();
   }
 
-  private void start(NetClient net) {
+  /**
+   * Connected once the server's settings are read: calls sent before would not know its limit on
+   * streams, and it refuses those past it unread.
+   */
+  private void start(NetClient net, Promise<FramesClient> connected) {
+    settingsRead = connected;
     socket.handler(this::onBytes);
     socket.closeHandler(closed -> {
       failAll(new IllegalStateException("the connection closed"));
@@ -251,6 +257,10 @@ final class FramesClient {
           Buffer ack = Buffer.buffer(9);
           appendFrameHeader(ack, 0, SETTINGS, ACK, 0);
           socket.write(ack);
+          if (settingsRead != null) {
+            settingsRead.complete(this);
+            settingsRead = null;
+          }
         }
       }
       case PING -> {
@@ -361,6 +371,10 @@ final class FramesClient {
       return;
     }
     closedBy = cause;
+    if (settingsRead != null) {
+      settingsRead.fail(cause);
+      settingsRead = null;
+    }
     for (Call call : calls.values()) {
       call.answer.tryFail(cause);
     }

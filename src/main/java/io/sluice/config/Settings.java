@@ -38,7 +38,7 @@ public record Settings(
    *
    * @param maxConnections          connections the gRPC port holds at once; more are closed on arrival
    * @param maxStreamsPerConnection calls one connection may hold at once (HTTP/2 streams, from the request until its
-   *                                peer took the answer): past it, the connection is no longer read
+   *                                peer took the answer): streams past it are refused unread ({@code REFUSED_STREAM})
    * @param slowReaderTimeoutMs     a connection whose peer takes none of its waiting answers this long is closed
    * @param idleTimeoutMs           a connection without any traffic this long is closed
    * @param rstFloodMax             stream resets a client may send per {@code rstFloodWindowMs} (HTTP/2 rapid reset);
@@ -224,7 +224,7 @@ public record Settings(
       .put("envoyAlgorithm", "token_bucket")
       .put("envoyResponseHeaders", false)
       .put("maxConnections", 1000)
-      .put("maxStreamsPerConnection", 100)
+      .put("maxStreamsPerConnection", 16)
       .put("slowReaderTimeoutMs", 5000)
       .put("idleTimeoutMs", 300_000)
       .put("rstFloodMax", 200)

@@ -6,8 +6,10 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.sluice.config.Settings;
 import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.impl.HttpServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,10 +27,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * read) would make the instance hold every call it is sent. So:
  * <ul>
  *   <li>connections past {@code maxConnections} (over the whole process) are closed on arrival;</li>
+ *   <li>a stream past {@code maxStreamsPerConnection} on its connection (answers its peer has not
+ *       taken included) is refused unread ({@code REFUSED_STREAM}): the HTTP/2 stack enforces the
+ *       limit only once the peer acknowledged the settings announcing it, and a client's first flight
+ *       comes before that. A connection that goes on past the limit for more than a second, a peer that
+ *       never acknowledges them, is closed;</li>
  *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
- *       half of them are answered; one with twice that many streams open a second after it opened
- *       (answers its peer has not taken included: a peer that never acknowledged the HTTP/2 settings
- *       announcing the limit, which the HTTP/2 stack enforces only then) is closed;</li>
+ *       half of them are answered;</li>
  *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was
  *       shed (the instance is at {@code maxChecksInFlight}), is not read for a while: a quarter of a
  *       second, four times longer each time it is shed again soon after (up to
@@ -108,6 +113,9 @@ public final class ConnectionGuards {
   /** How long a new connection may open streams past the limit, before its peer has read the server's settings. */
   static final long SETTINGS_GRACE_NANOS = 1_000_000_000L;
 
+  /** HTTP/2's "the stream was not processed": safe for the client to send again. */
+  private static final long REFUSED_STREAM = 0x7;
+
   /** The longest a connection whose calls keep being shed goes unread. */
   static final long MAX_SHED_PAUSE_MS = 2_000;
 
@@ -173,6 +181,35 @@ public final class ConnectionGuards {
     return guard == null || guard.light();
   }
 
+  /**
+   * Lets a request through to {@code next} unless its connection already holds
+   * {@code maxStreamsPerConnection} streams: a peer gets there only before it has read the server's
+   * settings (a client's first flight of requests) or by ignoring them. Such a stream is reset with
+   * {@code REFUSED_STREAM} before anything is decoded or decided for it, which costs the instance
+   * next to nothing and tells the client the request was not processed (gRPC clients retry it
+   * transparently). Deciding them instead had the first flight of 500 connections x 100 streams
+   * delay everyone else's answers by seconds.
+   */
+  Handler<HttpServerRequest> refusingStreamsPastTheLimit(Handler<HttpServerRequest> next) {
+    return request -> {
+      Guard guard = guards.get(request.connection());
+      if (guard != null && guard.streams >= limits.maxStreamsPerConnection()) {
+        metrics.streamRefused();
+        request.response().reset(REFUSED_STREAM);
+        // Once its peer has had a second to read the settings, the HTTP/2 stack refuses its streams
+        // past the limit itself, before they get here; those that still do come from a peer that
+        // never acknowledged the settings.
+        if (System.nanoTime() - guard.openedNanos > SETTINGS_GRACE_NANOS && ++guard.refusedPastGrace > limits.maxStreamsPerConnection()
+            && !guard.closing) {
+          close(guard, "streams", "its peer opened " + guard.refusedPastGrace + " streams past maxStreamsPerConnection ("
+              + limits.maxStreamsPerConnection() + ") after the settings announcing it");
+        }
+      } else {
+        next.handle(request);
+      }
+    };
+  }
+
   /** A call (a stream) opened on {@code connection}. */
   Call started(HttpConnection connection) {
     Guard guard = guards.get(connection);
@@ -180,14 +217,6 @@ public final class ConnectionGuards {
       return Call.UNGUARDED;
     }
     guard.streams++;
-    // A client may open streams before it has read the server's settings (a burst at its start), and
-    // once it has acknowledged them the HTTP/2 stack holds it to the limit; past the first second,
-    // twice the limit can only come from a peer that never acknowledged them.
-    if (guard.streams > 2 * limits.maxStreamsPerConnection() && !guard.closing
-        && System.nanoTime() - guard.openedNanos > SETTINGS_GRACE_NANOS) {
-      close(guard, "streams", "its peer opened " + guard.streams + " streams, past twice maxStreamsPerConnection ("
-          + limits.maxStreamsPerConnection() + ")");
-    }
     return guard;
   }
 
@@ -266,6 +295,8 @@ public final class ConnectionGuards {
     final Channel channel;
     /** Streams open: calls whose request may not have arrived whole yet. */
     int streams;
+    /** Streams refused past the limit a second or more after it opened. */
+    int refusedPastGrace;
     /** Calls whose request arrived and whose answer is not written yet: each gets there whether or not the connection is read. */
     int held;
     int waiting;

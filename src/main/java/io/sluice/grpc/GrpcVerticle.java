@@ -156,7 +156,7 @@ public final class GrpcVerticle extends VerticleBase {
           .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request)));
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
-        .requestHandler(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics()))
+        .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())))
         .connectionHandler(connection -> {
           guards.arrived(connection);
           flushOncePerTurn(connection);

@@ -64,6 +64,7 @@ public final class Metrics {
   public static final String LOG_LINES_SUPPRESSED = "sluice_log_lines_suppressed";
   public static final String CONNECTIONS_CLOSED = "sluice_connections_closed";
   public static final String CONNECTIONS_OPEN = "sluice_connections_open";
+  public static final String STREAMS_REFUSED = "sluice_streams_refused";
   public static final String ANSWERS_WAITING = "sluice_answers_waiting";
 
   /** The {@code outcome} label of {@link #DECISIONS}. */
@@ -96,6 +97,7 @@ public final class Metrics {
   private final Map<String, Counter> degraded = new ConcurrentHashMap<>();
   private final Map<String, Counter> shed = new ConcurrentHashMap<>();
   private final Counter banCacheHits;
+  private final Counter streamsRefused;
   private final Counter denyCacheHits;
   private final Counter redisWrites;
   private final Counter redisCommandsWritten;
@@ -122,6 +124,9 @@ public final class Metrics {
     redisCallDuration = Timer.builder(REDIS_CALL_DURATION)
         .description("Time of the one Redis call a check makes (EVALSHA)")
         .serviceLevelObjectives(LATENCY_BUCKETS)
+        .register(registry);
+    streamsRefused = Counter.builder(STREAMS_REFUSED)
+        .description("gRPC streams reset with REFUSED_STREAM, unread: their connection held maxStreamsPerConnection streams already")
         .register(registry);
     banCacheHits = Counter.builder(BAN_CACHE_HITS)
         .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
@@ -212,6 +217,11 @@ public final class Metrics {
         .description("gRPC connections closed to protect the instance: over maxConnections, a peer that does not read, "
             + "the budget of answers waiting spent")
         .tag("reason", reason).register(registry).increment();
+  }
+
+  /** A stream reset with REFUSED_STREAM: its connection held maxStreamsPerConnection streams already. */
+  public void streamRefused() {
+    streamsRefused.increment();
   }
 
   public void banCacheHit() {

@@ -101,6 +101,32 @@ class FramesClientTest {
   }
 
   @Test
+  void callsSentTheMomentItConnectsAreWithinTheServersStreamLimit(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new io.vertx.core.json.JsonObject().put("maxStreamsPerConnection", 4))) {
+      // Sent in the turn it connected: the server refuses streams past its limit unread, so the client
+      // must know the limit by then (its settings read), and queue the rest.
+      Promise<FramesClient> connected = Promise.promise();
+      Promise<List<Future<FleetClient.Answer>>> sent = Promise.promise();
+      FramesClient.connect(vertx, context, SocketAddress.inetSocketAddress(sluice.port(), "127.0.0.1"), 0).onSuccess(client -> {
+        List<Future<FleetClient.Answer>> calls = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+          calls.add(client.check("frames-erin", "many", 1));
+        }
+        sent.complete(calls);
+        connected.complete(client);
+      });
+      List<Future<FleetClient.Answer>> answers = sent.future().await(10, TimeUnit.SECONDS);
+      FramesClient client = connected.future().await(10, TimeUnit.SECONDS);
+      Future.all(answers).await(20, TimeUnit.SECONDS);
+      assertThat(answers).allSatisfy(answer -> assertThat(answer.result().response().getDecision()).isEqualTo(Decision.ALLOW));
+      assertThat(sluice.counter(io.sluice.ops.Metrics.STREAMS_REFUSED)).as("streams refused").isZero();
+      // Each call was decided once: the 300 tokens are spent, not more, not fewer.
+      assertThat(client.check("frames-erin", "many", 1).await(10, TimeUnit.SECONDS).response().getDecision())
+          .isEqualTo(Decision.DENY);
+    }
+  }
+
+  @Test
   void callsMadeFromAnotherThreadWhileAnswersSendMoreKeepTheConnectionWhole(TestRedis redis) throws Exception {
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
       FramesClient client = connect(sluice);

@@ -33,8 +33,10 @@ class SocketWritesTest {
   void answersThatRedisCompletedTogetherLeaveInOneSocketWrite() throws Exception {
     String limits = "{ \"rules\": { \"default\": { \"capacity\": 1000, \"refillPerSecond\": 1 } } }";
     // Redis is stopped while the checks arrive, so that all of them wait on it; their deadline is far.
+    // The test client sends them on one connection, so that connection may hold all of them.
     try (TestRedis redis = TestRedis.startOwn();
-         SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("redisTimeoutMs", 10_000))) {
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits,
+             new JsonObject().put("redisTimeoutMs", 10_000).put("maxStreamsPerConnection", CHECKS))) {
       sluice.check("opens-the-connection", "api");
       double checksBefore = sluice.counter(Metrics.REDIS_CHECKS_WRITTEN);
       List<Future<CheckResponse>> answers;

@@ -28,9 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * it (scripts/sluice). The instance may shed what it cannot take in time, but it never admits more
  * than the rule allows, never answers by its failure mode (Redis is fine), and a well-behaved backend
  * beside the attacker (another process) hears back, nearly always within its deadline, once the flood has met the
- * instance's defences
- * ({@link #SETTLING_MS}: the first 50,000 requests arrive at once, and are read before any can be
- * turned away), a decision or a shed, never a made-up answer.
+ * instance's defences and the cold instance has compiled its hot path ({@link #SETTLING_MS}), a
+ * decision or a shed, never a made-up answer.
  */
 @ExtendWith(RedisExtension.class)
 class OverloadIT {
@@ -44,8 +43,12 @@ class OverloadIT {
   private static final int ATTACK_SECONDS = 15;
   /** 20 a second, from half a second before the flood to past its end. */
   private static final int POLITE_CHECKS = 20 * (ATTACK_SECONDS + 3);
-  /** How long the flood's first wave takes to meet the instance's defences (docs/benchmarks.md has the figures). */
-  private static final long SETTLING_MS = 8000;
+  /**
+   * How long the flood's first flight (500 x 100 calls before h2load has read the server's settings,
+   * all but 16 a connection refused unread) and a cold JVM slow the instance: answers up to 2.5 s
+   * late were measured within the first 3.3 s (docs/benchmarks.md has the figures).
+   */
+  private static final long SETTLING_MS = 5000;
 
   @Test
   void anOverloadedInstanceShedsButNeverAdmitsMoreThanTheLimitNorAnswersByItsFailureMode(TestRedis redis) throws Exception {
@@ -77,9 +80,10 @@ class OverloadIT {
         long startMicros = Long.parseLong(columns[0]);
         politeStartMicros = politeStartMicros < 0 ? startMicros : politeStartMicros;
         long tookMs = Long.parseLong(columns[2]) / 1000;
-        String heard = columns[1] + (tookMs < CALLER_DEADLINE_MS ? "" : " after " + tookMs + " ms");
+        long sentAtMs = (startMicros - politeStartMicros) / 1000;
+        String heard = columns[1] + (tookMs < CALLER_DEADLINE_MS ? "" : " after " + tookMs + " ms, sent at " + sentAtMs + " ms");
         wellBehavedSaw.add(heard);
-        if ((startMicros - politeStartMicros) / 1000 > SETTLING_MS) {
+        if (sentAtMs > SETTLING_MS) {
           onceSettled.add(heard);
         }
       }
@@ -105,11 +109,11 @@ class OverloadIT {
       assertThat(instance.metric("sluice_redis_breaker_state")).as("the breaker stayed closed: " + seen).isZero();
       assertThat(politeRun.output()).as(seen).contains(POLITE_CHECKS + " done");
       assertThat(onceSettled).as(seen).hasSizeGreaterThan(POLITE_CHECKS / 3);
-      // Measured: 98-99 % within the deadline once settled, a few answers taking up to 3 s while the
-      // flood's connections are read again (docs/benchmarks.md); every one of them a decision.
+      // Measured: every answer within the deadline once settled (docs/benchmarks.md). One in a hundred
+      // is left to a CI machine's other tenants.
       assertThat(onceSettled.stream().filter("200"::equals).count())
-          .as("once settled, the well-behaved backend heard back within its deadline nearly every time: " + seen)
-          .isGreaterThanOrEqualTo(onceSettled.size() * 95L / 100);
+          .as("once settled, the well-behaved backend heard back within its deadline: " + seen)
+          .isGreaterThanOrEqualTo(onceSettled.size() * 99L / 100);
       long errors = instance.log().lines().filter(line -> line.contains("\"level\":\"ERROR\"")).count();
       assertThat(instance.logLines()).as("log lines (one JSON event each), %d errors: %s", errors, seen).isLessThan(100);
     } finally {

@@ -38,8 +38,9 @@ class OverloadTest {
     Vertx vertx = Vertx.vertx();
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), limits, new JsonObject().put("maxChecksInFlight", 100))) {
       CheckRequest request = CheckRequest.newBuilder().setUserId("busy-" + UUID.randomUUID()).setAction("api").build();
-      // Four connections: HTTP/2 lets a client have 100 calls in flight on one, and here 400 are.
-      List<SluiceClient> connections = IntStream.range(0, 4)
+      // 25 connections: the instance lets a connection hold 16 calls at once (maxStreamsPerConnection),
+      // and here 400 are in flight.
+      List<SluiceClient> connections = IntStream.range(0, 25)
           .mapToObj(i -> new SluiceClient(vertx, SocketAddress.inetSocketAddress(sluice.port(), "127.0.0.1"))).toList();
 
       List<Traffic.Answer> answers = Traffic.run(vertx, connections, Traffic.Plan.steady(400, 10_000, 0), caller -> request);

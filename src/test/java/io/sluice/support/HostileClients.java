@@ -22,6 +22,7 @@ public final class HostileClients implements AutoCloseable {
   private static final int HEADERS = 1;
   private static final int RST_STREAM = 3;
   private static final int SETTINGS = 4;
+  private static final int GOAWAY = 7;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
   private static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
@@ -69,6 +70,77 @@ public final class HostileClients implements AutoCloseable {
       clients.send(host, port, out.toByteArray());
     }
     return clients;
+  }
+
+  /**
+   * One connection that sends its calls without ever acknowledging the server's settings (as every
+   * client's first flight is sent), and reads how each of its streams ended.
+   */
+  public static final class FirstFlight implements AutoCloseable {
+    private final Socket socket = new Socket();
+    private final String authority;
+    private final java.io.DataInputStream in;
+    private int nextStream = 1;
+    /** Per stream: "answered" (trailers came), or "reset <code>". */
+    private final java.util.Map<Integer, String> ended = new java.util.TreeMap<>();
+    private boolean closed;
+
+    public FirstFlight(String host, int port) throws IOException {
+      socket.connect(new InetSocketAddress(host, port), 5000);
+      authority = host + ":" + port;
+      in = new java.io.DataInputStream(socket.getInputStream());
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      out.writeBytes(PREFACE);
+      out.writeBytes(frame(SETTINGS, 0, 0, new byte[0]));
+      socket.getOutputStream().write(out.toByteArray());
+    }
+
+    /** Sends {@code calls} Check calls at once, each a whole request. */
+    public void send(int calls, byte[] request) throws IOException {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      for (int c = 0; c < calls; c++) {
+        out.writeBytes(frame(HEADERS, END_HEADERS, nextStream, checkHeaders(authority)));
+        out.writeBytes(frame(DATA, END_STREAM, nextStream, grpcFrame(request)));
+        nextStream += 2;
+      }
+      socket.getOutputStream().write(out.toByteArray());
+    }
+
+    /** Reads frames until {@code streams} streams have ended in all, or the server closed the connection. */
+    public java.util.Map<Integer, String> awaitEnded(int streams, java.time.Duration within) throws IOException {
+      socket.setSoTimeout((int) within.toMillis());
+      try {
+        while (ended.size() < streams) {
+          byte[] header = new byte[9];
+          in.readFully(header);
+          int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | (header[2] & 0xff);
+          byte[] payload = new byte[length];
+          in.readFully(payload);
+          int type = header[3];
+          int stream = (header[5] & 0x7f) << 24 | (header[6] & 0xff) << 16 | (header[7] & 0xff) << 8 | (header[8] & 0xff);
+          if (type == RST_STREAM) {
+            ended.put(stream, "reset " + ((payload[0] & 0xff) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | (payload[3] & 0xff)));
+          } else if (type == HEADERS && (header[4] & END_STREAM) != 0) {
+            ended.put(stream, "answered");
+          } else if (type == GOAWAY) {
+            closed = true;
+          }
+        }
+      } catch (java.io.EOFException | java.net.SocketException e) {
+        closed = true;
+      }
+      return ended;
+    }
+
+    /** Whether the server sent GOAWAY or closed the socket while this read. */
+    public boolean closedByServer() {
+      return closed;
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
   }
 
   private void send(String host, int port, byte[] bytes) throws IOException {

@@ -1,0 +1,75 @@
+package io.sluice.grpc;
+
+import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.ops.Metrics;
+import io.sluice.support.HostileClients;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A client's first flight of calls comes before it has read the server's settings, so before the
+ * HTTP/2 stack holds it to {@code maxStreamsPerConnection}: the calls past the limit are refused
+ * unread ({@code REFUSED_STREAM}: not processed, safe to send again), and only a peer that goes on
+ * past the limit after a second, one that never acknowledges the settings, is closed.
+ */
+class StreamLimitTest {
+
+  private static final String LIMITS = "{\"rules\": {\"default\": {\"capacity\": 1000, \"refillPerSecond\": 1000}}}";
+  private static final int MAX_STREAMS = 4;
+  private static final String REFUSED_STREAM = "reset 7";
+  private static final byte[] REQUEST = CheckRequest.newBuilder().setUserId("first-flight").setAction("api").build().toByteArray();
+
+  @Test
+  void aFirstFlightPastTheLimitIsRefusedUnreadAndTheRestDecided() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS));
+         HostileClients.FirstFlight client = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      client.send(10, REQUEST);
+
+      Map<String, Integer> outcomes = count(client.awaitEnded(10, Duration.ofSeconds(10)));
+
+      assertEquals(Map.of("answered", MAX_STREAMS, REFUSED_STREAM, 10 - MAX_STREAMS), outcomes);
+      assertThat(client.closedByServer()).as("a first flight is no reason to close").isFalse();
+      assertEquals(10 - MAX_STREAMS, sluice.counter(Metrics.STREAMS_REFUSED));
+      assertEquals(MAX_STREAMS, (int) sluice.sluice().metrics().registry().find(Metrics.DECISIONS).counters().stream()
+          .mapToDouble(counter -> counter.count()).sum(), "only the calls within the limit were decided");
+      assertEquals(Decision.ALLOW, sluice.check("another-client", "api").getDecision());
+    }
+  }
+
+  @Test
+  void aPeerThatGoesOnPastTheLimitAfterASecondIsClosed() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS));
+         HostileClients.FirstFlight client = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      client.send(MAX_STREAMS, REQUEST);
+      assertEquals(Map.of("answered", MAX_STREAMS), count(client.awaitEnded(MAX_STREAMS, Duration.ofSeconds(10))));
+      // The grace a peer has to read the settings, passed: the time itself is what is tested.
+      TimeUnit.MILLISECONDS.sleep(ConnectionGuards.SETTINGS_GRACE_NANOS / 1_000_000 + 100);
+
+      client.send(2 * MAX_STREAMS + 1, REQUEST);
+      client.awaitEnded(3 * MAX_STREAMS + 1, Duration.ofSeconds(10));
+
+      assertThat(client.closedByServer()).as("closed once %d streams went past the limit after the grace", MAX_STREAMS + 1).isTrue();
+      assertEquals(1, sluice.sluice().metrics().registry().find(Metrics.CONNECTIONS_CLOSED).tag("reason", "streams").counter().count());
+      assertEquals(Decision.ALLOW, sluice.check("another-client", "api").getDecision());
+    }
+  }
+
+  private static Map<String, Integer> count(Map<Integer, String> ended) {
+    Map<String, Integer> counts = new TreeMap<>();
+    ended.values().forEach(outcome -> counts.merge(outcome, 1, Integer::sum));
+    return counts;
+  }
+}
