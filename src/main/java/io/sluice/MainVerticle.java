@@ -153,11 +153,11 @@ public final class MainVerticle extends VerticleBase {
   private Future<Void> loadLimits() {
     String path = settings.limits();
     return CappedFiles.read(vertx, path, settings.maxLimitsFileBytes())
-        .recover(failure -> Future.failedFuture(failure instanceof CappedFiles.TooLargeException
+        .recover(failure -> Future.failedFuture(failure instanceof CappedFiles.RefusedException
             ? new IllegalArgumentException("limits file " + failure.getMessage())
             : new IllegalArgumentException("cannot read limits file " + path
             + (java.nio.file.Path.of(path).isAbsolute() ? "" : " (relative to the working directory " + System.getProperty("user.dir") + ")")
-            + ": " + failure.getMessage())))
+            + ": " + CappedFiles.readFailure(failure))))
         .map(content -> {
           initialFileContent = content.toString();
           limits = new LiveLimits(LimitsParser.parse(initialFileContent, "file " + path, 1));

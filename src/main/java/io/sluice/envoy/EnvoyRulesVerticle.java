@@ -56,7 +56,8 @@ public final class EnvoyRulesVerticle extends VerticleBase {
             ? CappedFiles.read(vertx, path, settings.maxLimitsFileBytes()).map(Object::toString)
             : Future.succeededFuture(null)));
       }
-      return Future.all(contents).map(read -> {
+      // join, not all: every read has ended when this does, so a scan never overlaps the last one's reads.
+      return Future.join(contents).map(read -> {
         Map<String, String> files = new TreeMap<>();
         for (int i = 0; i < paths.size(); i++) {
           if (contents.get(i).result() != null) {
@@ -83,13 +84,14 @@ public final class EnvoyRulesVerticle extends VerticleBase {
     read(vertx, settings).onComplete(read -> {
       scanning = false;
       if (read.failed()) {
-        reject("<unreadable>", read.cause() instanceof CappedFiles.TooLargeException ? read.cause().getMessage()
-            : "cannot read " + settings.envoy().rules() + ": " + read.cause().getMessage());
+        String why = read.cause() instanceof CappedFiles.RefusedException ? read.cause().getMessage()
+            : "cannot read " + settings.envoy().rules() + ": " + CappedFiles.readFailure(read.cause());
+        reject("<unreadable> " + why, why);
         return;
       }
       String fingerprint = fingerprint(read.result());
       if (fingerprint.equals(inForce)) {
-        invalid.unchanged();
+        invalid.inForce();
         return;
       }
       EnvoyRules next;
@@ -99,7 +101,7 @@ public final class EnvoyRulesVerticle extends VerticleBase {
         reject(fingerprint, e.getMessage());
         return;
       }
-      invalid.applied();
+      invalid.inForce();
       inForce = fingerprint;
       live.replace(next);
       log.info("envoy rules applied from {}: domains {}, digest {}", settings.envoy().rules(), new java.util.TreeSet<>(next.domains().keySet()),

@@ -4,34 +4,75 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+
 /**
- * Reading a limits or rules file no larger than {@code maxLimitsFileBytes}. Its size is looked at
- * before a byte is read: a file of tens of megabytes read whole every scan pinned that much direct
- * memory, and valid files were then refused now and then for want of it.
+ * Reading a limits or rules file no larger than {@code maxLimitsFileBytes}. A file of tens of
+ * megabytes read whole every scan pinned that much direct memory, and valid files were then refused
+ * now and then for want of it. So its size is looked at before a byte is read, and the read itself
+ * stops one byte past the cap: a file that grows, or is swapped for a larger one, between the look
+ * and the read costs no more. Only a regular file is read: {@code /dev/zero} reports no size and
+ * never ends, and a named pipe would hold the reading thread for as long as nobody writes.
  */
 public final class CappedFiles {
 
   private CappedFiles() {
   }
 
-  /** The file's content, or a failure saying how large it is and which setting caps it. */
+  /** The file's content, or a {@link RefusedException} saying why it was not taken, or the read's failure. */
   public static Future<Buffer> read(Vertx vertx, String path, int maxBytes) {
-    return vertx.fileSystem().props(path).compose(props -> props.size() > maxBytes
-        ? Future.failedFuture(tooLarge(path, props.size(), maxBytes, "it was not read"))
-        // Grown between the look and the read: refused all the same, and dropped at once.
-        : vertx.fileSystem().readFile(path).compose(content -> content.length() > maxBytes
-            ? Future.failedFuture(tooLarge(path, content.length(), maxBytes, "it grew while it was read"))
-            : Future.succeededFuture(content)));
+    return vertx.executeBlocking(() -> {
+      Path file = Path.of(path);
+      BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+      if (attributes.isDirectory()) {
+        throw new RefusedException(path + " is a directory, not a file");
+      }
+      if (!attributes.isRegularFile()) {
+        throw new RefusedException(path + " is not a regular file: it was not read");
+      }
+      if (attributes.size() > maxBytes) {
+        throw tooLarge(path, attributes.size() + " bytes", maxBytes, "it was not read");
+      }
+      try (InputStream in = Files.newInputStream(file)) {
+        byte[] content = in.readNBytes(maxBytes + 1);
+        if (content.length > maxBytes) {
+          throw tooLarge(path, "more than " + maxBytes + " bytes", maxBytes, "it grew while it was read");
+        }
+        return Buffer.buffer(content);
+      }
+    });
   }
 
-  private static TooLargeException tooLarge(String path, long size, int maxBytes, String what) {
-    return new TooLargeException(path + " is " + size + " bytes, above maxLimitsFileBytes (" + maxBytes + "): " + what);
+  /** Why a file could not be taken, for a log line and the limits status: the refusal as it is, else why it could not be read. */
+  public static String why(Throwable failure) {
+    return failure instanceof RefusedException ? failure.getMessage() : "cannot read: " + readFailure(failure);
   }
 
-  /** A file refused for its size alone. */
-  public static final class TooLargeException extends RuntimeException {
-    TooLargeException(String message) {
-      super(message, null, false, false);
+  /** A failed read in words: the JDK's messages for the common two name only the file. */
+  public static String readFailure(Throwable failure) {
+    if (failure instanceof NoSuchFileException missing) {
+      return missing.getFile() + " does not exist";
+    }
+    if (failure instanceof AccessDeniedException denied) {
+      return denied.getFile() + ": permission denied";
+    }
+    return String.valueOf(failure.getMessage());
+  }
+
+  private static RefusedException tooLarge(String path, String size, int maxBytes, String what) {
+    return new RefusedException(path + " is " + size + ", above maxLimitsFileBytes (" + maxBytes + "): " + what);
+  }
+
+  /** A file not taken for its size or its kind, whatever it holds. */
+  public static final class RefusedException extends IOException {
+    RefusedException(String message) {
+      super(message);
     }
   }
 }

@@ -10,15 +10,13 @@ public final class InvalidFileReports {
   private String pending;
   private String reported;
 
-  /** A content was applied: what failed before is history. */
-  public void applied() {
+  /**
+   * The file reads as the content in force, newly applied or read again: what failed before is
+   * history, and the same failure made again later is news again.
+   */
+  public void inForce() {
     pending = null;
     reported = null;
-  }
-
-  /** The content in force was read again: a failure seen in between was a moment's. */
-  public void unchanged() {
-    pending = null;
   }
 
   /** Whether a content that failed to apply is to be reported now (it failed twice in a row, and was not reported yet). */

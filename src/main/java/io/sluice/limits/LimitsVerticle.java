@@ -92,13 +92,14 @@ public final class LimitsVerticle extends VerticleBase {
     CappedFiles.read(vertx, settings.limits(), settings.maxLimitsFileBytes()).onComplete(read -> {
       scanning = false;
       if (read.failed()) {
-        rejectFileOnceStable(read.cause() instanceof CappedFiles.TooLargeException
-            ? read.cause().getMessage() : "cannot read: " + read.cause().getMessage(), "<unreadable>");
+        String why = CappedFiles.why(read.cause());
+        // Keyed by the reason: a different failure of an unreadable file is news.
+        rejectFileOnceStable(why, "<unreadable> " + why);
         return;
       }
       String content = read.result().toString();
       if (content.equals(lastFileContent)) {
-        invalidFile.unchanged();
+        invalidFile.inForce();
         validAgain("the file is back to the content in force");
         return;
       }
@@ -111,7 +112,7 @@ public final class LimitsVerticle extends VerticleBase {
         rejectFileOnceStable(e.getMessage(), content);
         return;
       }
-      invalidFile.applied();
+      invalidFile.inForce();
       lastFileContent = content;
       fileDocument = document;
       applyEffective(fileSource);

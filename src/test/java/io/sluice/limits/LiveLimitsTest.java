@@ -113,6 +113,11 @@ class LiveLimitsTest {
       assertThat(status.toJson().getJsonObject("lastRejection").getBoolean("superseded")).isTrue();
       Await.until("the log to say so", SOON, () -> List.copyOf(logs.list).stream()
           .anyMatch(event -> event.getFormattedMessage().contains("are valid again")));
+
+      // The same mistake made again is news again: refused, and not superseded.
+      Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": -5,"));
+      Await.until("the second rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 2);
+      assertThat(sluice.sluice().limits().status().lastRejectionSuperseded()).isFalse();
     } finally {
       limitsLog.detachAppender(logs);
     }
