@@ -3,6 +3,7 @@ package io.sluice.grpc;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.sluice.config.Settings;
 import io.sluice.ops.Metrics;
 import io.vertx.core.Future;
@@ -30,8 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>a stream past {@code maxStreamsPerConnection} on its connection (answers its peer has not
  *       taken included) is refused unread ({@code REFUSED_STREAM}): the HTTP/2 stack enforces the
  *       limit only once the peer acknowledged the settings announcing it, and a client's first flight
- *       comes before that. A connection that goes on past the limit for more than a second, a peer that
- *       never acknowledges them, is closed;</li>
+ *       comes before that. Every stream counts (a Health/Watch that stays open too). A peer that goes on
+ *       past the limit a second after it connected, without having acknowledged the settings, is closed;</li>
  *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
  *       half of them are answered;</li>
  *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was
@@ -189,35 +190,63 @@ public final class ConnectionGuards {
    * next to nothing and tells the client the request was not processed (gRPC clients retry it
    * transparently). Deciding them instead had the first flight of 500 connections x 100 streams
    * delay everyone else's answers by seconds.
+   *
+   * <p>Every stream counts, from its request to its close (its answer written to the peer): checks,
+   * a Health/Watch that stays open, reflection, so none of them lifts the limit.
    */
   Handler<HttpServerRequest> refusingStreamsPastTheLimit(Handler<HttpServerRequest> next) {
     return request -> {
       Guard guard = guards.get(request.connection());
-      if (guard != null && guard.streams >= limits.maxStreamsPerConnection()) {
+      if (guard == null) {
+        next.handle(request);
+      } else if (guard.streams >= limits.maxStreamsPerConnection()) {
         metrics.streamRefused();
         request.response().reset(REFUSED_STREAM);
-        // Once its peer has had a second to read the settings, the HTTP/2 stack refuses its streams
-        // past the limit itself, before they get here; those that still do come from a peer that
-        // never acknowledged the settings.
-        if (System.nanoTime() - guard.openedNanos > SETTINGS_GRACE_NANOS && ++guard.refusedPastGrace > limits.maxStreamsPerConnection()
-            && !guard.closing) {
-          close(guard, "streams", "its peer opened " + guard.refusedPastGrace + " streams past maxStreamsPerConnection ("
-              + limits.maxStreamsPerConnection() + ") after the settings announcing it");
-        }
+        refusedPastTheLimit(guard);
       } else {
+        guard.streams++;
+        // No other user of a gRPC response sets its close handler (Vert.x's gRPC server does not), and
+        // for HTTP/2 it is called for every stream, however it ends.
+        request.response().closeHandler(closed -> guard.streams--);
         next.handle(request);
       }
     };
   }
 
-  /** A call (a stream) opened on {@code connection}. */
+  /**
+   * Once its peer has acknowledged the settings, the HTTP/2 stack refuses a stream past the limit
+   * itself, before it gets here. A peer that goes on past it without acknowledging them, longer than
+   * a client needs to read them, is closed. Whether it acknowledged them is looked at once this read
+   * has been handled: an event loop that read a connection late reads its first flight and its
+   * acknowledgement together, and that peer did nothing wrong.
+   */
+  private void refusedPastTheLimit(Guard guard) {
+    if (guard.closing || System.nanoTime() - guard.openedNanos <= SETTINGS_GRACE_NANOS
+        || ++guard.refusedPastGrace <= limits.maxStreamsPerConnection() || guard.acknowledgementCheckDue) {
+      return;
+    }
+    guard.acknowledgementCheckDue = true;
+    guard.channel.eventLoop().execute(() -> {
+      guard.acknowledgementCheckDue = false;
+      if (!guard.closing && !acknowledgedSettings(guard.channel)) {
+        close(guard, "streams", "its peer opened " + guard.refusedPastGrace + " streams past maxStreamsPerConnection ("
+            + limits.maxStreamsPerConnection() + ") and has not acknowledged the settings announcing it");
+      } else {
+        guard.refusedPastGrace = 0;
+      }
+    });
+  }
+
+  /** Whether the peer acknowledged the server's settings: the HTTP/2 stack applies the stream limit only then. */
+  private boolean acknowledgedSettings(Channel channel) {
+    Http2ConnectionHandler http2 = channel.pipeline().get(Http2ConnectionHandler.class);
+    return http2 == null || http2.connection().remote().maxActiveStreams() <= limits.maxStreamsPerConnection();
+  }
+
+  /** A call opened on {@code connection}: its stream was counted when its request arrived. */
   Call started(HttpConnection connection) {
     Guard guard = guards.get(connection);
-    if (guard == null) {
-      return Call.UNGUARDED;
-    }
-    guard.streams++;
-    return guard;
+    return guard == null ? Call.UNGUARDED : guard;
   }
 
   private void release(int answers) {
@@ -295,8 +324,10 @@ public final class ConnectionGuards {
     final Channel channel;
     /** Streams open: calls whose request may not have arrived whole yet. */
     int streams;
-    /** Streams refused past the limit a second or more after it opened. */
+    /** Streams refused past the limit a second or more after it opened, since the peer was last found to have acknowledged the settings. */
     int refusedPastGrace;
+    /** Whether the peer's acknowledgement of the settings is to be looked at once the current read was handled. */
+    boolean acknowledgementCheckDue;
     /** Calls whose request arrived and whose answer is not written yet: each gets there whether or not the connection is read. */
     int held;
     int waiting;
@@ -403,7 +434,6 @@ public final class ConnectionGuards {
 
     /** @param stillHeld whether it still counts among the calls being decided (not answered before) */
     private void ended(boolean received, boolean stillHeld) {
-      streams--;
       if (received && stillHeld) {
         held--;
       }

@@ -7,6 +7,7 @@ import io.sluice.support.HostileClients;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.vertx.core.json.JsonObject;
+import io.vertx.grpc.health.v1.HealthCheckRequest;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -21,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * A client's first flight of calls comes before it has read the server's settings, so before the
  * HTTP/2 stack holds it to {@code maxStreamsPerConnection}: the calls past the limit are refused
  * unread ({@code REFUSED_STREAM}: not processed, safe to send again), and only a peer that goes on
- * past the limit after a second, one that never acknowledges the settings, is closed.
+ * past the limit after a second without acknowledging the settings is closed.
  */
 class StreamLimitTest {
 
@@ -64,6 +65,42 @@ class StreamLimitTest {
       assertThat(client.closedByServer()).as("closed once %d streams went past the limit after the grace", MAX_STREAMS + 1).isTrue();
       assertEquals(1, sluice.sluice().metrics().registry().find(Metrics.CONNECTIONS_CLOSED).tag("reason", "streams").counter().count());
       assertEquals(Decision.ALLOW, sluice.check("another-client", "api").getDecision());
+    }
+  }
+
+  @Test
+  void streamsThatStayOpenCountTowardTheLimit() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS));
+         HostileClients.FirstFlight client = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      // Health/Watch streams stay open, answered with a status now and then: no unary call among them.
+      client.send("/grpc.health.v1.Health/Watch", MAX_STREAMS + 3, HealthCheckRequest.getDefaultInstance().toByteArray());
+      client.send(1, REQUEST);
+
+      assertEquals(Map.of(REFUSED_STREAM, 4), count(client.awaitEnded(4, Duration.ofSeconds(10))),
+          "the watches past the limit, and then a check, were refused");
+      assertEquals(4, sluice.counter(Metrics.STREAMS_REFUSED));
+    }
+  }
+
+  @Test
+  void aFirstFlightReadLateTogetherWithTheSettingsAcknowledgementIsNoReasonToClose() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS));
+         HostileClients.FirstFlight client = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      // As a stalled event loop sees it: the grace passed before the first flight was read, and the
+      // peer's acknowledgement comes right behind it.
+      TimeUnit.MILLISECONDS.sleep(ConnectionGuards.SETTINGS_GRACE_NANOS / 1_000_000 + 100);
+      client.sendThenAcknowledgeSettings(3 * MAX_STREAMS, REQUEST);
+
+      assertEquals(Map.of("answered", MAX_STREAMS, REFUSED_STREAM, 2 * MAX_STREAMS),
+          count(client.awaitEnded(3 * MAX_STREAMS, Duration.ofSeconds(10))));
+      client.send(MAX_STREAMS, REQUEST);
+      assertEquals(Map.of("answered", 2 * MAX_STREAMS, REFUSED_STREAM, 2 * MAX_STREAMS),
+          count(client.awaitEnded(4 * MAX_STREAMS, Duration.ofSeconds(10))));
+      assertThat(client.closedByServer()).isFalse();
+      assertEquals(0, sluice.sluice().metrics().registry().find(Metrics.CONNECTIONS_CLOSED).counters().stream()
+          .mapToDouble(counter -> counter.count()).sum());
     }
   }
 

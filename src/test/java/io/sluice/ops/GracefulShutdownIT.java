@@ -72,6 +72,8 @@ class GracefulShutdownIT {
     builder.environment().put("SLUICE_REDIS_TIMEOUT_MS", "20000");
     builder.environment().put("SLUICE_DRAIN_TIMEOUT_MS", String.valueOf(DRAIN_TIMEOUT_MS));
     builder.environment().put("SLUICE_LOG_FORMAT", "json");
+    // The checks in flight and the late one share the test client's one connection.
+    builder.environment().put("SLUICE_MAX_STREAMS_PER_CONNECTION", String.valueOf(2 * IN_FLIGHT));
     Process process = builder.start();
     Vertx vertx = Vertx.vertx();
     Redis blocker = Redis.createClient(vertx, redis.uri());

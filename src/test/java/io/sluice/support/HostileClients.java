@@ -24,6 +24,8 @@ public final class HostileClients implements AutoCloseable {
   private static final int SETTINGS = 4;
   private static final int GOAWAY = 7;
   private static final int END_STREAM = 0x1;
+  private static final int ACK = 0x1;
+  private static final String CHECK_PATH = "/sluice.v1.RateLimiter/Check";
   private static final int END_HEADERS = 0x4;
   private static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 
@@ -97,13 +99,32 @@ public final class HostileClients implements AutoCloseable {
 
     /** Sends {@code calls} Check calls at once, each a whole request. */
     public void send(int calls, byte[] request) throws IOException {
+      socket.getOutputStream().write(calls(CHECK_PATH, calls, request).toByteArray());
+    }
+
+    /** Sends {@code calls} calls of the method at {@code path} at once, each a whole request. */
+    public void send(String path, int calls, byte[] request) throws IOException {
+      socket.getOutputStream().write(calls(path, calls, request).toByteArray());
+    }
+
+    /**
+     * Sends {@code calls} Check calls and, in the same write, the acknowledgement of the server's
+     * settings: what a server whose event loop read the connection late reads in one go.
+     */
+    public void sendThenAcknowledgeSettings(int calls, byte[] request) throws IOException {
+      ByteArrayOutputStream out = calls(CHECK_PATH, calls, request);
+      out.writeBytes(frame(SETTINGS, ACK, 0, new byte[0]));
+      socket.getOutputStream().write(out.toByteArray());
+    }
+
+    private ByteArrayOutputStream calls(String path, int calls, byte[] request) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       for (int c = 0; c < calls; c++) {
-        out.writeBytes(frame(HEADERS, END_HEADERS, nextStream, checkHeaders(authority)));
+        out.writeBytes(frame(HEADERS, END_HEADERS, nextStream, callHeaders(authority, path)));
         out.writeBytes(frame(DATA, END_STREAM, nextStream, grpcFrame(request)));
         nextStream += 2;
       }
-      socket.getOutputStream().write(out.toByteArray());
+      return out;
     }
 
     /** Reads frames until {@code streams} streams have ended in all, or the server closed the connection. */
@@ -211,10 +232,14 @@ public final class HostileClients implements AutoCloseable {
   }
 
   private static byte[] checkHeaders(String authority) {
+    return callHeaders(authority, CHECK_PATH);
+  }
+
+  private static byte[] callHeaders(String authority, String path) {
     ByteArrayOutputStream block = new ByteArrayOutputStream();
     block.write(0x83); // :method POST (static table 3)
     block.write(0x86); // :scheme http (static table 6)
-    literal(block, 4, "/sluice.v1.RateLimiter/Check"); // :path
+    literal(block, 4, path); // :path
     literal(block, 1, authority); // :authority
     block.write(0x0F); // content-type (static table 31), literal without indexing: 15 + 16
     block.write(0x10);
