@@ -4,6 +4,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AccessDeniedException;
@@ -22,11 +25,30 @@ import java.nio.file.attribute.BasicFileAttributes;
  */
 public final class CappedFiles {
 
+  private static final Logger log = LoggerFactory.getLogger(CappedFiles.class);
+
+  /** After this long a read that has not ended is said to be stuck. */
+  static final long STUCK_AFTER_MS = 10_000;
+
   private CappedFiles() {
   }
 
-  /** The file's content, or a {@link RefusedException} saying why it was not taken, or the read's failure. */
+  /**
+   * The file's content, or a {@link RefusedException} saying why it was not taken, or the read's
+   * failure. A read that has not ended after {@link #STUCK_AFTER_MS} is logged: a file swapped for a
+   * named pipe between the look and the open, or a network filesystem that stopped answering, holds
+   * it, and the watcher reads again only once it ends (one stuck thread, not one more every scan).
+   */
   public static Future<Buffer> read(Vertx vertx, String path, int maxBytes) {
+    Future<Buffer> read = readOnAWorker(vertx, path, maxBytes);
+    long stuck = vertx.setTimer(STUCK_AFTER_MS, late -> log.warn(
+        "reading {} has not ended after {} ms (a named pipe, or a filesystem that does not answer?): changes to it are not seen until it does",
+        path, STUCK_AFTER_MS));
+    read.onComplete(done -> vertx.cancelTimer(stuck));
+    return read;
+  }
+
+  private static Future<Buffer> readOnAWorker(Vertx vertx, String path, int maxBytes) {
     return vertx.executeBlocking(() -> {
       Path file = Path.of(path);
       BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
