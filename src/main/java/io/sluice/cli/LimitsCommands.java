@@ -80,6 +80,9 @@ public final class LimitsCommands {
             "subject=%s factor=%.3f p95_ms=%.1f target_ms=%.1f baseline_ms=%.1f updated_at=%s reason=\"%s\"%n",
             subject.getSubject(), subject.getFactor(), subject.getP95Ms(), subject.getTargetMs(), subject.getBaselineMs(),
             subject.getUpdatedAt(), subject.getReason())));
+        if (!status.getSettingsJson().isEmpty()) {
+          out.append("fleet settings: ").append(status.getSettingsJson());
+        }
         return out.toString().stripTrailing();
       });
     }

@@ -204,7 +204,7 @@ public record Settings(
       .put("throttleIncrease", 0.05)
       .put("throttleMinSamples", 20)
       .put("throttleProbeUrl", "")
-      .put("throttleProbeIntervalMs", 500)
+      .put("throttleProbeIntervalMs", 100)
       .put("throttleProbeTimeoutMs", 2000)
       .put("httpPort", 8081)
       .put("adminToken", "")

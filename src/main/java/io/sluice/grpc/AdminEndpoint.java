@@ -17,6 +17,9 @@ import io.sluice.grpc.v1.UnbanResponse;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanInfo;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
 
 /** {@code sluice.v1.Admin}: maps the wire messages to {@link BanAdmin} and back. */
 public final class AdminEndpoint {
@@ -32,9 +35,11 @@ public final class AdminEndpoint {
   }
 
   public Future<ThrottleStatus> getThrottle(GetThrottleRequest request) {
-    return ThrottleReport.read(redis).map(subjects -> {
-      ThrottleStatus.Builder status = ThrottleStatus.newBuilder();
-      subjects.forEach(subject -> status.addSubjects(ThrottleSubject.newBuilder()
+    Future<List<ThrottleReport.Subject>> subjects = ThrottleReport.read(redis);
+    Future<JsonObject> settings = ThrottleReport.settings(redis);
+    return Future.all(subjects, settings).map(both -> {
+      ThrottleStatus.Builder status = ThrottleStatus.newBuilder().setSettingsJson(settings.result().encode());
+      subjects.result().forEach(subject -> status.addSubjects(ThrottleSubject.newBuilder()
           .setSubject(subject.subject())
           .setFactor(subject.factor())
           .setP95Ms(subject.p95Ms())

@@ -40,6 +40,10 @@ public final class RedisKeys {
   public static final String THROTTLE_SUBJECTS = FLEET_TAG + ":throttle:subjects";
   /** The lease of the instance that runs the controller. */
   public static final String THROTTLE_LEADER = FLEET_TAG + ":throttle:leader";
+  /** The throttle settings the fleet's controller runs with (JSON): those of the instance holding the lease. */
+  public static final String THROTTLE_SETTINGS = FLEET_TAG + ":throttle:settings";
+  /** Every set of throttle settings a live instance has, and until when (a sorted set), so the lease keeps to those in force. */
+  public static final String THROTTLE_CANDIDATES = FLEET_TAG + ":throttle:candidates";
 
   /** The latency samples of one subject not yet evaluated (a list of ms). */
   public static String throttleSamples(String subject) {

@@ -67,8 +67,10 @@ final class AdminRoutes {
     router.get("/admin/envoy").handler(ctx -> json(ctx, envoyRules == null ? 404 : 200, envoyRules == null
         ? new JsonObject().put("error", "no Envoy rules are served; set envoyRules (--envoy-rules) to a directory of rule files")
         : envoyRules.toJson()));
-    router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).map(subjects ->
-        new JsonObject().put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList())))));
+    router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).compose(subjects ->
+        ThrottleReport.settings(redis).map(settings -> new JsonObject()
+            .put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList()))
+            .put("settings", settings)))));
     router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);

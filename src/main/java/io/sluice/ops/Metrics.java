@@ -56,6 +56,7 @@ public final class Metrics {
   public static final String GROUPED_CHECKS = "sluice_grouped_checks";
   public static final String SHADOW_WOULD_BLOCK = "sluice_shadow_would_block";
   public static final String THROTTLE_FACTOR = "sluice_throttle_factor";
+  public static final String THROTTLE_SETTINGS_DIFFER = "sluice_throttle_settings_differ";
   public static final String PUBSUB_SUBSCRIBED = "sluice_pubsub_subscribed";
   public static final String READY = "sluice_ready";
   public static final String CACHE_BYTES = "sluice_cache_bytes";

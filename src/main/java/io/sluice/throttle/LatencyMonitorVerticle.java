@@ -11,6 +11,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -42,6 +43,13 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   private final Supplier<Limits> limits;
   private final Metrics metrics;
   private final ThrottleController controller;
+  /** This instance's settings of the controller, as the fleet compares them: one fleet, one set in force. */
+  private final String controllerSettings;
+  private final ThinWindows thinWindows;
+  /** The fleet's settings last found to differ from this instance's, so that a difference is logged once. */
+  private String differenceLogged = "";
+  /** Read by the metrics scrape, on another thread. */
+  private volatile boolean settingsDiffer;
   private final LuaScript leaseScript = LuaScript.load("throttle_lead");
   private final String instanceId;
   /** The controller state per subject while this instance leads; reloaded from Redis when it starts leading. */
@@ -62,12 +70,31 @@ public final class LatencyMonitorVerticle extends VerticleBase {
     this.controller = new ThrottleController(new ThrottleController.Config(
         this.settings.targetMs(), this.settings.tolerance(), this.settings.minFactor(), this.settings.decrease(),
         this.settings.increase(), 0.8, 2, this.settings.minSamples(), 0.05));
+    this.controllerSettings = controllerSettings(this.settings).encode();
+    this.thinWindows = new ThinWindows(this.settings.minSamples());
+  }
+
+  /**
+   * What must be the same on every instance for the fleet to throttle as one. The probe is not among
+   * them: each instance probes the backend as it reaches it.
+   */
+  static JsonObject controllerSettings(Settings.Throttle settings) {
+    return new JsonObject()
+        .put("throttleWindowMs", settings.windowMs())
+        .put("throttleTargetMs", settings.targetMs())
+        .put("throttleTolerance", settings.tolerance())
+        .put("throttleMinFactor", settings.minFactor())
+        .put("throttleDecrease", settings.decrease())
+        .put("throttleIncrease", settings.increase())
+        .put("throttleMinSamples", settings.minSamples());
   }
 
   @Override
   public Future<?> start() {
     redis = RedisClients.pooled(vertx, processSettings);
     metrics.throttleFactor(ThrottleFactors.BACKEND, factors);
+    metrics.flag(Metrics.THROTTLE_SETTINGS_DIFFER,
+        "1 while this instance's throttle settings differ from those the fleet's controller runs with", () -> settingsDiffer);
     windowTimer = vertx.setPeriodic(settings.windowMs(), timer -> tick());
     if (!settings.probeUrl().isEmpty()) {
       probeClient = vertx.createHttpClient();
@@ -94,11 +121,14 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       }
       return;
     }
-    leaseScript.call(redis, 1, RedisKeys.THROTTLE_LEADER, instanceId, (long) settings.windowMs() * LEASE_WINDOWS)
+    leaseScript.call(redis, 3, RedisKeys.THROTTLE_LEADER, RedisKeys.THROTTLE_SETTINGS, RedisKeys.THROTTLE_CANDIDATES,
+            instanceId, (long) settings.windowMs() * LEASE_WINDOWS, controllerSettings)
         .compose(held -> {
-          boolean leadsNow = held.toInteger() == 1;
+          boolean leadsNow = held.get(0).toInteger() == 1;
+          compareSettings(held.get(1).toString());
           if (leadsNow && !leading) {
             states.clear();
+            thinWindows.clear();
             log.info("this instance now runs the fleet's throttle controller");
           }
           leading = leadsNow;
@@ -106,6 +136,30 @@ public final class LatencyMonitorVerticle extends VerticleBase {
         })
         .compose(done -> readFactors())
         .onFailure(e -> log.debug("throttle window skipped: {}", e.toString()));
+  }
+
+  /** Says, once per difference, when the fleet's controller runs with settings other than this instance's. */
+  private void compareSettings(String inForce) {
+    boolean differ = !inForce.isEmpty() && !inForce.equals(controllerSettings);
+    settingsDiffer = differ;
+    if (!differ) {
+      differenceLogged = "";
+      return;
+    }
+    if (inForce.equals(differenceLogged)) {
+      return;
+    }
+    differenceLogged = inForce;
+    JsonObject fleet = new JsonObject(inForce);
+    JsonObject own = new JsonObject(controllerSettings);
+    List<String> differences = new ArrayList<>();
+    for (String name : own.fieldNames()) {
+      if (!String.valueOf(own.getValue(name)).equals(String.valueOf(fleet.getValue(name)))) {
+        differences.add(name + " " + own.getValue(name) + " here, " + fleet.getValue(name) + " in force");
+      }
+    }
+    log.warn("this instance's throttle settings differ from those the fleet's controller runs with ({}): it runs the controller "
+        + "only once no instance with those is live; give every instance the same settings", String.join(", ", differences));
   }
 
   /** One window of the controller: drain every subject's samples, evaluate, publish the factors. */
@@ -151,6 +205,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       factors.arg(subject);
       state.arg(subject);
       states.remove(subject);
+      thinWindows.forget(subject);
     }
     log.info("throttle subjects without a rule dropped: {}", stale);
     return redis.batch(List.of(forget, samples, factors, state)).mapEmpty();
@@ -161,13 +216,19 @@ public final class LatencyMonitorVerticle extends VerticleBase {
     Request factorWrite = Request.cmd(Command.HSET).arg(RedisKeys.THROTTLE_FACTORS);
     Request stateWrite = Request.cmd(Command.HSET).arg(RedisKeys.THROTTLE_STATE);
     String now = Instant.now().toString();
+    boolean judged = false;
     for (int i = 0; i < subjects.size(); i++) {
       String subject = subjects.get(i);
       Response samples = drained.get(2 * i);
-      double[] values = new double[samples.size()];
-      for (int j = 0; j < values.length; j++) {
-        values[j] = samples.get(j).toDouble();
+      double[] window = new double[samples.size()];
+      for (int j = 0; j < window.length; j++) {
+        window[j] = samples.get(j).toDouble();
       }
+      double[] values = thinWindows.judge(subject, window);
+      if (values == null) {
+        continue;
+      }
+      judged = true;
       Response stored = storedStates.get(i);
       ThrottleController.State before = states.computeIfAbsent(subject,
           unknown -> ThrottleReport.state(stored == null ? null : stored.toString()));
@@ -178,6 +239,9 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       }
       factorWrite.arg(subject).arg(after.factor());
       stateWrite.arg(subject).arg(ThrottleReport.encode(after, values.length, now));
+    }
+    if (!judged) {
+      return Future.succeededFuture();
     }
     writes.add(factorWrite);
     writes.add(stateWrite);

@@ -61,6 +61,12 @@ public final class ThrottleReport {
         json.getString("reason", "restored"));
   }
 
+  /** The settings the fleet's controller runs with, as JSON; an empty object before any instance ran it. */
+  public static Future<JsonObject> settings(Redis redis) {
+    return redis.send(Request.cmd(Command.GET).arg(RedisKeys.THROTTLE_SETTINGS))
+        .map(reply -> reply == null ? new JsonObject() : new JsonObject(reply.toString()));
+  }
+
   /** Every subject that has been evaluated, by name. */
   public static Future<List<Subject>> read(Redis redis) {
     return redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.THROTTLE_STATE)).map(reply -> {

@@ -139,6 +139,45 @@ class AdaptiveThrottleTest {
   }
 
   @Test
+  void aProbeAloneMovesTheFactorWithTheDefaultWindowAndSampleCount() {
+    // Only the target and the probe's URL are set: the window, the samples a window needs and the
+    // probe's interval are the defaults. They once gave a probe 2 samples a window where 20 were needed.
+    JsonObject settings = new JsonObject().put("throttleTargetMs", 100)
+        .put("throttleProbeUrl", "http://127.0.0.1:" + backend.actualPort() + "/health");
+    backendDelayMs.set(300);
+    a = SluiceFixture.start(redis.uri(), LIMITS, settings);
+
+    Await.until("the probe of a backend answering in 300 ms to lower the factor", Duration.ofSeconds(30),
+        () -> a.sluice().throttle().factorFor("search") < 1.0);
+    assertThat(a.await(a.client().getThrottle()).getSubjects(0).getReason()).contains("above target 100.0 ms");
+  }
+
+  @Test
+  void theFleetsControllerRunsWithOneSetOfSettingsAndAnInstanceWithOthersSaysSo() throws Exception {
+    JsonObject first = new JsonObject().put("throttleWindowMs", 100).put("throttleTargetMs", 50);
+    a = SluiceFixture.start(redis.uri(), LIMITS, first);
+    Await.until("the first instance to run the controller", Duration.ofSeconds(10),
+        () -> redis.command(Command.GET, RedisKeys.THROTTLE_SETTINGS) != null);
+    b = SluiceFixture.start(redis.uri(), LIMITS, first.copy().put("throttleTargetMs", 100));
+
+    Await.until("the second instance to see that its settings differ", Duration.ofSeconds(10),
+        () -> settingsDiffer(b) == 1);
+    assertEquals(0, settingsDiffer(a));
+    assertEquals(50.0, new JsonObject(b.await(b.client().getThrottle()).getSettingsJson()).getDouble("throttleTargetMs"),
+        "every instance shows the settings in force, not its own");
+
+    // Once no instance with the settings in force is live, the others' take over.
+    a.close();
+    a = null;
+    Await.until("the second instance's settings to be in force", Duration.ofSeconds(10), () -> settingsDiffer(b) == 0);
+    assertEquals(100.0, new JsonObject(b.await(b.client().getThrottle()).getSettingsJson()).getDouble("throttleTargetMs"));
+  }
+
+  private static double settingsDiffer(SluiceFixture instance) {
+    return instance.sluice().metrics().registry().find(io.sluice.ops.Metrics.THROTTLE_SETTINGS_DIFFER).gauge().value();
+  }
+
+  @Test
   void reportedLatencyOfOneActionThrottlesThatActionOnly() {
     startFleet(false);
     a.await(a.client().reportLatency("search", Collections.nCopies(20, 5.0)));
