@@ -298,20 +298,22 @@ public final class Limiter {
       new Rule(Limits.DEFAULT_RULE, 1, 1)));
 
   /**
-   * A check of something that is not a user of the limits file (an Envoy descriptor) under the
-   * rule given, taking {@code tokens} (0 looks without taking). Bans, certain refusals, failure
-   * modes and the shadow setting apply as to any check.
+   * A check of an Envoy descriptor's subject under the rule given, taking {@code tokens} (0 looks
+   * without taking). Bans, certain refusals, failure modes and the shadow setting apply as to any
+   * check, in the Envoy subjects' own keys and cache entries: no native user id reaches them
+   * ({@link RedisKeys#envoySubject}).
    */
   public Future<Decision> checkSubject(String subject, Rule rule, long tokens, long callerDeadlineNanos) {
-    return decide(new Valid(subject, rule.name(), tokens, rule, NO_LISTS), callerDeadlineNanos);
+    return decide(new Valid(RedisKeys.envoySubject(subject), rule.name(), tokens, rule, NO_LISTS), callerDeadlineNanos);
   }
 
   /**
-   * The same subject counted in fixed windows of {@code windowSeconds} on Redis's clock, as
+   * An Envoy descriptor's subject counted in fixed windows of {@code windowSeconds} on Redis's clock, as
    * envoyproxy/ratelimit counts: {@code hits} are added (0 looks without adding), and the window
    * refuses once its count passes the rule's capacity. No bans: a fixed window keeps no violations.
    */
-  public Future<Decision> countInWindow(String subject, Rule rule, long hits, long windowSeconds, long callerDeadlineNanos) {
+  public Future<Decision> countInWindow(String envoySubject, Rule rule, long hits, long windowSeconds, long callerDeadlineNanos) {
+    String subject = RedisKeys.envoySubject(envoySubject);
     boolean shadow = shadowSetting || rule.shadow();
     long now = System.nanoTime();
     Decision certain = certainRefusal(subject, rule.name(), rule, hits, shadow, now);
@@ -364,7 +366,8 @@ public final class Limiter {
     if (!shadow || !decision.blocks()) {
       return decision;
     }
-    shadowLog.info("would have blocked user={} action={} rule={} decision={}", userId, action, decision.rule(), decision.outcome());
+    shadowLog.info("would have blocked user={} action={} rule={} decision={}", RedisKeys.readable(userId), action, decision.rule(),
+        decision.outcome());
     metrics.shadowWouldBlock(decision.rule(), decision.outcome().name());
     return decision.shadowed();
   }
@@ -430,7 +433,7 @@ public final class Limiter {
     }
     return new Object[] {rule.capacity(), rule.refillPerSecond(), cost,
         (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
-        abuse.historyMs(), abuse.scope().wireName(), rule.name(), pending.userId, rule.name()};
+        abuse.historyMs(), abuse.scope().wireName(), rule.name(), RedisKeys.readable(pending.userId), rule.name()};
   }
 
   /** At the end of the turn: each open call goes to Redis; the next turn starts afresh. */
@@ -508,7 +511,7 @@ public final class Limiter {
     String scope = (String) reply[6];
     String reason = (String) reply[7];
     if ((Long) reply[8] == 1) {
-      BansMade.record(metrics, pending.rule.name(), scope, pending.userId, pending.rule.name(), level, lengthMs, reason);
+      BansMade.record(metrics, pending.rule.name(), scope, RedisKeys.readable(pending.userId), pending.rule.name(), level, lengthMs, reason);
     }
     BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(lengthMs), level, scope, reason, violations);
     banCache.remember(pending.userId, "user".equals(scope), pending.rule.name(), entry, pending.epoch);

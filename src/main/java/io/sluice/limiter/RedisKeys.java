@@ -12,6 +12,13 @@ package io.sluice.limiter;
  * {@code {} {@code %7B} and {@code }} {@code %7D}. With no {@code :} left inside a part, two different
  * (user, action) pairs can never meet in one key; with no brace left, {@code {user}} is the tag that
  * Redis Cluster hashes, so all of one user's keys share a slot and one script may touch them all.
+ *
+ * <p>Each protocol has its own keys. A subject that is not a native user (an Envoy descriptor) is
+ * known inside Sluice by an identity that starts with {@link #ENVOY_SUBJECT}, a control character
+ * that no user id may hold (nor an Envoy subject, whose control characters are percent-encoded), so
+ * no request field can name one; in its keys its tag is {@code envoy:<subject>}, whose raw {@code :}
+ * no escaped user id holds. A native {@code user_id} spelled like an Envoy subject therefore meets
+ * none of its buckets, bans or cached answers, and the other way round.
  */
 public final class RedisKeys {
 
@@ -56,14 +63,36 @@ public final class RedisKeys {
   private RedisKeys() {
   }
 
-  /** {@code fixed_window:{<subject>}:<rule>}, the counter of a fixed window ({@code {window, count}}). */
-  public static String fixedWindow(String subject, String rule) {
-    return "fixed_window:{" + escape(subject) + "}:" + escape(rule);
+  /** The first character of the identity of an Envoy subject. */
+  public static final char ENVOY_SUBJECT = '\u0001';
+
+  /** The identity of an Envoy subject, which no native user id can be. */
+  public static String envoySubject(String subject) {
+    return ENVOY_SUBJECT + subject;
+  }
+
+  /** An identity as a person reads it (logs, the ban records operators list): {@code envoy:<subject>} for an Envoy subject. */
+  public static String readable(String identity) {
+    return isEnvoySubject(identity) ? "envoy:" + identity.substring(1) : identity;
+  }
+
+  private static boolean isEnvoySubject(String identity) {
+    return !identity.isEmpty() && identity.charAt(0) == ENVOY_SUBJECT;
+  }
+
+  /** The hash tag's content for an identity: the escaped user id, or {@code envoy:} and the escaped Envoy subject. */
+  static String tag(String identity) {
+    return isEnvoySubject(identity) ? "envoy:" + escape(identity.substring(1)) : escape(identity);
+  }
+
+  /** {@code fixed_window:{<tag>}:<rule>}, the counter of a fixed window ({@code {window, count}}). */
+  public static String fixedWindow(String identity, String rule) {
+    return "fixed_window:{" + tag(identity) + "}:" + escape(rule);
   }
 
   /** {@code rate_limit:{<user>}:<action>}, the token bucket of one user and action. */
   public static String bucket(String userId, String action) {
-    return "rate_limit:{" + escape(userId) + "}:" + escape(action);
+    return "rate_limit:{" + tag(userId) + "}:" + escape(action);
   }
 
   /**
@@ -71,7 +100,7 @@ public final class RedisKeys {
    * mode (whose bans and history live under {@code shadow_} keys so that they never block).
    */
   public static String[] forCheck(String userId, String action, boolean withAbuse, boolean userScope, boolean shadow) {
-    String user = escape(userId);
+    String user = tag(userId);
     String act = escape(action);
     String[] keys = new String[withAbuse ? (shadow ? 7 : 5) : 3];
     keys[0] = "rate_limit:{" + user + "}:" + act;
@@ -91,17 +120,17 @@ public final class RedisKeys {
 
   /** {@code ban:{<user>}} for a ban of every action, else {@code ban:{<user>}:<action>}. */
   public static String ban(String userId, String actionOrEmpty) {
-    return actionOrEmpty.isEmpty() ? "ban:{" + escape(userId) + "}" : "ban:{" + escape(userId) + "}:" + escape(actionOrEmpty);
+    return actionOrEmpty.isEmpty() ? "ban:{" + tag(userId) + "}" : "ban:{" + tag(userId) + "}:" + escape(actionOrEmpty);
   }
 
   /** {@code violations:{<user>}:<action>}: the recent denials that count toward a ban. */
   public static String violations(String userId, String action) {
-    return "violations:{" + escape(userId) + "}:" + escape(action);
+    return "violations:{" + tag(userId) + "}:" + escape(action);
   }
 
   /** A SCAN pattern for every key of one user under {@code prefix}, with glob characters escaped. */
   public static String userPattern(String prefix, String userId) {
-    return prefix + ":{" + escapeGlob(escape(userId)) + "}:*";
+    return prefix + ":{" + escapeGlob(tag(userId)) + "}:*";
   }
 
   /** Percent-encodes {@code % : { }}; every other character stays as it is. */

@@ -46,4 +46,19 @@ class RedisKeysTest {
     int open = key.indexOf('{');
     return key.substring(open + 1, key.indexOf('}', open + 1));
   }
+
+  @Test
+  void anEnvoySubjectHasKeysNoUserIdCanSpell() {
+    String envoy = RedisKeys.envoySubject("edge/remote_address=203.0.113.7");
+    assertEquals("ban:{envoy:edge/remote_address=203.0.113.7}", RedisKeys.ban(envoy, ""));
+    assertEquals("fixed_window:{envoy:edge/remote_address=203.0.113.7}:r", RedisKeys.fixedWindow(envoy, "r"));
+    for (String user : new String[] {"edge/remote_address=203.0.113.7", "envoy:edge/remote_address=203.0.113.7"}) {
+      assertNotEquals(RedisKeys.ban(user, ""), RedisKeys.ban(envoy, ""), user);
+      assertNotEquals(RedisKeys.bucket(user, "r"), RedisKeys.bucket(envoy, "r"), user);
+      assertNotEquals(java.util.List.of(RedisKeys.forCheck(user, "r", true, true, true)),
+          java.util.List.of(RedisKeys.forCheck(envoy, "r", true, true, true)), user);
+    }
+    assertEquals("envoy:edge/remote_address=203.0.113.7", RedisKeys.readable(envoy));
+    assertEquals("alice", RedisKeys.readable("alice"));
+  }
 }
