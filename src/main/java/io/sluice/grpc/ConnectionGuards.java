@@ -11,6 +11,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.impl.HttpServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -191,13 +192,15 @@ public final class ConnectionGuards {
    * transparently). Deciding them instead had the first flight of 500 connections x 100 streams
    * delay everyone else's answers by seconds.
    *
-   * <p>Every stream counts, from its request to its close (its answer written to the peer): checks,
-   * a Health/Watch that stays open, reflection, so none of them lifts the limit.
+   * <p>Every HTTP/2 stream counts, from its request to its close (its answer written to the peer):
+   * checks, a Health/Watch that stays open, reflection, so none of them lifts the limit.
    */
   Handler<HttpServerRequest> refusingStreamsPastTheLimit(Handler<HttpServerRequest> next) {
     return request -> {
       Guard guard = guards.get(request.connection());
-      if (guard == null) {
+      // HTTP/1.1 (gRPC-Web) has one request at a time on a connection, and calls a response's close
+      // handler only when the connection closes under it: only HTTP/2 streams are counted.
+      if (guard == null || request.version() != HttpVersion.HTTP_2) {
         next.handle(request);
       } else if (guard.streams >= limits.maxStreamsPerConnection()) {
         metrics.streamRefused();

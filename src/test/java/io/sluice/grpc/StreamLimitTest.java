@@ -104,6 +104,24 @@ class StreamLimitTest {
     }
   }
 
+  @Test
+  void httpOneCallsOnAKeptAliveConnectionAreNeverRefused() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS))) {
+      // gRPC-Web over HTTP/1.1: one call after another on one kept-alive connection, more than the limit.
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+      java.net.http.HttpRequest call = java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + sluice.port() + "/sluice.v1.RateLimiter/Check"))
+          .header("content-type", "application/grpc-web+proto")
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(HostileClients.grpcFrame(REQUEST)))
+          .build();
+      for (int i = 0; i < 4 * MAX_STREAMS; i++) {
+        assertEquals(200, http.send(call, java.net.http.HttpResponse.BodyHandlers.ofByteArray()).statusCode(), "call " + i);
+      }
+      assertEquals(0, sluice.counter(Metrics.STREAMS_REFUSED));
+    }
+  }
+
   private static Map<String, Integer> count(Map<Integer, String> ended) {
     Map<String, Integer> counts = new TreeMap<>();
     ended.values().forEach(outcome -> counts.merge(outcome, 1, Integer::sum));
