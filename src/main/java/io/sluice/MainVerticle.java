@@ -241,7 +241,13 @@ public final class MainVerticle extends VerticleBase {
 
   /** State that lives elsewhere, read when Prometheus scrapes. */
   private void registerGauges() {
-    metrics.gauge(Metrics.LIMITS_VERSION, "The version of the limits in force on this instance", () -> limits.get().version());
+    metrics.gauge(Metrics.LIMITS_VERSION, "This instance's count of limits updates applied: it differs between instances",
+        () -> limits.get().version());
+    metrics.gauge(Metrics.LIMITS_PUBLISHED_VERSION, "The version of the published limits changes in force ({sluice}:limits): "
+        + "the same on every instance that applied them", () -> limits.status().publishedVersion());
+    // 48 bits: exact as a double, so instances enforcing the same limits show the same value.
+    metrics.gauge(Metrics.LIMITS_DIGEST, "The digest of the limits in force, as a number: equal on instances that enforce the same limits",
+        () -> Long.parseLong(limits.get().digest(), 16));
     metrics.counter(Metrics.LIMITS_RELOADS, "Limits updates, applied or rejected whole", limits, live -> live.status().applied(),
         "result", "applied");
     metrics.counter(Metrics.LIMITS_RELOADS, "Limits updates, applied or rejected whole", limits, live -> live.status().rejected(),

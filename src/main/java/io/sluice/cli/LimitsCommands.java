@@ -44,6 +44,7 @@ public final class LimitsCommands {
             .put("version", status.getVersion())
             .put("source", status.getSource())
             .put("digest", status.getDigest())
+            .put("publishedVersion", status.getPublishedVersion())
             .put("appliedAt", status.getAppliedAt())
             .put("applied", status.getApplied())
             .put("rejected", status.getRejected())

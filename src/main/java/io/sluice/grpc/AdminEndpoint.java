@@ -57,6 +57,7 @@ public final class AdminEndpoint {
         .setVersion(status.current().version())
         .setSource(status.current().source())
         .setDigest(status.current().digest())
+        .setPublishedVersion(status.publishedVersion())
         .setDocumentJson(LimitsParser.toJson(status.current()).encode())
         .setAppliedAt(status.appliedAt().toString())
         .setApplied(status.applied())

@@ -10,8 +10,13 @@ import java.time.Instant;
  * @param lastRejection null until an update is refused
  * @param applied       updates applied since start (the first load included)
  * @param rejected      updates refused since start
+ * @param publishedVersion the version of the published changes in force ({@code {sluice}:limits}, the one
+ *                      {@code publish-limits} reports), the same on every instance that applied them; 0 for none.
+ *                      {@code current.version()} counts this instance's own updates and differs between instances;
+ *                      the digest is what says two instances enforce the same limits.
  */
-public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastRejection, long applied, long rejected) {
+public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastRejection, long applied, long rejected,
+                           long publishedVersion) {
 
   /**
    * The shape the admin HTTP API shows. The {@code limits} subcommand prints the same fields, built
@@ -22,6 +27,7 @@ public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastReje
         .put("version", current.version())
         .put("source", current.source())
         .put("digest", current.digest())
+        .put("publishedVersion", publishedVersion)
         .put("appliedAt", appliedAt.toString())
         .put("applied", applied)
         .put("rejected", rejected)

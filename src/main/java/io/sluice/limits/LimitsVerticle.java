@@ -214,9 +214,10 @@ public final class LimitsVerticle extends VerticleBase {
     String source = LimitsOverlay.hasChanges(overlay) ? fileSource + " + redis " + RedisKeys.LIMITS_KEY : fileSource;
     Limits next = LimitsParser.parse(LimitsOverlay.apply(fileDocument, overlay), source, ++version);
     Limits previous = live.get();
-    live.replace(next);
-    log.info("limits version {} applied from {} (digest {} -> {}, {} rules)", next.version(), cause,
-        previous.digest(), next.digest(), next.rules().size());
+    long published = overlay.getLong(LimitsStore.VERSION, 0L);
+    live.replace(next, published);
+    log.info("limits version {} applied from {} (digest {} -> {}, published version {}, {} rules)", next.version(), cause,
+        previous.digest(), next.digest(), published, next.rules().size());
   }
 
   private void reject(String source, String why) {

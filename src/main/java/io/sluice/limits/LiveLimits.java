@@ -16,7 +16,7 @@ public final class LiveLimits implements Supplier<Limits> {
 
   public LiveLimits(Limits initial) {
     this.current = new AtomicReference<>(initial);
-    this.status = new AtomicReference<>(new LimitsStatus(initial, Instant.now(), null, 1, 0));
+    this.status = new AtomicReference<>(new LimitsStatus(initial, Instant.now(), null, 1, 0, 0));
   }
 
   @Override
@@ -28,19 +28,20 @@ public final class LiveLimits implements Supplier<Limits> {
     return status.get();
   }
 
-  public void replace(Limits next) {
+  /** @param publishedVersion the version of the published changes in {@code next} ({@code {sluice}:limits}); 0 for none */
+  public void replace(Limits next, long publishedVersion) {
     current.set(next);
-    status.updateAndGet(s -> new LimitsStatus(next, Instant.now(), s.lastRejection(), s.applied() + 1, s.rejected()));
+    status.updateAndGet(s -> new LimitsStatus(next, Instant.now(), s.lastRejection(), s.applied() + 1, s.rejected(), publishedVersion));
   }
 
   public void reject(String source, String reason) {
     status.updateAndGet(s -> new LimitsStatus(s.current(), s.appliedAt(),
-        new LimitsStatus.Rejection(source, reason, Instant.now(), s.applied(), false), s.applied(), s.rejected() + 1));
+        new LimitsStatus.Rejection(source, reason, Instant.now(), s.applied(), false), s.applied(), s.rejected() + 1, s.publishedVersion()));
   }
 
   /** What was refused is valid again (the file was put right): the refusal no longer describes anything. */
   public void clearRejection() {
     status.updateAndGet(s -> s.lastRejection() == null ? s : new LimitsStatus(s.current(), s.appliedAt(),
-        s.lastRejection().clear(), s.applied(), s.rejected()));
+        s.lastRejection().clear(), s.applied(), s.rejected(), s.publishedVersion()));
   }
 }

@@ -41,6 +41,8 @@ public final class Metrics {
   public static final String UNAUTHENTICATED = "sluice_unauthenticated";
   public static final String LIMITS_RELOADS = "sluice_limits_reloads";
   public static final String LIMITS_VERSION = "sluice_limits_version";
+  public static final String LIMITS_PUBLISHED_VERSION = "sluice_limits_published_version";
+  public static final String LIMITS_DIGEST = "sluice_limits_digest";
   /** Bans made (not "_created": Prometheus reserves that suffix for counters' creation times). */
   public static final String BANS_CREATED = "sluice_bans";
   public static final String BANS_CACHED = "sluice_bans_cached";

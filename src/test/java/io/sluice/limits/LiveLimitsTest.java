@@ -6,6 +6,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.limiter.RedisKeys;
+import io.sluice.ops.Metrics;
 import io.sluice.support.Await;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
@@ -168,6 +169,26 @@ class LiveLimitsTest {
         assertEquals(8, instance.check(newUser(), "login").getLimit());
       }
       assertEquals(a.sluice().limits().get().digest(), b.sluice().limits().get().digest());
+    }
+  }
+
+  @Test
+  void everyInstanceShowsThePublishedVersionAndDigestInForceWhateverItsOwnCountOfUpdates() throws Exception {
+    try (SluiceFixture early = SluiceFixture.start(redis.uri(), LIMITS)) {
+      awaitSubscribed(early);
+      publish("{\"rules\": {\"login\": {\"capacity\": 21, \"refillPerSecond\": 1}}}");
+      long stored = LimitsStore.publish(publisher, "{\"rules\": {\"search\": {\"capacity\": 22, \"refillPerSecond\": 1}}}",
+          new JsonObject(LIMITS)).await(10, TimeUnit.SECONDS).version();
+      Await.until("both changes", SOON, () -> early.sluice().limits().status().publishedVersion() == stored);
+      try (SluiceFixture late = SluiceFixture.start(redis.uri(), LIMITS)) {
+        for (SluiceFixture instance : List.of(early, late)) {
+          assertEquals(stored, instance.sluice().limits().status().publishedVersion());
+          assertEquals(stored, instance.await(instance.client().getLimits()).getPublishedVersion());
+          assertEquals(stored, instance.sluice().metrics().registry().find(Metrics.LIMITS_PUBLISHED_VERSION).gauge().value());
+          assertEquals(Long.parseLong(early.sluice().limits().get().digest(), 16), instance.sluice().metrics().registry().find(Metrics.LIMITS_DIGEST).gauge().value());
+        }
+        assertEquals(early.sluice().limits().get().digest(), late.sluice().limits().get().digest());
+      }
     }
   }
 
