@@ -61,8 +61,12 @@ public final class BanAdmin {
    * What a ban of an action covers: the action's rule. Actions without a rule of their own share the
    * default rule's bucket, and so its bans: banning one of them bans them all.
    */
-  private String subject(String actionOrEmpty) {
-    return actionOrEmpty.isEmpty() ? "" : limits.get().ruleFor(actionOrEmpty).name();
+  private String subject(String identity, String actionOrEmpty) {
+    if (actionOrEmpty.isEmpty() || RedisKeys.isEnvoySubject(identity)) {
+      // An Envoy subject's bans are by its rule's name (envoy:<domain>.<key>...), which is given as the action.
+      return actionOrEmpty;
+    }
+    return limits.get().ruleFor(actionOrEmpty).name();
   }
 
   /** Active bans of one user, or of everyone when {@code userIdOrEmpty} is empty, longest first. */
@@ -74,9 +78,10 @@ public final class BanAdmin {
         return Future.failedFuture(e);
       }
     }
+    String identity = RedisKeys.identityNamed(userIdOrEmpty);
     Future<List<String>> keys = userIdOrEmpty.isEmpty()
         ? scan("ban:*", new ArrayList<>())
-        : scan(RedisKeys.userPattern("ban", userIdOrEmpty), new ArrayList<>(List.of(RedisKeys.ban(userIdOrEmpty, ""))));
+        : scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))));
     return keys.compose(this::describe);
   }
 
@@ -101,10 +106,11 @@ public final class BanAdmin {
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
-    String subject = subject(actionOrEmpty);
+    String identity = RedisKeys.identityNamed(userId);
+    String subject = subject(identity, actionOrEmpty);
     String scope = subject.isEmpty() ? "user" : "action";
     long durationMs = durationSeconds * 1000;
-    return banScript.call(redis, 1, RedisKeys.ban(userId, subject), durationMs, reason, userId, subject, scope)
+    return banScript.call(redis, 1, RedisKeys.ban(identity, subject), durationMs, reason, userId, subject, scope)
         .map(reply -> {
           BansMade.record(metrics, MANUAL_RULE, scope, userId, subject, 0, durationMs, reason);
           return new BanInfo(userId, subject, scope, reply.toLong(), reason, 0, 0);
@@ -137,13 +143,14 @@ public final class BanAdmin {
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
-    String actionOrEmpty = subject(actionOrEmptyAsGiven);
+    String identity = RedisKeys.identityNamed(userId);
+    String actionOrEmpty = subject(identity, actionOrEmptyAsGiven);
     Future<List<String>> banKeys = actionOrEmpty.isEmpty()
-        ? scan(RedisKeys.userPattern("ban", userId), new ArrayList<>(List.of(RedisKeys.ban(userId, ""))))
-        : Future.succeededFuture(List.of(RedisKeys.ban(userId, actionOrEmpty)));
+        ? scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))))
+        : Future.succeededFuture(List.of(RedisKeys.ban(identity, actionOrEmpty)));
     Future<List<String>> violationKeys = actionOrEmpty.isEmpty()
-        ? scan(RedisKeys.userPattern("violations", userId), new ArrayList<>())
-        : Future.succeededFuture(List.of(RedisKeys.violations(userId, actionOrEmpty)));
+        ? scan(RedisKeys.userPattern("violations", identity), new ArrayList<>())
+        : Future.succeededFuture(List.of(RedisKeys.violations(identity, actionOrEmpty)));
     return Future.all(banKeys, violationKeys).compose(found -> {
       Request deleteBans = Request.cmd(Command.DEL);
       banKeys.result().forEach(deleteBans::arg);
@@ -157,7 +164,7 @@ public final class BanAdmin {
       String notice = new JsonObject().put("type", "unban").put("id", noticeId)
           .put("user", userId).put("action", actionOrEmpty).encode();
       batch.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.BANS_CHANNEL).arg(notice));
-      localCache.invalidate(userId, actionOrEmpty);
+      localCache.invalidate(identity, actionOrEmpty);
       // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
       Request publish = batch.remove(batch.size() - 1);
       return redis.batch(batch).compose(deleted -> redis.send(publish).compose(published -> nodes.subscribers(RedisKeys.BANS_CHANNEL, published.toLong())).compose(receivers -> {
@@ -245,7 +252,9 @@ public final class BanAdmin {
       if (!"unban".equals(notice.getString("type"))) {
         return null;
       }
-      return new UnbanNotice(notice.getString("id", ""), notice.getString("user", ""), notice.getString("action", ""));
+      // The user as the admin APIs name it: envoy:<subject> is an Envoy subject.
+      return new UnbanNotice(notice.getString("id", ""), RedisKeys.identityNamed(notice.getString("user", "")),
+          notice.getString("action", ""));
     }
   }
 }

@@ -76,7 +76,17 @@ public final class RedisKeys {
     return isEnvoySubject(identity) ? "envoy:" + identity.substring(1) : identity;
   }
 
-  private static boolean isEnvoySubject(String identity) {
+  /**
+   * The identity an operator names in the admin APIs: {@code envoy:<subject>} (as {@link #readable}
+   * shows it) is an Envoy subject, anything else a native user id. So a native user id that starts
+   * with {@code envoy:} cannot be managed there (its bans end when they expire); a request can
+   * still not reach an Envoy subject.
+   */
+  public static String identityNamed(String name) {
+    return name.startsWith("envoy:") ? envoySubject(name.substring("envoy:".length())) : name;
+  }
+
+  static boolean isEnvoySubject(String identity) {
     return !identity.isEmpty() && identity.charAt(0) == ENVOY_SUBJECT;
   }
 

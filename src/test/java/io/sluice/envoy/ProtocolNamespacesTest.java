@@ -92,4 +92,22 @@ class ProtocolNamespacesTest {
     assertEquals(Decision.ALLOW, sluice.check("envoy:edge/remote_address=" + address, "login").getDecision(),
         "not even spelled as the listing shows it");
   }
+
+  @Test
+  void anOperatorLiftsADescriptorsBanByTheNameTheListingShows() {
+    String address = "192.0.2." + UUID.randomUUID();
+    RateLimitDescriptor ip = descriptor("remote_address", address);
+    for (int i = 0; i < 4; i++) {
+      ask(sluice, "edge", ip);
+    }
+    assertThat(ask(sluice, "edge", ip).getStatuses(0).getDurationUntilReset().getSeconds()).as("banned").isGreaterThan(50);
+
+    assertEquals(1, sluice.await(sluice.client().unban("envoy:edge/remote_address=" + address, "")).getRemoved());
+
+    assertThat(sluice.await(sluice.client().listBans("envoy:edge/remote_address=" + address)).getBansList()).isEmpty();
+    // Still out of tokens, the next request is a violation again: a new ban, at the next level (twice
+    // as long), decided by Redis. The lifted one is not answered from the instance's cache.
+    RateLimitResponse after = ask(sluice, "edge", ip);
+    assertThat(after.getStatuses(0).getDurationUntilReset().getSeconds()).isBetween(61L, 120L);
+  }
 }
