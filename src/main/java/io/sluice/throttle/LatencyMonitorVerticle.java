@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -36,6 +37,8 @@ public final class LatencyMonitorVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(LatencyMonitorVerticle.class);
   private static final int LEASE_WINDOWS = 3;
+  /** Connections the probe's client may open to the backend, and so probes in flight at once. */
+  private static final int PROBE_CONNECTIONS = 5;
 
   private final Settings.Throttle settings;
   private final Settings processSettings;
@@ -59,6 +62,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   private boolean leading;
   private long windowTimer = -1;
   private long probeTimer = -1;
+  private int probesInFlight;
 
   public LatencyMonitorVerticle(Settings settings, Supplier<Limits> limits, ThrottleFactors factors, Metrics metrics, String instanceId) {
     this.instanceId = instanceId;
@@ -97,7 +101,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
         "1 while this instance's throttle settings differ from those the fleet's controller runs with", () -> settingsDiffer);
     windowTimer = vertx.setPeriodic(settings.windowMs(), timer -> tick());
     if (!settings.probeUrl().isEmpty()) {
-      probeClient = vertx.createHttpClient();
+      probeClient = vertx.createHttpClient(new PoolOptions().setHttp1MaxSize(PROBE_CONNECTIONS).setHttp2MaxSize(1));
       probeTimer = vertx.setPeriodic(settings.probeIntervalMs(), timer -> probe());
       log.info("probing {} every {} ms for adaptive throttling", settings.probeUrl(), settings.probeIntervalMs());
     }
@@ -150,7 +154,13 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       return;
     }
     differenceLogged = inForce;
-    JsonObject fleet = new JsonObject(inForce);
+    JsonObject fleet;
+    try {
+      fleet = new JsonObject(inForce);
+    } catch (RuntimeException e) {
+      // Not written by an instance: every setting differs, and the window goes on.
+      fleet = new JsonObject();
+    }
     JsonObject own = new JsonObject(controllerSettings);
     List<String> differences = new ArrayList<>();
     for (String name : own.fieldNames()) {
@@ -266,14 +276,18 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   }
 
   private void probe() {
-    if (!limits.get().anyAdaptive()) {
+    if (!limits.get().anyAdaptive() || probesInFlight >= PROBE_CONNECTIONS) {
+      // Probes waiting for a connection of the client's pool would time their own queueing as the
+      // backend's latency; those in flight already tell how slow it is.
       return;
     }
+    probesInFlight++;
     long started = System.nanoTime();
     probeClient.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(settings.probeUrl())
             .setTimeout(settings.probeTimeoutMs()))
         .compose(request -> request.send().compose(response -> response.body()))
         .onComplete(done -> {
+          probesInFlight--;
           // A backend that does not answer is as slow as the probe's patience.
           double ms = done.succeeded() ? (System.nanoTime() - started) / 1e6 : settings.probeTimeoutMs();
           LatencySamples.record(redis, ThrottleFactors.BACKEND, List.of(ms));

@@ -218,11 +218,12 @@ class AdaptiveThrottleTest {
     redis.command(Command.HSET, RedisKeys.THROTTLE_FACTORS, "retired", "0.5");
     redis.command(Command.HSET, RedisKeys.THROTTLE_STATE, "retired", "{\"factor\":0.5}");
 
-    Await.until("the retired subject to be dropped", Duration.ofSeconds(10),
-        () -> redis.command(Command.SISMEMBER, RedisKeys.THROTTLE_SUBJECTS, "retired").toInteger() == 0);
-    assertEquals(0, redis.command(Command.EXISTS, RedisKeys.throttleSamples("retired")).toInteger());
-    assertEquals(0, redis.command(Command.HEXISTS, RedisKeys.THROTTLE_FACTORS, "retired").toInteger());
-    assertEquals(0, redis.command(Command.HEXISTS, RedisKeys.THROTTLE_STATE, "retired").toInteger());
+    // Dropped by four pipelined commands, not one transaction: looked at together, once all have run.
+    Await.until("the retired subject, its samples, factor and state to be dropped", Duration.ofSeconds(10),
+        () -> redis.command(Command.SISMEMBER, RedisKeys.THROTTLE_SUBJECTS, "retired").toInteger() == 0
+            && redis.command(Command.EXISTS, RedisKeys.throttleSamples("retired")).toInteger() == 0
+            && redis.command(Command.HEXISTS, RedisKeys.THROTTLE_FACTORS, "retired").toInteger() == 0
+            && redis.command(Command.HEXISTS, RedisKeys.THROTTLE_STATE, "retired").toInteger() == 0);
     assertEquals(1, redis.command(Command.SISMEMBER, RedisKeys.THROTTLE_SUBJECTS, "search").toInteger(), "live subjects stay");
   }
 
