@@ -159,8 +159,11 @@ public record Settings(
    * @param healthCheckMs  how often Redis and the Lua scripts are checked for readiness
    * @param logFormat      {@code text} for people, {@code json} (one object per line) for containers
    * @param logRequests    log every check (logger {@code sluice.requests}); off by default
+   * @param adminTimeoutMs how long a ban or unban (gRPC Admin, HTTP /admin) may wait for Redis before it
+   *                       is answered as not done, or as of unknown outcome
    */
-  public record Ops(int httpPort, int drainTimeoutMs, int healthCheckMs, String logFormat, boolean logRequests) {
+  public record Ops(int httpPort, int drainTimeoutMs, int healthCheckMs, String logFormat, boolean logRequests,
+                    int adminTimeoutMs) {
   }
 
   /**
@@ -217,6 +220,7 @@ public record Settings(
       .put("redisPassword", "")
       .put("redisTlsCa", "")
       .put("drainTimeoutMs", 10_000)
+      .put("adminTimeoutMs", 2_000)
       .put("healthCheckMs", 1000)
       .put("logFormat", "text")
       .put("logRequests", false)
@@ -270,7 +274,8 @@ public record Settings(
             integer(merged, "drainTimeoutMs", 0, 600_000, problems),
             integer(merged, "healthCheckMs", 10, 600_000, problems),
             oneOf(merged, "logFormat", List.of("text", "json"), problems),
-            bool(merged, "logRequests", problems)),
+            bool(merged, "logRequests", problems),
+            integer(merged, "adminTimeoutMs", 100, 60_000, problems)),
         new Connections(
             integer(merged, "maxConnections", 1, 1_000_000, problems),
             integer(merged, "maxStreamsPerConnection", 1, 100_000, problems),

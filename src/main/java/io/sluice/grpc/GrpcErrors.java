@@ -1,6 +1,7 @@
 package io.sluice.grpc;
 
 import io.sluice.limiter.CheckFailure;
+import io.sluice.redis.AdminDeadline;
 import io.sluice.limiter.InvalidRequestException;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.StatusException;
@@ -32,6 +33,9 @@ final class GrpcErrors {
     }
     if (failure instanceof InvalidRequestException invalid) {
       return new StatusException(GrpcStatus.INVALID_ARGUMENT, invalid.getMessage());
+    }
+    if (failure instanceof AdminDeadline.Unfinished unfinished) {
+      return new StatusException(GrpcStatus.UNAVAILABLE, unfinished.getMessage());
     }
     if (failure instanceof CheckFailure check) {
       return switch (check.kind()) {

@@ -128,7 +128,7 @@ public final class GrpcVerticle extends VerticleBase {
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
     Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight(), guards::light);
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
-    BanAdmin bans = new BanAdmin(vertx, redis, nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
+    BanAdmin bans = new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,
         shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)

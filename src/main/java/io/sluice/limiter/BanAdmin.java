@@ -2,6 +2,7 @@ package io.sluice.limiter;
 
 import io.sluice.limits.Limits;
 import io.sluice.ops.Metrics;
+import io.sluice.redis.AdminDeadline;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.NodeClients;
 import io.vertx.core.Future;
@@ -39,6 +40,8 @@ public final class BanAdmin {
 
   private final Vertx vertx;
   private final Redis redis;
+  /** adminTimeoutMs: how long a ban or unban waits for Redis. */
+  private final long timeoutMs;
   private final NodeClients nodes;
   private final LuaScript banScript;
   private final BanCache localCache;
@@ -46,10 +49,11 @@ public final class BanAdmin {
   private final Supplier<Limits> limits;
 
   /** @param nodes every master, for SCAN: in a Cluster, bans live on the master of each user's slot */
-  public BanAdmin(Vertx vertx, Redis redis, NodeClients nodes, LuaScript banScript, BanCache localCache, Metrics metrics,
+  public BanAdmin(Vertx vertx, Redis redis, long timeoutMs, NodeClients nodes, LuaScript banScript, BanCache localCache, Metrics metrics,
                   Supplier<Limits> limits) {
     this.vertx = vertx;
     this.redis = redis;
+    this.timeoutMs = timeoutMs;
     this.nodes = nodes;
     this.banScript = banScript;
     this.localCache = localCache;
@@ -82,7 +86,8 @@ public final class BanAdmin {
     Future<List<String>> keys = userIdOrEmpty.isEmpty()
         ? scan("ban:*", new ArrayList<>())
         : scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))));
-    return keys.compose(this::describe);
+    return AdminDeadline.read(keys.compose(this::describe), timeoutMs,
+        "the bans " + (userIdOrEmpty.isEmpty() ? "" : "of " + userIdOrEmpty + " ") + "could not be listed");
   }
 
   /** Bans a user from one action (its rule), or from every action when {@code actionOrEmpty} is empty. */
@@ -110,7 +115,9 @@ public final class BanAdmin {
     String subject = subject(identity, actionOrEmpty);
     String scope = subject.isEmpty() ? "user" : "action";
     long durationMs = durationSeconds * 1000;
-    return banScript.call(redis, 1, RedisKeys.ban(identity, subject), durationMs, reason, userId, subject, scope)
+    String effect = "the ban of " + userId + (subject.isEmpty() ? "" : " from " + subject);
+    return AdminDeadline.change(vertx, redis, timeoutMs, effect, "check with `sluice bans --user " + userId + "`",
+            connection -> banScript.call(connection, 1, RedisKeys.ban(identity, subject), durationMs, reason, userId, subject, scope))
         .map(reply -> {
           BansMade.record(metrics, MANUAL_RULE, scope, userId, subject, 0, durationMs, reason);
           return new BanInfo(userId, subject, scope, reply.toLong(), reason, 0, 0);
@@ -151,7 +158,9 @@ public final class BanAdmin {
     Future<List<String>> violationKeys = actionOrEmpty.isEmpty()
         ? scan(RedisKeys.userPattern("violations", identity), new ArrayList<>())
         : Future.succeededFuture(List.of(RedisKeys.violations(identity, actionOrEmpty)));
-    return Future.all(banKeys, violationKeys).compose(found -> {
+    long startedNanos = System.nanoTime();
+    String effect = "the unban of " + userId + (actionOrEmpty.isEmpty() ? "" : " from " + actionOrEmpty);
+    return AdminDeadline.read(Future.all(banKeys, violationKeys), timeoutMs, effect + " was not made").compose(found -> {
       Request deleteBans = Request.cmd(Command.DEL);
       banKeys.result().forEach(deleteBans::arg);
       List<Request> batch = new ArrayList<>(List.of(deleteBans));
@@ -167,10 +176,14 @@ public final class BanAdmin {
       localCache.invalidate(identity, actionOrEmpty);
       // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
       Request publish = batch.remove(batch.size() - 1);
-      return redis.batch(batch).compose(deleted -> redis.send(publish).compose(published -> nodes.subscribers(RedisKeys.BANS_CHANNEL, published.toLong())).compose(receivers -> {
-        return awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
-            .map(confirmed -> new Unbanned(deleted.get(0).toInteger(), receivers, confirmed));
-      }));
+      // One deadline for the whole unban: the change has what the reads left of it.
+      long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
+      return AdminDeadline.change(vertx, redis, leftMs, effect, "check with `sluice bans --user " + userId + "`",
+              connection -> connection.batch(batch).compose(deleted -> connection.send(publish).map(published ->
+                  new long[] {deleted.get(0).toInteger(), published.toLong()})))
+          .compose(done -> nodes.subscribers(RedisKeys.BANS_CHANNEL, done[1]).compose(receivers ->
+              awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
+                  .map(confirmed -> new Unbanned((int) done[0], receivers, confirmed))));
     });
   }
 

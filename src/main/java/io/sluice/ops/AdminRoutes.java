@@ -7,6 +7,7 @@ import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limits.JsonSyntax;
 import io.sluice.limits.LiveLimits;
 import io.sluice.security.BearerToken;
+import io.sluice.redis.AdminDeadline;
 import io.sluice.throttle.ThrottleReport;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
@@ -183,6 +184,8 @@ final class AdminRoutes {
         json(ctx, 200, done.result());
       } else if (done.cause() instanceof InvalidRequestException invalid) {
         json(ctx, 400, new JsonObject().put("error", invalid.getMessage()).put("field", invalid.field()));
+      } else if (done.cause() instanceof AdminDeadline.Unfinished unfinished) {
+        json(ctx, 503, new JsonObject().put("error", unfinished.getMessage()).put("maybeDone", unfinished.maybeDone()));
       } else {
         // The details go to the log only, under an id the answer carries.
         String id = UUID.randomUUID().toString().substring(0, 8);

@@ -78,7 +78,7 @@ public final class OpsVerticle extends VerticleBase {
     if (adminToken == null) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
+      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(Listening.guarded(settings.connections()), settings.security())).requestHandler(router);
     return probeRedis()

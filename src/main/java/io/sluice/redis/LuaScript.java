@@ -3,6 +3,7 @@ package io.sluice.redis;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.function.Function;
 
 /**
  * A Lua script from the jar's {@code lua/} folder, called by SHA. Redis forgets scripts on restart
@@ -66,9 +68,18 @@ public final class LuaScript {
    * the same call as EVAL.
    */
   public Future<Response> call(Redis redis, int numKeys, Object... keysThenArgs) {
-    return redis.send(withArgs(Request.cmd(Command.EVALSHA).arg(sha), numKeys, keysThenArgs))
+    return call(redis::send, numKeys, keysThenArgs);
+  }
+
+  /** The same on one connection (an operator's change under {@link AdminDeadline}). */
+  public Future<Response> call(RedisConnection connection, int numKeys, Object... keysThenArgs) {
+    return call(connection::send, numKeys, keysThenArgs);
+  }
+
+  private Future<Response> call(Function<Request, Future<Response>> send, int numKeys, Object[] keysThenArgs) {
+    return send.apply(withArgs(Request.cmd(Command.EVALSHA).arg(sha), numKeys, keysThenArgs))
         .recover(failure -> isNoScript(failure)
-            ? redis.send(withArgs(Request.cmd(Command.EVAL).arg(source), numKeys, keysThenArgs))
+            ? send.apply(withArgs(Request.cmd(Command.EVAL).arg(source), numKeys, keysThenArgs))
             : Future.failedFuture(failure));
   }
 
