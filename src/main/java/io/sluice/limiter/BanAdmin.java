@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -177,14 +178,24 @@ public final class BanAdmin {
       // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
       Request publish = batch.remove(batch.size() - 1);
       // One deadline for the whole unban: the change has what the reads left of it.
-      long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
-      return AdminDeadline.change(vertx, redis, leftMs, effect, "check with `sluice bans --user " + userId + "`",
+      return AdminDeadline.change(vertx, redis, timeoutMs, startedNanos, effect, "check with `sluice bans --user " + userId + "`",
               connection -> connection.batch(batch).compose(deleted -> connection.send(publish).map(published ->
                   new long[] {deleted.get(0).toInteger(), published.toLong()})))
-          .compose(done -> nodes.subscribers(RedisKeys.BANS_CHANNEL, done[1]).compose(receivers ->
-              awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
-                  .map(confirmed -> new Unbanned((int) done[0], receivers, confirmed))));
+          .compose(done -> confirmations(noticeId, done[1]).map(confirmed ->
+              new Unbanned((int) done[0], confirmed[0], confirmed[1])));
     });
+  }
+
+  /**
+   * How many instances got the notice and how many confirmed, {0, 0} when Redis does not tell in
+   * time: the unban is made by then, so a silent Redis does not turn it into a failure.
+   */
+  private Future<long[]> confirmations(String noticeId, long published) {
+    return nodes.subscribers(RedisKeys.BANS_CHANNEL, published)
+        .compose(receivers -> awaitAcks(RedisKeys.unbanAcks(noticeId), receivers, System.nanoTime() + UNBAN_CONFIRM_MS * 1_000_000)
+            .map(confirmed -> new long[] {receivers, confirmed}))
+        .timeout(UNBAN_CONFIRM_MS + timeoutMs, TimeUnit.MILLISECONDS)
+        .otherwise(new long[] {0, 0});
   }
 
   /**

@@ -58,9 +58,16 @@ public final class AdminDeadline {
    */
   public static <T> Future<T> change(Vertx vertx, Redis redis, long timeoutMs, String effect, String checkIt,
       Function<RedisConnection, Future<T>> change) {
+    return change(vertx, redis, timeoutMs, System.nanoTime(), effect, checkIt, change);
+  }
+
+  /** The same, for an operation that began at {@code startedNanos} (its reads took part of the time). */
+  public static <T> Future<T> change(Vertx vertx, Redis redis, long timeoutMs, long startedNanos, String effect, String checkIt,
+      Function<RedisConnection, Future<T>> change) {
     Promise<T> outcome = Promise.promise();
     boolean[] sent = new boolean[1];
-    long timer = vertx.setTimer(timeoutMs, late -> {
+    long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
+    long timer = vertx.setTimer(leftMs, late -> {
       String message = sent[0]
           ? "Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs); " + effect + " may or may not be in place: " + checkIt
           : "Redis could not be reached within " + timeoutMs + " ms (adminTimeoutMs): " + effect + " was not made";
@@ -91,7 +98,9 @@ public final class AdminDeadline {
         if (result.succeeded()) {
           outcome.tryComplete(result.result());
         } else {
-          outcome.tryFail(result.cause());
+          // Sent, then failed (a connection lost, a failover): Redis may have run it before.
+          outcome.tryFail(new Unfinished("Redis failed " + effect + " (" + result.cause().getMessage() + "); it may or may not be in place: "
+              + checkIt, true));
         }
       });
     });
