@@ -2,6 +2,7 @@ package io.sluice.envoy;
 
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.FailureMode;
 import io.sluice.limits.Rule;
@@ -205,8 +206,6 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
     return null;
   }
 
-  /** Subjects longer than this are hashed: a Redis key need not carry a whole URL path. */
-  private static final int MAX_SUBJECT_BYTES = 512;
 
   /**
    * The descriptor as one string, the same for the same descriptor and different for different
@@ -225,7 +224,8 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
       escape(sharedValues != null && sharedValues[i] != null ? sharedValues[i] : entry.getValue(), subject);
     }
     String text = subject.toString();
-    if (text.length() * 3 <= MAX_SUBJECT_BYTES || text.getBytes(StandardCharsets.UTF_8).length <= MAX_SUBJECT_BYTES) {
+    int maxBytes = RedisKeys.MAX_ENVOY_SUBJECT_BYTES;
+    if (text.length() * 3 <= maxBytes || text.getBytes(StandardCharsets.UTF_8).length <= maxBytes) {
       return text;
     }
     try {

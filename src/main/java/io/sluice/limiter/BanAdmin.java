@@ -78,7 +78,7 @@ public final class BanAdmin {
   public Future<List<BanInfo>> list(String userIdOrEmpty) {
     if (!userIdOrEmpty.isEmpty()) {
       try {
-        Limiter.requireName("user_id", userIdOrEmpty);
+        RedisKeys.requireAdminName("user_id", userIdOrEmpty);
       } catch (InvalidRequestException e) {
         return Future.failedFuture(e);
       }
@@ -95,7 +95,7 @@ public final class BanAdmin {
   public Future<BanInfo> ban(String userId, String actionOrEmpty, long durationSeconds, String reasonOrEmpty) {
     String reason = reasonOrEmpty.isEmpty() ? DEFAULT_REASON : reasonOrEmpty;
     try {
-      Limiter.requireName("user_id", userId);
+      RedisKeys.requireAdminName("user_id", userId);
       if (!actionOrEmpty.isEmpty()) {
         Limiter.requireName("action", actionOrEmpty);
       }
@@ -144,7 +144,7 @@ public final class BanAdmin {
    */
   public Future<Unbanned> unban(String userId, String actionOrEmptyAsGiven) {
     try {
-      Limiter.requireName("user_id", userId);
+      RedisKeys.requireAdminName("user_id", userId);
       if (!actionOrEmptyAsGiven.isEmpty()) {
         Limiter.requireName("action", actionOrEmptyAsGiven);
       }

@@ -1,5 +1,7 @@
 package io.sluice.limiter;
 
+import io.sluice.limits.Names;
+
 /**
  * Every Redis key and Pub/Sub channel Sluice uses, defined in one place (the README lists them).
  *
@@ -63,6 +65,12 @@ public final class RedisKeys {
   private RedisKeys() {
   }
 
+  /** How an Envoy subject is named where people read and write it: {@code envoy:<subject>}. */
+  public static final String ENVOY_NAME_PREFIX = "envoy:";
+
+  /** Envoy subjects longer than this are hashed (a Redis key need not carry a whole URL path). */
+  public static final int MAX_ENVOY_SUBJECT_BYTES = 512;
+
   /** The first character of the identity of an Envoy subject. */
   public static final char ENVOY_SUBJECT = '\u0001';
 
@@ -73,7 +81,7 @@ public final class RedisKeys {
 
   /** An identity as a person reads it (logs, the ban records operators list): {@code envoy:<subject>} for an Envoy subject. */
   public static String readable(String identity) {
-    return isEnvoySubject(identity) ? "envoy:" + identity.substring(1) : identity;
+    return isEnvoySubject(identity) ? ENVOY_NAME_PREFIX + identity.substring(1) : identity;
   }
 
   /**
@@ -83,7 +91,20 @@ public final class RedisKeys {
    * still not reach an Envoy subject.
    */
   public static String identityNamed(String name) {
-    return name.startsWith("envoy:") ? envoySubject(name.substring("envoy:".length())) : name;
+    return name.startsWith(ENVOY_NAME_PREFIX) ? envoySubject(name.substring(ENVOY_NAME_PREFIX.length())) : name;
+  }
+
+  /**
+   * Refuses, naming {@code field}, what is neither a valid user id nor a valid admin name of an
+   * Envoy subject ({@code envoy:} and up to {@link #MAX_ENVOY_SUBJECT_BYTES} bytes).
+   */
+  public static void requireAdminName(String field, String name) {
+    String problem = name.startsWith(ENVOY_NAME_PREFIX)
+        ? Names.problem(name.substring(ENVOY_NAME_PREFIX.length()), MAX_ENVOY_SUBJECT_BYTES)
+        : Names.problem(name);
+    if (problem != null) {
+      throw new InvalidRequestException(field, field + " " + problem);
+    }
   }
 
   static boolean isEnvoySubject(String identity) {
@@ -92,7 +113,7 @@ public final class RedisKeys {
 
   /** The hash tag's content for an identity: the escaped user id, or {@code envoy:} and the escaped Envoy subject. */
   static String tag(String identity) {
-    return isEnvoySubject(identity) ? "envoy:" + escape(identity.substring(1)) : escape(identity);
+    return isEnvoySubject(identity) ? ENVOY_NAME_PREFIX + escape(identity.substring(1)) : escape(identity);
   }
 
   /** {@code fixed_window:{<tag>}:<rule>}, the counter of a fixed window ({@code {window, count}}). */

@@ -15,6 +15,11 @@ public final class Names {
 
   /** @return null when {@code value} is a valid name; else what is wrong with it, to follow the field's name */
   public static String problem(String value) {
+    return problem(value, MAX_BYTES);
+  }
+
+  /** The same with another bound on the bytes (an Envoy subject's, say). */
+  public static String problem(String value, int maxBytes) {
     int bytes = 0;
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
@@ -33,8 +38,8 @@ public final class Names {
         bytes += 3;
       }
     }
-    if (bytes == 0 || bytes > MAX_BYTES) {
-      return "must be 1 to " + MAX_BYTES + " bytes of UTF-8, was " + bytes + " bytes";
+    if (bytes == 0 || bytes > maxBytes) {
+      return "must be 1 to " + maxBytes + " bytes of UTF-8, was " + bytes + " bytes";
     }
     return null;
   }

@@ -110,4 +110,17 @@ class ProtocolNamespacesTest {
     RateLimitResponse after = ask(sluice, "edge", ip);
     assertThat(after.getStatuses(0).getDurationUntilReset().getSeconds()).isBetween(61L, 120L);
   }
+
+  @Test
+  void aDescriptorLongerThanAUserIdCanBeListedAndUnbannedByItsName() {
+    // A subject may be up to 512 bytes where a user id is at most 256: its admin name must be taken.
+    String address = "2001:db8::" + "a".repeat(300);
+    RateLimitDescriptor ip = descriptor("remote_address", address);
+    for (int i = 0; i < 4; i++) {
+      ask(sluice, "edge", ip);
+    }
+    String name = "envoy:edge/remote_address=" + address;
+    assertThat(sluice.await(sluice.client().listBans(name)).getBansList()).hasSize(1);
+    assertEquals(1, sluice.await(sluice.client().unban(name, "")).getRemoved());
+  }
 }
