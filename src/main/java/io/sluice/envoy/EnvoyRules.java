@@ -206,7 +206,6 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
     return null;
   }
 
-
   /**
    * The descriptor as one string, the same for the same descriptor and different for different
    * ones: {@code domain/key=value/key=value}, with {@code %}, {@code /}, {@code =} and control

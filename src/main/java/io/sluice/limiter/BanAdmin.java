@@ -74,11 +74,23 @@ public final class BanAdmin {
     return limits.get().ruleFor(actionOrEmpty).name();
   }
 
+  /**
+   * Refuses what is neither a valid user id nor the admin name of an Envoy subject ({@code envoy:}
+   * and up to {@link RedisKeys#MAX_ENVOY_SUBJECT_BYTES} bytes), naming {@code user_id}.
+   */
+  private static void requireUser(String name) {
+    if (name.startsWith(RedisKeys.ENVOY_NAME_PREFIX)) {
+      Limiter.requireName("user_id", name.substring(RedisKeys.ENVOY_NAME_PREFIX.length()), RedisKeys.MAX_ENVOY_SUBJECT_BYTES);
+    } else {
+      Limiter.requireName("user_id", name);
+    }
+  }
+
   /** Active bans of one user, or of everyone when {@code userIdOrEmpty} is empty, longest first. */
   public Future<List<BanInfo>> list(String userIdOrEmpty) {
     if (!userIdOrEmpty.isEmpty()) {
       try {
-        RedisKeys.requireAdminName("user_id", userIdOrEmpty);
+        requireUser(userIdOrEmpty);
       } catch (InvalidRequestException e) {
         return Future.failedFuture(e);
       }
@@ -95,7 +107,7 @@ public final class BanAdmin {
   public Future<BanInfo> ban(String userId, String actionOrEmpty, long durationSeconds, String reasonOrEmpty) {
     String reason = reasonOrEmpty.isEmpty() ? DEFAULT_REASON : reasonOrEmpty;
     try {
-      RedisKeys.requireAdminName("user_id", userId);
+      requireUser(userId);
       if (!actionOrEmpty.isEmpty()) {
         Limiter.requireName("action", actionOrEmpty);
       }
@@ -144,7 +156,7 @@ public final class BanAdmin {
    */
   public Future<Unbanned> unban(String userId, String actionOrEmptyAsGiven) {
     try {
-      RedisKeys.requireAdminName("user_id", userId);
+      requireUser(userId);
       if (!actionOrEmptyAsGiven.isEmpty()) {
         Limiter.requireName("action", actionOrEmptyAsGiven);
       }

@@ -338,7 +338,12 @@ public final class Limiter {
 
   /** Refuses a user id or action that is not a valid name, naming the field. */
   public static void requireName(String field, String value) {
-    String problem = Names.problem(value);
+    requireName(field, value, Names.MAX_BYTES);
+  }
+
+  /** The same, up to {@code maxBytes} (an Envoy subject's name is longer than a user id may be). */
+  static void requireName(String field, String value, int maxBytes) {
+    String problem = Names.problem(value, maxBytes);
     if (problem != null) {
       throw new InvalidRequestException(field, field + " " + problem);
     }

@@ -1,7 +1,5 @@
 package io.sluice.limiter;
 
-import io.sluice.limits.Names;
-
 /**
  * Every Redis key and Pub/Sub channel Sluice uses, defined in one place (the README lists them).
  *
@@ -92,19 +90,6 @@ public final class RedisKeys {
    */
   public static String identityNamed(String name) {
     return name.startsWith(ENVOY_NAME_PREFIX) ? envoySubject(name.substring(ENVOY_NAME_PREFIX.length())) : name;
-  }
-
-  /**
-   * Refuses, naming {@code field}, what is neither a valid user id nor a valid admin name of an
-   * Envoy subject ({@code envoy:} and up to {@link #MAX_ENVOY_SUBJECT_BYTES} bytes).
-   */
-  public static void requireAdminName(String field, String name) {
-    String problem = name.startsWith(ENVOY_NAME_PREFIX)
-        ? Names.problem(name.substring(ENVOY_NAME_PREFIX.length()), MAX_ENVOY_SUBJECT_BYTES)
-        : Names.problem(name);
-    if (problem != null) {
-      throw new InvalidRequestException(field, field + " " + problem);
-    }
   }
 
   static boolean isEnvoySubject(String identity) {
