@@ -92,6 +92,7 @@ public final class EnvoyRulesVerticle extends VerticleBase {
       String fingerprint = fingerprint(read.result());
       if (fingerprint.equals(inForce)) {
         invalid.inForce();
+        validAgain("the files are back to the set in force");
         return;
       }
       EnvoyRules next;
@@ -106,7 +107,14 @@ public final class EnvoyRulesVerticle extends VerticleBase {
       live.replace(next);
       log.info("envoy rules applied from {}: domains {}, digest {}", settings.envoy().rules(), new java.util.TreeSet<>(next.domains().keySet()),
           next.digest());
+      validAgain("a new valid set was applied");
     });
+  }
+
+  private void validAgain(String how) {
+    if (live.clearRejection()) {
+      log.info("envoy rules from {} are valid again ({}); digest {} is in force", settings.envoy().rules(), how, live.get().digest());
+    }
   }
 
   private void reject(String fingerprint, String reason) {

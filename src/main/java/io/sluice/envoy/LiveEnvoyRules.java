@@ -14,15 +14,20 @@ public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
   /**
    * @param lastRejection        why the last refused set was refused; null until one was
    * @param appliedBeforeRefusal the sets applied when it was refused: a later one makes it history
+   * @param refusalCleared       what was refused was put right since (the files back to the set in force)
    */
   private record Status(EnvoyRules current, String source, Instant appliedAt, long applied, long rejected, String lastRejection,
-                        Instant lastRejectionAt, long appliedBeforeRefusal) {
+                        Instant lastRejectionAt, long appliedBeforeRefusal, boolean refusalCleared) {
+
+    boolean refusalSuperseded() {
+      return lastRejection != null && (refusalCleared || applied > appliedBeforeRefusal);
+    }
   }
 
   private final AtomicReference<Status> status;
 
   public LiveEnvoyRules(EnvoyRules initial, String source) {
-    status = new AtomicReference<>(new Status(initial, source, Instant.now(), 1, 0, null, null, 0));
+    status = new AtomicReference<>(new Status(initial, source, Instant.now(), 1, 0, null, null, 0, false));
   }
 
   @Override
@@ -32,12 +37,24 @@ public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
 
   public void replace(EnvoyRules next) {
     status.updateAndGet(s -> new Status(next, s.source(), Instant.now(), s.applied() + 1, s.rejected(), s.lastRejection(),
-        s.lastRejectionAt(), s.appliedBeforeRefusal()));
+        s.lastRejectionAt(), s.appliedBeforeRefusal(), s.refusalCleared()));
   }
 
   public void reject(String reason) {
     status.updateAndGet(s -> new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected() + 1, reason, Instant.now(),
-        s.applied()));
+        s.applied(), false));
+  }
+
+  /**
+   * The files read well again: a refusal still outstanding no longer describes them.
+   *
+   * @return whether there was one, so that the change is said once
+   */
+  public boolean clearRejection() {
+    Status before = status.getAndUpdate(s -> s.lastRejection() == null || s.refusalCleared() ? s
+        : new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected(), s.lastRejection(), s.lastRejectionAt(),
+            s.appliedBeforeRefusal(), true));
+    return before.lastRejection() != null && !before.refusalCleared();
   }
 
   public long applied() {
@@ -61,7 +78,7 @@ public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
       json.put("lastRejection", new JsonObject()
           .put("reason", s.lastRejection())
           .put("at", s.lastRejectionAt().toString())
-          .put("superseded", s.applied() > s.appliedBeforeRefusal()));
+          .put("superseded", s.refusalSuperseded()));
     }
     return json;
   }

@@ -1,5 +1,8 @@
 package io.sluice.envoy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
@@ -20,6 +23,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -304,6 +308,38 @@ class EnvoyRateLimitTest {
       assertEquals(7, ask(sluice, "edge", descriptor("remote_address", fresh())).getStatuses(0).getCurrentLimit().getRequestsPerUnit(),
           "the running rules stay");
       assertThat(sluice.sluice().metrics().scrape()).contains("sluice_envoy_rules_reloads_total{result=\"rejected\"} 1.0");
+      assertFalse(status.getJsonObject("lastRejection").getBoolean("superseded"));
+    }
+  }
+
+  @Test
+  void aRefusedSetPutBackToTheSetInForceClearsTheRefusalAndSaysSo() throws Exception {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger rulesLog = (Logger) LoggerFactory.getLogger(EnvoyRulesVerticle.class);
+    logs.start();
+    rulesLog.addAppender(logs);
+    Path dir = Files.createTempDirectory("envoy-valid-again");
+    Files.writeString(dir.resolve("edge.yaml"), RULES);
+    try (SluiceFixture sluice = SluiceFixture.start(a.sluice().settings().redis().uri(), LIMITS,
+        new JsonObject().put("envoyRules", dir.toString()).put("limitsScanMs", 50))) {
+      Files.writeString(dir.resolve("other.yaml"), "domain: other\ndescriptors:\n  - key: k\n    rate_limit: {unit: hourly, requests_per_unit: 1}\n");
+      Await.until("the refusal", Duration.ofSeconds(5), () -> adminEnvoy(sluice).containsKey("lastRejection"));
+      assertFalse(adminEnvoy(sluice).getJsonObject("lastRejection").getBoolean("superseded"));
+
+      // Back to the set in force: nothing new to apply, yet the refusal no longer describes the files.
+      Files.delete(dir.resolve("other.yaml"));
+      Await.until("the refusal to be cleared", Duration.ofSeconds(5),
+          () -> adminEnvoy(sluice).getJsonObject("lastRejection").getBoolean("superseded"));
+      assertEquals(1, adminEnvoy(sluice).getLong("applied"), "nothing was applied again");
+      Await.until("the log to say so", Duration.ofSeconds(5), () -> List.copyOf(logs.list).stream()
+          .anyMatch(event -> event.getFormattedMessage().contains("envoy rules from " + dir + " are valid again")));
+
+      // The same mistake made again is news again.
+      Files.writeString(dir.resolve("other.yaml"), "domain: other\ndescriptors:\n  - key: k\n    rate_limit: {unit: hourly, requests_per_unit: 1}\n");
+      Await.until("the second refusal", Duration.ofSeconds(5), () -> adminEnvoy(sluice).getLong("rejected") == 2);
+      assertFalse(adminEnvoy(sluice).getJsonObject("lastRejection").getBoolean("superseded"));
+    } finally {
+      rulesLog.detachAppender(logs);
     }
   }
 
