@@ -96,7 +96,7 @@ public final class LimitsStore {
     return a.equals(b);
   }
 
-  private static long version(JsonObject overlay) {
+  static long version(JsonObject overlay) {
     return overlay.getLong(VERSION, 0L);
   }
 

@@ -172,6 +172,18 @@ public final class LimitsVerticle extends VerticleBase {
     try {
       JsonObject next = LimitsOverlay.merge(overlay, message, source);
       LimitsParser.parse(LimitsOverlay.apply(fileDocument, next), source, version + 1);
+      long published = message.getLong(LimitsStore.VERSION, -1L);
+      boolean overlayStored = overlay.isEmpty() || overlay.containsKey(LimitsStore.VERSION);
+      if (overlayStored && published == LimitsStore.version(overlay) + 1) {
+        // publish-limits stored it on top of the stored change in force here: what is applied is what Redis holds.
+        next.put(LimitsStore.VERSION, published);
+      } else {
+        // No stored version holds what is applied now (a raw PUBLISH, or changes missed): claiming the
+        // old one would tell operators this instance agrees with others that it does not. The store is
+        // read again at the next change or resubscription.
+        next.remove(LimitsStore.VERSION);
+        log.warn("the change applied as received is not stored in redis: published version 0 here until it is read again");
+      }
       overlay = next;
       applyEffective(source);
     } catch (RuntimeException e) {
@@ -211,7 +223,9 @@ public final class LimitsVerticle extends VerticleBase {
   }
 
   private void applyEffective(String cause) {
-    String source = LimitsOverlay.hasChanges(overlay) ? fileSource + " + redis " + RedisKeys.LIMITS_KEY : fileSource;
+    String source = !LimitsOverlay.hasChanges(overlay) ? fileSource
+        : overlay.containsKey(LimitsStore.VERSION) ? fileSource + " + redis " + RedisKeys.LIMITS_KEY
+        : fileSource + " + an unstored change from redis channel " + RedisKeys.LIMITS_CHANNEL;
     Limits next = LimitsParser.parse(LimitsOverlay.apply(fileDocument, overlay), source, ++version);
     Limits previous = live.get();
     long published = overlay.getLong(LimitsStore.VERSION, 0L);

@@ -206,6 +206,36 @@ class LiveLimitsTest {
     }
   }
 
+  /**
+   * A change an instance could not take through the store (here its Redis user may not WATCH) is
+   * applied as received. It then claims a published version only when Redis holds exactly what it
+   * applied: the tool's next stored change on top of a stored one.
+   */
+  @Test
+  void aChangeAppliedAsReceivedClaimsOnlyAPublishedVersionThatRedisHolds() throws Exception {
+    redis.command(Command.ACL, "SETUSER", "no-watch", "on", ">no-watch-password", "~*", "&*", "+@all", "-watch");
+    String uri = redis.uri().replace("redis://", "redis://no-watch:no-watch-password@");
+    try (SluiceFixture sluice = SluiceFixture.start(uri, LIMITS, FAST_SCAN).awaitSubscribed()) {
+      long stored = publish("{\"rules\": {\"login\": {\"capacity\": 31, \"refillPerSecond\": 1}}}");
+      Await.until("the tool's change", SOON, () -> sluice.check(newUser(), "login").getLimit() == 31);
+      assertEquals(1, stored);
+      assertEquals(1, sluice.sluice().limits().status().publishedVersion(), "applied as received, and what Redis holds as version 1");
+
+      redis.command(Command.PUBLISH, RedisKeys.LIMITS_CHANNEL, "{\"rules\": {\"search\": {\"capacity\": 32, \"refillPerSecond\": 1}}}");
+      Await.until("the raw change", SOON, () -> sluice.check(newUser(), "search").getLimit() == 32);
+      LimitsStatus status = sluice.sluice().limits().status();
+      assertEquals(0, status.publishedVersion(), "no stored version holds what is applied now");
+      assertThat(status.current().source()).contains("an unstored change from redis channel " + RedisKeys.LIMITS_CHANNEL);
+
+      // The tool's next change is stored on top of version 1, without the raw one: not what is applied here either.
+      publish("{\"rules\": {\"checkout\": {\"capacity\": 33, \"refillPerSecond\": 1}}}");
+      Await.until("the tool's second change", SOON, () -> sluice.check(newUser(), "checkout").getLimit() == 33);
+      assertEquals(0, sluice.sluice().limits().status().publishedVersion());
+    } finally {
+      redis.command(Command.ACL, "DELUSER", "no-watch");
+    }
+  }
+
   @Test
   void anInstanceStartedAfterAPublishComesUpWithThePublishedLimits() throws Exception {
     publish("{\"rules\": {\"login\": {\"capacity\": 12, \"refillPerSecond\": 1}}}");
