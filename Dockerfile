@@ -15,6 +15,8 @@ COPY conf /app/conf
 # The launcher sets the JVM flags (a small fixed heap, the serial collector) and keeps a class-data-sharing
 # archive next to the jar, made by the container's first start: /app is the user's, so it can write it.
 COPY scripts/sluice /app/sluice
+# Run once by compose's admin-token service, as scripts/fleet.sh runs it.
+COPY scripts/admin-token.sh /app/admin-token.sh
 RUN chown sluice /app
 ENV SLUICE_JAR=/app/sluice.jar
 USER sluice

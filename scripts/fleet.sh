@@ -104,19 +104,10 @@ start_redis() {
   echo "redis://127.0.0.1:$redis_port" > "$run_dir/redis.uri"
 }
 
-admin_token() {
-  if [[ -n "${SLUICE_ADMIN_TOKEN:-}" ]]; then
-    (umask 077 && printf '%s' "$SLUICE_ADMIN_TOKEN" > "$run_dir/admin-token")
-  elif [[ ! -s "$run_dir/admin-token" ]]; then
-    (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$run_dir/admin-token")
-  fi
-  chmod 600 "$run_dir/admin-token"
-}
-
 start_instances() {
   local redis_uri name
   redis_uri="$(cat "$run_dir/redis.uri")"
-  admin_token
+  "$root/scripts/admin-token.sh" "$run_dir/admin-token"
   for i in "${!ports[@]}"; do
     name="sluice-$((i + 1))"
     for port in "${ports[$i]}" "${http_ports[$i]}"; do

@@ -211,6 +211,7 @@ public record Settings(
       .put("throttleProbeTimeoutMs", 2000)
       .put("httpPort", 8081)
       .put("adminToken", "")
+      .put("adminTokenFile", "")
       .put("reportToken", "")
       .put("tlsCert", "")
       .put("tlsKey", "")
@@ -304,7 +305,7 @@ public record Settings(
   }
 
   private static Security security(JsonObject json, List<String> problems) {
-    Security security = new Security(token(json, "adminToken", "admin APIs off", problems),
+    Security security = new Security(adminToken(json, problems),
         token(json, "reportToken", "anyone may report latency", problems),
         readableFile(json, "tlsCert", problems), readableFile(json, "tlsKey", problems), readableFile(json, "tlsClientCa", problems),
         oneOf(json, "httpTls", List.of("off", "tls", "mtls"), problems));
@@ -332,8 +333,37 @@ public record Settings(
         bool(json, "envoyResponseHeaders", problems));
   }
 
+  /**
+   * The admin token, given itself or as a file that holds it (a Docker or Kubernetes secret, the
+   * file {@code scripts/fleet.sh} and compose generate), so that it appears in no environment.
+   */
+  private static String adminToken(JsonObject json, List<String> problems) {
+    String file = optionalText(json, "adminTokenFile");
+    if (file.isEmpty()) {
+      return token(json, "adminToken", "admin APIs off", problems);
+    }
+    if (!optionalText(json, "adminToken").isEmpty()) {
+      problems.add("adminToken and adminTokenFile are both set: set one");
+      return "";
+    }
+    try {
+      // Read once at start, before anything serves; the newline an editor or echo leaves is not part of it.
+      String token = Files.readString(Path.of(file)).strip();
+      if (token.isEmpty()) {
+        problems.add("adminTokenFile " + file + " is empty: write the token into it, or unset adminTokenFile to turn the admin APIs off");
+      }
+      return checkedToken("the token in adminTokenFile " + file, token, "admin APIs off", problems);
+    } catch (java.io.IOException | RuntimeException e) {
+      problems.add("adminTokenFile must name a readable file holding the admin token, was '" + file + "'");
+      return "";
+    }
+  }
+
   private static String token(JsonObject json, String key, String whenEmpty, List<String> problems) {
-    String token = optionalText(json, key);
+    return checkedToken(key, optionalText(json, key), whenEmpty, problems);
+  }
+
+  private static String checkedToken(String key, String token, String whenEmpty, List<String> problems) {
     if (!token.isEmpty() && token.length() < 16) {
       // Short tokens are guessable; say so at start rather than run an API anyone can open.
       problems.add(key + " must be empty (" + whenEmpty + ") or at least 16 characters, was " + token.length() + " characters");

@@ -98,6 +98,31 @@ class SettingsTest {
   }
 
   @Test
+  void theAdminTokenMayComeFromAFileAndAFileThatCannotServeIsRefusedNamed(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("admin-token"), "a-token-of-more-than-16-characters\n");
+    Settings settings = SettingsLoader.load(vertx, null, Map.of("SLUICE_ADMIN_TOKEN_FILE", file.toString()), new JsonObject())
+        .await(10, TimeUnit.SECONDS);
+    assertEquals("a-token-of-more-than-16-characters", settings.security().adminToken(), "the trailing newline is not the token's");
+
+    String both = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("adminTokenFile", file.toString()).put("adminToken", "another-token-of-16-characters"))).getMessage();
+    assertTrue(both.contains("adminToken and adminTokenFile are both set: set one"), both);
+    String missing = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("adminTokenFile", dir.resolve("nothing").toString()))).getMessage();
+    assertTrue(missing.contains("adminTokenFile must name a readable file holding the admin token, was '" + dir.resolve("nothing") + "'"), missing);
+    Path empty = Files.writeString(dir.resolve("empty"), "\n");
+    String blank = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("adminTokenFile", empty.toString()))).getMessage();
+    assertTrue(blank.contains("adminTokenFile " + empty + " is empty"), blank);
+    Path shortToken = Files.writeString(dir.resolve("short"), "short");
+    String tooShort = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("adminTokenFile", shortToken.toString()))).getMessage();
+    assertTrue(tooShort.contains("the token in adminTokenFile " + shortToken + " must be empty (admin APIs off) or at least 16 characters, was 5"),
+        tooShort);
+    assertTrue(!tooShort.contains("short characters") && !settings.toString().contains("a-token-of"), "the token is never shown");
+  }
+
+  @Test
   void missingExplicitSettingsFileIsAnError() {
     assertThrows(Exception.class, () -> SettingsLoader.load(vertx, "/nonexistent/app.json", Map.of(), new JsonObject())
         .await(10, TimeUnit.SECONDS));

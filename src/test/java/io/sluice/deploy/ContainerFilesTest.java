@@ -55,6 +55,35 @@ class ContainerFilesTest {
     assertThat((List<String>) service(compose, "envoy").get("volumes")).contains("./deploy/envoy.yaml:/etc/envoy/envoy.yaml:ro");
   }
 
+  /**
+   * make simulate and the CLI's admin commands take run/admin-token with compose as without it: a
+   * one-shot service makes it as scripts/fleet.sh does, before the instances start, and they read
+   * it from a file, so that it is in no container's environment (AdminTokenTest runs the script and
+   * an instance on such a file).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void composeMakesTheAdminTokenInRunAsTheLocalFleetDoesBeforeTheInstancesStart() throws Exception {
+    Map<String, Object> compose = yaml("docker-compose.yml");
+    Map<String, Object> token = service(compose, "admin-token");
+    String command = String.join("\n", (List<String>) token.get("command"));
+    assertThat(command).contains("/app/admin-token.sh /app/run/admin-token").contains("install -m 600 -o sluice /app/run/admin-token /secrets/admin-token");
+    assertThat((List<String>) token.get("volumes")).contains("./run:/app/run", "admin-token:/secrets", "./conf:/app/conf:ro");
+    assertThat((Map<String, Object>) token.get("environment")).containsEntry("SLUICE_ADMIN_TOKEN", "${SLUICE_ADMIN_TOKEN:-}");
+    assertThat(Files.readString(Path.of("Dockerfile"))).contains("COPY scripts/admin-token.sh /app/admin-token.sh");
+    assertThat(Files.readString(Path.of("scripts/fleet.sh"))).contains("scripts/admin-token.sh\" \"$run_dir/admin-token\"");
+    assertThat(Files.readString(Path.of("Makefile"))).contains("TOKEN_FILE ?= run/admin-token");
+    assertThat((Map<String, Object>) compose.get("volumes")).containsKey("admin-token");
+    for (String instance : List.of("sluice-a", "sluice-b")) {
+      Map<String, Object> sluice = service(compose, instance);
+      Map<String, Object> environment = (Map<String, Object>) sluice.get("environment");
+      assertThat(environment).containsEntry("SLUICE_ADMIN_TOKEN_FILE", "/secrets/admin-token").doesNotContainKey("SLUICE_ADMIN_TOKEN");
+      assertThat((List<String>) sluice.get("volumes")).contains("admin-token:/secrets:ro");
+      Map<String, Object> dependsOn = (Map<String, Object>) sluice.get("depends_on");
+      assertEquals("service_completed_successfully", ((Map<String, Object>) dependsOn.get("admin-token")).get("condition"));
+    }
+  }
+
   @Test
   void envoyBalancesOverBothInstancesAndChecksTheirGrpcHealth() throws Exception {
     String envoy = Files.readString(Path.of("deploy/envoy.yaml"));
