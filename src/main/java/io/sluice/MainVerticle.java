@@ -15,6 +15,7 @@ import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.LocalBuckets;
 import io.sluice.limiter.RedisKeys;
+import io.sluice.limiter.SubjectOrder;
 import io.sluice.limits.CappedFiles;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.LimitsVerticle;
@@ -84,6 +85,8 @@ public final class MainVerticle extends VerticleBase {
   private LimitsVerticle limitsVerticle;
   private Subscriber subscriber;
   private BanReconciler reconciler;
+  /** Operators' changes to a user, in the order accepted, across the gRPC and HTTP admin paths. */
+  private final SubjectOrder adminOrder;
   /** For this verticle's own small writes (unban confirmations). */
   private Redis redis;
 
@@ -93,6 +96,7 @@ public final class MainVerticle extends VerticleBase {
     this.health = health;
     budgets = MemoryBudgets.of(Runtime.getRuntime().maxMemory(), settings.cacheHeapPercent(), settings.maxChecksInFlight());
     this.banCache = new BanCache(budgets.banBytes());
+    this.adminOrder = new SubjectOrder();
     this.denyCache = new DenyCache(budgets.refusalBytes());
     this.localBuckets = new LocalBuckets(budgets.localBucketBytes());
   }
@@ -108,7 +112,7 @@ public final class MainVerticle extends VerticleBase {
             subscribe(),
             vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)),
             vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)),
-            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, checkScripts.check(), banScript, envoyRules, topology)),
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, adminOrder, checkScripts.check(), banScript, envoyRules, topology)),
             envoyRules == null ? Future.succeededFuture()
                 : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
         .compose(ready -> deployGrpc())
@@ -235,7 +239,7 @@ public final class MainVerticle extends VerticleBase {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
-        budgets.checksInFlight());
+        budgets.checksInFlight(), adminOrder);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 

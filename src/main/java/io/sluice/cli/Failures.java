@@ -77,7 +77,8 @@ final class Failures {
     return all.toString();
   }
 
-  private static String message(Throwable failure) {
+  /** A failure in words: its message, or its kind when it has none (never "null"). */
+  static String message(Throwable failure) {
     return failure.getMessage() != null ? failure.getMessage() : failure.getClass().getSimpleName();
   }
 }

@@ -6,6 +6,7 @@ import io.sluice.config.SettingsLoader;
 import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.InvalidLimitsException;
 import io.sluice.limits.LimitsStore;
+import io.sluice.redis.AdminDeadline;
 import io.sluice.redis.NodeClients;
 import io.sluice.redis.RedisClients;
 import io.sluice.redis.RedisTopology;
@@ -111,6 +112,10 @@ public final class LimitsCommands {
     @Option(names = "--file", description = "Read the message from this file instead.")
     Path file;
 
+    @Option(names = "--timeout-ms", description = "How long Redis has to take the change: one not sent by then is never sent, one "
+        + "unanswered then is reported as of unknown outcome (default: the adminTimeoutMs setting, 2000).")
+    Long timeoutMs;
+
     @Parameters(arity = "0..1", description = "The message, e.g. '{\"rules\":{\"login\":{\"capacity\":10,\"refillPerSecond\":1}}}'.")
     String message;
 
@@ -144,20 +149,35 @@ public final class LimitsCommands {
         Main.putIfSet(flags, "redis", redis);
         Main.putIfSet(flags, "redisMode", redisMode);
         Main.putIfSet(flags, "redisMasterName", redisMaster);
-        Settings.RedisSettings settings = SettingsLoader.load(vertx, null, System.getenv(), flags).await(10, TimeUnit.SECONDS).redis();
+        Main.putIfSet(flags, "adminTimeoutMs", timeoutMs);
+        Settings all = SettingsLoader.load(vertx, null, System.getenv(), flags).await(10, TimeUnit.SECONDS);
+        Settings.RedisSettings settings = all.redis();
+        long deadlineMs = all.ops().adminTimeoutMs();
         client = Redis.createClient(vertx, RedisClients.options(settings));
         RedisTopology topology = RedisTopology.of(vertx, settings, 5000).await(10, TimeUnit.SECONDS);
-        LimitsStore.Published published = LimitsStore.publish(client, text, base).await(10, TimeUnit.SECONDS);
-        long receivers = new NodeClients(vertx, settings, topology, client)
-            .subscribers(RedisKeys.LIMITS_CHANNEL, published.receivers()).await(10, TimeUnit.SECONDS);
-        System.out.println("published to " + receivers + " instance(s); stored as version " + published.version()
-            + " in " + RedisKeys.LIMITS_KEY + " for instances that start later");
+        // The deadline is the change's own (adminTimeoutMs); the await only guards against a bug in it.
+        LimitsStore.Published published = LimitsStore.publish(vertx, client, text, base, deadlineMs)
+            .await(deadlineMs + 10_000, TimeUnit.MILLISECONDS);
+        String stored = "stored as version " + published.version() + " in " + RedisKeys.LIMITS_KEY + " for instances that start later";
+        long receivers;
+        try {
+          receivers = AdminDeadline.read(new NodeClients(vertx, settings, topology, client)
+              .subscribers(RedisKeys.LIMITS_CHANNEL, published.receivers()), deadlineMs, "the instances that received it were not counted")
+              .await(deadlineMs + 10_000, TimeUnit.MILLISECONDS);
+        } catch (AdminDeadline.Unfinished e) {
+          System.out.println("published; " + stored + "; " + e.getMessage());
+          return 0;
+        }
+        System.out.println("published to " + receivers + " instance(s); " + stored);
         return 0;
       } catch (InvalidLimitsException e) {
         System.err.println("not published, nothing stored: " + e.getMessage());
         return 1;
+      } catch (AdminDeadline.Unfinished e) {
+        System.err.println((e.maybeDone() ? "perhaps published: " : "not published: ") + e.getMessage());
+        return 1;
       } catch (Exception e) {
-        System.err.println("not published: " + e.getMessage());
+        System.err.println("not published: " + Failures.message(e));
         return 1;
       } finally {
         if (client != null) {

@@ -35,11 +35,9 @@ public final class AdminEndpoint {
   }
 
   public Future<ThrottleStatus> getThrottle(GetThrottleRequest request) {
-    Future<List<ThrottleReport.Subject>> subjects = ThrottleReport.read(redis);
-    Future<JsonObject> settings = ThrottleReport.settings(redis);
-    return Future.all(subjects, settings).map(both -> {
-      ThrottleStatus.Builder status = ThrottleStatus.newBuilder().setSettingsJson(settings.result().encode());
-      subjects.result().forEach(subject -> status.addSubjects(ThrottleSubject.newBuilder()
+    return ThrottleReport.report(redis, bans.timeoutMs()).map(report -> {
+      ThrottleStatus.Builder status = ThrottleStatus.newBuilder().setSettingsJson(report.settings().encode());
+      report.subjects().forEach(subject -> status.addSubjects(ThrottleSubject.newBuilder()
           .setSubject(subject.subject())
           .setFactor(subject.factor())
           .setP95Ms(subject.p95Ms())

@@ -27,6 +27,7 @@ import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.Limiter;
 import io.sluice.limiter.LocalBuckets;
+import io.sluice.limiter.SubjectOrder;
 import io.sluice.limits.LiveLimits;
 import io.sluice.ops.Health;
 import io.sluice.ops.Listening;
@@ -64,7 +65,7 @@ public final class GrpcVerticle extends VerticleBase {
   public record Shared(Settings settings, CheckScripts checkScripts, LuaScript banScript, LiveLimits limits, BanCache banCache,
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules,
-                       ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight) {
+                       ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight, SubjectOrder adminOrder) {
   }
 
   /**
@@ -128,7 +129,8 @@ public final class GrpcVerticle extends VerticleBase {
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
     Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight(), guards::light);
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
-    BanAdmin bans = new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits());
+    BanAdmin bans = new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits(),
+        shared.adminOrder());
     RateLimiterEndpoint rateLimiter = new RateLimiterEndpoint(limiter, redis, shared.throttle(), shared.metrics(), admission,
         shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)

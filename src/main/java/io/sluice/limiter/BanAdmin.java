@@ -48,10 +48,11 @@ public final class BanAdmin {
   private final BanCache localCache;
   private final Metrics metrics;
   private final Supplier<Limits> limits;
+  private final SubjectOrder order;
 
   /** @param nodes every master, for SCAN: in a Cluster, bans live on the master of each user's slot */
   public BanAdmin(Vertx vertx, Redis redis, long timeoutMs, NodeClients nodes, LuaScript banScript, BanCache localCache, Metrics metrics,
-                  Supplier<Limits> limits) {
+                  Supplier<Limits> limits, SubjectOrder order) {
     this.vertx = vertx;
     this.redis = redis;
     this.timeoutMs = timeoutMs;
@@ -60,6 +61,12 @@ public final class BanAdmin {
     this.localCache = localCache;
     this.metrics = metrics;
     this.limits = limits;
+    this.order = order;
+  }
+
+  /** How long an operator waits for Redis (adminTimeoutMs), for this and every other admin read or change. */
+  public long timeoutMs() {
+    return timeoutMs;
   }
 
   /**
@@ -129,8 +136,11 @@ public final class BanAdmin {
     String scope = subject.isEmpty() ? "user" : "action";
     long durationMs = durationSeconds * 1000;
     String effect = "the ban of " + userId + (subject.isEmpty() ? "" : " from " + subject);
-    return AdminDeadline.change(vertx, redis, timeoutMs, effect, "check with `sluice bans --user " + userId + "`",
-            connection -> banScript.call(connection, 1, RedisKeys.ban(identity, subject), durationMs, reason, userId, subject, scope))
+    // The deadline counts from acceptance: waiting for the user's earlier changes is part of it.
+    long acceptedNanos = System.nanoTime();
+    return order.inTurn(vertx.getOrCreateContext(), identity, turn -> AdminDeadline.writeInTurn(vertx, redis, timeoutMs, acceptedNanos, turn,
+            effect, "check with `sluice bans --user " + userId + "`",
+            connection -> banScript.call(connection, 1, RedisKeys.ban(identity, subject), durationMs, reason, userId, subject, scope)))
         .map(reply -> {
           BansMade.record(metrics, MANUAL_RULE, scope, userId, subject, 0, durationMs, reason);
           return new BanInfo(userId, subject, scope, reply.toLong(), reason, 0, 0);
@@ -164,22 +174,42 @@ public final class BanAdmin {
       return Future.failedFuture(e);
     }
     String identity = RedisKeys.identityNamed(userId);
+    long acceptedNanos = System.nanoTime();
+    return order.inTurn(vertx.getOrCreateContext(), identity, turn -> unbanInTurn(userId, identity, actionOrEmptyAsGiven, acceptedNanos, turn));
+  }
+
+  /** The keys to delete are read in the user's turn too: a ban made just before must be found. */
+  private AdminDeadline.Change<Unbanned> unbanInTurn(String userId, String identity, String actionOrEmptyAsGiven, long startedNanos,
+      Future<Void> turn) {
     String actionOrEmpty = subject(identity, actionOrEmptyAsGiven);
-    Future<List<String>> banKeys = actionOrEmpty.isEmpty()
-        ? scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))))
-        : Future.succeededFuture(List.of(RedisKeys.ban(identity, actionOrEmpty)));
-    Future<List<String>> violationKeys = actionOrEmpty.isEmpty()
-        ? scan(RedisKeys.userPattern("violations", identity), new ArrayList<>())
-        : Future.succeededFuture(List.of(RedisKeys.violations(identity, actionOrEmpty)));
-    long startedNanos = System.nanoTime();
     String effect = "the unban of " + userId + (actionOrEmpty.isEmpty() ? "" : " from " + actionOrEmpty);
-    return AdminDeadline.read(Future.all(banKeys, violationKeys), timeoutMs, effect + " was not made").compose(found -> {
+    Promise<Void> settled = Promise.promise();
+    List<List<String>> keys = new ArrayList<>(2);
+    Future<?> found = turn.compose(ready -> {
+      Future<List<String>> banKeys = actionOrEmpty.isEmpty()
+          ? scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))))
+          : Future.succeededFuture(List.of(RedisKeys.ban(identity, actionOrEmpty)));
+      Future<List<String>> violationKeys = actionOrEmpty.isEmpty()
+          ? scan(RedisKeys.userPattern("violations", identity), new ArrayList<>())
+          : Future.succeededFuture(List.of(RedisKeys.violations(identity, actionOrEmpty)));
+      return Future.all(banKeys, violationKeys).onSuccess(both -> {
+        keys.add(banKeys.result());
+        keys.add(violationKeys.result());
+      });
+    });
+    Future<Unbanned> answer = AdminDeadline.read(found, timeoutMs, startedNanos, effect + " was not made")
+        .recover(notRead -> Future.failedFuture(turn.isComplete() ? notRead : AdminDeadline.notInTurn(timeoutMs, effect)))
+        // Not read in time: nothing was sent, nor will be.
+        .onFailure(notRead -> settled.tryComplete())
+        .compose(read -> {
+      List<String> banKeys = keys.get(0);
+      List<String> violationKeys = keys.get(1);
       Request deleteBans = Request.cmd(Command.DEL);
-      banKeys.result().forEach(deleteBans::arg);
+      banKeys.forEach(deleteBans::arg);
       List<Request> batch = new ArrayList<>(List.of(deleteBans));
-      if (!violationKeys.result().isEmpty()) {
+      if (!violationKeys.isEmpty()) {
         Request deleteViolations = Request.cmd(Command.DEL);
-        violationKeys.result().forEach(deleteViolations::arg);
+        violationKeys.forEach(deleteViolations::arg);
         batch.add(deleteViolations);
       }
       String noticeId = UUID.randomUUID().toString();
@@ -190,12 +220,15 @@ public final class BanAdmin {
       // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
       Request publish = batch.remove(batch.size() - 1);
       // One deadline for the whole unban: the change has what the reads left of it.
-      return AdminDeadline.change(vertx, redis, timeoutMs, startedNanos, effect, "check with `sluice bans --user " + userId + "`",
-              connection -> connection.batch(batch).compose(deleted -> connection.send(publish).map(published ->
-                  new long[] {deleted.get(0).toInteger(), published.toLong()})))
-          .compose(done -> confirmations(noticeId, done[1]).map(confirmed ->
-              new Unbanned((int) done[0], confirmed[0], confirmed[1])));
+      AdminDeadline.Change<long[]> deleting = AdminDeadline.writeInTurn(vertx, redis, timeoutMs, startedNanos, Future.succeededFuture(), effect,
+          "check with `sluice bans --user " + userId + "`",
+          connection -> connection.batch(batch).compose(deleted -> connection.send(publish).map(published ->
+              new long[] {deleted.get(0).toInteger(), published.toLong()})));
+      deleting.settled().onComplete(done -> settled.tryComplete());
+      return deleting.answer().compose(done -> confirmations(noticeId, done[1]).map(confirmed ->
+          new Unbanned((int) done[0], confirmed[0], confirmed[1])));
     });
+    return new AdminDeadline.Change<>(answer, settled.future());
   }
 
   /**

@@ -1,7 +1,9 @@
 package io.sluice.limits;
 
 import io.sluice.limiter.RedisKeys;
+import io.sluice.redis.AdminDeadline;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -9,6 +11,7 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -41,9 +44,12 @@ public final class LimitsStore {
    * limits document, stores it and publishes the message, atomically. Otherwise fails with
    * {@link InvalidLimitsException} naming every problem, and nothing is stored or published.
    *
+   * Within {@code timeoutMs} ({@link AdminDeadline}): a change not written by then is never written,
+   * and one whose EXEC is unanswered then is reported as of unknown outcome.
+   *
    * @param base the limits file the fleet runs on
    */
-  public static Future<Published> publish(Redis redis, String message, JsonObject base) {
+  public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs) {
     JsonObject parsed;
     try {
       parsed = new JsonObject(message);
@@ -53,10 +59,14 @@ public final class LimitsStore {
           : new InvalidLimitsException("message", java.util.List.of(e instanceof io.vertx.core.json.DecodeException syntax
               ? JsonSyntax.describe(syntax) : "not a JSON object: " + firstLine(e.getMessage()))));
     }
-    return transact(redis, stored -> {
+    Function<JsonObject, Change> decide = stored -> {
       JsonObject next = validNext(stored, parsed, base, "message");
       return new Change(next, parsed.copy().put(VERSION, next.getLong(VERSION)));
-    }).map(done -> new Published(done.stored(), done.stored().getLong(VERSION), done.receivers()));
+    };
+    return AdminDeadline.changeInTurn(vertx, redis, timeoutMs, System.nanoTime(), Future.succeededFuture(), "the limits change",
+            "check with `sluice limits`", (connection, writing) -> attempt(connection, writing, decide, ATTEMPTS)).answer()
+        .compose(LimitsStore::refusedOrDone)
+        .map(done -> new Published(done.stored(), done.stored().getLong(VERSION), done.receivers()));
   }
 
   /**
@@ -74,7 +84,7 @@ public final class LimitsStore {
       JsonObject next = validNext(stored, message, base, source);
       // Already stored by another instance that took the same message: nothing to write.
       return sameChanges(next, stored) ? null : new Change(next, null);
-    }).map(Done::stored);
+    }).compose(LimitsStore::refusedOrDone).map(Done::stored);
   }
 
   /** The stored overlay; empty when nothing was published. */
@@ -104,15 +114,25 @@ public final class LimitsStore {
   private record Change(JsonObject overlay, JsonObject publish) {
   }
 
-  private record Done(JsonObject stored, long receivers) {
+  /** @param refusal why the change was refused (nothing was written), or null */
+  private record Done(JsonObject stored, long receivers, RuntimeException refusal) {
+  }
+
+  private static Future<Done> refusedOrDone(Done done) {
+    return done.refusal() != null ? Future.failedFuture(done.refusal()) : Future.succeededFuture(done);
   }
 
   /** @param decide given the stored overlay, the change to make, or null to leave it as it is */
   private static Future<Done> transact(Redis redis, Function<JsonObject, Change> decide) {
-    return redis.connect().compose(connection -> attempt(connection, decide, ATTEMPTS).eventually(connection::close));
+    return redis.connect().compose(connection -> attempt(connection, () -> true, decide, ATTEMPTS).eventually(connection::close));
   }
 
-  private static Future<Done> attempt(RedisConnection connection, Function<JsonObject, Change> decide, int attemptsLeft) {
+  /**
+   * @param writing asked right before MULTI: false when the deadline passed, and then nothing is
+   *                written (WATCH and GET change nothing)
+   */
+  private static Future<Done> attempt(RedisConnection connection, BooleanSupplier writing, Function<JsonObject, Change> decide,
+      int attemptsLeft) {
     return connection.send(Request.cmd(Command.WATCH).arg(RedisKeys.LIMITS_KEY))
         .compose(watching -> connection.send(Request.cmd(Command.GET).arg(RedisKeys.LIMITS_KEY)))
         .compose(reply -> {
@@ -121,10 +141,14 @@ public final class LimitsStore {
           try {
             change = decide.apply(stored);
           } catch (RuntimeException e) {
-            return connection.send(Request.cmd(Command.UNWATCH)).compose(unwatched -> Future.failedFuture(e));
+            // Refused by the change itself, not by Redis: a success of the exchange, carried as such.
+            return connection.send(Request.cmd(Command.UNWATCH)).map(unwatched -> new Done(stored, 0, e));
           }
           if (change == null) {
-            return connection.send(Request.cmd(Command.UNWATCH)).map(unwatched -> new Done(stored, 0));
+            return connection.send(Request.cmd(Command.UNWATCH)).map(unwatched -> new Done(stored, 0, null));
+          }
+          if (!writing.getAsBoolean()) {
+            return Future.failedFuture(new IllegalStateException("past the deadline: nothing was written"));
           }
           Future<Response> queued = connection.send(Request.cmd(Command.MULTI))
               .compose(ok -> connection.send(Request.cmd(Command.SET).arg(RedisKeys.LIMITS_KEY).arg(change.overlay().encode())));
@@ -134,11 +158,11 @@ public final class LimitsStore {
           }
           return queued.compose(ok -> connection.send(Request.cmd(Command.EXEC))).compose(exec -> {
             if (exec != null && exec.size() > 0) {
-              return Future.succeededFuture(new Done(change.overlay(), change.publish() == null ? 0 : exec.get(1).toLong()));
+              return Future.succeededFuture(new Done(change.overlay(), change.publish() == null ? 0 : exec.get(1).toLong(), null));
             }
             // Someone changed the key in between: decide again on what they stored.
             return attemptsLeft > 1
-                ? attempt(connection, decide, attemptsLeft - 1)
+                ? attempt(connection, writing, decide, attemptsLeft - 1)
                 : Future.failedFuture(new IllegalStateException("the limits key kept changing; nothing was stored"));
           });
         });

@@ -68,10 +68,9 @@ final class AdminRoutes {
     router.get("/admin/envoy").handler(ctx -> json(ctx, envoyRules == null ? 404 : 200, envoyRules == null
         ? new JsonObject().put("error", "no Envoy rules are served; set envoyRules (--envoy-rules) to a directory of rule files")
         : envoyRules.toJson()));
-    router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.read(redis).compose(subjects ->
-        ThrottleReport.settings(redis).map(settings -> new JsonObject()
-            .put("subjects", new JsonArray(subjects.stream().map(ThrottleReport.Subject::toJson).toList()))
-            .put("settings", settings)))));
+    router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.report(redis, bans.timeoutMs()).map(report -> new JsonObject()
+        .put("subjects", new JsonArray(report.subjects().stream().map(ThrottleReport.Subject::toJson).toList()))
+        .put("settings", report.settings()))));
     router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);

@@ -4,6 +4,7 @@ import io.sluice.config.Settings;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.SubjectOrder;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.NodeClients;
@@ -48,12 +49,13 @@ public final class OpsVerticle extends VerticleBase {
   private final BanCache banCache;
   private final LuaScript banScript;
   private final List<LuaScript> scripts;
+  private final SubjectOrder adminOrder;
   private final LiveEnvoyRules envoyRules;
   private final RedisTopology topology;
   private Redis redis;
   private long probeTimer = -1;
 
-  public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache,
+  public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache, SubjectOrder adminOrder,
                      LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
     this.topology = topology;
     this.settings = settings;
@@ -61,6 +63,7 @@ public final class OpsVerticle extends VerticleBase {
     this.metrics = metrics;
     this.limits = limits;
     this.banCache = banCache;
+    this.adminOrder = adminOrder;
     this.banScript = banScript;
     this.scripts = List.of(checkScript, banScript);
     this.envoyRules = envoyRules;
@@ -78,7 +81,7 @@ public final class OpsVerticle extends VerticleBase {
     if (adminToken == null) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits), limits, redis, metrics, envoyRules).mount(router);
+      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits, adminOrder), limits, redis, metrics, envoyRules).mount(router);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(Listening.guarded(settings.connections()), settings.security())).requestHandler(router);
     return probeRedis()

@@ -8,6 +8,8 @@ import io.vertx.redis.client.RedisConnection;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -45,7 +47,13 @@ public final class AdminDeadline {
    * never in doubt.
    */
   public static <T> Future<T> read(Future<T> read, long timeoutMs, String notDone) {
-    return read.timeout(timeoutMs, TimeUnit.MILLISECONDS).recover(failure -> Future.failedFuture(failure instanceof TimeoutException
+    return read(read, timeoutMs, System.nanoTime(), notDone);
+  }
+
+  /** The same, for an operation that began at {@code startedNanos} (it waited for its turn). */
+  public static <T> Future<T> read(Future<T> read, long timeoutMs, long startedNanos, String notDone) {
+    long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
+    return read.timeout(leftMs, TimeUnit.MILLISECONDS).recover(failure -> Future.failedFuture(failure instanceof TimeoutException
         ? new Unfinished("Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + notDone, false)
         : failure));
   }
@@ -64,46 +72,113 @@ public final class AdminDeadline {
   /** The same, for an operation that began at {@code startedNanos} (its reads took part of the time). */
   public static <T> Future<T> change(Vertx vertx, Redis redis, long timeoutMs, long startedNanos, String effect, String checkIt,
       Function<RedisConnection, Future<T>> change) {
+    return writeInTurn(vertx, redis, timeoutMs, startedNanos, Future.succeededFuture(), effect, checkIt, change).answer();
+  }
+
+  /** A change whose turn did not come in time: an earlier change to the same user is still in Redis's hands. */
+  public static Unfinished notInTurn(long timeoutMs, String effect) {
+    return new Unfinished("Redis has not yet answered an earlier change to the same user, after " + timeoutMs + " ms (adminTimeoutMs): "
+        + effect + " was not made, so that it cannot overtake that one", false);
+  }
+
+  /** {@link #changeInTurn} for a change whose first command changes something. */
+  public static <T> Change<T> writeInTurn(Vertx vertx, Redis redis, long timeoutMs, long startedNanos, Future<?> turn, String effect,
+      String checkIt, Function<RedisConnection, Future<T>> change) {
+    return changeInTurn(vertx, redis, timeoutMs, startedNanos, turn, effect, checkIt,
+        (connection, writing) -> writing.getAsBoolean() ? change.apply(connection) : Future.failedFuture(TOO_LATE));
+  }
+
+  /**
+   * A change as the operator sees it, and as Redis does: {@code answer} within the deadline;
+   * {@code settled} once Redis is done with it (answered, or the change was never sent), which can
+   * be later. What must follow the change in Redis waits for {@code settled}.
+   */
+  public record Change<T>(Future<T> answer, Future<Void> settled) {
+  }
+
+  /**
+   * A change that may have to wait for its {@code turn} (an earlier change to the same user, see
+   * SubjectOrder) and reads before it writes (a WATCH, a GET, then MULTI/EXEC): {@code change} asks
+   * {@code writing} right before its first command that changes anything, and stops if it answers
+   * false, the deadline having passed. Until then the change is certainly not made, and reported so.
+   * The deadline runs from {@code startedNanos}, the wait for the turn included.
+   */
+  public static <T> Change<T> changeInTurn(Vertx vertx, Redis redis, long timeoutMs, long startedNanos, Future<?> turn, String effect,
+      String checkIt, BiFunction<RedisConnection, BooleanSupplier, Future<T>> change) {
     Promise<T> outcome = Promise.promise();
+    Promise<Void> settled = Promise.promise();
+    boolean[] begun = new boolean[1];
+    boolean[] connected = new boolean[1];
     boolean[] sent = new boolean[1];
     long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
     long timer = vertx.setTimer(leftMs, late -> {
       String message = sent[0]
           ? "Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs); " + effect + " may or may not be in place: " + checkIt
-          : "Redis could not be reached within " + timeoutMs + " ms (adminTimeoutMs): " + effect + " was not made";
-      outcome.tryFail(new Unfinished(message, sent[0]));
+          : connected[0] ? "Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + effect + " was not made"
+          : begun[0] ? "Redis could not be reached within " + timeoutMs + " ms (adminTimeoutMs): " + effect + " was not made"
+          : null;
+      outcome.tryFail(message == null ? notInTurn(timeoutMs, effect) : new Unfinished(message, sent[0]));
     });
-    redis.connect().onComplete(connected -> {
-      if (connected.failed()) {
-        vertx.cancelTimer(timer);
-        outcome.tryFail(new Unfinished("Redis could not be reached (" + connected.cause().getMessage() + "): " + effect
-            + " was not made", false));
-        return;
-      }
+    turn.onComplete(ready -> {
       if (outcome.future().isComplete()) {
         // Too late: the operator was told it was not made, so it never is.
-        connected.result().close();
+        settled.complete();
         return;
       }
-      sent[0] = true;
-      Future<T> done;
-      try {
-        done = change.apply(connected.result());
-      } catch (RuntimeException e) {
-        done = Future.failedFuture(e);
-      }
-      done.onComplete(result -> {
-        vertx.cancelTimer(timer);
-        connected.result().close();
-        if (result.succeeded()) {
-          outcome.tryComplete(result.result());
-        } else {
-          // Sent, then failed (a connection lost, a failover): Redis may have run it before.
-          outcome.tryFail(new Unfinished("Redis failed " + effect + " (" + result.cause().getMessage() + "); it may or may not be in place: "
-              + checkIt, true));
+      begun[0] = true;
+      redis.connect().onComplete(connecting -> {
+        if (connecting.failed()) {
+          vertx.cancelTimer(timer);
+          settled.complete();
+          outcome.tryFail(new Unfinished("Redis could not be reached (" + connecting.cause().getMessage() + "): " + effect
+              + " was not made", false));
+          return;
         }
+        RedisConnection connection = connecting.result();
+        if (outcome.future().isComplete()) {
+          connection.close();
+          settled.complete();
+          return;
+        }
+        connected[0] = true;
+        BooleanSupplier writing = () -> {
+          if (outcome.future().isComplete()) {
+            return false;
+          }
+          sent[0] = true;
+          return true;
+        };
+        Future<T> done;
+        try {
+          done = change.apply(connection, writing);
+        } catch (RuntimeException e) {
+          done = Future.failedFuture(e);
+        }
+        done.onComplete(result -> {
+          vertx.cancelTimer(timer);
+          connection.close();
+          settled.complete();
+          if (result.succeeded()) {
+            outcome.tryComplete(result.result());
+          } else if (sent[0]) {
+            // Sent, then failed (a connection lost, a failover): Redis may have run it before.
+            outcome.tryFail(new Unfinished("Redis failed " + effect + " (" + result.cause().getMessage() + "); it may or may not be in place: "
+                + checkIt, true));
+          } else {
+            outcome.tryFail(new Unfinished("Redis failed before " + effect + " was sent (" + result.cause().getMessage() + "): it was not made",
+                false));
+          }
+        });
       });
     });
-    return outcome.future();
+    return new Change<>(outcome.future(), settled.future());
   }
+
+  /** What a change answers when asked to write after its deadline; the operator has been told already. */
+  private static final RuntimeException TOO_LATE = new IllegalStateException("past the deadline") {
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
+  };
 }

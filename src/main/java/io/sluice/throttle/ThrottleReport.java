@@ -1,6 +1,7 @@
 package io.sluice.throttle;
 
 import io.sluice.limiter.RedisKeys;
+import io.sluice.redis.AdminDeadline;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -61,14 +62,26 @@ public final class ThrottleReport {
         json.getString("reason", "restored"));
   }
 
+  /** What operators see of the throttle: every subject evaluated, and the settings the fleet's controller runs with. */
+  public record Report(List<Subject> subjects, JsonObject settings) {
+  }
+
+  /** The report, read within {@code timeoutMs} (adminTimeoutMs: an operator waits for it) or failed saying so. */
+  public static Future<Report> report(Redis redis, long timeoutMs) {
+    Future<List<Subject>> subjects = read(redis);
+    Future<JsonObject> settings = settings(redis);
+    return AdminDeadline.read(Future.all(subjects, settings).map(both -> new Report(subjects.result(), settings.result())), timeoutMs,
+        "the throttle was not read");
+  }
+
   /** The settings the fleet's controller runs with, as JSON; an empty object before any instance ran it. */
-  public static Future<JsonObject> settings(Redis redis) {
+  private static Future<JsonObject> settings(Redis redis) {
     return redis.send(Request.cmd(Command.GET).arg(RedisKeys.THROTTLE_SETTINGS))
         .map(reply -> reply == null ? new JsonObject() : new JsonObject(reply.toString()));
   }
 
   /** Every subject that has been evaluated, by name. */
-  public static Future<List<Subject>> read(Redis redis) {
+  private static Future<List<Subject>> read(Redis redis) {
     return redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.THROTTLE_STATE)).map(reply -> {
       List<Subject> subjects = new ArrayList<>();
       if (reply != null) {

@@ -31,7 +31,8 @@ class ReadmeExamplesIT {
     Path runDir = dir.resolve("run");
     Path limits = Files.copy(Path.of("conf/limits.json"), dir.resolve("limits.json"));
     Map<String, String> ports = new LinkedHashMap<>();
-    for (String port : List.of("50051", "50052", "8081", "8082", "8080")) {
+    // 50053 and 8083: the TLS instance of the security quick start.
+    for (String port : List.of("50051", "50052", "8081", "8082", "8080", "50053", "8083")) {
       ports.put(port, String.valueOf(Ports.free()));
     }
     String redisPort = String.valueOf(Ports.free());
@@ -46,6 +47,8 @@ class ReadmeExamplesIT {
     assertThat(examples).as("the README's console examples").hasSizeGreaterThan(20);
 
     StringBuilder script = new StringBuilder("cd '" + Path.of("").toAbsolutePath() + "'\n")
+        // An example that starts a process in the background stops it itself; if it fails first, this does.
+        .append("trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n")
         .append("export SLUICE_REDIS=redis://127.0.0.1:").append(redisPort).append('\n')
         // The class-data-sharing archive is made by the first call: made here, it is not what the examples time.
         .append("scripts/sluice check --target 127.0.0.1:").append(ports.get("50051"))
@@ -98,10 +101,13 @@ class ReadmeExamplesIT {
   /** The README's ports and paths, as this run has them. */
   private static String localized(String text, Map<String, String> ports, Path runDir, Path limits) {
     String local = text.replace("run/admin-token", runDir.resolve("admin-token").toString())
+        .replace("run/tls", runDir.resolve("tls").toString())
         .replace("conf/limits.json", limits.toString());
     for (Map.Entry<String, String> port : ports.entrySet()) {
       local = local.replace("127.0.0.1:" + port.getKey(), "127.0.0.1:" + port.getValue())
-          .replace("localhost:" + port.getKey(), "localhost:" + port.getValue());
+          .replace("localhost:" + port.getKey(), "localhost:" + port.getValue())
+          .replace("--port " + port.getKey(), "--port " + port.getValue())
+          .replace("--http-port " + port.getKey(), "--http-port " + port.getValue());
     }
     return local;
   }

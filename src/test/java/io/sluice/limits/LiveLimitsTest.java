@@ -177,8 +177,8 @@ class LiveLimitsTest {
     try (SluiceFixture early = SluiceFixture.start(redis.uri(), LIMITS)) {
       awaitSubscribed(early);
       publish("{\"rules\": {\"login\": {\"capacity\": 21, \"refillPerSecond\": 1}}}");
-      long stored = LimitsStore.publish(publisher, "{\"rules\": {\"search\": {\"capacity\": 22, \"refillPerSecond\": 1}}}",
-          new JsonObject(LIMITS)).await(10, TimeUnit.SECONDS).version();
+      long stored = LimitsStore.publish(vertx, publisher, "{\"rules\": {\"search\": {\"capacity\": 22, \"refillPerSecond\": 1}}}",
+          new JsonObject(LIMITS), 5000).await(10, TimeUnit.SECONDS).version();
       Await.until("both changes", SOON, () -> early.sluice().limits().status().publishedVersion() == stored);
       try (SluiceFixture late = SluiceFixture.start(redis.uri(), LIMITS)) {
         for (SluiceFixture instance : List.of(early, late)) {
@@ -410,7 +410,7 @@ class LiveLimitsTest {
 
   private long publish(String message) {
     try {
-      return LimitsStore.publish(publisher, message, new JsonObject(LIMITS)).await(10, TimeUnit.SECONDS).receivers();
+      return LimitsStore.publish(vertx, publisher, message, new JsonObject(LIMITS), 5000).await(10, TimeUnit.SECONDS).receivers();
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {

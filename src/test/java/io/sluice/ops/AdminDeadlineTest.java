@@ -1,21 +1,28 @@
 package io.sluice.ops;
 
 import io.sluice.grpc.SluiceClient.CallFailedException;
+import io.sluice.limiter.RedisKeys;
+import io.sluice.support.Cli;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.vertx.core.json.JsonObject;
 import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.redis.client.Command;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
@@ -114,6 +121,79 @@ class AdminDeadlineTest {
       // Its reads (the keys to delete) went unanswered, so its deletes were never sent.
       assertThat(grpc.getMessage()).contains("Redis did not answer within 500 ms (adminTimeoutMs): the unban of mallory was not made");
       assertThat(sluice.await(sluice.client().listBans("mallory")).getBansList()).as("not lifted later either").hasSize(1);
+    }
+  }
+
+  /**
+   * An unban accepted while Redis still holds an unanswered ban of the same user waits for it, and is
+   * answered as not made rather than sent to overtake it; once Redis is back the ban is in place and a
+   * new unban lifts it.
+   */
+  @Test
+  void anUnbanNeverOvertakesABanOfTheSameUserThatRedisHasNotAnswered() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("adminTimeoutMs", TIMEOUT_MS))) {
+      sluice.await(sluice.client().listBans(""));
+      assertEquals(200, post(sluice, "GET", "/admin/bans", null).statusCode());
+      redis.pause();
+      HttpResponse<String> unban;
+      try {
+        CallFailedException ban = assertThrows(CallFailedException.class,
+            () -> sluice.client().ban("mallory", "", 600, "test").await(5, TimeUnit.SECONDS));
+        assertThat(ban.getMessage()).contains("may or may not be in place");
+        unban = post(sluice, "DELETE", "/admin/bans?user=mallory", null);
+      } finally {
+        redis.resume();
+      }
+      assertEquals(503, unban.statusCode(), unban.body());
+      assertThat(new JsonObject(unban.body()).getString("error")).contains("Redis has not yet answered an earlier change to the same user, "
+          + "after 500 ms (adminTimeoutMs): the unban of mallory was not made");
+      assertEquals(false, new JsonObject(unban.body()).getBoolean("maybeDone"));
+      assertThat(sluice.await(sluice.client().listBans("mallory")).getBansList()).as("the ban landed, and nothing lifted it").hasSize(1);
+      assertEquals(200, post(sluice, "DELETE", "/admin/bans?user=mallory", null).statusCode());
+      assertThat(sluice.await(sluice.client().listBans("mallory")).getBansList()).isEmpty();
+    }
+  }
+
+  @Test
+  void theThrottleReadFromAHungRedisIsAnsweredInTimeAsNotRead() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("adminTimeoutMs", TIMEOUT_MS))) {
+      sluice.await(sluice.client().getThrottle());
+      assertEquals(200, post(sluice, "GET", "/admin/throttle", null).statusCode());
+      redis.pause();
+      CallFailedException grpc;
+      HttpResponse<String> http;
+      try {
+        grpc = assertThrows(CallFailedException.class, () -> sluice.client().getThrottle().await(5, TimeUnit.SECONDS));
+        http = post(sluice, "GET", "/admin/throttle", null);
+      } finally {
+        redis.resume();
+      }
+      assertEquals(GrpcStatus.UNAVAILABLE, grpc.status());
+      assertThat(grpc.getMessage()).contains("Redis did not answer within 500 ms (adminTimeoutMs): the throttle was not read");
+      assertEquals(503, http.statusCode(), http.body());
+      assertEquals(false, new JsonObject(http.body()).getBoolean("maybeDone"));
+    }
+  }
+
+  /** publish-limits reads the stored changes before it writes: unanswered, it writes nothing, then or later. */
+  @Test
+  void aLimitsChangeToAHungRedisIsReportedNotMadeAndIsNeverMadeLater(@TempDir Path dir) throws Exception {
+    try (TestRedis redis = TestRedis.startOwn()) {
+      Path limits = Files.writeString(dir.resolve("limits.json"), LIMITS);
+      redis.pause();
+      Cli.Run published;
+      try {
+        published = Cli.run("publish-limits", "--redis", redis.uri(), "--limits", limits.toString(), "--timeout-ms", String.valueOf(TIMEOUT_MS),
+            "{\"rules\": {\"login\": {\"capacity\": 3, \"refillPerSecond\": 1}}}");
+      } finally {
+        redis.resume();
+      }
+      assertEquals(1, published.exitCode(), published.out());
+      // A hung Redis does not finish the connection handshake either: "could not be reached".
+      assertThat(published.err()).startsWith("not published: Redis ").contains(" within 500 ms (adminTimeoutMs): the limits change was not made");
+      assertNull(redis.command(Command.GET, RedisKeys.LIMITS_KEY), "nothing stored once Redis came back");
     }
   }
 }

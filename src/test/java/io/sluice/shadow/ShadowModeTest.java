@@ -142,7 +142,7 @@ class ShadowModeTest {
     io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(sluice.sluice().vertx(),
         io.sluice.redis.RedisClients.options(sluice.sluice().settings().redis()));
     try {
-      sluice.await(LimitsStore.publish(client, message, new JsonObject(Files.readString(sluice.limitsFile()))));
+      sluice.await(LimitsStore.publish(sluice.sluice().vertx(), client, message, new JsonObject(Files.readString(sluice.limitsFile())), 5000));
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     } finally {
