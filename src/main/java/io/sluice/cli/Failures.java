@@ -79,6 +79,6 @@ final class Failures {
 
   /** A failure in words: its message, or its kind when it has none (never "null"). */
   static String message(Throwable failure) {
-    return failure.getMessage() != null ? failure.getMessage() : failure.getClass().getSimpleName();
+    return io.sluice.redis.AdminDeadline.why(failure);
   }
 }

@@ -103,11 +103,16 @@ public final class BanAdmin {
       }
     }
     String identity = RedisKeys.identityNamed(userIdOrEmpty);
+    String[] scanning = new String[1];
     Future<List<String>> keys = userIdOrEmpty.isEmpty()
-        ? scan("ban:*", new ArrayList<>())
-        : scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))));
+        ? scan("ban:*", new ArrayList<>(), scanning)
+        : scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))), scanning);
+    String notListed = "the bans " + (userIdOrEmpty.isEmpty() ? "" : "of " + userIdOrEmpty + " ") + "could not be listed";
+    // In a Cluster, which master kept the listing from finishing is what the operator needs to know.
     return AdminDeadline.read(keys.compose(this::describe), timeoutMs,
-        "the bans " + (userIdOrEmpty.isEmpty() ? "" : "of " + userIdOrEmpty + " ") + "could not be listed");
+        () -> notListed + (scanning[0] != null && nodes.masterNodes().size() > 1 ? " (the master at " + scanning[0] + " did not answer)" : ""))
+        .recover(failure -> Future.failedFuture(failure instanceof AdminDeadline.Unfinished || failure instanceof InvalidRequestException
+            ? failure : new AdminDeadline.Unfinished(notListed + ": " + AdminDeadline.why(failure), false)));
   }
 
   /** Bans a user from one action (its rule), or from every action when {@code actionOrEmpty} is empty. */
@@ -270,11 +275,29 @@ public final class BanAdmin {
 
   /** Every key matching {@code pattern} on every master, after those in {@code found}. */
   private Future<List<String>> scan(String pattern, List<String> found) {
+    return scan(pattern, found, new String[1]);
+  }
+
+  /**
+   * Every key matching {@code pattern} on every master, one master after another.
+   *
+   * @param scanning the master being asked now: the one to name when the answer does not come
+   */
+  private Future<List<String>> scan(String pattern, List<String> found, String[] scanning) {
     Future<List<String>> all = Future.succeededFuture(found);
-    for (Redis master : nodes.masters()) {
-      all = all.compose(soFar -> scan(master, pattern, soFar, "0"));
+    List<NodeClients.Master> masters = nodes.masterNodes();
+    for (NodeClients.Master master : masters) {
+      all = all.compose(soFar -> {
+        scanning[0] = master.address();
+        return scan(master.client(), pattern, soFar, "0").recover(failure -> Future.failedFuture(new IllegalStateException(
+            (masters.size() > 1 ? "the master at " : "Redis at ") + master.address() + " did not answer SCAN (" + AdminDeadline.why(failure)
+                + "); the keys it holds were not read", failure)));
+      });
     }
-    return all.map(keys -> keys.stream().distinct().toList());
+    return all.map(keys -> {
+      scanning[0] = null;
+      return keys.stream().distinct().toList();
+    });
   }
 
   private static Future<List<String>> scan(Redis node, String pattern, List<String> found, String cursor) {

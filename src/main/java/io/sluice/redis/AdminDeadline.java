@@ -27,7 +27,7 @@ public final class AdminDeadline {
   public static final class Unfinished extends RuntimeException {
     private final boolean maybeDone;
 
-    Unfinished(String message, boolean maybeDone) {
+    public Unfinished(String message, boolean maybeDone) {
       super(message, null, false, false);
       this.maybeDone = maybeDone;
     }
@@ -48,6 +48,13 @@ public final class AdminDeadline {
    */
   public static <T> Future<T> read(Future<T> read, long timeoutMs, String notDone) {
     return read(read, timeoutMs, System.nanoTime(), notDone);
+  }
+
+  /** The same, with what was not done said as of the deadline (which part was still awaited). */
+  public static <T> Future<T> read(Future<T> read, long timeoutMs, java.util.function.Supplier<String> notDone) {
+    return read.timeout(timeoutMs, TimeUnit.MILLISECONDS).recover(failure -> Future.failedFuture(failure instanceof TimeoutException
+        ? new Unfinished("Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + notDone.get(), false)
+        : failure));
   }
 
   /** The same, for an operation that began at {@code startedNanos} (it waited for its turn). */
@@ -73,6 +80,11 @@ public final class AdminDeadline {
   public static <T> Future<T> change(Vertx vertx, Redis redis, long timeoutMs, long startedNanos, String effect, String checkIt,
       Function<RedisConnection, Future<T>> change) {
     return writeInTurn(vertx, redis, timeoutMs, startedNanos, Future.succeededFuture(), effect, checkIt, change).answer();
+  }
+
+  /** A failure in words: its message, or its kind when it has none (never "null"). */
+  public static String why(Throwable failure) {
+    return failure.getMessage() != null ? failure.getMessage() : failure.getClass().getSimpleName();
   }
 
   /** A change whose turn did not come in time: an earlier change to the same user is still in Redis's hands. */
@@ -130,7 +142,7 @@ public final class AdminDeadline {
         if (connecting.failed()) {
           vertx.cancelTimer(timer);
           settled.complete();
-          outcome.tryFail(new Unfinished("Redis could not be reached (" + connecting.cause().getMessage() + "): " + effect
+          outcome.tryFail(new Unfinished("Redis could not be reached (" + why(connecting.cause()) + "): " + effect
               + " was not made", false));
           return;
         }
@@ -162,10 +174,10 @@ public final class AdminDeadline {
             outcome.tryComplete(result.result());
           } else if (sent[0]) {
             // Sent, then failed (a connection lost, a failover): Redis may have run it before.
-            outcome.tryFail(new Unfinished("Redis failed " + effect + " (" + result.cause().getMessage() + "); it may or may not be in place: "
+            outcome.tryFail(new Unfinished("Redis failed " + effect + " (" + why(result.cause()) + "); it may or may not be in place: "
                 + checkIt, true));
           } else {
-            outcome.tryFail(new Unfinished("Redis failed before " + effect + " was sent (" + result.cause().getMessage() + "): it was not made",
+            outcome.tryFail(new Unfinished("Redis failed before " + effect + " was sent (" + why(result.cause()) + "): it was not made",
                 false));
           }
         });

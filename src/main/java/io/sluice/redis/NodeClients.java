@@ -32,13 +32,23 @@ public final class NodeClients {
     this.pooled = pooled;
   }
 
+  /** A master and a client of it alone: what a SCAN of the whole keyspace asks, one after another. */
+  public record Master(String address, Redis client) {
+  }
+
   /** A client of each master, as the topology knows them now. */
   public List<Redis> masters() {
+    return masterNodes().stream().map(Master::client).toList();
+  }
+
+  /** Each master with its address, so that one that does not answer can be named. */
+  public List<Master> masterNodes() {
     if (!settings.cluster()) {
-      return List.of(pooled);
+      return List.of(new Master(settings.access().address(), pooled));
     }
     return topology.nodes().stream()
-        .map(node -> byNode.computeIfAbsent(node.address(), address -> Redis.createClient(vertx, RedisClients.nodeOptions(settings, node))))
+        .map(node -> new Master(node.address(),
+            byNode.computeIfAbsent(node.address(), address -> Redis.createClient(vertx, RedisClients.nodeOptions(settings, node)))))
         .toList();
   }
 

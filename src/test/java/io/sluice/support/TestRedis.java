@@ -268,10 +268,22 @@ public final class TestRedis implements AutoCloseable {
 
   /** SIGKILL to the data node on {@code nodePort} (a Sentinel master, say): it is gone, with no goodbye. */
   public void kill(int nodePort) {
-    LocalRedis node = servers.stream().filter(server -> server instanceof LocalRedis local && local.port() == nodePort)
+    kill("KILL", node(nodePort).pid());
+  }
+
+  /** SIGSTOP of one node (a Cluster master that hangs while the others answer); {@link #resume(int)} undoes it. */
+  public void pause(int nodePort) {
+    kill("STOP", node(nodePort).pid());
+  }
+
+  public void resume(int nodePort) {
+    kill("CONT", node(nodePort).pid());
+  }
+
+  private LocalRedis node(int nodePort) {
+    return servers.stream().filter(server -> server instanceof LocalRedis local && local.port() == nodePort)
         .map(LocalRedis.class::cast).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no Redis process of this test on port " + nodePort));
-    kill("KILL", node.pid());
   }
 
   /** SIGSTOP: Redis hangs; connections stay open, nothing is answered. */
