@@ -37,9 +37,10 @@ final class Failures {
       return "cannot connect to " + target + " with TLS: its certificate is not trusted (pass the CA that signed it with --tls-ca)";
     }
     if (all.contains("certificate_required") || all.contains("bad_certificate")) {
-      return "cannot connect to " + target + " with TLS: " + (options.hasClientCertificate()
-          ? "it refused the client certificate given (--tls-cert): it must be signed by the CA the server trusts"
-          : "it requires a client certificate (pass --tls-cert and --tls-key)");
+      return options.hasClientCertificate()
+          ? "cannot connect to " + target + " with TLS: it refused the client certificate given (--tls-cert): it must be signed by "
+              + "the CA the server trusts"
+          : noClientCertificate(target);
     }
     if (all.contains("Invalid HTTP response content-type")) {
       return target + " answered as an HTTP server, not gRPC: that is an instance's HTTP port (--http-port, 8081 by default);"
@@ -55,10 +56,18 @@ final class Failures {
     }
     if (closed && !options.hasClientCertificate()) {
       // With TLS 1.3 the server checks the client's certificate after the handshake, and just closes.
-      return target + " closed the TLS connection without an answer: if it requires client certificates (mTLS),"
-          + " pass --tls-cert and --tls-key: " + message(failure);
+      return noClientCertificate(target);
     }
     return message(failure);
+  }
+
+  /**
+   * One message whichever a client without a certificate meets first, the TLS 1.3 alert
+   * (certificate_required) or the close that follows it: both mean the same to the user.
+   */
+  private static String noClientCertificate(String target) {
+    return "cannot connect to " + target + " with TLS: it closed the connection, and no client certificate was given: "
+        + "if it requires client certificates (mTLS), pass --tls-cert and --tls-key";
   }
 
   private static Throwable root(Throwable failure) {

@@ -108,9 +108,10 @@ public final class BanAdmin {
         ? scan("ban:*", new ArrayList<>(), scanning)
         : scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))), scanning);
     String notListed = "the bans " + (userIdOrEmpty.isEmpty() ? "" : "of " + userIdOrEmpty + " ") + "could not be listed";
+    boolean severalMasters = nodes.masterNodes().size() > 1;
     // In a Cluster, which master kept the listing from finishing is what the operator needs to know.
     return AdminDeadline.read(keys.compose(this::describe), timeoutMs,
-        () -> notListed + (scanning[0] != null && nodes.masterNodes().size() > 1 ? " (the master at " + scanning[0] + " did not answer)" : ""))
+        () -> notListed + (scanning[0] != null && severalMasters ? " (the master at " + scanning[0] + " did not answer)" : ""))
         .recover(failure -> Future.failedFuture(failure instanceof AdminDeadline.Unfinished || failure instanceof InvalidRequestException
             ? failure : new AdminDeadline.Unfinished(notListed + ": " + AdminDeadline.why(failure), false)));
   }
@@ -189,8 +190,14 @@ public final class BanAdmin {
     String actionOrEmpty = subject(identity, actionOrEmptyAsGiven);
     String effect = "the unban of " + userId + (actionOrEmpty.isEmpty() ? "" : " from " + actionOrEmpty);
     Promise<Void> settled = Promise.promise();
+    Promise<Unbanned> answered = Promise.promise();
+    boolean[] deleting = new boolean[1];
     List<List<String>> keys = new ArrayList<>(2);
     Future<?> found = turn.compose(ready -> {
+      if (answered.future().isComplete()) {
+        // Answered "not made" while it waited: it reads nothing either.
+        return Future.failedFuture(new AdminDeadline.NotWritten("answered before its turn"));
+      }
       Future<List<String>> banKeys = actionOrEmpty.isEmpty()
           ? scan(RedisKeys.userPattern("ban", identity), new ArrayList<>(List.of(RedisKeys.ban(identity, ""))))
           : Future.succeededFuture(List.of(RedisKeys.ban(identity, actionOrEmpty)));
@@ -202,10 +209,10 @@ public final class BanAdmin {
         keys.add(violationKeys.result());
       });
     });
-    Future<Unbanned> answer = AdminDeadline.read(found, timeoutMs, startedNanos, effect + " was not made")
-        .recover(notRead -> Future.failedFuture(turn.isComplete() ? notRead : AdminDeadline.notInTurn(timeoutMs, effect)))
-        // Not read in time: nothing was sent, nor will be.
-        .onFailure(notRead -> settled.tryComplete())
+    AdminDeadline.read(found, timeoutMs, startedNanos, effect + " was not made")
+        .recover(notRead -> Future.failedFuture(!turn.isComplete() ? AdminDeadline.notInTurn(timeoutMs, effect)
+            : notRead instanceof AdminDeadline.Unfinished ? notRead
+            : new AdminDeadline.Unfinished(effect + " was not made: " + AdminDeadline.why(notRead), false)))
         .compose(read -> {
       List<String> banKeys = keys.get(0);
       List<String> violationKeys = keys.get(1);
@@ -225,15 +232,21 @@ public final class BanAdmin {
       // The deletes touch one user's keys (one slot); the notice goes on its own, as it has no key.
       Request publish = batch.remove(batch.size() - 1);
       // One deadline for the whole unban: the change has what the reads left of it.
-      AdminDeadline.Change<long[]> deleting = AdminDeadline.writeInTurn(vertx, redis, timeoutMs, startedNanos, Future.succeededFuture(), effect,
+      AdminDeadline.Change<long[]> deletes = AdminDeadline.writeInTurn(vertx, redis, timeoutMs, startedNanos, Future.succeededFuture(), effect,
           "check with `sluice bans --user " + userId + "`",
           connection -> connection.batch(batch).compose(deleted -> connection.send(publish).map(published ->
               new long[] {deleted.get(0).toInteger(), published.toLong()})));
-      deleting.settled().onComplete(done -> settled.tryComplete());
-      return deleting.answer().compose(done -> confirmations(noticeId, done[1]).map(confirmed ->
+      deleting[0] = true;
+      deletes.settled().onComplete(done -> settled.tryComplete());
+      return deletes.answer().compose(done -> confirmations(noticeId, done[1]).map(confirmed ->
           new Unbanned((int) done[0], confirmed[0], confirmed[1])));
+    }).onComplete(answered).onFailure(failure -> {
+      if (!deleting[0]) {
+        // Failed before its deletes were sent (not read in time, or not at all): nothing follows it in Redis.
+        settled.tryComplete();
+      }
     });
-    return new AdminDeadline.Change<>(answer, settled.future());
+    return new AdminDeadline.Change<>(answered.future(), settled.future());
   }
 
   /**
@@ -290,7 +303,7 @@ public final class BanAdmin {
       all = all.compose(soFar -> {
         scanning[0] = master.address();
         return scan(master.client(), pattern, soFar, "0").recover(failure -> Future.failedFuture(new IllegalStateException(
-            (masters.size() > 1 ? "the master at " : "Redis at ") + master.address() + " did not answer SCAN (" + AdminDeadline.why(failure)
+            (masters.size() > 1 ? "the master at " : "Redis at ") + master.address() + " could not be scanned (" + AdminDeadline.why(failure)
                 + "); the keys it holds were not read", failure)));
       });
     }

@@ -11,6 +11,8 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
@@ -141,29 +143,37 @@ public final class LimitsStore {
           try {
             change = decide.apply(stored);
           } catch (RuntimeException e) {
-            // Refused by the change itself, not by Redis: a success of the exchange, carried as such.
-            return connection.send(Request.cmd(Command.UNWATCH)).map(unwatched -> new Done(stored, 0, e));
+            // Refused by the change itself, not by Redis: a success of the exchange, carried as such, at once
+            // (the connection is closed after, which drops the WATCH: no need to wait for an UNWATCH).
+            connection.send(Request.cmd(Command.UNWATCH));
+            return Future.succeededFuture(new Done(stored, 0, e));
           }
           if (change == null) {
-            return connection.send(Request.cmd(Command.UNWATCH)).map(unwatched -> new Done(stored, 0, null));
+            connection.send(Request.cmd(Command.UNWATCH));
+            return Future.succeededFuture(new Done(stored, 0, null));
           }
           if (!writing.getAsBoolean()) {
-            return Future.failedFuture(new IllegalStateException("past the deadline: nothing was written"));
+            // A pooled connection goes back to the pool: without its WATCH.
+            connection.send(Request.cmd(Command.UNWATCH));
+            return Future.failedFuture(new AdminDeadline.NotWritten("past the deadline"));
           }
-          Future<Response> queued = connection.send(Request.cmd(Command.MULTI))
-              .compose(ok -> connection.send(Request.cmd(Command.SET).arg(RedisKeys.LIMITS_KEY).arg(change.overlay().encode())));
+          // In one write: once the deadline allowed it, the transaction leaves whole, EXEC with it.
+          List<Request> transaction = new ArrayList<>(4);
+          transaction.add(Request.cmd(Command.MULTI));
+          transaction.add(Request.cmd(Command.SET).arg(RedisKeys.LIMITS_KEY).arg(change.overlay().encode()));
           if (change.publish() != null) {
-            queued = queued.compose(ok -> connection.send(Request.cmd(Command.PUBLISH).arg(RedisKeys.LIMITS_CHANNEL)
-                .arg(change.publish().encode())));
+            transaction.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.LIMITS_CHANNEL).arg(change.publish().encode()));
           }
-          return queued.compose(ok -> connection.send(Request.cmd(Command.EXEC))).compose(exec -> {
+          transaction.add(Request.cmd(Command.EXEC));
+          return connection.batch(transaction).compose(replies -> {
+            Response exec = replies.get(replies.size() - 1);
             if (exec != null && exec.size() > 0) {
               return Future.succeededFuture(new Done(change.overlay(), change.publish() == null ? 0 : exec.get(1).toLong(), null));
             }
             // Someone changed the key in between: decide again on what they stored.
             return attemptsLeft > 1
                 ? attempt(connection, writing, decide, attemptsLeft - 1)
-                : Future.failedFuture(new IllegalStateException("the limits key kept changing; nothing was stored"));
+                : Future.failedFuture(new AdminDeadline.NotWritten("the limits key kept changing"));
           });
         });
   }

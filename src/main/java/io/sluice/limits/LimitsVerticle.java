@@ -174,6 +174,10 @@ public final class LimitsVerticle extends VerticleBase {
       LimitsParser.parse(LimitsOverlay.apply(fileDocument, next), source, version + 1);
       long published = message.getLong(LimitsStore.VERSION, -1L);
       boolean overlayStored = overlay.isEmpty() || overlay.containsKey(LimitsStore.VERSION);
+      if (overlayStored && published >= 0 && published <= LimitsStore.version(overlay)) {
+        // A stored change in force here already (delivered again): merging it again could undo a later one.
+        return;
+      }
       if (overlayStored && published == LimitsStore.version(overlay) + 1) {
         // publish-limits stored it on top of the stored change in force here: what is applied is what Redis holds.
         next.put(LimitsStore.VERSION, published);

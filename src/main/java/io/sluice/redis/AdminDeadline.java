@@ -38,6 +38,21 @@ public final class AdminDeadline {
     }
   }
 
+  /** What a change fails with to say it certainly wrote nothing (past its deadline, or a transaction that never committed). */
+  public static final class NotWritten extends RuntimeException {
+    public NotWritten(String why) {
+      super(why, null, false, false);
+    }
+  }
+
+  /**
+   * How long a change sent and unanswered keeps its connection, in deadlines, before it is closed:
+   * until then the user's later changes wait for it (SubjectOrder). A Redis that is only slow answers
+   * well within it; a connection lost without a reset (a partition) would otherwise hold them for as
+   * long as TCP retransmits, some 15 minutes.
+   */
+  private static final int SETTLE_DEADLINES = 3;
+
   private AdminDeadline() {
   }
 
@@ -97,7 +112,7 @@ public final class AdminDeadline {
   public static <T> Change<T> writeInTurn(Vertx vertx, Redis redis, long timeoutMs, long startedNanos, Future<?> turn, String effect,
       String checkIt, Function<RedisConnection, Future<T>> change) {
     return changeInTurn(vertx, redis, timeoutMs, startedNanos, turn, effect, checkIt,
-        (connection, writing) -> writing.getAsBoolean() ? change.apply(connection) : Future.failedFuture(TOO_LATE));
+        (connection, writing) -> writing.getAsBoolean() ? change.apply(connection) : Future.failedFuture(new NotWritten("past the deadline")));
   }
 
   /**
@@ -122,6 +137,7 @@ public final class AdminDeadline {
     boolean[] begun = new boolean[1];
     boolean[] connected = new boolean[1];
     boolean[] sent = new boolean[1];
+    RedisConnection[] open = new RedisConnection[1];
     long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
     long timer = vertx.setTimer(leftMs, late -> {
       String message = sent[0]
@@ -130,6 +146,14 @@ public final class AdminDeadline {
           : begun[0] ? "Redis could not be reached within " + timeoutMs + " ms (adminTimeoutMs): " + effect + " was not made"
           : null;
       outcome.tryFail(message == null ? notInTurn(timeoutMs, effect) : new Unfinished(message, sent[0]));
+      if (sent[0]) {
+        vertx.setTimer(SETTLE_DEADLINES * timeoutMs, giveUp -> {
+          if (!settled.future().isComplete()) {
+            // Closing does not take back what Redis received; it ends the wait of what follows.
+            open[0].close();
+          }
+        });
+      }
     });
     turn.onComplete(ready -> {
       if (outcome.future().isComplete()) {
@@ -153,6 +177,7 @@ public final class AdminDeadline {
           return;
         }
         connected[0] = true;
+        open[0] = connection;
         BooleanSupplier writing = () -> {
           if (outcome.future().isComplete()) {
             return false;
@@ -172,10 +197,12 @@ public final class AdminDeadline {
           settled.complete();
           if (result.succeeded()) {
             outcome.tryComplete(result.result());
-          } else if (sent[0]) {
+          } else if (sent[0] && !(result.cause() instanceof NotWritten)) {
             // Sent, then failed (a connection lost, a failover): Redis may have run it before.
             outcome.tryFail(new Unfinished("Redis failed " + effect + " (" + why(result.cause()) + "); it may or may not be in place: "
                 + checkIt, true));
+          } else if (result.cause() instanceof NotWritten notWritten) {
+            outcome.tryFail(new Unfinished(effect + " was not made: " + notWritten.getMessage(), false));
           } else {
             outcome.tryFail(new Unfinished("Redis failed before " + effect + " was sent (" + why(result.cause()) + "): it was not made",
                 false));
@@ -185,12 +212,4 @@ public final class AdminDeadline {
     });
     return new Change<>(outcome.future(), settled.future());
   }
-
-  /** What a change answers when asked to write after its deadline; the operator has been told already. */
-  private static final RuntimeException TOO_LATE = new IllegalStateException("past the deadline") {
-    @Override
-    public synchronized Throwable fillInStackTrace() {
-      return this;
-    }
-  };
 }

@@ -213,10 +213,14 @@ class LiveLimitsTest {
    */
   @Test
   void aChangeAppliedAsReceivedClaimsOnlyAPublishedVersionThatRedisHolds() throws Exception {
-    redis.command(Command.ACL, "SETUSER", "no-watch", "on", ">no-watch-password", "~*", "&*", "+@all", "-watch");
-    String uri = redis.uri().replace("redis://", "redis://no-watch:no-watch-password@");
-    try (SluiceFixture sluice = SluiceFixture.start(uri, LIMITS, FAST_SCAN).awaitSubscribed()) {
-      long stored = publish("{\"rules\": {\"login\": {\"capacity\": 31, \"refillPerSecond\": 1}}}");
+    for (int node : redis.dataPorts()) {
+      redis.commandOn(node, Command.ACL, "SETUSER", "no-watch", "on", ">no-watch-password", "~*", "&*", "+@all", "-watch");
+    }
+    // The ACL user of every node, in every mode.
+    JsonObject asThatUser = FAST_SCAN.copy().put("redisUser", "no-watch").put("redisPassword", "no-watch-password");
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, asThatUser).awaitSubscribed()) {
+      long stored = LimitsStore.publish(vertx, publisher, "{\"rules\": {\"login\": {\"capacity\": 31, \"refillPerSecond\": 1}}}",
+          new JsonObject(LIMITS), 5000).await(10, TimeUnit.SECONDS).version();
       Await.until("the tool's change", SOON, () -> sluice.check(newUser(), "login").getLimit() == 31);
       assertEquals(1, stored);
       assertEquals(1, sluice.sluice().limits().status().publishedVersion(), "applied as received, and what Redis holds as version 1");
@@ -232,7 +236,9 @@ class LiveLimitsTest {
       Await.until("the tool's second change", SOON, () -> sluice.check(newUser(), "checkout").getLimit() == 33);
       assertEquals(0, sluice.sluice().limits().status().publishedVersion());
     } finally {
-      redis.command(Command.ACL, "DELUSER", "no-watch");
+      for (int node : redis.dataPorts()) {
+        redis.commandOn(node, Command.ACL, "DELUSER", "no-watch");
+      }
     }
   }
 

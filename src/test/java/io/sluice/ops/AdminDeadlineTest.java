@@ -2,6 +2,7 @@ package io.sluice.ops;
 
 import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.limiter.RedisKeys;
+import io.sluice.support.Await;
 import io.sluice.support.Cli;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
@@ -194,6 +195,36 @@ class AdminDeadlineTest {
       // A hung Redis does not finish the connection handshake either: "could not be reached".
       assertThat(published.err()).startsWith("not published: Redis ").contains(" within 500 ms (adminTimeoutMs): the limits change was not made");
       assertNull(redis.command(Command.GET, RedisKeys.LIMITS_KEY), "nothing stored once Redis came back");
+    }
+  }
+
+  /**
+   * The change's connection is open and its WATCH unanswered at the deadline: once Redis answers, the
+   * change goes on reading but never writes (the gate before MULTI), so nothing is stored.
+   */
+  @Test
+  void aLimitsChangeWhoseReadsAreAnsweredAfterItsDeadlineNeverWrites() throws Exception {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try (TestRedis redis = TestRedis.startOwn()) {
+      io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(vertx, redis.options());
+      client.send(io.vertx.redis.client.Request.cmd(Command.PING)).await(5, TimeUnit.SECONDS);
+      redis.pause();
+      Throwable failure;
+      try {
+        failure = assertThrows(Exception.class, () -> io.sluice.limits.LimitsStore.publish(vertx, client,
+            "{\"rules\": {\"login\": {\"capacity\": 3, \"refillPerSecond\": 1}}}", new JsonObject(LIMITS), TIMEOUT_MS)
+            .await(5, TimeUnit.SECONDS));
+      } finally {
+        redis.resume();
+      }
+      assertThat(failure.getMessage()).contains("Redis did not answer within 500 ms (adminTimeoutMs): the limits change was not made");
+      // Once Redis answers its reads, the late change stops at its gate: an UNWATCH, and no MULTI.
+      Await.until("the late change to stop at its gate", Duration.ofSeconds(10),
+          () -> redis.command(Command.CLIENT, "LIST").toString().lines().anyMatch(line -> line.contains("cmd=unwatch")));
+      assertNull(redis.command(Command.GET, RedisKeys.LIMITS_KEY), "nothing stored");
+      client.close();
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 }
