@@ -13,8 +13,8 @@ import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.cli.ReportLatencyCommand;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
-import io.sluice.ops.Logs;
-import io.sluice.ops.Metrics;
+import io.sluice.telemetry.Logs;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -114,14 +114,14 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() {
     JsonObject flags = new JsonObject();
-    putIfSet(flags, "host", host);
-    putIfSet(flags, "port", port);
-    putIfSet(flags, "redis", redis);
-    putIfSet(flags, "limits", limits);
-    putIfSet(flags, "httpPort", httpPort);
-    putIfSet(flags, "envoyRules", envoyRules);
-    putIfSet(flags, "redisMode", redisMode);
-    putIfSet(flags, "redisMasterName", redisMaster);
+    SettingsLoader.putIfSet(flags, "host", host);
+    SettingsLoader.putIfSet(flags, "port", port);
+    SettingsLoader.putIfSet(flags, "redis", redis);
+    SettingsLoader.putIfSet(flags, "limits", limits);
+    SettingsLoader.putIfSet(flags, "httpPort", httpPort);
+    SettingsLoader.putIfSet(flags, "envoyRules", envoyRules);
+    SettingsLoader.putIfSet(flags, "redisMode", redisMode);
+    SettingsLoader.putIfSet(flags, "redisMasterName", redisMaster);
     boolean explicitConfig = !SettingsLoader.DEFAULT_FILE.equals(config);
     // One Vert.x reads the settings and then runs the instance: making a second costs a launch a fifth of a second.
     Metrics metrics = new Metrics();
@@ -174,10 +174,4 @@ public final class Main implements Callable<Integer> {
     }, "sluice-stop").start());
   }
 
-  /** Adds a flag to the settings layer of flags only when it was given, so that it overrides nothing otherwise. */
-  public static void putIfSet(JsonObject json, String key, Object value) {
-    if (value != null) {
-      json.put(key, value);
-    }
-  }
-}
+  /** Adds a flag to the settings layer of flags only when it was given, so that it overrides nothing otherwise. */}

@@ -2,10 +2,10 @@ package io.sluice;
 
 import io.sluice.config.Settings;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.ThrottleFactors;
 import io.sluice.limits.LiveLimits;
-import io.sluice.ops.Health;
-import io.sluice.ops.Metrics;
-import io.sluice.throttle.ThrottleFactors;
+import io.sluice.telemetry.Health;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

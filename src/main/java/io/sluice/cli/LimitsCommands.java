@@ -1,14 +1,13 @@
 package io.sluice.cli;
 
-import io.sluice.Main;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
-import io.sluice.limiter.RedisKeys;
 import io.sluice.limits.InvalidLimitsException;
 import io.sluice.limits.LimitsStore;
 import io.sluice.redis.AdminDeadline;
 import io.sluice.redis.NodeClients;
 import io.sluice.redis.RedisClients;
+import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisTopology;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -146,10 +145,10 @@ public final class LimitsCommands {
       try {
         // Redis as the instances reach it: mode, nodes, ACL user, password and TLS from the same settings.
         JsonObject flags = new JsonObject();
-        Main.putIfSet(flags, "redis", redis);
-        Main.putIfSet(flags, "redisMode", redisMode);
-        Main.putIfSet(flags, "redisMasterName", redisMaster);
-        Main.putIfSet(flags, "adminTimeoutMs", timeoutMs);
+        SettingsLoader.putIfSet(flags, "redis", redis);
+        SettingsLoader.putIfSet(flags, "redisMode", redisMode);
+        SettingsLoader.putIfSet(flags, "redisMasterName", redisMaster);
+        SettingsLoader.putIfSet(flags, "adminTimeoutMs", timeoutMs);
         Settings all = SettingsLoader.load(vertx, null, System.getenv(), flags).await(10, TimeUnit.SECONDS);
         Settings.RedisSettings settings = all.redis();
         long deadlineMs = all.ops().adminTimeoutMs();

@@ -1,7 +1,5 @@
 package io.sluice.config;
 
-import io.sluice.limits.FailureMode;
-import io.sluice.redis.RedisAccess;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.file.Files;

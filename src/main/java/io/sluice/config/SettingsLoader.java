@@ -61,4 +61,11 @@ public final class SettingsLoader {
     }
     return json;
   }
+
+  /** Puts a flag the user gave into the flags {@link #load} takes last; one not given is left to the file and environment. */
+  public static void putIfSet(JsonObject flags, String key, Object value) {
+    if (value != null) {
+      flags.put(key, value);
+    }
+  }
 }

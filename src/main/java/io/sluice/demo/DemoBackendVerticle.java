@@ -1,10 +1,10 @@
 package io.sluice.demo;
 
+import io.sluice.config.Listening;
 import io.sluice.grpc.ClientAccess;
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
-import io.sluice.ops.Listening;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerResponse;

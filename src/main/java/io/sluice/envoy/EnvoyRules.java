@@ -2,11 +2,11 @@ package io.sluice.envoy;
 
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
-import io.sluice.limiter.RedisKeys;
+import io.sluice.config.FailureMode;
 import io.sluice.limits.AbusePolicy;
-import io.sluice.limits.FailureMode;
 import io.sluice.limits.Rule;
 
+import io.sluice.redis.RedisKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -35,7 +35,7 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
     MONTH(30 * 86_400, RateLimitResponse.RateLimit.Unit.MONTH),
     YEAR(365 * 86_400, RateLimitResponse.RateLimit.Unit.YEAR);
 
-    final long seconds;
+    public final long seconds;
     final RateLimitResponse.RateLimit.Unit wire;
 
     Unit(long seconds, RateLimitResponse.RateLimit.Unit wire) {
@@ -90,11 +90,12 @@ public record EnvoyRules(Map<String, Node> domains, String digest) {
                       boolean shadow, boolean detailedMetric, AbusePolicy abuse, FailureMode failureMode) {
 
     /** The Sluice token bucket of this limit: requests_per_unit tokens, refilled at requests_per_unit per unit. */
-    Rule rule() {
+    public Rule rule() {
       return new Rule("envoy:" + path, requestsPerUnit, (double) requestsPerUnit / unit.seconds, abuse, shadow, false, failureMode);
     }
 
-    RateLimitResponse.RateLimit wire() {
+    /** As envoyproxy/ratelimit reports it in a descriptor's status. */
+    public RateLimitResponse.RateLimit wire() {
       return RateLimitResponse.RateLimit.newBuilder().setRequestsPerUnit((int) requestsPerUnit).setUnit(unit.wire).setName(name).build();
     }
   }

@@ -1,7 +1,7 @@
 package io.sluice.envoy;
 
+import io.sluice.config.FailureMode;
 import io.sluice.limits.AbusePolicy;
-import io.sluice.limits.FailureMode;
 import io.sluice.limits.InvalidLimitsException;
 import io.sluice.limits.LimitsParser;
 import io.vertx.core.json.JsonObject;

@@ -1,7 +1,7 @@
 package io.sluice.grpc;
 
-import io.sluice.ops.Metrics;
 import io.sluice.security.BearerToken;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.grpc.common.GrpcStatus;

@@ -1,8 +1,8 @@
 package io.sluice.grpc;
 
 import io.sluice.limiter.CheckFailure;
-import io.sluice.ops.Health;
-import io.sluice.ops.Metrics;
+import io.sluice.telemetry.Health;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.grpc.common.GrpcStatus;

@@ -1,8 +1,8 @@
 package io.sluice.grpc;
 
 import com.google.protobuf.Descriptors;
-import io.sluice.ops.Health;
-import io.sluice.ops.Metrics;
+import io.sluice.telemetry.Health;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.common.GrpcMessageDecoder;

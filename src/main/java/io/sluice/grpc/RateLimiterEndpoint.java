@@ -10,11 +10,11 @@ import io.sluice.grpc.v1.ReportLatencyResponse;
 import io.sluice.limiter.CheckFailure;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.Limiter;
+import io.sluice.limiter.ThrottleFactors;
 import io.sluice.limits.Limits;
-import io.sluice.ops.Health;
-import io.sluice.ops.Metrics;
+import io.sluice.telemetry.Logs;
+import io.sluice.telemetry.Metrics;
 import io.sluice.throttle.LatencySamples;
-import io.sluice.throttle.ThrottleFactors;
 import io.vertx.redis.client.Redis;
 import io.vertx.core.Future;
 import io.vertx.grpc.common.GrpcStatus;
@@ -30,9 +30,7 @@ import java.util.function.Supplier;
 /** {@code sluice.v1.RateLimiter}: maps the wire messages to the {@link Limiter} and back. */
 public final class RateLimiterEndpoint {
 
-  /** Every check, when enabled (setting logRequests); off by default. */
-  public static final String REQUEST_LOGGER = "sluice.requests";
-  private static final Logger requestLog = LoggerFactory.getLogger(REQUEST_LOGGER);
+  private static final Logger requestLog = LoggerFactory.getLogger(Logs.REQUEST_LOGGER);
 
   private final Limiter limiter;
   private final Redis redis;
@@ -80,7 +78,7 @@ public final class RateLimiterEndpoint {
     return admission.run(call, admitted -> limiter.check(request.getUserId(), request.getAction(),
             Integer.toUnsignedLong(request.getCost()), admitted.deadlineNanos())
         .map(decision -> {
-          metrics.decided(decision, admitted.receivedNanos());
+          metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
           if (requestLog.isDebugEnabled()) {
             requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(), request.getCost(),
                 decision);
@@ -104,7 +102,7 @@ public final class RateLimiterEndpoint {
           Decision.Outcome worst = Decision.Outcome.ALLOW;
           for (int i = 0; i < outcome.decisions().size(); i++) {
             Decision decision = outcome.decisions().get(i);
-            metrics.decided(decision, admitted.receivedNanos());
+            metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
             if (decision.outcome().ordinal() > worst.ordinal()) {
               worst = decision.outcome();
             }

@@ -1,10 +1,11 @@
 package io.sluice.limiter;
 
 import io.sluice.limits.Limits;
-import io.sluice.ops.Metrics;
 import io.sluice.redis.AdminDeadline;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.NodeClients;
+import io.sluice.redis.RedisKeys;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

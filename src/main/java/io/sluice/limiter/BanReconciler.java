@@ -1,5 +1,6 @@
 package io.sluice.limiter;
 
+import io.sluice.redis.RedisKeys;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;

@@ -1,6 +1,6 @@
 package io.sluice.limiter;
 
-import io.sluice.ops.Metrics;
+import io.sluice.telemetry.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

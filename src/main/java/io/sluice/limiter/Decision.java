@@ -1,6 +1,7 @@
 package io.sluice.limiter;
 
 import io.sluice.limits.Rule;
+import io.sluice.telemetry.Metrics;
 
 /**
  * The answer to one check.
@@ -73,5 +74,20 @@ public record Decision(
   public Decision shadowed() {
     return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations,
         maxViolations, banLevel, banScope, banReason, outcome);
+  }
+
+  /** The {@code outcome} label this decision counts under in {@code sluice_decisions_total}. */
+  public Metrics.Outcome metricOutcome() {
+    if (degraded()) {
+      return outcome() == Outcome.ALLOW ? Metrics.Outcome.DEGRADED_ALLOW : Metrics.Outcome.DEGRADED_DENY;
+    }
+    if (shadowDecision() != null) {
+      return shadowDecision() == Outcome.BAN ? Metrics.Outcome.SHADOW_WOULD_BAN : Metrics.Outcome.SHADOW_WOULD_DENY;
+    }
+    return switch (outcome()) {
+      case ALLOW -> Metrics.Outcome.ALLOW;
+      case DENY -> Metrics.Outcome.DENY;
+      case BAN -> Metrics.Outcome.BAN;
+    };
   }
 }

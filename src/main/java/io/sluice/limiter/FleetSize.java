@@ -1,6 +1,7 @@
 package io.sluice.limiter;
 
 import io.sluice.redis.LuaScript;
+import io.sluice.redis.RedisKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;

@@ -1,19 +1,19 @@
 package io.sluice.limiter;
 
+import io.sluice.config.FailureMode;
 import io.sluice.config.Settings;
 import io.sluice.limits.AbusePolicy;
-import io.sluice.limits.FailureMode;
 import io.sluice.limits.Limits;
 import io.sluice.limits.Names;
 import io.sluice.limits.Rule;
-import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
+import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisPipelines;
 import io.sluice.redis.ScriptCallback;
 import io.sluice.redis.Unavailable;
-import io.sluice.throttle.ThrottleFactors;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import org.slf4j.Logger;

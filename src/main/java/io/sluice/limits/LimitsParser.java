@@ -1,5 +1,6 @@
 package io.sluice.limits;
 
+import io.sluice.config.FailureMode;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 

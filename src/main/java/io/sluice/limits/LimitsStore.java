@@ -1,7 +1,7 @@
 package io.sluice.limits;
 
-import io.sluice.limiter.RedisKeys;
 import io.sluice.redis.AdminDeadline;
+import io.sluice.redis.RedisKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

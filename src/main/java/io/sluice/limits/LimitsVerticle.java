@@ -1,8 +1,8 @@
 package io.sluice.limits;
 
 import io.sluice.config.Settings;
-import io.sluice.limiter.RedisKeys;
 import io.sluice.redis.RedisClients;
+import io.sluice.redis.RedisKeys;
 import io.sluice.redis.Subscriber;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

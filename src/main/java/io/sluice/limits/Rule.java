@@ -1,5 +1,7 @@
 package io.sluice.limits;
 
+import io.sluice.config.FailureMode;
+
 /**
  * One named token-bucket rule: a burst of {@code capacity} tokens, refilled continuously at
  * {@code refillPerSecond}, and optionally an abuse policy that bans repeat offenders.

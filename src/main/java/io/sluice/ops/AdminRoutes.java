@@ -8,6 +8,7 @@ import io.sluice.limits.JsonSyntax;
 import io.sluice.limits.LiveLimits;
 import io.sluice.security.BearerToken;
 import io.sluice.redis.AdminDeadline;
+import io.sluice.telemetry.Metrics;
 import io.sluice.throttle.ThrottleReport;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;

@@ -1,5 +1,6 @@
 package io.sluice.ops;
 
+import io.sluice.config.Listening;
 import io.sluice.config.Settings;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.envoy.LiveEnvoyRules;
@@ -12,6 +13,8 @@ import io.sluice.redis.RedisTopology;
 import io.sluice.redis.RedisClients;
 import io.sluice.security.BearerToken;
 import io.sluice.security.ServerTls;
+import io.sluice.telemetry.Health;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;

@@ -2,6 +2,7 @@ package io.sluice.redis;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
+import io.sluice.config.RedisAccess;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

@@ -1,5 +1,7 @@
 package io.sluice.redis;
 
+import io.sluice.config.RedisAccess;
+import io.sluice.telemetry.Logs;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;

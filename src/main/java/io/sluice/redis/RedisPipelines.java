@@ -1,6 +1,7 @@
 package io.sluice.redis;
 
 import io.netty.buffer.ByteBuf;
+import io.sluice.config.RedisAccess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;

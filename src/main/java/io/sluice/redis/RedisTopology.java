@@ -1,5 +1,6 @@
 package io.sluice.redis;
 
+import io.sluice.config.RedisAccess;
 import io.sluice.config.Settings;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -1,11 +1,12 @@
 package io.sluice.throttle;
 
 import io.sluice.config.Settings;
-import io.sluice.limiter.RedisKeys;
+import io.sluice.limiter.ThrottleFactors;
 import io.sluice.limits.Limits;
-import io.sluice.ops.Metrics;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
+import io.sluice.redis.RedisKeys;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
@@ -96,7 +97,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     redis = RedisClients.pooled(vertx, processSettings);
-    metrics.throttleFactor(ThrottleFactors.BACKEND, factors);
+    metrics.throttleFactor(ThrottleFactors.BACKEND, () -> factors.all().getOrDefault(ThrottleFactors.BACKEND, 1.0));
     metrics.flag(Metrics.THROTTLE_SETTINGS_DIFFER,
         "1 while this instance's throttle settings differ from those the fleet's controller runs with", () -> settingsDiffer);
     windowTimer = vertx.setPeriodic(settings.windowMs(), timer -> tick());
@@ -270,7 +271,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       // Subjects are actions that backends name: only those with a rule get a gauge, so labels stay bounded.
       next.keySet().stream()
           .filter(subject -> limits.get().rules().containsKey(subject))
-          .forEach(subject -> metrics.throttleFactor(subject, factors));
+          .forEach(subject -> metrics.throttleFactor(subject, () -> factors.all().getOrDefault(subject, 1.0)));
       return null;
     });
   }

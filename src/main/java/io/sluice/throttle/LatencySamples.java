@@ -1,7 +1,8 @@
 package io.sluice.throttle;
 
 import io.sluice.limiter.InvalidRequestException;
-import io.sluice.limiter.RedisKeys;
+import io.sluice.limiter.ThrottleFactors;
+import io.sluice.redis.RedisKeys;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;

@@ -5,7 +5,7 @@ import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.grpc.v1.UnbanResponse;
-import io.sluice.limiter.RedisKeys;
+import io.sluice.redis.RedisKeys;
 import io.sluice.support.Await;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;

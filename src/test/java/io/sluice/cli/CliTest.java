@@ -210,19 +210,19 @@ class CliTest {
   @Test
   void publishLimitsRefusesAChangeTheFleetWouldRefuseAndStoresOnlyValidOnes(TestRedis redis, @TempDir Path dir) throws Exception {
     Path limits = Files.writeString(dir.resolve("limits.json"), LIMITS);
-    redis.command(io.vertx.redis.client.Command.DEL, io.sluice.limiter.RedisKeys.LIMITS_KEY);
+    redis.command(io.vertx.redis.client.Command.DEL, io.sluice.redis.RedisKeys.LIMITS_KEY);
     try {
       Run refused = Cli.run("publish-limits", "--redis", redis.uri(), "--limits", limits.toString(), "{\"rules\": {\"default\": null}}");
       assertEquals(1, refused.exitCode());
       assertThat(refused.err()).contains("not published, nothing stored").contains("rules.default is required");
-      assertThat(redis.command(io.vertx.redis.client.Command.GET, io.sluice.limiter.RedisKeys.LIMITS_KEY)).isNull();
+      assertThat(redis.command(io.vertx.redis.client.Command.GET, io.sluice.redis.RedisKeys.LIMITS_KEY)).isNull();
 
       Run published = Cli.run("publish-limits", "--redis", redis.uri(), "--limits", limits.toString(),
           "{\"rules\": {\"login\": {\"capacity\": 11, \"refillPerSecond\": 1}}}");
       assertEquals(0, published.exitCode(), published.err());
       assertThat(published.out()).startsWith("published to ").contains("stored as version 1 in {sluice}:limits");
     } finally {
-      redis.command(io.vertx.redis.client.Command.DEL, io.sluice.limiter.RedisKeys.LIMITS_KEY);
+      redis.command(io.vertx.redis.client.Command.DEL, io.sluice.redis.RedisKeys.LIMITS_KEY);
     }
   }
 

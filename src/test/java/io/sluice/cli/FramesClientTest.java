@@ -119,7 +119,7 @@ class FramesClientTest {
       FramesClient client = connected.future().await(10, TimeUnit.SECONDS);
       Future.all(answers).await(20, TimeUnit.SECONDS);
       assertThat(answers).allSatisfy(answer -> assertThat(answer.result().response().getDecision()).isEqualTo(Decision.ALLOW));
-      assertThat(sluice.counter(io.sluice.ops.Metrics.STREAMS_REFUSED)).as("streams refused").isZero();
+      assertThat(sluice.counter(io.sluice.telemetry.Metrics.STREAMS_REFUSED)).as("streams refused").isZero();
       // Each call was decided once: the 300 tokens are spent, not more, not fewer.
       assertThat(client.check("frames-erin", "many", 1).await(10, TimeUnit.SECONDS).response().getDecision())
           .isEqualTo(Decision.DENY);

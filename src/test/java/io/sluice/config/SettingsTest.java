@@ -1,7 +1,6 @@
 package io.sluice.config;
 
 import io.vertx.core.Vertx;
-import io.sluice.limits.FailureMode;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +50,7 @@ class SettingsTest {
     Settings cluster = SettingsLoader.load(vertx, null, Map.of("SLUICE_REDIS", "redis://a:7000, redis://b:7001",
         "SLUICE_REDIS_MODE", "cluster", "SLUICE_REDIS_PASSWORD", "s3cret"), new JsonObject()).await(10, TimeUnit.SECONDS);
     assertEquals("cluster", cluster.redis().mode());
-    assertEquals(java.util.List.of("a:7000", "b:7001"), cluster.redis().accesses().stream().map(io.sluice.redis.RedisAccess::address).toList());
+    assertEquals(java.util.List.of("a:7000", "b:7001"), cluster.redis().accesses().stream().map(io.sluice.config.RedisAccess::address).toList());
     assertTrue(cluster.redis().accesses().stream().allMatch(node -> node.password().equals("s3cret")), "AUTH applies to every node");
 
     Settings sentinel = SettingsLoader.load(vertx, null, Map.of("SLUICE_REDIS", "redis://s1:26379,redis://s2:26379",

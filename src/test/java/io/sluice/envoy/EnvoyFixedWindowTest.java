@@ -78,7 +78,7 @@ class EnvoyFixedWindowTest {
               .as("refusal %d of a %d per %d s limit: %d - now %% %d", refusal, perUnit, unit, unit, unit).isBetween(due - 1, due + 1);
         }
       }
-      assertThat(sluice.counter(io.sluice.ops.Metrics.DENY_CACHE_HITS)).as("refusals answered from the cache").isGreaterThanOrEqualTo(4);
+      assertThat(sluice.counter(io.sluice.telemetry.Metrics.DENY_CACHE_HITS)).as("refusals answered from the cache").isGreaterThanOrEqualTo(4);
 
       RateLimitResponse blocked = ask(sluice, "edge", descriptor("blocked", "anyone"));
       assertEquals(Code.OVER_LIMIT, blocked.getOverallCode());

@@ -126,7 +126,7 @@ class AccessTest {
   private static List<String> userKeys() {
     List<String> keys = new java.util.ArrayList<>();
     redis.command(Command.KEYS, "*").forEach(key -> {
-      if (!key.toString().startsWith(io.sluice.limiter.RedisKeys.FLEET_TAG)) {
+      if (!key.toString().startsWith(io.sluice.redis.RedisKeys.FLEET_TAG)) {
         keys.add(key.toString());
       }
     });

@@ -2,11 +2,11 @@ package io.sluice.grpc;
 
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
-import io.sluice.ops.Metrics;
 import io.sluice.support.Await;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

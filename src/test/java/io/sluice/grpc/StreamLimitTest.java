@@ -2,10 +2,11 @@ package io.sluice.grpc;
 
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.Decision;
-import io.sluice.ops.Metrics;
 import io.sluice.support.HostileClients;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
+import io.sluice.telemetry.Health;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.json.JsonObject;
 import io.vertx.grpc.health.v1.HealthCheckRequest;
 import org.junit.jupiter.api.Test;

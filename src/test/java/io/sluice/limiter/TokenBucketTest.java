@@ -3,6 +3,7 @@ package io.sluice.limiter;
 import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.redis.RedisKeys;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;

@@ -1,7 +1,7 @@
 package io.sluice.ops;
 
 import io.sluice.grpc.SluiceClient.CallFailedException;
-import io.sluice.limiter.RedisKeys;
+import io.sluice.redis.RedisKeys;
 import io.sluice.support.Await;
 import io.sluice.support.Cli;
 import io.sluice.support.SluiceFixture;

@@ -13,6 +13,7 @@ import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

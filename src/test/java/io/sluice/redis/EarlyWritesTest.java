@@ -1,5 +1,6 @@
 package io.sluice.redis;
 
+import io.sluice.config.RedisAccess;
 import io.sluice.limiter.CheckScripts;
 import io.sluice.support.Await;
 import io.sluice.support.TestRedis;

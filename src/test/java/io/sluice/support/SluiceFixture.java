@@ -131,7 +131,7 @@ public final class SluiceFixture implements AutoCloseable {
     return client;
   }
 
-  /** The value of one of the instance's untagged counters ({@code io.sluice.ops.Metrics} names them). */
+  /** The value of one of the instance's untagged counters ({@code io.sluice.telemetry.Metrics} names them). */
   public double counter(String name) {
     return sluice.metrics().registry().find(name).counter().count();
   }

@@ -4,7 +4,8 @@ import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.grpc.v1.ThrottleSubject;
-import io.sluice.limiter.RedisKeys;
+import io.sluice.limiter.ThrottleFactors;
+import io.sluice.redis.RedisKeys;
 import io.sluice.support.Await;
 import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
@@ -174,7 +175,7 @@ class AdaptiveThrottleTest {
   }
 
   private static double settingsDiffer(SluiceFixture instance) {
-    return instance.sluice().metrics().registry().find(io.sluice.ops.Metrics.THROTTLE_SETTINGS_DIFFER).gauge().value();
+    return instance.sluice().metrics().registry().find(io.sluice.telemetry.Metrics.THROTTLE_SETTINGS_DIFFER).gauge().value();
   }
 
   @Test

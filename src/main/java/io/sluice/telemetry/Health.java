@@ -1,6 +1,6 @@
-package io.sluice.ops;
+package io.sluice.telemetry;
 
-import io.sluice.limits.FailureMode;
+import io.sluice.config.FailureMode;
 import io.sluice.redis.RedisBreaker;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;

@@ -1,4 +1,4 @@
-package io.sluice.ops;
+package io.sluice.telemetry;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;

@@ -1,4 +1,4 @@
-package io.sluice.redis;
+package io.sluice.config;
 
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.PemTrustOptions;

@@ -1,4 +1,4 @@
-package io.sluice.envoy;
+package io.sluice.grpc;
 
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
@@ -8,11 +8,12 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.sluice.config.Settings;
+import io.sluice.envoy.EnvoyRules;
 import io.sluice.grpc.Admission;
 import io.sluice.limiter.Decision;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.Limiter;
-import io.sluice.ops.Metrics;
+import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.grpc.server.GrpcServerRequest;
 
@@ -147,7 +148,7 @@ public final class EnvoyEndpoint {
       long untilResetSeconds = unit - Math.floorMod(System.currentTimeMillis() / 1000, unit);
       return status.setCode(shadow ? Code.OK : Code.OVER_LIMIT).setDurationUntilReset(seconds(untilResetSeconds * 1000)).build();
     }
-    metrics.decided(decision, receivedNanos);
+    metrics.decided(decision.rule(), decision.metricOutcome(), receivedNanos);
     if (limit.detailedMetric()) {
       metrics.envoyDescriptor(match.metricPath(), decision.blocks() ? "over_limit" : decision.shadowDecision() != null ? "shadow_over_limit" : "ok");
     }

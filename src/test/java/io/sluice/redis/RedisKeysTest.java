@@ -1,4 +1,4 @@
-package io.sluice.limiter;
+package io.sluice.redis;
 
 import org.junit.jupiter.api.Test;
 

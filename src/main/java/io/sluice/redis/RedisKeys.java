@@ -1,4 +1,4 @@
-package io.sluice.limiter;
+package io.sluice.redis;
 
 /**
  * Every Redis key and Pub/Sub channel Sluice uses, defined in one place (the README lists them).
@@ -92,7 +92,7 @@ public final class RedisKeys {
     return name.startsWith(ENVOY_NAME_PREFIX) ? envoySubject(name.substring(ENVOY_NAME_PREFIX.length())) : name;
   }
 
-  static boolean isEnvoySubject(String identity) {
+  public static boolean isEnvoySubject(String identity) {
     return !identity.isEmpty() && identity.charAt(0) == ENVOY_SUBJECT;
   }
 

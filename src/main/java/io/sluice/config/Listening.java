@@ -1,4 +1,4 @@
-package io.sluice.ops;
+package io.sluice.config;
 
 import io.sluice.config.Settings;
 import io.vertx.core.Future;

@@ -1,4 +1,4 @@
-package io.sluice.throttle;
+package io.sluice.limiter;
 
 import java.util.Map;
 

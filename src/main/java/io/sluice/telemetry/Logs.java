@@ -1,11 +1,10 @@
-package io.sluice.ops;
+package io.sluice.telemetry;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import io.sluice.config.Settings;
-import io.sluice.grpc.RateLimiterEndpoint;
 import net.logstash.logback.encoder.LogstashEncoder;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +15,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Logs {
 
+  /** Every check, when enabled (setting logRequests); off by default. */
+  public static final String REQUEST_LOGGER = "sluice.requests";
+
   private Logs() {
   }
 
@@ -23,7 +25,7 @@ public final class Logs {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
       return;
     }
-    context.getLogger(RateLimiterEndpoint.REQUEST_LOGGER).setLevel(ops.logRequests() ? Level.DEBUG : Level.INFO);
+    context.getLogger(REQUEST_LOGGER).setLevel(ops.logRequests() ? Level.DEBUG : Level.INFO);
     if (!"json".equals(ops.logFormat())) {
       return;
     }

@@ -1,4 +1,4 @@
-package io.sluice.ops;
+package io.sluice.telemetry;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -8,8 +8,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.sluice.limiter.Decision;
-import io.sluice.throttle.ThrottleFactors;
 
 import java.time.Duration;
 import java.util.Locale;
@@ -75,20 +73,6 @@ public final class Metrics {
     ALLOW, DENY, BAN, SHADOW_WOULD_DENY, SHADOW_WOULD_BAN, DEGRADED_ALLOW, DEGRADED_DENY;
 
     final String label = name().toLowerCase(Locale.ROOT);
-
-    public static Outcome of(Decision decision) {
-      if (decision.degraded()) {
-        return decision.outcome() == Decision.Outcome.ALLOW ? DEGRADED_ALLOW : DEGRADED_DENY;
-      }
-      if (decision.shadowDecision() != null) {
-        return decision.shadowDecision() == Decision.Outcome.BAN ? SHADOW_WOULD_BAN : SHADOW_WOULD_DENY;
-      }
-      return switch (decision.outcome()) {
-        case ALLOW -> ALLOW;
-        case DENY -> DENY;
-        case BAN -> BAN;
-      };
-    }
   }
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -159,8 +143,8 @@ public final class Metrics {
   }
 
   /** One decided check: its outcome under its rule, and how long it took. */
-  public void decided(Decision decision, long startedNanos) {
-    decisions.computeIfAbsent(decision.rule(), this::decisionCounters)[Outcome.of(decision).ordinal()].increment();
+  public void decided(String rule, Outcome outcome, long startedNanos) {
+    decisions.computeIfAbsent(rule, this::decisionCounters)[outcome.ordinal()].increment();
     checkDuration.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
   }
 
@@ -284,13 +268,14 @@ public final class Metrics {
   }
 
   /** Registers the gauge of one throttle subject's factor; later calls for the same subject do nothing. */
-  public void throttleFactor(String subject, ThrottleFactors factors) {
+  public void throttleFactor(String subject, DoubleSupplier factor) {
     if (registry.find(THROTTLE_FACTOR).tag("subject", subject).gauge() != null) {
       return;
     }
-    Gauge.builder(THROTTLE_FACTOR, factors, f -> f.all().getOrDefault(subject, 1.0))
+    Gauge.builder(THROTTLE_FACTOR, factor, DoubleSupplier::getAsDouble)
         .description("The adaptive throttle factor in force (1 = not throttled)")
         .tag("subject", subject)
+        .strongReference(true)
         .register(registry);
   }
 

@@ -1,4 +1,4 @@
-package io.sluice.limits;
+package io.sluice.config;
 
 import java.util.Locale;
 

@@ -1,0 +1,49 @@
+package io.sluice.structure;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+/**
+ * The packages as the next engineer should find them: none depends on one that depends back on it,
+ * settings and the key schema sit at the bottom, and the wire (grpc, ops) at the top.
+ */
+class PackageStructureTest {
+
+  private static final JavaClasses MAIN = new ClassFileImporter()
+      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+      .importPackages("io.sluice");
+
+  @Test
+  void noPackageDependsOnOneThatDependsBackOnIt() {
+    slices().matching("io.sluice.(*)..").should().beFreeOfCycles().check(MAIN);
+  }
+
+  @Test
+  void settingsDependOnNothingElseOfSluice() {
+    noClasses().that().resideInAPackage("io.sluice.config..")
+        .should().dependOnClassesThat().resideOutsideOfPackages("io.sluice.config..", "java..", "javax..", "io.vertx..", "org.slf4j..",
+            "com.fasterxml..", "io.netty..")
+        .check(MAIN);
+  }
+
+  @Test
+  void theRedisLayerKnowsNothingOfPolicyNorOfTheWire() {
+    noClasses().that().resideInAPackage("io.sluice.redis..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.sluice.limiter..", "io.sluice.limits..", "io.sluice.grpc..",
+            "io.sluice.ops..", "io.sluice.envoy..", "io.sluice.throttle..", "io.sluice.cli..")
+        .check(MAIN);
+  }
+
+  @Test
+  void nothingBelowTheWireDependsOnIt() {
+    noClasses().that().resideInAnyPackage("io.sluice.limiter..", "io.sluice.limits..", "io.sluice.envoy..", "io.sluice.throttle..",
+            "io.sluice.redis..", "io.sluice.config..", "io.sluice.telemetry..", "io.sluice.security..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.sluice.grpc..", "io.sluice.ops..", "io.sluice.cli..", "io.sluice.demo..")
+        .check(MAIN);
+  }
+}
