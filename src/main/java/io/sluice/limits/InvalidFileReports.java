@@ -32,4 +32,9 @@ public final class InvalidFileReports {
     reported = content;
     return true;
   }
+
+  /** Whether this content failed once and waits for the next read to say whether it stays (a half-written file does not). */
+  public boolean readAgainFirst(String content) {
+    return content.equals(pending);
+  }
 }

@@ -130,8 +130,13 @@ public final class LimitsVerticle extends VerticleBase {
   }
 
   private void rejectFileOnceStable(String reason, String content) {
-    if (!content.equals(lastFileContent) && invalidFile.shouldReport(content)) {
+    if (content.equals(lastFileContent)) {
+      return;
+    }
+    if (invalidFile.shouldReport(content)) {
       reject(fileSource, reason);
+    } else if (invalidFile.readAgainFirst(content)) {
+      log.debug("limits from {} do not apply as read ({}); read again at the next scan before this is reported", fileSource, reason);
     }
   }
 

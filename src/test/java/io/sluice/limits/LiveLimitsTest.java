@@ -143,13 +143,25 @@ class LiveLimitsTest {
 
   @Test
   void aHalfWrittenFileIsReadAgainInsteadOfReported() throws Exception {
-    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("limitsScanMs", 300))) {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger limitsLog = (Logger) LoggerFactory.getLogger(LimitsVerticle.class);
+    ch.qos.logback.classic.Level level = limitsLog.getLevel();
+    limitsLog.setLevel(ch.qos.logback.classic.Level.DEBUG);
+    logs.start();
+    limitsLog.addAppender(logs);
+    // A scan a second: the editor's second write comes well before the next scan, as it would.
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("limitsScanMs", 1000))) {
       String edited = LIMITS.replace("\"capacity\": 5,", "\"capacity\": 7,");
       Files.writeString(sluice.limitsFile(), edited.substring(0, edited.length() / 2));
-      Thread.sleep(30);
+      // Certainly seen half-written: a scan read it, and held it back to read it again.
+      Await.until("a scan to read the half-written file", SOON, () -> List.copyOf(logs.list).stream()
+          .anyMatch(event -> event.getFormattedMessage().contains("read again at the next scan before this is reported")));
       Files.writeString(sluice.limitsFile(), edited);
       Await.until("the edited limit", SOON, () -> sluice.check(newUser(), "login").getLimit() == 7);
       assertEquals(0, sluice.sluice().limits().status().rejected());
+    } finally {
+      limitsLog.detachAppender(logs);
+      limitsLog.setLevel(level);
     }
   }
 
