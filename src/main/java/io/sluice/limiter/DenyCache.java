@@ -93,12 +93,11 @@ public final class DenyCache {
       long endsInMs = ceilMs(leftNanos);
       return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, 0, endsInMs, endsInMs, null, 0, 0, 0, "", "", null);
     }
-    // The bucket holds `cost` tokens after leftNanos, and each further token takes 1/refill s.
+    // The bucket holds `cost` tokens after leftNanos: what it holds now is that, less the refill meanwhile.
     double tokensNow = entry.cost - leftNanos / 1e9 * refill;
-    long retryAfterMs = ceilMs(leftNanos + (cost - entry.cost) / refill * 1e9);
-    long resetAfterMs = ceilMs(leftNanos + (rule.capacity() - entry.cost) / refill * 1e9);
-    return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, (long) Math.max(0, Math.floor(tokensNow)),
-        retryAfterMs, resetAfterMs, null, 0, 0, 0, "", "", null);
+    return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, TokenBucketMath.whole(tokensNow),
+        TokenBucketMath.msUntil(cost - tokensNow, refill), TokenBucketMath.msUntil(rule.capacity() - tokensNow, refill),
+        null, 0, 0, 0, "", "", null);
   }
 
   private static long ceilMs(double nanos) {

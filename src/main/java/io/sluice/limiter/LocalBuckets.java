@@ -53,17 +53,15 @@ public final class LocalBuckets {
           LruBytes.ENTRY_OVERHEAD_BYTES + 64 + LruBytes.stringBytes(userId) + LruBytes.stringBytes(bucketName));
     }
     synchronized (bucket) {
-      double elapsedSeconds = Math.max(0, nowNanos - bucket.updatedNanos) / 1e9;
-      double tokens = Math.min(capacity, bucket.tokens + elapsedSeconds * refillPerSecond);
+      double tokens = TokenBucketMath.refilled(bucket.tokens, capacity, refillPerSecond, (nowNanos - bucket.updatedNanos) / 1e9);
       bucket.updatedNanos = nowNanos;
-      boolean allowed = tokens + 1e-9 >= cost;
+      boolean allowed = TokenBucketMath.holds(tokens, cost);
       if (allowed) {
         tokens -= cost;
       }
       bucket.tokens = tokens;
-      long retryAfterMs = allowed ? 0 : (long) Math.ceil((cost - tokens) * 1000 / refillPerSecond);
-      long resetAfterMs = (long) Math.ceil(Math.max(0, capacity - tokens) * 1000 / refillPerSecond);
-      return new Take(allowed, (long) Math.floor(Math.max(0, tokens) + 1e-9), retryAfterMs, resetAfterMs);
+      long retryAfterMs = allowed ? 0 : TokenBucketMath.msUntil(cost - tokens, refillPerSecond);
+      return new Take(allowed, TokenBucketMath.whole(tokens), retryAfterMs, TokenBucketMath.msUntil(capacity - tokens, refillPerSecond));
     }
   }
 
