@@ -393,7 +393,7 @@ public final class Limiter {
         : RedisKeys.forCheck(pending.userId, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
     long sendByNanos = now + redisTimeoutNanos;
     if (callerDeadlineNanos < sendByNanos) {
-      redis.eval(check, keys, scriptArgs(pending, pending.tokens), sendByNanos, callerDeadlineNanos, pending);
+      redis.eval(check, keys, TokenBucketScript.args(rule, pending.userId, pending.tokens), sendByNanos, callerDeadlineNanos, pending);
       return;
     }
     if (!turnEndScheduled) {
@@ -427,18 +427,6 @@ public final class Limiter {
       }
       call.send();
     }
-  }
-
-  /** lua/token_bucket.lua's ARGV: {@code cost} is one check's tokens, or a group's, separated by spaces. */
-  private static Object[] scriptArgs(PendingCheck pending, Object cost) {
-    Rule rule = pending.rule;
-    AbusePolicy abuse = rule.abuse();
-    if (abuse == null) {
-      return new Object[] {rule.capacity(), rule.refillPerSecond(), cost};
-    }
-    return new Object[] {rule.capacity(), rule.refillPerSecond(), cost,
-        (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
-        abuse.historyMs(), abuse.scope().wireName(), rule.name(), RedisKeys.readable(pending.userId), rule.name()};
   }
 
   /** At the end of the turn: each open call goes to Redis; the next turn starts afresh. */
@@ -477,49 +465,35 @@ public final class Limiter {
     return enforceOrShadow(decision, pending.shadowRule, pending.userId, pending.action);
   }
 
-  /**
-   * Reads the script's reply: { code, remaining, retry_after_ms, reset_after_ms, violations } and, when a ban is involved,
-   * { ban_level, ban_scope, ban_reason, created }.
-   */
-  private Decision fromReply(PendingCheck pending, Object[] reply) {
+  /** The decision in the script's reply. */
+  private Decision fromReply(PendingCheck pending, TokenBucketScript.Reply reply) {
     Rule rule = pending.rule;
-    int code = ((Long) reply[0]).intValue();
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
-    Decision.Outcome outcome = switch (code) {
-      case 1 -> Decision.Outcome.ALLOW;
-      case 2, 3 -> Decision.Outcome.BAN;
-      case 0 -> Decision.Outcome.DENY;
-      default -> throw new IllegalStateException("unknown decision code " + code);
-    };
-    // Code 2 is a real ban, which a shadowed rule still enforces; everything else it decided itself.
-    boolean shadow = code == 2 ? pending.shadowEverything : pending.shadowRule;
+    // A real ban is enforced even by a shadowed rule; everything else that rule decided itself.
+    boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : pending.shadowRule;
     rememberBan(pending, reply);
-    if (code == 0) {
-      denyCache.remember(pending.userId, rule, pending.tokens, pending.sentNanos, (Long) reply[2]);
+    if (reply.code() == TokenBucketScript.Reply.DENY) {
+      denyCache.remember(pending.userId, rule, pending.tokens, pending.sentNanos, reply.retryAfterMs());
     }
-    // An answer without a ban carries the first five fields only.
-    boolean withBan = reply.length > 5;
-    Decision decision = new Decision(outcome, rule.name(), rule.capacity(), rule.refillPerSecond(), (Long) reply[1], (Long) reply[2],
-        (Long) reply[3], null, ((Long) reply[4]).intValue(), maxViolations, withBan ? ((Long) reply[5]).intValue() : 0,
-        withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "", null);
+    Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
+        reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
+        reply.banReason(), null);
     return enforceOrShadow(decision, shadow, pending.userId, pending.action);
   }
 
   /** A ban this check met or made is cached; one it made is counted and logged, even when its answer came too late. */
-  private void rememberBan(PendingCheck pending, Object[] reply) {
-    if (((Long) reply[0]).intValue() != 2) {
+  private void rememberBan(PendingCheck pending, TokenBucketScript.Reply reply) {
+    if (reply.code() != TokenBucketScript.Reply.BAN) {
       return;
     }
-    long lengthMs = (Long) reply[2];
-    int violations = ((Long) reply[4]).intValue();
-    int level = ((Long) reply[5]).intValue();
-    String scope = (String) reply[6];
-    String reason = (String) reply[7];
-    if ((Long) reply[8] == 1) {
-      BansMade.record(metrics, pending.rule.name(), scope, RedisKeys.readable(pending.userId), pending.rule.name(), level, lengthMs, reason);
+    long lengthMs = reply.retryAfterMs();
+    if (reply.banCreated()) {
+      BansMade.record(metrics, pending.rule.name(), reply.banScope(), RedisKeys.readable(pending.userId), pending.rule.name(),
+          reply.banLevel(), lengthMs, reply.banReason());
     }
-    BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(lengthMs), level, scope, reason, violations);
-    banCache.remember(pending.userId, "user".equals(scope), pending.rule.name(), entry, pending.epoch);
+    BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(lengthMs), reply.banLevel(),
+        reply.banScope(), reply.banReason(), reply.violations());
+    banCache.remember(pending.userId, "user".equals(reply.banScope()), pending.rule.name(), entry, pending.epoch);
   }
 
   private static Decision fromCache(Rule rule, BanCache.Entry ban) {
@@ -555,7 +529,7 @@ public final class Limiter {
 
     /** The decision in the script's reply. */
     Decision read(Object[] reply) {
-      return fromReply(this, reply);
+      return fromReply(this, TokenBucketScript.Reply.decode(reply));
     }
 
     @Override
@@ -599,7 +573,7 @@ public final class Limiter {
     @Override
     public void onLateReply(Object reply) {
       try {
-        rememberBan(this, (Object[]) reply);
+        rememberBan(this, TokenBucketScript.Reply.decode((Object[]) reply));
       } catch (RuntimeException e) {
         faults.record(RedisFault.REPLY, "cannot read a late check reply: " + e);
       }
@@ -623,13 +597,13 @@ public final class Limiter {
     /** ARGV for this segment: one cost, or the members' costs separated by spaces. */
     Object[] args() {
       if (members.size() == 1) {
-        return scriptArgs(head, head.tokens);
+        return TokenBucketScript.args(head.rule, head.userId, head.tokens);
       }
       StringBuilder costs = new StringBuilder(members.size() * 2);
       for (PendingCheck member : members) {
         costs.append(member.tokens).append(' ');
       }
-      return scriptArgs(head, costs.toString());
+      return TokenBucketScript.args(head.rule, head.userId, costs.toString());
     }
   }
 

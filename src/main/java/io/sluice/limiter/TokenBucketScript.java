@@ -1,0 +1,68 @@
+package io.sluice.limiter;
+
+import io.sluice.limits.AbusePolicy;
+import io.sluice.limits.Rule;
+import io.sluice.redis.RedisKeys;
+
+/**
+ * {@code lua/token_bucket.lua}'s wire format, both ways, beside the script's own header (which
+ * documents KEYS, ARGV and the reply): the arguments of one bucket's checks, and a reply decoded
+ * into a record. Change the two together.
+ */
+final class TokenBucketScript {
+
+  private TokenBucketScript() {
+  }
+
+  /**
+   * ARGV for one bucket: {@code cost} is one check's tokens, or the costs of several of the bucket's
+   * checks separated by spaces.
+   */
+  static Object[] args(Rule rule, String identity, Object cost) {
+    AbusePolicy abuse = rule.abuse();
+    if (abuse == null) {
+      return new Object[] {rule.capacity(), rule.refillPerSecond(), cost};
+    }
+    return new Object[] {rule.capacity(), rule.refillPerSecond(), cost,
+        (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
+        abuse.historyMs(), abuse.scope().wireName(), rule.name(), RedisKeys.readable(identity), rule.name()};
+  }
+
+  /**
+   * One check's reply: { code, remaining, retry_after_ms, reset_after_ms, violations } and, when a
+   * ban is involved, { ban_level, ban_scope, ban_reason, created }.
+   *
+   * @param retryAfterMs for a ban, until it ends
+   * @param banCreated   this very call made the ban
+   */
+  record Reply(int code, long remaining, long retryAfterMs, long resetAfterMs, int violations, int banLevel, String banScope,
+               String banReason, boolean banCreated) {
+
+    static final int DENY = 0;
+    static final int ALLOW = 1;
+    /** A ban that blocks, even under a rule in shadow mode. */
+    static final int BAN = 2;
+    /** A ban that exists only in shadow: the caller never blocks on it. */
+    static final int SHADOW_BAN = 3;
+
+    static Reply decode(Object[] reply) {
+      int code = ((Long) reply[0]).intValue();
+      if (code < DENY || code > SHADOW_BAN) {
+        throw new IllegalStateException("unknown decision code " + code);
+      }
+      // An answer without a ban carries the first five fields only.
+      boolean withBan = reply.length > 5;
+      return new Reply(code, (Long) reply[1], (Long) reply[2], (Long) reply[3], ((Long) reply[4]).intValue(),
+          withBan ? ((Long) reply[5]).intValue() : 0, withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "",
+          withBan && (Long) reply[8] == 1);
+    }
+
+    Decision.Outcome outcome() {
+      return switch (code) {
+        case ALLOW -> Decision.Outcome.ALLOW;
+        case BAN, SHADOW_BAN -> Decision.Outcome.BAN;
+        default -> Decision.Outcome.DENY;
+      };
+    }
+  }
+}
