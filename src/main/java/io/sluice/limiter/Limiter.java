@@ -2,7 +2,6 @@ package io.sluice.limiter;
 
 import io.sluice.config.FailureMode;
 import io.sluice.config.Settings;
-import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Limits;
 import io.sluice.limits.Names;
 import io.sluice.limits.Rule;
@@ -20,18 +19,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Decides one check: validates it, reads the limits snapshot once, answers listed users and cached
- * bans locally, and otherwise runs ban check, token bucket and abuse counting in Redis in one
- * EVALSHA. When Redis is unavailable the rule's failure mode answers, marked degraded; nothing
- * else ever makes up an answer. Non-blocking; one instance per gRPC verticle (event loop).
+ * Decides one check, as policy: validates it, reads the limits snapshot once, answers listed users,
+ * cached bans and certain refusals locally, and otherwise hands it to the {@link CheckStore}, which
+ * runs ban check, token bucket and abuse counting in Redis in one EVALSHA. When Redis is
+ * unavailable the rule's failure mode answers, marked degraded; nothing else ever makes up an
+ * answer. Non-blocking; one instance per gRPC verticle (event loop).
  */
 public final class Limiter {
 
@@ -53,22 +51,7 @@ public final class Limiter {
   private final LocalBuckets localBuckets;
   private final FleetSize fleet;
   private final RedisFaults faults;
-  /**
-   * One Redis holds every key: the checks of different users in a turn may share a script call (a
-   * Cluster refuses a call whose keys are in different slots, even on the same node).
-   */
-  private final boolean mixUsers;
-  /** This turn's script calls still open to more checks: one on a single Redis; one per user on a Cluster. */
-  private final Map<String, SharedCall> callsOfTurn = new HashMap<>();
-  /**
-   * Each user's latest segment in an open call: a check of the same bucket joins it; any other
-   * check of the user starts a new one after it. A user's checks are so decided in the order they
-   * came (a ban one makes meets the next); other users' keys are disjoint, so their order is free.
-   */
-  private final Map<String, Segment> latestSegmentOfUser = new HashMap<>();
-  private final Runnable sendCallsOfTurn = this::sendCallsOfTurn;
-  private boolean turnEndScheduled;
-
+  private final CheckStore store;
   public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
                  ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults) {
@@ -87,7 +70,7 @@ public final class Limiter {
     this.localBuckets = localBuckets;
     this.fleet = fleet;
     this.faults = faults;
-    this.mixUsers = !settings.redis().cluster();
+    this.store = new CheckStore(redis, check, metrics, faults, redisTimeoutNanos, !settings.redis().cluster());
   }
 
   /** The most checks one CheckBatch call may hold. */
@@ -289,7 +272,7 @@ public final class Limiter {
       return Future.succeededFuture(certain);
     }
     PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now);
-    callRedis(pending, now, callerDeadlineNanos);
+    store.take(pending, now, callerDeadlineNanos);
     return pending.promise.future();
   }
 
@@ -377,74 +360,6 @@ public final class Limiter {
     return decision.shadowed();
   }
 
-  /**
-   * Adds the check to a script call of this event-loop turn, which leaves at the end of the turn, or
-   * as soon as it holds enough checks for an idle Redis to start on. Checks of one bucket are one
-   * segment of the call, decided together (a hot key's 16 checks read together cost Redis 2 calls,
-   * not 16); on a single Redis, other users' checks share the call as further segments (a call's
-   * dispatch and reply cost Redis more than a check's arithmetic). A caller who waits less than Redis
-   * is given goes alone: its own deadline must answer it.
-   */
-  private void callRedis(PendingCheck pending, long now, long callerDeadlineNanos) {
-    Rule rule = pending.rule;
-    AbusePolicy abuse = rule.abuse();
-    String[] keys = abuse == null
-        ? RedisKeys.forCheck(pending.userId, rule.name(), false, false, false)
-        : RedisKeys.forCheck(pending.userId, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule);
-    long sendByNanos = now + redisTimeoutNanos;
-    if (callerDeadlineNanos < sendByNanos) {
-      redis.eval(check, keys, TokenBucketScript.args(rule, pending.userId, pending.tokens), sendByNanos, callerDeadlineNanos, pending);
-      return;
-    }
-    if (!turnEndScheduled) {
-      turnEndScheduled = true;
-      redis.atEndOfTurn(sendCallsOfTurn);
-    }
-    Segment segment = latestSegmentOfUser.get(pending.userId);
-    if (segment == null || !segment.keys[0].equals(keys[0]) || segment.head.shadowRule != pending.shadowRule
-        || !segment.head.rule.equals(rule)) {
-      // On a Cluster every key of one user is in one slot (the hash tag), and only there.
-      String callKey = mixUsers ? "" : pending.userId;
-      SharedCall open = callsOfTurn.get(callKey);
-      if (open == null) {
-        open = new SharedCall(callKey);
-        callsOfTurn.put(callKey, open);
-      }
-      segment = new Segment(keys, pending, open);
-      open.segments.add(segment);
-      latestSegmentOfUser.put(pending.userId, segment);
-    }
-    SharedCall call = segment.call;
-    segment.members.add(pending);
-    call.add(sendByNanos, callerDeadlineNanos);
-    if (call.checks >= RedisPipelines.EARLY_WRITE) {
-      // Enough for an idle Redis to start on now (the connection writes it at once); the checks
-      // after it join a new call. Waiting for the end of the turn instead made Redis idle while the
-      // rest was read (docs/benchmarks.md: 45k against 56k checks/s).
-      callsOfTurn.remove(call.key);
-      for (Segment left : call.segments) {
-        latestSegmentOfUser.remove(left.head.userId, left);
-      }
-      call.send();
-    }
-  }
-
-  /** At the end of the turn: each open call goes to Redis; the next turn starts afresh. */
-  private void sendCallsOfTurn() {
-    // Taken out and the maps cleared before any is sent: a send may answer at once (an open breaker),
-    // and whatever that answer starts belongs to the next turn, not to a map being walked.
-    turnEndScheduled = false;
-    if (callsOfTurn.isEmpty()) {
-      return;
-    }
-    List<SharedCall> calls = new ArrayList<>(callsOfTurn.values());
-    callsOfTurn.clear();
-    latestSegmentOfUser.clear();
-    for (SharedCall call : calls) {
-      call.send();
-    }
-  }
-
   /** The answer of the rule's failure mode while Redis is unavailable; always marked degraded. */
   private Decision failureMode(PendingCheck pending, Unavailable why, long retryAfterMs) {
     Rule rule = pending.rule;
@@ -505,7 +420,7 @@ public final class Limiter {
 
 
   /** One check on its way through Redis, and every way it can end. */
-  private class PendingCheck implements ScriptCallback {
+  private class PendingCheck implements CheckStore.Waiting {
     final Promise<Decision> promise = Promise.promise();
     final String userId;
     final String action;
@@ -525,6 +440,26 @@ public final class Limiter {
       this.shadowEverything = shadowEverything;
       this.shadowRule = shadowRule;
       this.sentNanos = sentNanos;
+    }
+
+    @Override
+    public String identity() {
+      return userId;
+    }
+
+    @Override
+    public Rule rule() {
+      return rule;
+    }
+
+    @Override
+    public long tokens() {
+      return tokens;
+    }
+
+    @Override
+    public boolean shadowRule() {
+      return shadowRule;
     }
 
     /** The decision in the script's reply. */
@@ -576,152 +511,6 @@ public final class Limiter {
         rememberBan(this, TokenBucketScript.Reply.decode((Object[]) reply));
       } catch (RuntimeException e) {
         faults.record(RedisFault.REPLY, "cannot read a late check reply: " + e);
-      }
-    }
-  }
-
-  /** One bucket's checks in a shared call: lua/token_bucket.lua decides them one after the other. */
-  private final class Segment {
-    final String[] keys;
-    /** The first check: its rule, user and shadow are every member's. */
-    final PendingCheck head;
-    final SharedCall call;
-    final List<PendingCheck> members = new ArrayList<>(2);
-
-    Segment(String[] keys, PendingCheck head, SharedCall call) {
-      this.keys = keys;
-      this.head = head;
-      this.call = call;
-    }
-
-    /** ARGV for this segment: one cost, or the members' costs separated by spaces. */
-    Object[] args() {
-      if (members.size() == 1) {
-        return TokenBucketScript.args(head.rule, head.userId, head.tokens);
-      }
-      StringBuilder costs = new StringBuilder(members.size() * 2);
-      for (PendingCheck member : members) {
-        costs.append(member.tokens).append(' ');
-      }
-      return TokenBucketScript.args(head.rule, head.userId, costs.toString());
-    }
-  }
-
-  /**
-   * The checks of one event-loop turn that share a script call, in segments, one per bucket: each
-   * check is decided as if it had come alone in the same microsecond, after the ones before it in
-   * the call (a ban made by one is met by the next), and gets its own reply.
-   */
-  private final class SharedCall implements ScriptCallback {
-    final String key;
-    final List<Segment> segments = new ArrayList<>(4);
-    int checks;
-    private long sendByNanos = Long.MAX_VALUE;
-    private long callerDeadlineNanos = Long.MAX_VALUE;
-    /** The checks in the order of the replies: segment after segment. */
-    private PendingCheck[] members;
-
-    SharedCall(String key) {
-      this.key = key;
-    }
-
-    void add(long sendBy, long callerDeadline) {
-      checks++;
-      sendByNanos = Math.min(sendByNanos, sendBy);
-      callerDeadlineNanos = Math.min(callerDeadlineNanos, callerDeadline);
-    }
-
-    void send() {
-      Segment first = segments.get(0);
-      if (checks == 1) {
-        redis.eval(check, first.keys, first.args(), sendByNanos, callerDeadlineNanos, first.head);
-        return;
-      }
-      members = new PendingCheck[checks];
-      int m = 0;
-      for (Segment segment : segments) {
-        for (PendingCheck member : segment.members) {
-          members[m++] = member;
-        }
-      }
-      metrics.groupedChecks(checks);
-      if (segments.size() == 1) {
-        redis.eval(check, first.keys, first.args(), checks, sendByNanos, callerDeadlineNanos, this);
-        return;
-      }
-      // lua/token_bucket.lua's batch: ARGV 'batch', each segment's key count, then the segments' arguments.
-      StringBuilder layout = new StringBuilder(segments.size());
-      int keyCount = 0;
-      for (Segment segment : segments) {
-        layout.append(segment.keys.length);
-        keyCount += segment.keys.length;
-      }
-      String[] keys = new String[keyCount];
-      List<Object> args = new ArrayList<>(2 + segments.size() * 3);
-      args.add("batch");
-      args.add(layout.toString());
-      int k = 0;
-      for (Segment segment : segments) {
-        System.arraycopy(segment.keys, 0, keys, k, segment.keys.length);
-        k += segment.keys.length;
-        Collections.addAll(args, segment.args());
-      }
-      redis.eval(check, keys, args.toArray(), checks, sendByNanos, callerDeadlineNanos, this);
-    }
-
-    /** The reply of each member, or null (recorded as a fault) when the reply is not one per member. */
-    private Object[] each(Object reply) {
-      if (reply instanceof Object[] replies && replies.length == members.length) {
-        return replies;
-      }
-      String incident = faults.record(RedisFault.REPLY, "a shared call's reply is not one reply per check: " + reply);
-      for (PendingCheck member : members) {
-        member.promise.tryFail(CheckFailure.fault(incident));
-      }
-      return null;
-    }
-
-    @Override
-    public void onReply(Object reply) {
-      Object[] replies = each(reply);
-      for (int i = 0; replies != null && i < replies.length; i++) {
-        members[i].onReply(replies[i]);
-      }
-    }
-
-    @Override
-    public void onUnavailable(Unavailable why, long retryAfterMs) {
-      for (PendingCheck member : members) {
-        member.onUnavailable(why, retryAfterMs);
-      }
-    }
-
-    @Override
-    public void onDeadline() {
-      for (PendingCheck member : members) {
-        member.onDeadline();
-      }
-    }
-
-    @Override
-    public void onOverload() {
-      for (PendingCheck member : members) {
-        member.onOverload();
-      }
-    }
-
-    @Override
-    public void onFault(RedisFault fault, String incidentId) {
-      for (PendingCheck member : members) {
-        member.onFault(fault, incidentId);
-      }
-    }
-
-    @Override
-    public void onLateReply(Object reply) {
-      Object[] replies = each(reply);
-      for (int i = 0; replies != null && i < replies.length; i++) {
-        members[i].onLateReply(replies[i]);
       }
     }
   }
