@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.sluice.config.Settings;
+import io.sluice.platform.VertxInternals;
 import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
@@ -13,7 +14,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.impl.HttpServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,9 +57,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * whenever its own queue of messages drains. That stops an NIO channel only while its auto-read is
  * off: with auto-read on, the channel keeps its socket's read interest and is read when data comes,
  * read requests or not (docs/benchmarks.md measured it, and why turning auto-read off here was not
- * kept). Connections are closed on their channel. Vert.x has no
- * public way to a server connection's channel, and its internal {@link HttpServerConnection} is the
- * one place this project reaches for it (with {@link GrpcVerticle}'s flush hook). Every method runs
+ * kept). Connections are closed on their channel, reached through {@link VertxInternals#channelOf}
+ * (Vert.x has no public way to it); a connection it cannot reach is refused. Every method runs
  * on the owning event loop.
  */
 public final class ConnectionGuards {
@@ -149,11 +148,15 @@ public final class ConnectionGuards {
 
   /** A connection arrived: counted, or closed at once when the port holds as many as it may. */
   void arrived(HttpConnection connection) {
-    if (!(connection instanceof HttpServerConnection server)) {
-      log.error("a gRPC connection is a {}, not Vert.x's HttpServerConnection: it cannot be guarded", connection.getClass());
+    Channel channel;
+    try {
+      channel = VertxInternals.channelOf(connection).channel();
+    } catch (IllegalStateException unguardable) {
+      // Served unguarded, one client could take the instance down: refused, and said loudly.
+      log.error("refused a gRPC connection that cannot be guarded: {}", unguardable.getMessage());
+      connection.close();
       return;
     }
-    Channel channel = server.channelHandlerContext().channel();
     if (open.connections.incrementAndGet() > limits.maxConnections()) {
       open.connections.decrementAndGet();
       metrics.connectionClosed("max_connections");

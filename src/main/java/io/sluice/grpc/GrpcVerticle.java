@@ -37,6 +37,7 @@ import io.sluice.redis.RedisClients;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisPipelines;
 import io.sluice.redis.RedisTopology;
+import io.sluice.platform.VertxInternals;
 import io.sluice.security.BearerToken;
 import io.sluice.security.ServerTls;
 import io.sluice.telemetry.Health;
@@ -45,7 +46,6 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.impl.HttpServerConnection;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.redis.client.Redis;
 
@@ -173,14 +173,12 @@ public final class GrpcVerticle extends VerticleBase {
    * batch completed leaves in one write, as the requests arrived: the JVM's CPU per check fell from
    * about 27 to 14 us (docs/benchmarks.md). Placed last, it takes each flush before the HTTP/2
    * handler's flow controller runs for it, so that runs once per turn too. Vert.x has no public way
-   * to a server connection's Netty pipeline, hence its internal {@link HttpServerConnection}.
+   * to a server connection's Netty pipeline, hence {@link VertxInternals#channelOf}.
    */
   private void flushOncePerTurn(HttpConnection connection) {
-    if (connection instanceof HttpServerConnection server) {
-      ChannelPipeline pipeline = server.channelHandlerContext().pipeline();
-      pipeline.addFirst("count-writes", new WriteCounter(shared.metrics()));
-      pipeline.addLast("flush-once-per-turn", new FlushConsolidationHandler(256, true));
-    }
+    ChannelPipeline pipeline = VertxInternals.channelOf(connection).pipeline();
+    pipeline.addFirst("count-writes", new WriteCounter(shared.metrics()));
+    pipeline.addLast("flush-once-per-turn", new FlushConsolidationHandler(256, true));
   }
 
   /** Counts the flushes that carry bytes to the socket: {@code sluice_grpc_writes_total}. */

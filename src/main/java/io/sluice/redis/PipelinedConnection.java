@@ -3,11 +3,11 @@ package io.sluice.redis;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.sluice.config.RedisAccess;
+import io.sluice.platform.VertxInternals;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.ContextInternal;
-import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
@@ -96,7 +96,7 @@ final class PipelinedConnection {
   private int unsentChecks;
   private final ArrayDeque<RedisCall> inFlight = new ArrayDeque<>();
   private final Runnable flushTask = this::flush;
-  private NetSocketInternal socket;
+  private NetSocket socket;
   private State state = State.DOWN;
   private Future<Void> opening;
   /** Those waiting in {@link #opened()} for the connection to be ready. */
@@ -117,10 +117,10 @@ final class PipelinedConnection {
    * @param redisTimeoutMs the oldest written command unanswered this long, while the loop ran: Redis does not answer
    * @param stallMs        stalled, and the oldest command unanswered this long: the connection is taken for dead and reopened
    */
-  PipelinedConnection(Vertx vertx, ContextInternal context, NetClient netClient, RedisAccess node, List<LuaScript> scripts,
+  PipelinedConnection(Vertx vertx, Context context, NetClient netClient, RedisAccess node, List<LuaScript> scripts,
                       long handshakeTimeoutMs, long redisTimeoutMs, long stallMs, Listener listener) {
     this.vertx = vertx;
-    this.eventLoop = context.nettyEventLoop();
+    this.eventLoop = VertxInternals.eventLoop(context);
     this.netClient = netClient;
     this.node = node;
     this.scripts = List.copyOf(scripts);
@@ -204,11 +204,11 @@ final class PipelinedConnection {
       connected.close();
       return Future.failedFuture("connection to redis " + node.address() + " closed by sluice");
     }
-    socket = (NetSocketInternal) connected;
+    socket = connected;
     // A new socket's first byte starts a reply: nothing of an earlier socket may be taken for its beginning.
     parser.release();
     state = State.HANDSHAKE;
-    socket.messageHandler(this::onMessage);
+    VertxInternals.onMessages(socket, this::onMessage);
     socket.closeHandler(closed -> broken(new java.io.IOException("connection to redis " + node.address() + " closed")));
     socket.exceptionHandler(this::broken);
     List<Future<Object>> replies = new ArrayList<>();
@@ -281,7 +281,7 @@ final class PipelinedConnection {
       socket.drainHandler(drained -> scheduleFlush());
       return;
     }
-    ByteBuf out = socket.channelHandlerContext().alloc().buffer(unsent.size() * 192);
+    ByteBuf out = VertxInternals.allocator(socket).buffer(unsent.size() * 192);
     long now = System.nanoTime();
     if (inFlight.isEmpty()) {
       // The Redis timeout of what is written now runs from now.
@@ -299,14 +299,14 @@ final class PipelinedConnection {
       call.writtenNanos = now;
       inFlight.add(call);
     }
-    socket.writeMessage(out).onFailure(this::broken);
+    VertxInternals.writeMessage(socket, out).onFailure(this::broken);
   }
 
   private void onMessage(Object message) {
     if (!(message instanceof ByteBuf data)) {
       return;
     }
-    NetSocketInternal readFrom = socket;
+    NetSocket readFrom = socket;
     reading = true;
     try {
       parser.feed(data, this::onReply);
@@ -496,7 +496,8 @@ final class PipelinedConnection {
     opening = null;
     lastFailure = cause;
     if (socket != null) {
-      socket.messageHandler(null).closeHandler(null).exceptionHandler(null);
+      VertxInternals.onMessages(socket, null);
+      socket.closeHandler(null).exceptionHandler(null);
       socket.close();
       socket = null;
     }
@@ -561,7 +562,7 @@ final class PipelinedConnection {
     if (state == State.CLOSED) {
       return Future.succeededFuture();
     }
-    NetSocketInternal open = socket;
+    NetSocket open = socket;
     state = State.CLOSED;
     if (readyWaiters != null) {
       readyWaiters.tryFail("connection to redis " + node.address() + " closed by sluice");

@@ -2,9 +2,9 @@ package io.sluice.redis;
 
 import io.sluice.config.RedisAccess;
 import io.sluice.telemetry.Logs;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.NetClient;
 
 import java.util.Collection;
@@ -34,7 +34,7 @@ public final class RedisBreakers {
   };
 
   private final Vertx vertx;
-  private final ContextInternal context;
+  private final Context context;
   private final NetClient probeClient;
   private final List<LuaScript> scripts;
   private final int maxFailures;
@@ -48,7 +48,7 @@ public final class RedisBreakers {
    */
   public RedisBreakers(Vertx vertx, RedisAccess anyNode, List<LuaScript> scripts, int maxFailures, long resetMs, long probeTimeoutMs) {
     this.vertx = vertx;
-    this.context = (ContextInternal) vertx.getOrCreateContext();
+    this.context = vertx.getOrCreateContext();
     this.probeClient = vertx.createNetClient(anyNode.netOptions((int) probeTimeoutMs));
     this.scripts = List.copyOf(scripts);
     this.maxFailures = maxFailures;

@@ -1,10 +1,12 @@
 package io.sluice.redis;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
 import io.sluice.config.RedisAccess;
+import io.sluice.platform.VertxInternals;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.NetClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +50,9 @@ public final class RedisPipelines {
 
   private final Observer observer;
   private final Vertx vertx;
-  private final ContextInternal context;
+  private final Context context;
+  /** The context's Netty loop, reached once at start: a Vert.x without it fails here, not on a check. */
+  private final EventLoop eventLoop;
   private final NetClient netClient;
   private final RedisTopology topology;
   private final RedisBreakers breakers;
@@ -83,7 +87,8 @@ public final class RedisPipelines {
                         Observer observer) {
     this.observer = observer;
     this.vertx = vertx;
-    this.context = (ContextInternal) vertx.getOrCreateContext();
+    this.context = vertx.getOrCreateContext();
+    this.eventLoop = VertxInternals.eventLoop(context);
     RedisAccess any = topology.nodes().get(0);
     this.netClient = vertx.createNetClient(any.netOptions((int) handshakeTimeoutMs));
     this.topology = topology;
@@ -173,7 +178,7 @@ public final class RedisPipelines {
    * sent after this call: what it sends leaves with them.
    */
   public void atEndOfTurn(Runnable task) {
-    context.nettyEventLoop().execute(task);
+    eventLoop.execute(task);
   }
 
   /** @param asking precede it with ASKING (a cluster slot being migrated): both leave in the same write */

@@ -46,4 +46,12 @@ class PackageStructureTest {
         .should().dependOnClassesThat().resideInAnyPackage("io.sluice.grpc..", "io.sluice.ops..", "io.sluice.cli..", "io.sluice.demo..")
         .check(MAIN);
   }
+
+  @Test
+  void onlyThePlatformAdapterReachesIntoVertxInternals() {
+    noClasses().that().resideOutsideOfPackage("io.sluice.platform..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.vertx.core.internal..", "io.vertx.core.impl..", "io.vertx.core.http.impl..",
+            "io.vertx.core.net.impl..", "io.vertx.grpc.server.impl..", "io.vertx.grpc.common.impl..")
+        .check(MAIN);
+  }
 }
