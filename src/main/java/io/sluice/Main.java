@@ -173,5 +173,4 @@ public final class Main implements Callable<Integer> {
       System.exit(exitCode);
     }, "sluice-stop").start());
   }
-
-  /** Adds a flag to the settings layer of flags only when it was given, so that it overrides nothing otherwise. */}
+}

@@ -146,8 +146,12 @@ public final class ConnectionGuards {
     this.slowReaderNanos = limits.slowReaderTimeoutMs() * 1_000_000L;
   }
 
-  /** A connection arrived: counted, or closed at once when the port holds as many as it may. */
-  void arrived(HttpConnection connection) {
+  /**
+   * A connection arrived: counted, or closed at once when the port holds as many as it may.
+   *
+   * @return whether it is served (not refused)
+   */
+  boolean arrived(HttpConnection connection) {
     Channel channel;
     try {
       channel = VertxInternals.channelOf(connection).channel();
@@ -155,7 +159,7 @@ public final class ConnectionGuards {
       // Served unguarded, one client could take the instance down: refused, and said loudly.
       log.error("refused a gRPC connection that cannot be guarded: {}", unguardable.getMessage());
       connection.close();
-      return;
+      return false;
     }
     if (open.connections.incrementAndGet() > limits.maxConnections()) {
       open.connections.decrementAndGet();
@@ -163,7 +167,7 @@ public final class ConnectionGuards {
       log.warn("refused a gRPC connection from {}: the port holds maxConnections ({}) already", channel.remoteAddress(),
           limits.maxConnections());
       channel.close();
-      return;
+      return false;
     }
     Guard guard = new Guard(channel);
     guards.put(connection, guard);
@@ -179,6 +183,7 @@ public final class ConnectionGuards {
     if (sweepTimer < 0) {
       sweepTimer = vertx.setPeriodic(Math.max(50, limits.slowReaderTimeoutMs() / 4), tick -> closeSlowReaders());
     }
+    return true;
   }
 
   /** Whether the connection asks little: a backend asking now and then, not one flooding the instance. */

@@ -159,8 +159,9 @@ public final class GrpcVerticle extends VerticleBase {
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
         .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())))
         .connectionHandler(connection -> {
-          guards.arrived(connection);
-          flushOncePerTurn(connection);
+          if (guards.arrived(connection)) {
+            flushOncePerTurn(connection);
+          }
         });
     return Listening.listen(server, "gRPC", settings.host(), settings.port(), "--port");
   }

@@ -226,21 +226,24 @@ final class CheckStore {
       redis.eval(check, keys, args.toArray(), checks, sendByNanos, callerDeadlineNanos, this);
     }
 
-    /** The reply of each member, or null (recorded as a fault) when the reply is not one per member. */
-    private Object[] each(Object reply) {
+    /**
+     * The reply of each member, or null (recorded as a fault) when the reply is not one per member:
+     * then each member still waiting fails; a late reply's members were answered already.
+     */
+    private Object[] each(Object reply, boolean membersWaiting) {
       if (reply instanceof Object[] replies && replies.length == members.length) {
         return replies;
       }
       String incident = faults.record(RedisFault.REPLY, "a shared call's reply is not one reply per check: " + reply);
-      for (Waiting member : members) {
-        member.onFault(RedisFault.REPLY, incident);
+      for (int i = 0; membersWaiting && i < members.length; i++) {
+        members[i].onFault(RedisFault.REPLY, incident);
       }
       return null;
     }
 
     @Override
     public void onReply(Object reply) {
-      Object[] replies = each(reply);
+      Object[] replies = each(reply, true);
       for (int i = 0; replies != null && i < replies.length; i++) {
         members[i].onReply(replies[i]);
       }
@@ -276,7 +279,7 @@ final class CheckStore {
 
     @Override
     public void onLateReply(Object reply) {
-      Object[] replies = each(reply);
+      Object[] replies = each(reply, false);
       for (int i = 0; replies != null && i < replies.length; i++) {
         members[i].onLateReply(replies[i]);
       }

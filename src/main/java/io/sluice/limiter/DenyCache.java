@@ -96,7 +96,8 @@ public final class DenyCache {
     // The bucket holds `cost` tokens after leftNanos: what it holds now is that, less the refill meanwhile.
     double tokensNow = entry.cost - leftNanos / 1e9 * refill;
     return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, TokenBucketMath.whole(tokensNow),
-        TokenBucketMath.msUntil(cost - tokensNow, refill), TokenBucketMath.msUntil(rule.capacity() - tokensNow, refill),
+        // A refusal always waits: at least a millisecond, as the script never denies with nothing missing.
+        Math.max(1, TokenBucketMath.msUntil(cost - tokensNow, refill)), TokenBucketMath.msUntil(rule.capacity() - tokensNow, refill),
         null, 0, 0, 0, "", "", null);
   }
 

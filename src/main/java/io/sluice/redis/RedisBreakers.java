@@ -1,7 +1,6 @@
 package io.sluice.redis;
 
 import io.sluice.config.RedisAccess;
-import io.sluice.telemetry.Logs;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
