@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.UUID;
+import java.util.function.LongSupplier;
 
 /**
  * The only wiring: loads the limits, sets up the Redis path (topology, breakers, the fleet
@@ -86,10 +87,13 @@ public final class MainVerticle extends VerticleBase {
   private BanReconciler reconciler;
   /** Operators' changes to a user, in the order accepted, across the gRPC and HTTP admin paths. */
   private final SubjectOrder adminOrder;
+  /** What the caches and local buckets read as now (Sluice#start). */
+  private final LongSupplier decisionClock;
   /** For this verticle's own small writes (unban confirmations). */
   private Redis redis;
 
-  public MainVerticle(Settings settings, Metrics metrics, Health health) {
+  public MainVerticle(Settings settings, Metrics metrics, Health health, LongSupplier decisionClock) {
+    this.decisionClock = decisionClock;
     this.settings = settings;
     this.metrics = metrics;
     this.health = health;
@@ -238,7 +242,7 @@ public final class MainVerticle extends VerticleBase {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
-        budgets.checksInFlight(), adminOrder);
+        budgets.checksInFlight(), adminOrder, decisionClock);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 

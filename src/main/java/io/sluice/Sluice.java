@@ -16,6 +16,8 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.function.LongSupplier;
+
 /** A running Sluice instance: its own Vert.x, its verticles, and a way to stop them gracefully. */
 public final class Sluice implements AutoCloseable {
 
@@ -37,8 +39,17 @@ public final class Sluice implements AutoCloseable {
 
   /** Starts an instance on a Vert.x of its own; on failure that Vert.x is closed again. */
   public static Future<Sluice> start(Settings settings) {
+    return start(settings, System::nanoTime);
+  }
+
+  /**
+   * The same, with the clock the decisions outside Redis read (the caches of bans and refusals, the
+   * local buckets of the {@code local} failure mode): a test's, so that expiry and refill are seen
+   * without waiting. Deadlines and timeouts keep the JVM's clock.
+   */
+  public static Future<Sluice> start(Settings settings, LongSupplier decisionClock) {
     Metrics metrics = new Metrics();
-    return start(settings, metrics, vertx(metrics));
+    return start(settings, metrics, vertx(metrics), decisionClock);
   }
 
   /**
@@ -61,8 +72,12 @@ public final class Sluice implements AutoCloseable {
 
   /** Starts an instance on {@code vertx}, made by {@link #vertx}; on failure it is closed. */
   public static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx) {
+    return start(settings, metrics, vertx, System::nanoTime);
+  }
+
+  private static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx, LongSupplier decisionClock) {
     Health health = new Health(settings.failureMode());
-    MainVerticle main = new MainVerticle(settings, metrics, health);
+    MainVerticle main = new MainVerticle(settings, metrics, health, decisionClock);
     // Not bound to a context: after a failed start the event loops are gone, and the caller must still hear why.
     Promise<Sluice> started = Promise.promise();
     vertx.deployVerticle(main).onComplete(deployed -> {

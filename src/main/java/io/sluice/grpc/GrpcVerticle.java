@@ -51,6 +51,7 @@ import io.vertx.redis.client.Redis;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Serves the gRPC API on one event loop. Deployed once per event loop; all instances listen on the
@@ -64,7 +65,8 @@ public final class GrpcVerticle extends VerticleBase {
   public record Shared(Settings settings, CheckScripts checkScripts, LuaScript banScript, LiveLimits limits, BanCache banCache,
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules,
-                       ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight, SubjectOrder adminOrder) {
+                       ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight, SubjectOrder adminOrder,
+                       LongSupplier decisionClock) {
   }
 
   /**
@@ -125,7 +127,7 @@ public final class GrpcVerticle extends VerticleBase {
     guards = new ConnectionGuards(vertx, settings.connections(), shared.openConnections(), shared.answersWaitingPerLoop(),
         SHED_PAUSE_MS, shared.metrics());
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
-        shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults());
+        shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults(), shared.decisionClock());
     Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight(), guards::light);
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
     BanAdmin bans = new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits(),

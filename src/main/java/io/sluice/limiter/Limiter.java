@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -52,9 +53,14 @@ public final class Limiter {
   private final FleetSize fleet;
   private final RedisFaults faults;
   private final CheckStore store;
+  /**
+   * Now, as the caches and local buckets read it ({@link System#nanoTime()} in service; a test's to
+   * see expiry and refill without waiting). Deadlines and Redis timeouts read the JVM's clock.
+   */
+  private final LongSupplier clock;
   public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
-                 ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults) {
+                 ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults, LongSupplier clock) {
     this.redis = redis;
     this.check = scripts.check();
     this.giveBackScript = scripts.giveBack();
@@ -70,6 +76,7 @@ public final class Limiter {
     this.localBuckets = localBuckets;
     this.fleet = fleet;
     this.faults = faults;
+    this.clock = clock;
     this.store = new CheckStore(redis, check, metrics, faults, redisTimeoutNanos, !settings.redis().cluster());
   }
 
@@ -260,18 +267,19 @@ public final class Limiter {
       return Future.succeededFuture(enforceOrShadow(Decision.denylisted(rule), shadowEverything, userId, action));
     }
     long now = System.nanoTime();
+    long cacheNow = clock.getAsLong();
     // Keys, bans and local buckets are the rule's: every action without a rule of its own shares the
     // default rule's bucket, so a caller cannot gain tokens by making up action names.
-    BanCache.Entry cached = banCache.lookup(userId, nominal.name(), now);
+    BanCache.Entry cached = banCache.lookup(userId, nominal.name(), cacheNow);
     if (cached != null) {
       metrics.banCacheHit();
-      return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached), shadowEverything, userId, action));
+      return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached, cacheNow), shadowEverything, userId, action));
     }
-    Decision certain = certainRefusal(userId, action, rule, tokens, shadowEverything || rule.shadow(), now);
+    Decision certain = certainRefusal(userId, action, rule, tokens, shadowEverything || rule.shadow(), cacheNow);
     if (certain != null) {
       return Future.succeededFuture(certain);
     }
-    PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now);
+    PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now, cacheNow);
     store.take(pending, now, callerDeadlineNanos);
     return pending.promise.future();
   }
@@ -299,11 +307,12 @@ public final class Limiter {
     String subject = RedisKeys.envoySubject(envoySubject);
     boolean shadow = shadowSetting || rule.shadow();
     long now = System.nanoTime();
-    Decision certain = certainRefusal(subject, rule.name(), rule, hits, shadow, now);
+    long cacheNow = clock.getAsLong();
+    Decision certain = certainRefusal(subject, rule.name(), rule, hits, shadow, cacheNow);
     if (certain != null) {
       return Future.succeededFuture(certain);
     }
-    WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now);
+    WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now, cacheNow);
     redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(subject, rule.name())},
         new Object[] {rule.capacity(), windowSeconds, hits}, now + redisTimeoutNanos, callerDeadlineNanos, pending);
     return pending.promise.future();
@@ -372,7 +381,7 @@ public final class Limiter {
         // This instance's share of the limit: the fleet together allows about what one Redis bucket would.
         int instances = fleet.live();
         LocalBuckets.Take take = localBuckets.take(pending.userId, rule.name(), (double) rule.capacity() / instances,
-            rule.refillPerSecond() / instances, pending.tokens, System.nanoTime());
+            rule.refillPerSecond() / instances, pending.tokens, clock.getAsLong());
         yield Decision.degraded(take.allowed() ? Decision.Outcome.ALLOW : Decision.Outcome.DENY, rule, why.label(),
             take.remaining(), take.retryAfterMs(), take.resetAfterMs());
       }
@@ -388,7 +397,7 @@ public final class Limiter {
     boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : pending.shadowRule;
     rememberBan(pending, reply);
     if (reply.code() == TokenBucketScript.Reply.DENY) {
-      denyCache.remember(pending.userId, rule, pending.tokens, pending.sentNanos, reply.retryAfterMs());
+      denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
     }
     Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
         reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
@@ -406,13 +415,13 @@ public final class Limiter {
       BansMade.record(metrics, pending.rule.name(), reply.banScope(), RedisKeys.readable(pending.userId), pending.rule.name(),
           reply.banLevel(), lengthMs, reply.banReason());
     }
-    BanCache.Entry entry = new BanCache.Entry(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(lengthMs), reply.banLevel(),
+    BanCache.Entry entry = new BanCache.Entry(clock.getAsLong() + TimeUnit.MILLISECONDS.toNanos(lengthMs), reply.banLevel(),
         reply.banScope(), reply.banReason(), reply.violations());
     banCache.remember(pending.userId, "user".equals(reply.banScope()), pending.rule.name(), entry, pending.epoch);
   }
 
-  private static Decision fromCache(Rule rule, BanCache.Entry ban) {
-    long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ban.untilNanos() - System.nanoTime() + 999_999));
+  private static Decision fromCache(Rule rule, BanCache.Entry ban, long nowNanos) {
+    long remainingMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(ban.untilNanos() - nowNanos + 999_999));
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
     return new Decision(Decision.Outcome.BAN, rule.name(), rule.capacity(), rule.refillPerSecond(), 0, remainingMs, 0, null,
         ban.violations(), maxViolations, ban.level(), ban.scope(), ban.reason(), null);
@@ -429,10 +438,13 @@ public final class Limiter {
     final boolean shadowEverything;
     final boolean shadowRule;
     final long sentNanos;
+    /** The same instant on the caches' clock: what a refusal this reply gives is cached from. */
+    final long cachedAtNanos;
     /** The ban cache's epoch before Redis was asked: a ban lifted meanwhile must not come back from this reply. */
     final long epoch = banCache.epoch();
 
-    PendingCheck(String userId, String action, Rule rule, long tokens, boolean shadowEverything, boolean shadowRule, long sentNanos) {
+    PendingCheck(String userId, String action, Rule rule, long tokens, boolean shadowEverything, boolean shadowRule, long sentNanos,
+        long cachedAtNanos) {
       this.userId = userId;
       this.action = action;
       this.rule = rule;
@@ -440,6 +452,7 @@ public final class Limiter {
       this.shadowEverything = shadowEverything;
       this.shadowRule = shadowRule;
       this.sentNanos = sentNanos;
+      this.cachedAtNanos = cachedAtNanos;
     }
 
     @Override
@@ -518,8 +531,8 @@ public final class Limiter {
   /** A fixed-window count on its way through Redis: lua/fixed_window.lua answers { count, seconds and ms until the window ends }. */
   private final class WindowCheck extends PendingCheck {
 
-    WindowCheck(String subject, Rule rule, long hits, boolean shadow, long sentNanos) {
-      super(subject, rule.name(), rule, hits, shadow, shadow, sentNanos);
+    WindowCheck(String subject, Rule rule, long hits, boolean shadow, long sentNanos, long cachedAtNanos) {
+      super(subject, rule.name(), rule, hits, shadow, shadow, sentNanos, cachedAtNanos);
     }
 
     @Override
@@ -528,7 +541,7 @@ public final class Limiter {
       long resetMs = (Long) reply[1] * 1000;
       boolean over = count > rule.capacity();
       if (over) {
-        denyCache.rememberWindow(userId, rule, tokens, sentNanos, (Long) reply[2]);
+        denyCache.rememberWindow(userId, rule, tokens, cachedAtNanos, (Long) reply[2]);
       }
       Decision decision = new Decision(over ? Decision.Outcome.DENY : Decision.Outcome.ALLOW, rule.name(), rule.capacity(),
           rule.refillPerSecond(), Math.max(0, rule.capacity() - count), over ? resetMs : 0, resetMs, null, 0, 0, 0, "", "", null);

@@ -44,9 +44,14 @@ public final class SluiceFixture implements AutoCloseable {
    * unavailable Redis and its failure mode.
    */
   public static SluiceFixture cutOff(String limitsJson, JsonObject settings) throws Exception {
+    return cutOff(limitsJson, settings, System::nanoTime);
+  }
+
+  /** The same, its caches and local buckets on {@code decisionClock} (a {@link TestClock}). */
+  public static SluiceFixture cutOff(String limitsJson, JsonObject settings, java.util.function.LongSupplier decisionClock) throws Exception {
     TestRedis redis = TestRedis.startOwn();
     try {
-      SluiceFixture fixture = start(redis.uri(), limitsJson, settings);
+      SluiceFixture fixture = start(redis.uri(), limitsJson, settings, decisionClock);
       fixture.ownRedis = redis;
       redis.kill(redis.port());
       return fixture;
@@ -72,7 +77,22 @@ public final class SluiceFixture implements AutoCloseable {
     }
   }
 
+  /** As {@link #start(String, String, JsonObject)}, its caches and local buckets on {@code decisionClock} (a {@link TestClock}). */
+  public static SluiceFixture start(String redisUri, String limitsJson, JsonObject settings, java.util.function.LongSupplier decisionClock) {
+    try {
+      Path limitsFile = Files.createTempFile("sluice-limits", ".json");
+      Files.writeString(limitsFile, limitsJson);
+      return start(redisUri, limitsFile, settings, decisionClock);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public static SluiceFixture start(String redisUri, Path limitsFile, JsonObject settings) {
+    return start(redisUri, limitsFile, settings, System::nanoTime);
+  }
+
+  private static SluiceFixture start(String redisUri, Path limitsFile, JsonObject settings, java.util.function.LongSupplier decisionClock) {
     JsonObject json = new JsonObject()
         .put("host", "127.0.0.1")
         .put("port", Ports.free())
@@ -89,7 +109,7 @@ public final class SluiceFixture implements AutoCloseable {
         .mergeIn(TestRedis.settingsFor(redisUri))
         .mergeIn(settings);
     try {
-      return new SluiceFixture(Sluice.start(Settings.fromJson(json)).await(30, TimeUnit.SECONDS), limitsFile);
+      return new SluiceFixture(Sluice.start(Settings.fromJson(json), decisionClock).await(30, TimeUnit.SECONDS), limitsFile);
     } catch (Exception e) {
       throw new IllegalStateException("sluice did not start", e);
     }
