@@ -208,8 +208,10 @@ public final class MainVerticle extends VerticleBase {
           }
         });
     vertx.setPeriodic(BAN_CACHE_SWEEP_MS, timer -> {
-      banCache.sweep(System.nanoTime());
-      denyCache.sweep(System.nanoTime());
+      // On the clock the entries were written on.
+      long now = decisionClock.getAsLong();
+      banCache.sweep(now);
+      denyCache.sweep(now);
     });
     return subscriber.start();
   }

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class BanCache {
 
-  /** A ban as cached: when it ends on this JVM's clock, and what to tell the backend. */
+  /** A ban as cached: when it ends on the instance's decision clock (Sluice#start), and what to tell the backend. */
   record Entry(long untilNanos, int level, String scope, String reason, int violations) {
 
     long bytes() {

@@ -27,7 +27,9 @@ class DecisionClockTest {
 
   private static final String LIMITS = """
       { "rules": { "default": { "capacity": 10, "refillPerSecond": 1 },
-                   "slow": { "capacity": 2, "refillPerSecond": 0.01, "failureMode": "local" } } }
+                   "slow": { "capacity": 2, "refillPerSecond": 0.01, "failureMode": "local" },
+                   "login": { "capacity": 1, "refillPerSecond": 0.001,
+                              "abuse": { "maxViolations": 1, "windowSeconds": 60, "banSeconds": 60 } } } }
       """;
 
   @Test
@@ -35,8 +37,11 @@ class DecisionClockTest {
     TestClock clock = new TestClock();
     try (SluiceFixture sluice = SluiceFixture.cutOff(LIMITS, new JsonObject(), clock)) {
       String user = "local-" + UUID.randomUUID();
-      assertEquals(Decision.ALLOW, sluice.check(user, "slow").getDecision());
-      assertEquals(Decision.ALLOW, sluice.check(user, "slow").getDecision());
+      for (int i = 0; i < 2; i++) {
+        CheckResponse allowed = sluice.check(user, "slow");
+        assertEquals(Decision.ALLOW, allowed.getDecision());
+        assertTrue(allowed.getDegraded(), "the local bucket answered, not Redis");
+      }
       CheckResponse empty = sluice.check(user, "slow");
       assertEquals(Decision.DENY, empty.getDecision());
       assertTrue(empty.getDegraded(), "the failure mode answered");
@@ -66,6 +71,24 @@ class DecisionClockTest {
       clock.advance(Duration.ofMillis(refused.getRetryAfterMs() + 1));
       assertEquals(Decision.DENY, sluice.check(user, "slow").getDecision());
       assertEquals(hits + 1, sluice.counter(Metrics.DENY_CACHE_HITS), "asked of Redis, not the cache");
+    }
+  }
+
+  @Test
+  void aCachedBanEndsWhenItsTimeIsUp(TestRedis redis) throws Exception {
+    TestClock clock = new TestClock();
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject(), clock)) {
+      String user = "banned-" + UUID.randomUUID();
+      sluice.check(user, "login");
+      assertEquals(Decision.BAN, sluice.check(user, "login").getDecision(), "the first refusal bans");
+      double hits = sluice.counter(Metrics.BAN_CACHE_HITS);
+      assertEquals(Decision.BAN, sluice.check(user, "login").getDecision());
+      assertEquals(hits + 1, sluice.counter(Metrics.BAN_CACHE_HITS), "the ban is known here: answered from the cache");
+
+      // Past its end on the instance's clock the cache lets go; Redis, where no time passed, still bans.
+      clock.advance(Duration.ofSeconds(61));
+      assertEquals(Decision.BAN, sluice.check(user, "login").getDecision());
+      assertEquals(hits + 1, sluice.counter(Metrics.BAN_CACHE_HITS), "asked of Redis, not the cache");
     }
   }
 }
