@@ -314,7 +314,7 @@ public final class Limiter {
     }
     WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now, cacheNow);
     redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(subject, rule.name())},
-        new Object[] {rule.capacity(), windowSeconds, hits}, now + redisTimeoutNanos, callerDeadlineNanos, pending);
+        FixedWindowScript.args(rule, windowSeconds, hits), now + redisTimeoutNanos, callerDeadlineNanos, pending);
     return pending.promise.future();
   }
 
@@ -528,7 +528,7 @@ public final class Limiter {
     }
   }
 
-  /** A fixed-window count on its way through Redis: lua/fixed_window.lua answers { count, seconds and ms until the window ends }. */
+  /** A fixed-window count on its way through Redis (lua/fixed_window.lua, {@link FixedWindowScript}). */
   private final class WindowCheck extends PendingCheck {
 
     WindowCheck(String subject, Rule rule, long hits, boolean shadow, long sentNanos, long cachedAtNanos) {
@@ -536,15 +536,15 @@ public final class Limiter {
     }
 
     @Override
-    Decision read(Object[] reply) {
-      long count = (Long) reply[0];
-      long resetMs = (Long) reply[1] * 1000;
-      boolean over = count > rule.capacity();
+    Decision read(Object[] raw) {
+      FixedWindowScript.Reply reply = FixedWindowScript.Reply.decode(raw);
+      long resetMs = reply.untilResetSeconds() * 1000;
+      boolean over = reply.count() > rule.capacity();
       if (over) {
-        denyCache.rememberWindow(userId, rule, tokens, cachedAtNanos, (Long) reply[2]);
+        denyCache.rememberWindow(userId, rule, tokens, cachedAtNanos, reply.untilResetMs());
       }
       Decision decision = new Decision(over ? Decision.Outcome.DENY : Decision.Outcome.ALLOW, rule.name(), rule.capacity(),
-          rule.refillPerSecond(), Math.max(0, rule.capacity() - count), over ? resetMs : 0, resetMs, null, 0, 0, 0, "", "", null);
+          rule.refillPerSecond(), Math.max(0, rule.capacity() - reply.count()), over ? resetMs : 0, resetMs, null, 0, 0, 0, "", "", null);
       return enforceOrShadow(decision, shadowRule, userId, action);
     }
 
