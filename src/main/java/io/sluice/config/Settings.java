@@ -10,7 +10,8 @@ import java.util.Set;
 
 /**
  * The process settings, validated once at start. Every field has a default, a key in
- * {@code conf/application.json}, and an environment variable (see {@link SettingsLoader}).
+ * {@code conf/application.json}, and an environment variable (see {@link SettingsLoader}). Long
+ * because every setting is checked here, in one pass that reports every problem at once.
  */
 public record Settings(
     String host,

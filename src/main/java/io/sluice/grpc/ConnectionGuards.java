@@ -59,7 +59,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * read requests or not (docs/benchmarks.md measured it, and why turning auto-read off here was not
  * kept). Connections are closed on their channel, reached through {@link VertxInternals#channelOf}
  * (Vert.x has no public way to it); a connection it cannot reach is refused. Every method runs
- * on the owning event loop.
+ * on the owning event loop. Long because its defences (connections, streams, slow readers, resets,
+ * answers waiting) share one record per connection and one sweep.
  */
 public final class ConnectionGuards {
 

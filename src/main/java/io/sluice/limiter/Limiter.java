@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * cached bans and certain refusals locally, and otherwise hands it to the {@link CheckStore}, which
  * runs ban check, token bucket and abuse counting in Redis in one EVALSHA. When Redis is
  * unavailable the rule's failure mode answers, marked degraded; nothing else ever makes up an
- * answer. Non-blocking; one instance per gRPC verticle (event loop).
+ * answer. Non-blocking; one instance per gRPC verticle (event loop). Still above 400 lines: the
+ * all-or-nothing give-back and the Envoy fixed window call Redis from here (issue #27).
  */
 public final class Limiter {
 

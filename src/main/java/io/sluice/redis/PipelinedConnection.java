@@ -41,6 +41,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code stallMs} is taken for dead (a half-open socket, a Redis hung for good) and reopened.
  *
  * <p>Everything here runs on the owning event loop; nothing is thread-safe and nothing needs to be.
+ * Long because it is one state machine (handshake, pipelining, stall, reconnect) over one socket
+ * and one parser: the states change together.
  */
 final class PipelinedConnection {
 

@@ -29,7 +29,9 @@ import java.util.Map;
  * Redis redirects (NOSCRIPT is answered by one EVAL, MOVED and ASK by the node they name, READONLY
  * by reconnecting); or Redis reports a fault that no failure mode may hide.
  *
- * <p>One instance per event loop; every method runs on that event loop.
+ * <p>One instance per event loop; every method runs on that event loop. Long because routing and
+ * redirects (MOVED, ASK, READONLY, NOSCRIPT) and the breakers decide together which connection a
+ * command may take, and when: split, each part would need the others' state.
  */
 public final class RedisPipelines {
 
