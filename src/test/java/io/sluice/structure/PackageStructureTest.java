@@ -53,4 +53,24 @@ class PackageStructureTest {
         .should().dependOnClassesThat().resideInAnyPackage("io.vertx..impl..", "io.vertx..internal..")
         .check(MAIN);
   }
+
+  /** The picture of docs/architecture.md, layer by layer: a layer is used only by the layers above it. */
+  @Test
+  void theLayersOfDocsArchitectureHold() {
+    com.tngtech.archunit.library.Architectures.layeredArchitecture().consideringOnlyDependenciesInLayers()
+        .layer("root").definedBy("io.sluice")
+        .layer("commands").definedBy("io.sluice.cli..", "io.sluice.demo..")
+        .layer("wire").definedBy("io.sluice.grpc..", "io.sluice.ops..")
+        .layer("policy").definedBy("io.sluice.limiter..", "io.sluice.throttle..", "io.sluice.envoy..")
+        .layer("data").definedBy("io.sluice.limits..")
+        .layer("infrastructure").definedBy("io.sluice.redis..", "io.sluice.telemetry..", "io.sluice.security..", "io.sluice.platform..")
+        .layer("settings").definedBy("io.sluice.config..")
+        .whereLayer("root").mayNotBeAccessedByAnyLayer()
+        .whereLayer("commands").mayOnlyBeAccessedByLayers("root")
+        .whereLayer("wire").mayOnlyBeAccessedByLayers("root", "commands")
+        .whereLayer("policy").mayOnlyBeAccessedByLayers("root", "commands", "wire")
+        .whereLayer("data").mayOnlyBeAccessedByLayers("root", "commands", "wire", "policy")
+        .whereLayer("infrastructure").mayOnlyBeAccessedByLayers("root", "commands", "wire", "policy", "data")
+        .check(MAIN);
+  }
 }
