@@ -113,8 +113,7 @@ public final class BanAdmin {
     // In a Cluster, which master kept the listing from finishing is what the operator needs to know.
     return AdminDeadline.read(keys.compose(this::describe), timeoutMs,
         () -> notListed + (scanning[0] != null && severalMasters ? " (the master at " + scanning[0] + " did not answer)" : ""))
-        .recover(failure -> Future.failedFuture(failure instanceof AdminDeadline.Unfinished || failure instanceof InvalidRequestException
-            ? failure : new AdminDeadline.Unfinished(notListed + ": " + AdminDeadline.why(failure), false)));
+        .recover(failure -> Future.failedFuture(AdminDeadline.notDone(failure, notListed)));
   }
 
   /** Bans a user from one action (its rule), or from every action when {@code actionOrEmpty} is empty. */
@@ -211,9 +210,8 @@ public final class BanAdmin {
       });
     });
     AdminDeadline.read(found, timeoutMs, startedNanos, effect + " was not made")
-        .recover(notRead -> Future.failedFuture(!turn.isComplete() ? AdminDeadline.notInTurn(timeoutMs, effect)
-            : notRead instanceof AdminDeadline.Unfinished ? notRead
-            : new AdminDeadline.Unfinished(effect + " was not made: " + AdminDeadline.why(notRead), false)))
+        .recover(notRead -> Future.failedFuture(turn.isComplete() ? AdminDeadline.notDone(notRead, effect + " was not made")
+            : AdminDeadline.notInTurn(timeoutMs, effect)))
         .compose(read -> {
       List<String> banKeys = keys.get(0);
       List<String> violationKeys = keys.get(1);

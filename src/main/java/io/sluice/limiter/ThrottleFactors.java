@@ -25,6 +25,11 @@ public final class ThrottleFactors {
     return own == null ? backend : Math.min(backend, own);
   }
 
+  /** A subject's own factor, 1 when it has none: what its gauge shows. */
+  public double of(String subject) {
+    return factors.getOrDefault(subject, 1.0);
+  }
+
   public Map<String, Double> all() {
     return factors;
   }

@@ -27,7 +27,7 @@ public final class AdminDeadline {
   public static final class Unfinished extends RuntimeException {
     private final boolean maybeDone;
 
-    public Unfinished(String message, boolean maybeDone) {
+    Unfinished(String message, boolean maybeDone) {
       super(message, null, false, false);
       this.maybeDone = maybeDone;
     }
@@ -62,22 +62,29 @@ public final class AdminDeadline {
    * never in doubt.
    */
   public static <T> Future<T> read(Future<T> read, long timeoutMs, String notDone) {
-    return read(read, timeoutMs, System.nanoTime(), notDone);
+    return read(read, timeoutMs, System.nanoTime(), () -> notDone);
   }
 
   /** The same, with what was not done said as of the deadline (which part was still awaited). */
   public static <T> Future<T> read(Future<T> read, long timeoutMs, java.util.function.Supplier<String> notDone) {
-    return read.timeout(timeoutMs, TimeUnit.MILLISECONDS).recover(failure -> Future.failedFuture(failure instanceof TimeoutException
-        ? new Unfinished("Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + notDone.get(), false)
-        : failure));
+    return read(read, timeoutMs, System.nanoTime(), notDone);
   }
 
   /** The same, for an operation that began at {@code startedNanos} (it waited for its turn). */
   public static <T> Future<T> read(Future<T> read, long timeoutMs, long startedNanos, String notDone) {
-    long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
-    return read.timeout(leftMs, TimeUnit.MILLISECONDS).recover(failure -> Future.failedFuture(failure instanceof TimeoutException
-        ? new Unfinished("Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + notDone, false)
-        : failure));
+    return read(read, timeoutMs, startedNanos, () -> notDone);
+  }
+
+  private static <T> Future<T> read(Future<T> read, long timeoutMs, long startedNanos, java.util.function.Supplier<String> notDone) {
+    return read.timeout(leftMs(timeoutMs, startedNanos), TimeUnit.MILLISECONDS).recover(failure -> Future.failedFuture(
+        failure instanceof TimeoutException
+            ? new Unfinished("Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + notDone.get(), false)
+            : failure));
+  }
+
+  /** What is left of an operation's deadline: at least a millisecond, so that a late one still times out rather than waits. */
+  private static long leftMs(long timeoutMs, long startedNanos) {
+    return Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
   }
 
   /**
@@ -100,6 +107,11 @@ public final class AdminDeadline {
   /** A failure in words: its message, or its kind when it has none (never "null"). */
   public static String why(Throwable failure) {
     return failure.getMessage() != null ? failure.getMessage() : failure.getClass().getSimpleName();
+  }
+
+  /** A failure of an admin operation as the operator is told it: as it is when it says so already, else "not done: why". */
+  public static Unfinished notDone(Throwable failure, String notDone) {
+    return failure instanceof Unfinished unfinished ? unfinished : new Unfinished(notDone + ": " + why(failure), false);
   }
 
   /** A change whose turn did not come in time: an earlier change to the same user is still in Redis's hands. */
@@ -138,8 +150,7 @@ public final class AdminDeadline {
     boolean[] connected = new boolean[1];
     boolean[] sent = new boolean[1];
     RedisConnection[] open = new RedisConnection[1];
-    long leftMs = Math.max(1, timeoutMs - (System.nanoTime() - startedNanos) / 1_000_000);
-    long timer = vertx.setTimer(leftMs, late -> {
+    long timer = vertx.setTimer(leftMs(timeoutMs, startedNanos), late -> {
       String message = sent[0]
           ? "Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs); " + effect + " may or may not be in place: " + checkIt
           : connected[0] ? "Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs): " + effect + " was not made"

@@ -97,7 +97,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     redis = RedisClients.pooled(vertx, processSettings);
-    metrics.throttleFactor(ThrottleFactors.BACKEND, () -> factors.all().getOrDefault(ThrottleFactors.BACKEND, 1.0));
+    metrics.throttleFactor(ThrottleFactors.BACKEND, () -> factors.of(ThrottleFactors.BACKEND));
     metrics.flag(Metrics.THROTTLE_SETTINGS_DIFFER,
         "1 while this instance's throttle settings differ from those the fleet's controller runs with", () -> settingsDiffer);
     windowTimer = vertx.setPeriodic(settings.windowMs(), timer -> tick());
@@ -271,7 +271,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
       // Subjects are actions that backends name: only those with a rule get a gauge, so labels stay bounded.
       next.keySet().stream()
           .filter(subject -> limits.get().rules().containsKey(subject))
-          .forEach(subject -> metrics.throttleFactor(subject, () -> factors.all().getOrDefault(subject, 1.0)));
+          .forEach(subject -> metrics.throttleFactor(subject, () -> factors.of(subject)));
       return null;
     });
   }

@@ -7,7 +7,6 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.RateLimit.Unit;
 import io.sluice.support.Await;
-import io.sluice.support.Http;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
@@ -17,15 +16,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 
+import static io.sluice.envoy.EnvoyRateLimitTest.adminEnvoy;
 import static io.sluice.envoy.EnvoyRateLimitTest.ask;
 import static io.sluice.envoy.EnvoyRateLimitTest.descriptor;
+import static io.sluice.envoy.EnvoyRateLimitTest.fresh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -267,14 +266,6 @@ class EnvoyParityTest {
   }
 
   private long redisSecond() {
-    return Long.parseLong(redis.command(Command.TIME).get(0).toString());
-  }
-
-  private static String fresh() {
-    return UUID.randomUUID().toString();
-  }
-
-  private static JsonObject adminEnvoy(SluiceFixture sluice) {
-    return new JsonObject(Http.body(URI.create("http://127.0.0.1:" + sluice.httpPort() + "/admin/envoy"), "Bearer " + SluiceFixture.ADMIN_TOKEN));
+    return EnvoyFixedWindowTest.redisSecond(redis);
   }
 }

@@ -1,8 +1,5 @@
 package io.sluice.envoy;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
@@ -12,6 +9,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStat
 import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.support.Await;
 import io.sluice.support.Http;
+import io.sluice.support.LogCapture;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
@@ -23,7 +21,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -314,13 +311,10 @@ class EnvoyRateLimitTest {
 
   @Test
   void aRefusedSetPutBackToTheSetInForceClearsTheRefusalAndSaysSo() throws Exception {
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger rulesLog = (Logger) LoggerFactory.getLogger(EnvoyRulesVerticle.class);
-    logs.start();
-    rulesLog.addAppender(logs);
     Path dir = Files.createTempDirectory("envoy-valid-again");
     Files.writeString(dir.resolve("edge.yaml"), RULES);
-    try (SluiceFixture sluice = SluiceFixture.start(a.sluice().settings().redis().uri(), LIMITS,
+    try (LogCapture logs = LogCapture.of(EnvoyRulesVerticle.class);
+         SluiceFixture sluice = SluiceFixture.start(a.sluice().settings().redis().uri(), LIMITS,
         new JsonObject().put("envoyRules", dir.toString()).put("limitsScanMs", 50))) {
       Files.writeString(dir.resolve("other.yaml"), "domain: other\ndescriptors:\n  - key: k\n    rate_limit: {unit: hourly, requests_per_unit: 1}\n");
       Await.until("the refusal", Duration.ofSeconds(5), () -> adminEnvoy(sluice).containsKey("lastRejection"));
@@ -331,15 +325,12 @@ class EnvoyRateLimitTest {
       Await.until("the refusal to be cleared", Duration.ofSeconds(5),
           () -> adminEnvoy(sluice).getJsonObject("lastRejection").getBoolean("superseded"));
       assertEquals(1, adminEnvoy(sluice).getLong("applied"), "nothing was applied again");
-      Await.until("the log to say so", Duration.ofSeconds(5), () -> List.copyOf(logs.list).stream()
-          .anyMatch(event -> event.getFormattedMessage().contains("envoy rules from " + dir + " are valid again")));
+      Await.until("the log to say so", Duration.ofSeconds(5), () -> logs.said("envoy rules from " + dir + " are valid again"));
 
       // The same mistake made again is news again.
       Files.writeString(dir.resolve("other.yaml"), "domain: other\ndescriptors:\n  - key: k\n    rate_limit: {unit: hourly, requests_per_unit: 1}\n");
       Await.until("the second refusal", Duration.ofSeconds(5), () -> adminEnvoy(sluice).getLong("rejected") == 2);
       assertFalse(adminEnvoy(sluice).getJsonObject("lastRejection").getBoolean("superseded"));
-    } finally {
-      rulesLog.detachAppender(logs);
     }
   }
 
@@ -360,7 +351,7 @@ class EnvoyRateLimitTest {
     }
   }
 
-  private static JsonObject adminEnvoy(SluiceFixture sluice) {
+  static JsonObject adminEnvoy(SluiceFixture sluice) {
     return new JsonObject(Http.body(java.net.URI.create("http://127.0.0.1:" + sluice.httpPort() + "/admin/envoy"),
         "Bearer " + SluiceFixture.ADMIN_TOKEN));
   }

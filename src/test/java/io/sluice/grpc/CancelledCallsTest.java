@@ -1,9 +1,7 @@
 package io.sluice.grpc;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
@@ -12,6 +10,7 @@ import io.sluice.support.Await;
 import io.sluice.support.Http;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
+import io.sluice.support.LogCapture;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
@@ -20,7 +19,6 @@ import io.vertx.grpc.client.GrpcClientRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,18 +42,16 @@ class CancelledCallsTest {
       { "rules": { "default": { "capacity": 10, "refillPerSecond": 0.001 } } }""";
   private static final int CALLERS = 5;
 
-  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
-  private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+  private LogCapture logs;
 
   @BeforeEach
   void captureLogs() {
-    logs.start();
-    root.addAppender(logs);
+    logs = LogCapture.root();
   }
 
   @AfterEach
   void releaseLogs() {
-    root.detachAppender(logs);
+    logs.close();
   }
 
   @Test
@@ -100,7 +96,7 @@ class CancelledCallsTest {
     } finally {
       vertx.close().await(10, TimeUnit.SECONDS);
     }
-    assertThat(logs.list).filteredOn(event -> event.getLevel() == Level.ERROR)
+    assertThat(logs.events()).filteredOn(event -> event.getLevel() == Level.ERROR)
         .extracting(ILoggingEvent::getFormattedMessage).isEmpty();
   }
 

@@ -1,12 +1,10 @@
 package io.sluice.limits;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.redis.RedisKeys;
 import io.sluice.support.Await;
+import io.sluice.support.LogCapture;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
@@ -19,7 +17,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.time.Duration;
@@ -96,11 +93,8 @@ class LiveLimitsTest {
 
   @Test
   void aRefusedFilePutBackToTheContentInForceClearsTheRefusalAndSaysSo() throws Exception {
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger limitsLog = (Logger) LoggerFactory.getLogger(LimitsVerticle.class);
-    logs.start();
-    limitsLog.addAppender(logs);
-    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, FAST_SCAN)) {
+    try (LogCapture logs = LogCapture.of(LimitsVerticle.class);
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, FAST_SCAN)) {
       long version = sluice.sluice().limits().get().version();
       Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": -5,"));
       Await.until("the rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 1);
@@ -112,15 +106,12 @@ class LiveLimitsTest {
       LimitsStatus status = sluice.sluice().limits().status();
       assertEquals(version, status.current().version());
       assertThat(status.toJson().getJsonObject("lastRejection").getBoolean("superseded")).isTrue();
-      Await.until("the log to say so", SOON, () -> List.copyOf(logs.list).stream()
-          .anyMatch(event -> event.getFormattedMessage().contains("are valid again")));
+      Await.until("the log to say so", SOON, () -> logs.said("are valid again"));
 
       // The same mistake made again is news again: refused, and not superseded.
       Files.writeString(sluice.limitsFile(), LIMITS.replace("\"capacity\": 5,", "\"capacity\": -5,"));
       Await.until("the second rejection", SOON, () -> sluice.sluice().limits().status().rejected() == 2);
       assertThat(sluice.sluice().limits().status().lastRejectionSuperseded()).isFalse();
-    } finally {
-      limitsLog.detachAppender(logs);
     }
   }
 
@@ -143,25 +134,16 @@ class LiveLimitsTest {
 
   @Test
   void aHalfWrittenFileIsReadAgainInsteadOfReported() throws Exception {
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger limitsLog = (Logger) LoggerFactory.getLogger(LimitsVerticle.class);
-    ch.qos.logback.classic.Level level = limitsLog.getLevel();
-    limitsLog.setLevel(ch.qos.logback.classic.Level.DEBUG);
-    logs.start();
-    limitsLog.addAppender(logs);
     // A scan a second: the editor's second write comes well before the next scan, as it would.
-    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("limitsScanMs", 1000))) {
+    try (LogCapture logs = LogCapture.debugOf(LimitsVerticle.class);
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("limitsScanMs", 1000))) {
       String edited = LIMITS.replace("\"capacity\": 5,", "\"capacity\": 7,");
       Files.writeString(sluice.limitsFile(), edited.substring(0, edited.length() / 2));
       // Certainly seen half-written: a scan read it, and held it back to read it again.
-      Await.until("a scan to read the half-written file", SOON, () -> List.copyOf(logs.list).stream()
-          .anyMatch(event -> event.getFormattedMessage().contains("read again at the next scan before this is reported")));
+      Await.until("a scan to read the half-written file", SOON, () -> logs.said("read again at the next scan before this is reported"));
       Files.writeString(sluice.limitsFile(), edited);
       Await.until("the edited limit", SOON, () -> sluice.check(newUser(), "login").getLimit() == 7);
       assertEquals(0, sluice.sluice().limits().status().rejected());
-    } finally {
-      limitsLog.detachAppender(logs);
-      limitsLog.setLevel(level);
     }
   }
 

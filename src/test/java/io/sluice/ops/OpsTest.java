@@ -1,8 +1,5 @@
 package io.sluice.ops;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.sluice.grpc.v1.BanInfo;
 import io.sluice.grpc.v1.Decision;
 import io.sluice.redis.LocalRedis;
@@ -13,13 +10,13 @@ import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
+import io.sluice.support.LogCapture;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.slf4j.LoggerFactory;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -175,19 +172,14 @@ class OpsTest {
     assertRefused(send("DELETE", "/admin/bans?user=ok&acton=login", null), "acton", "unknown parameter \"acton\"");
     assertRefused(send("DELETE", "/admin/bans?user=ok&%61ction=login&action=x", null), "action", "action is given more than once");
 
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    logs.start();
-    root.addAppender(logs);
-    try {
+    LogCapture logs = LogCapture.root();
+    try (logs) {
       // Sent as bytes: java.net.URI refuses to carry it.
       String raw = rawGet("/admin/bans?user=%zz");
       assertThat(raw).startsWith("HTTP/1.1 400");
       assertRefused(raw.substring(raw.indexOf("\r\n\r\n") + 4), "user", "user has a malformed %-escape");
-    } finally {
-      root.detachAppender(logs);
     }
-    assertThat(logs.list).as("a bad query is the caller's mistake, not an internal error").isEmpty();
+    assertThat(logs.events()).as("a bad query is the caller's mistake, not an internal error").isEmpty();
   }
 
   private static String rawGet(String target) throws Exception {

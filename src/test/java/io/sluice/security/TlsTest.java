@@ -1,8 +1,6 @@
 package io.sluice.security;
 
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.sluice.demo.DemoBackendVerticle;
 import io.sluice.grpc.ClientAccess;
 import io.sluice.grpc.SluiceClient;
@@ -16,6 +14,7 @@ import io.sluice.support.Ports;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
+import io.sluice.support.LogCapture;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -170,13 +168,10 @@ class TlsTest {
     }
     LocalRedis redis = LocalRedis.start(RedisBinary.resolve(), 0, Stream.of(tls.stream(), Stream.of("--user", "default", "off", "--user"),
         recommendedAcl(password).stream()).flatMap(args -> args).toArray(String[]::new));
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    logs.start();
-    root.addAppender(logs);
+    LogCapture logs = LogCapture.root();
     JsonObject settings = new JsonObject().put("redisUser", "sluice").put("redisPassword", password)
         .put("redisTlsCa", ca.caCert().toString());
-    try (redis; SluiceFixture sluice = SluiceFixture.start("rediss://localhost:" + port, LIMITS, settings).awaitSubscribed()) {
+    try (logs; redis; SluiceFixture sluice = SluiceFixture.start("rediss://localhost:" + port, LIMITS, settings).awaitSubscribed()) {
       CheckResponse decided = sluice.check("over-tls", "login");
       assertEquals(Decision.ALLOW, decided.getDecision());
       assertFalse(decided.getDegraded(), "decided by redis, over TLS, as the ACL user");
@@ -186,10 +181,8 @@ class TlsTest {
       assertEquals(1, sluice.await(sluice.client().unban("over-tls", "")).getRemoved());
       assertEquals("true", String.valueOf(sluice.sluice().health().toJson().getBoolean("redis")));
       assertThat(sluice.sluice().settings().toString()).doesNotContain(password);
-    } finally {
-      root.detachAppender(logs);
     }
-    assertThat(logs.list).extracting(ILoggingEvent::getFormattedMessage).noneMatch(line -> line.contains(password));
+    assertThat(logs.events()).extracting(ILoggingEvent::getFormattedMessage).noneMatch(line -> line.contains(password));
   }
 
   private CheckResponse check(SluiceFixture sluice, ClientAccess access) throws Exception {
