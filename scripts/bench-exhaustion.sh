@@ -4,11 +4,13 @@
 #   overload       h2load -c 500 -m 100 -D 10 of Checks on one user of `api` (200 tokens, 50/s)
 #   never-reading  300 connections x 100 Check streams that announce a receive window of 0 and never
 #                  read, held for 10 s, while a polite client checks 20 times a second
+#   first-flight   500 connections opening at once, each sending 16 Checks before it read the
+#                  server's settings (h2load -c 500 -m 16 -n 8000), against a cold instance
 # For each it prints answers per second, the most `api` allowed beyond capacity + refill x window + 1
 # between any two of its half-second samples (over-admission), degraded answers, the polite client's
 # worst wait, peak heap (jstat), peak RSS and the instance's log lines. Everything it starts is stopped.
 #
-#   scripts/bench-exhaustion.sh [overload|never-reading|all]      (default all)
+#   scripts/bench-exhaustion.sh [overload|never-reading|first-flight|all]      (default all)
 # SLUICE_JAR=/path/to/an/older/sluice.jar measures another build (docs/benchmarks.md: before and after).
 set -euo pipefail
 which="${1:-all}"
@@ -96,6 +98,22 @@ if [[ "$which" == all || "$which" == overload ]]; then
   wait "$polite_pid" || true
   answers=$(awk '/^requests:/ { print $8 }' "$work/h2load.txt")
   report overload 10 "${answers:-0}" "$(cat "$work/polite.txt")"
+  kill -KILL "$sluice_pid"; wait "$sluice_pid" 2>/dev/null || true
+fi
+
+if [[ "$which" == all || "$which" == first-flight ]]; then
+  start 50078 8078
+  frame "first-flight-$RANDOM" api > "$work/check.bin"
+  polite 5 > "$work/polite.txt" &
+  polite_pid=$!
+  sleep 0.5
+  h2load -c 500 -m 16 -n 8000 -d "$work/check.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$grpc_port/sluice.v1.RateLimiter/Check" > "$work/h2load.txt" 2>&1 &
+  attack=$!
+  watch "$sluice_pid" 5
+  wait "$attack" || true
+  wait "$polite_pid" || true
+  echo "first-flight: $(grep '^requests:' "$work/h2load.txt"); polite client: $(cat "$work/polite.txt")"
   kill -KILL "$sluice_pid"; wait "$sluice_pid" 2>/dev/null || true
 fi
 

@@ -116,6 +116,9 @@ public final class ConnectionGuards {
   /** How long a new connection may open streams past the limit, before its peer has read the server's settings. */
   static final long SETTINGS_GRACE_NANOS = 1_000_000_000L;
 
+  /** Streams of first flights one turn of an event loop takes, over all its connections (see {@link #firstFlightAdmits}). */
+  static final int FIRST_FLIGHT_PER_TURN = 64;
+
   /** HTTP/2's "the stream was not processed": safe for the client to send again. */
   private static final long REFUSED_STREAM = 0x7;
 
@@ -131,6 +134,7 @@ public final class ConnectionGuards {
   private final long slowReaderNanos;
   private final Map<HttpConnection, Guard> guards = new HashMap<>();
   private int answersWaiting;
+  private int firstFlightLeft = FIRST_FLIGHT_PER_TURN;
   private long sweepTimer = -1;
 
   /**
@@ -212,7 +216,7 @@ public final class ConnectionGuards {
       // handler only when the connection closes under it: only HTTP/2 streams are counted.
       if (guard == null || request.version() != HttpVersion.HTTP_2) {
         next.handle(request);
-      } else if (guard.streams >= limits.maxStreamsPerConnection()) {
+      } else if (guard.streams >= limits.maxStreamsPerConnection() || !firstFlightAdmits(guard)) {
         metrics.streamRefused();
         request.response().reset(REFUSED_STREAM);
         refusedPastTheLimit(guard);
@@ -224,6 +228,34 @@ public final class ConnectionGuards {
         next.handle(request);
       }
     };
+  }
+
+  /**
+   * Whether a stream of a connection whose peer has not yet acknowledged the server's settings (its
+   * first flight) is taken in this turn of the event loop. All of one turn's first flights share
+   * {@link #FIRST_FLIGHT_PER_TURN} streams; the rest are refused unread. Hundreds of connections
+   * opening at once (an attacker, or a fleet of backends restarting) each bring a first flight
+   * that is read in one turn: deciding all of them (500 x 16 calls, on a cold JIT) kept an event
+   * loop away from its established connections for two seconds, past their callers' deadlines. A
+   * refused stream is retried by its client, by then on a connection that read the settings.
+   */
+  private boolean firstFlightAdmits(Guard guard) {
+    if (guard.settingsAcknowledged) {
+      return true;
+    }
+    if (acknowledgedSettings(guard.channel)) {
+      guard.settingsAcknowledged = true;
+      return true;
+    }
+    if (firstFlightLeft == 0) {
+      return false;
+    }
+    if (firstFlightLeft == FIRST_FLIGHT_PER_TURN) {
+      // Runs once this turn's reads have been handled: the next turn's first flights share a new budget.
+      guard.channel.eventLoop().execute(() -> firstFlightLeft = FIRST_FLIGHT_PER_TURN);
+    }
+    firstFlightLeft--;
+    return true;
   }
 
   /**
@@ -341,6 +373,8 @@ public final class ConnectionGuards {
     int refusedPastGrace;
     /** Whether the peer's acknowledgement of the settings is to be looked at once the current read was handled. */
     boolean acknowledgementCheckDue;
+    /** Whether its peer was seen to have acknowledged the server's settings: its first flight is over. */
+    boolean settingsAcknowledged;
     /** Calls whose request arrived and whose answer is not written yet: each gets there whether or not the connection is read. */
     int held;
     int waiting;

@@ -51,6 +51,28 @@ class StreamLimitTest {
   }
 
   @Test
+  void firstFlightsReadInOneTurnShareItsBudgetAndTheRestIsRefusedUntilThePeerReadTheSettings() throws Exception {
+    int generousLimit = 4 * ConnectionGuards.FIRST_FLIGHT_PER_TURN;
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", generousLimit));
+         HostileClients.FirstFlight client = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      // One write, read in one turn of the event loop: more than a turn takes of first flights.
+      int firstFlight = 2 * ConnectionGuards.FIRST_FLIGHT_PER_TURN;
+      client.send(firstFlight, REQUEST);
+
+      assertEquals(Map.of("answered", ConnectionGuards.FIRST_FLIGHT_PER_TURN, REFUSED_STREAM, firstFlight - ConnectionGuards.FIRST_FLIGHT_PER_TURN),
+          count(client.awaitEnded(firstFlight, Duration.ofSeconds(10))));
+      // Once it has read the settings, its calls are no longer a first flight: all are taken.
+      client.sendThenAcknowledgeSettings(0, REQUEST);
+      client.send(firstFlight, REQUEST);
+      assertEquals(Map.of("answered", 2 * ConnectionGuards.FIRST_FLIGHT_PER_TURN + ConnectionGuards.FIRST_FLIGHT_PER_TURN,
+              REFUSED_STREAM, firstFlight - ConnectionGuards.FIRST_FLIGHT_PER_TURN),
+          count(client.awaitEnded(2 * firstFlight, Duration.ofSeconds(10))));
+      assertThat(client.closedByServer()).isFalse();
+    }
+  }
+
+  @Test
   void aPeerThatGoesOnPastTheLimitAfterASecondIsClosed() throws Exception {
     try (TestRedis redis = TestRedis.startOwn();
          SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS));
