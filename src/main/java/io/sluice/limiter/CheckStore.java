@@ -10,6 +10,8 @@ import io.sluice.redis.RedisPipelines;
 import io.sluice.redis.ScriptCallback;
 import io.sluice.redis.Unavailable;
 import io.sluice.telemetry.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,11 +20,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The checks' side of Redis, below the policy of {@link Limiter}: each check that must ask Redis
+ * The checks' side of Redis, below the policy of {@link Limiter}, and the only place where a
+ * decision speaks to Redis: each check that must ask Redis
  * joins a call of lua/token_bucket.lua of this event-loop turn ({@link TokenBucketScript} is the
  * wire format), which leaves at the end of the turn or as soon as it holds enough for an idle Redis
- * to start on; each check gets its own reply, or its own failure, through its callback. One per
- * Limiter, on its event loop.
+ * to start on; each check gets its own reply, or its own failure, through its callback. A batch's
+ * give-back and an Envoy fixed window's count are single calls. One per Limiter, on its event loop.
  */
 final class CheckStore {
 
@@ -41,6 +44,8 @@ final class CheckStore {
 
   private final RedisPipelines redis;
   private final LuaScript check;
+  private final LuaScript giveBack;
+  private final LuaScript fixedWindow;
   private final Metrics metrics;
   private final RedisFaults faults;
   private final long redisTimeoutNanos;
@@ -60,13 +65,68 @@ final class CheckStore {
   private final Runnable sendCallsOfTurn = this::sendCallsOfTurn;
   private boolean turnEndScheduled;
 
-  CheckStore(RedisPipelines redis, LuaScript check, Metrics metrics, RedisFaults faults, long redisTimeoutNanos, boolean mixUsers) {
+  CheckStore(RedisPipelines redis, CheckScripts scripts, Metrics metrics, RedisFaults faults, long redisTimeoutNanos, boolean mixUsers) {
     this.redis = redis;
-    this.check = check;
+    this.check = scripts.check();
+    this.giveBack = scripts.giveBack();
+    this.fixedWindow = scripts.fixedWindow();
     this.metrics = metrics;
     this.faults = faults;
     this.redisTimeoutNanos = redisTimeoutNanos;
     this.mixUsers = mixUsers;
+  }
+
+  /** Runs {@code checks}: the calls they make leave in one write per connection, one round trip for all. */
+  void inOneWrite(Runnable checks) {
+    redis.inOneWrite(checks);
+  }
+
+  /**
+   * Returns tokens an allowed check took (lua/give_back.lua), never past the bucket's capacity.
+   * Completes however Redis answers: when it cannot be asked in time the tokens stay taken, and the
+   * bucket refills as usual.
+   */
+  Future<Void> giveBack(String identity, String rule, long capacity, long tokens, long callerDeadlineNanos) {
+    Promise<Void> done = Promise.promise();
+    redis.eval(giveBack, new String[] {RedisKeys.bucket(identity, rule)}, new Object[] {capacity, tokens},
+        System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
+          @Override
+          public void onReply(Object reply) {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onUnavailable(Unavailable why, long retryAfterMs) {
+            metrics.redisError(why.label());
+            done.tryComplete();
+          }
+
+          @Override
+          public void onDeadline() {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onOverload() {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onFault(RedisFault fault, String incidentId) {
+            done.tryComplete();
+          }
+
+          @Override
+          public void onLateReply(Object reply) {
+          }
+        });
+    return done.future();
+  }
+
+  /** Counts {@code hits} in the subject's fixed window of {@code windowSeconds} (lua/fixed_window.lua, {@link FixedWindowScript}). */
+  void countInWindow(String identity, Rule rule, long windowSeconds, long hits, long now, long callerDeadlineNanos, ScriptCallback pending) {
+    redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(identity, rule.name())},
+        FixedWindowScript.args(rule, windowSeconds, hits), now + redisTimeoutNanos, callerDeadlineNanos, pending);
   }
 
   /**

@@ -5,12 +5,10 @@ import io.sluice.config.Settings;
 import io.sluice.limits.Limits;
 import io.sluice.limits.Names;
 import io.sluice.limits.Rule;
-import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisKeys;
 import io.sluice.redis.RedisPipelines;
-import io.sluice.redis.ScriptCallback;
 import io.sluice.redis.Unavailable;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
@@ -30,18 +28,15 @@ import java.util.function.Supplier;
  * cached bans and certain refusals locally, and otherwise hands it to the {@link CheckStore}, which
  * runs ban check, token bucket and abuse counting in Redis in one EVALSHA. When Redis is
  * unavailable the rule's failure mode answers, marked degraded; nothing else ever makes up an
- * answer. Non-blocking; one instance per gRPC verticle (event loop). Still above 400 lines: the
- * all-or-nothing give-back and the Envoy fixed window call Redis from here (issue #27).
+ * answer. Non-blocking; one instance per gRPC verticle (event loop). It speaks to Redis only
+ * through the store. Above 400 lines because one check's policy has four ways to end (lists,
+ * caches, Redis's reply, a failure mode) and batches and Envoy subjects go through the same ones.
  */
 public final class Limiter {
 
   /** Its own logger, so that operators can route or silence would-block lines apart from the rest. */
   private static final Logger shadowLog = LoggerFactory.getLogger("sluice.shadow");
 
-  private final RedisPipelines redis;
-  private final LuaScript check;
-  private final LuaScript giveBackScript;
-  private final LuaScript fixedWindow;
   private final Supplier<Limits> limits;
   private final BanCache banCache;
   private final DenyCache denyCache;
@@ -62,10 +57,6 @@ public final class Limiter {
   public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
                  ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults, LongSupplier clock) {
-    this.redis = redis;
-    this.check = scripts.check();
-    this.giveBackScript = scripts.giveBack();
-    this.fixedWindow = scripts.fixedWindow();
     this.limits = limits;
     this.banCache = banCache;
     this.denyCache = denyCache;
@@ -78,7 +69,7 @@ public final class Limiter {
     this.fleet = fleet;
     this.faults = faults;
     this.clock = clock;
-    this.store = new CheckStore(redis, check, metrics, faults, redisTimeoutNanos, !settings.redis().cluster());
+    this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster());
   }
 
   /** The most checks one CheckBatch call may hold. */
@@ -176,7 +167,7 @@ public final class Limiter {
 
   /** Runs {@code checks}: the ones that go to Redis leave in one write per connection, one round trip for all. */
   public void inOneWrite(Runnable checks) {
-    redis.inOneWrite(checks);
+    store.inOneWrite(checks);
   }
 
   private static Future<BatchOutcome> outcome(List<Future<Decision>> answers, boolean[] givenBack) {
@@ -201,44 +192,11 @@ public final class Limiter {
    * (the bucket refills as usual): a batch never admits more for it, it may refuse a little more.
    */
   private Future<Void> giveBack(Valid check, Decision allowed, long callerDeadlineNanos) {
-    Promise<Void> done = Promise.promise();
     // A refusal of this bucket cached meanwhile (the batch's own later check of it, say) was made
     // without these tokens; forgotten once Redis has them back, so the next check asks Redis.
     // Replies come in order, so a refusal sent before on this connection is cached by then.
-    done.future().onComplete(givenBack -> denyCache.forget(check.userId(), check.nominal().name()));
-    redis.eval(giveBackScript, new String[] {RedisKeys.bucket(check.userId(), check.nominal().name())},
-        new Object[] {allowed.limit(), check.tokens()}, System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
-          @Override
-          public void onReply(Object reply) {
-            done.tryComplete();
-          }
-
-          @Override
-          public void onUnavailable(Unavailable why, long retryAfterMs) {
-            metrics.redisError(why.label());
-            done.tryComplete();
-          }
-
-          @Override
-          public void onDeadline() {
-            done.tryComplete();
-          }
-
-          @Override
-          public void onOverload() {
-            done.tryComplete();
-          }
-
-          @Override
-          public void onFault(RedisFault fault, String incidentId) {
-            done.tryComplete();
-          }
-
-          @Override
-          public void onLateReply(Object reply) {
-          }
-        });
-    return done.future();
+    return store.giveBack(check.userId(), check.nominal().name(), allowed.limit(), check.tokens(), callerDeadlineNanos)
+        .onComplete(givenBack -> denyCache.forget(check.userId(), check.nominal().name()));
   }
 
   private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost) {
@@ -314,8 +272,7 @@ public final class Limiter {
       return Future.succeededFuture(certain);
     }
     WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now, cacheNow);
-    redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(subject, rule.name())},
-        FixedWindowScript.args(rule, windowSeconds, hits), now + redisTimeoutNanos, callerDeadlineNanos, pending);
+    store.countInWindow(subject, rule, windowSeconds, hits, now, callerDeadlineNanos, pending);
     return pending.promise.future();
   }
 

@@ -54,6 +54,19 @@ class PackageStructureTest {
         .check(MAIN);
   }
 
+  /** A decision's policy asks Redis only through the check store: one place where a check speaks to Redis. */
+  @Test
+  void thePolicyOfADecisionSpeaksToRedisOnlyThroughTheCheckStore() {
+    noClasses().that().haveFullyQualifiedName("io.sluice.limiter.Limiter")
+        .should().callMethodWhere(com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+            com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner(
+                com.tngtech.archunit.base.DescribedPredicate.describe("a Redis connection or pipeline",
+                    owner -> owner.getPackageName().equals("io.sluice.redis") && !owner.getSimpleName().startsWith("RedisKeys")
+                        && !owner.getSimpleName().equals("RedisFaults") && !owner.getSimpleName().equals("Unavailable")
+                        && !owner.getSimpleName().equals("RedisFault")))))
+        .check(MAIN);
+  }
+
   /** The picture of docs/architecture.md, layer by layer: a layer is used only by the layers above it. */
   @Test
   void theLayersOfDocsArchitectureHold() {
