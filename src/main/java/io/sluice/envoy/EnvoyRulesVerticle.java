@@ -2,7 +2,7 @@ package io.sluice.envoy;
 
 import io.sluice.config.Settings;
 import io.sluice.limits.CappedFiles;
-import io.sluice.limits.InvalidFileReports;
+import io.sluice.limits.WatchedFiles;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VerticleBase;
@@ -17,9 +17,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Keeps the Envoy rules live, as {@code conf/limits.json} is: the directory is read every
- * {@code limitsScanMs}; a changed set is parsed whole and swapped whole, or refused whole (logged
- * once, counted, shown by GET /admin/envoy) while the running rules stay.
+ * Keeps the Envoy rules live, as {@code conf/limits.json} is ({@link WatchedFiles}): the directory
+ * is read every {@code limitsScanMs}; a changed set is parsed whole and swapped whole, or refused
+ * whole (logged once, counted, shown by GET /admin/envoy) while the running rules stay.
  */
 public final class EnvoyRulesVerticle extends VerticleBase {
 
@@ -27,14 +27,12 @@ public final class EnvoyRulesVerticle extends VerticleBase {
 
   private final Settings settings;
   private final LiveEnvoyRules live;
-  private final InvalidFileReports invalid = new InvalidFileReports();
-  private String inForce;
-  private boolean scanning;
+  private final Map<String, String> initialFiles;
 
   public EnvoyRulesVerticle(Settings settings, LiveEnvoyRules live, Map<String, String> initialFiles) {
     this.settings = settings;
     this.live = live;
-    this.inForce = fingerprint(initialFiles);
+    this.initialFiles = initialFiles;
   }
 
   /** The rules of these files, or {@link io.sluice.limits.InvalidLimitsException} naming every problem. */
@@ -71,57 +69,32 @@ public final class EnvoyRulesVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    vertx.setPeriodic(settings.limitsScanMs(), timer -> scan());
+    new WatchedFiles<>(source(settings), () -> read(vertx, settings), EnvoyRulesVerticle::fingerprint,
+        failure -> failure instanceof CappedFiles.RefusedException ? failure.getMessage()
+            : "cannot read " + settings.envoy().rules() + ": " + CappedFiles.readFailure(failure),
+        initialFiles, new WatchedFiles.Target<>() {
+          @Override
+          public void apply(Map<String, String> files) {
+            EnvoyRules next = parse(files, settings);
+            live.replace(next);
+            log.info("envoy rules applied from {}: domains {}, digest {}", settings.envoy().rules(), new java.util.TreeSet<>(next.domains().keySet()),
+                next.digest());
+          }
+
+          @Override
+          public void validAgain(String how) {
+            if (live.clearRejection()) {
+              log.info("envoy rules from {} are valid again ({}); digest {} is in force", settings.envoy().rules(), how, live.get().digest());
+            }
+          }
+
+          @Override
+          public void refuse(String reason) {
+            live.reject(reason);
+            log.error("envoy rules refused, the running ones stay: {}", reason);
+          }
+        }).watch(vertx, settings.limitsScanMs());
     return Future.succeededFuture();
-  }
-
-  private void scan() {
-    if (scanning) {
-      // A read slower than the scan interval: overlapping reads could judge an older set after a newer one.
-      return;
-    }
-    scanning = true;
-    read(vertx, settings).onComplete(read -> {
-      scanning = false;
-      if (read.failed()) {
-        String why = read.cause() instanceof CappedFiles.RefusedException ? read.cause().getMessage()
-            : "cannot read " + settings.envoy().rules() + ": " + CappedFiles.readFailure(read.cause());
-        reject("<unreadable> " + why, why);
-        return;
-      }
-      String fingerprint = fingerprint(read.result());
-      if (fingerprint.equals(inForce)) {
-        invalid.inForce();
-        validAgain("the files are back to the set in force");
-        return;
-      }
-      EnvoyRules next;
-      try {
-        next = parse(read.result(), settings);
-      } catch (RuntimeException e) {
-        reject(fingerprint, e.getMessage());
-        return;
-      }
-      invalid.inForce();
-      inForce = fingerprint;
-      live.replace(next);
-      log.info("envoy rules applied from {}: domains {}, digest {}", settings.envoy().rules(), new java.util.TreeSet<>(next.domains().keySet()),
-          next.digest());
-      validAgain("a new valid set was applied");
-    });
-  }
-
-  private void validAgain(String how) {
-    if (live.clearRejection()) {
-      log.info("envoy rules from {} are valid again ({}); digest {} is in force", settings.envoy().rules(), how, live.get().digest());
-    }
-  }
-
-  private void reject(String fingerprint, String reason) {
-    if (invalid.shouldReport(fingerprint)) {
-      live.reject(reason);
-      log.error("envoy rules refused, the running ones stay: {}", reason);
-    }
   }
 
   private static String fingerprint(Map<String, String> files) {

@@ -7,9 +7,7 @@ import io.sluice.redis.Subscriber;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,8 +15,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Keeps the limits live: polls the limits file, and listens on Redis Pub/Sub for published changes,
- * then validates the combined document and swaps the snapshot whole, or rejects it whole.
+ * Keeps the limits live: polls the limits file ({@link WatchedFiles}, as the Envoy rules are), and
+ * listens on Redis Pub/Sub for published changes; either way the combined document is validated and
+ * the snapshot swapped whole ({@link #applyEffective}), or it is rejected whole.
  *
  * <p>The effective limits are the file's with the Redis overlay applied ({@link LimitsOverlay}).
  * The overlay lives in the Redis key {@link RedisKeys#LIMITS_KEY}, written together with each
@@ -37,10 +36,8 @@ public final class LimitsVerticle extends VerticleBase {
   private JsonObject overlay = new JsonObject();
   /** Published changes and catch-ups, one at a time. */
   private Future<Void> queue = Future.succeededFuture();
-  private String lastFileContent;
-  private final InvalidFileReports invalidFile = new InvalidFileReports();
+  private final String initialFileContent;
   private long version;
-  private boolean scanning;
   private Redis redis;
   private Subscriber subscriber;
 
@@ -48,7 +45,7 @@ public final class LimitsVerticle extends VerticleBase {
     this.settings = settings;
     this.live = live;
     this.fileSource = "file " + settings.limits();
-    this.lastFileContent = initialFileContent;
+    this.initialFileContent = initialFileContent;
     this.fileDocument = new JsonObject(initialFileContent);
     this.version = live.get().version();
   }
@@ -56,7 +53,23 @@ public final class LimitsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     redis = RedisClients.pooled(vertx, settings);
-    vertx.setPeriodic(settings.limitsScanMs(), timer -> scanFile());
+    new WatchedFiles<>(fileSource, () -> CappedFiles.read(vertx, settings.limits(), settings.maxLimitsFileBytes()).map(Object::toString),
+        content -> content, CappedFiles::why, initialFileContent, new WatchedFiles.Target<>() {
+          @Override
+          public void apply(String content) {
+            applyFile(content);
+          }
+
+          @Override
+          public void validAgain(String how) {
+            LimitsVerticle.this.validAgain(how);
+          }
+
+          @Override
+          public void refuse(String reason) {
+            reject(fileSource, reason);
+          }
+        }).watch(vertx, settings.limitsScanMs());
     subscriber = new Subscriber(vertx, settings)
         .channel(RedisKeys.LIMITS_CHANNEL, this::onMessage)
         .onStateChange(up -> {
@@ -82,42 +95,12 @@ public final class LimitsVerticle extends VerticleBase {
     return subscriber.close().eventually(redis::close);
   }
 
-  private void scanFile() {
-    if (scanning) {
-      // A read slower than the scan interval: a second read would overlap it, and the older content
-      // could be judged after the newer ("applied" and "rejected" logged in one millisecond).
-      return;
-    }
-    scanning = true;
-    CappedFiles.read(vertx, settings.limits(), settings.maxLimitsFileBytes()).onComplete(read -> {
-      scanning = false;
-      if (read.failed()) {
-        String why = CappedFiles.why(read.cause());
-        // Keyed by the reason: a different failure of an unreadable file is news.
-        rejectFileOnceStable(why, "<unreadable> " + why);
-        return;
-      }
-      String content = read.result().toString();
-      if (content.equals(lastFileContent)) {
-        invalidFile.inForce();
-        validAgain("the file is back to the content in force");
-        return;
-      }
-      JsonObject document;
-      try {
-        document = new JsonObject(content);
-        LimitsParser.parse(LimitsOverlay.apply(document, overlay), fileSource, version + 1);
-      } catch (RuntimeException e) {
-        // Any document that cannot be applied is refused whole, whatever failed on it.
-        rejectFileOnceStable(e.getMessage(), content);
-        return;
-      }
-      invalidFile.inForce();
-      lastFileContent = content;
-      fileDocument = document;
-      applyEffective(fileSource);
-      validAgain("a new valid content was applied");
-    });
+  /** A new content of the limits file: applied with the published overlay, or refused whole by throwing. */
+  private void applyFile(String content) {
+    JsonObject document = new JsonObject(content);
+    LimitsParser.parse(LimitsOverlay.apply(document, overlay), fileSource, version + 1);
+    fileDocument = document;
+    applyEffective(fileSource);
   }
 
   /** A refusal of the file is outstanding and the file now reads well: the refusal is history, and said so. */
@@ -126,17 +109,6 @@ public final class LimitsVerticle extends VerticleBase {
     if (status.lastRejection() != null && !status.lastRejection().cleared() && status.lastRejection().source().equals(fileSource)) {
       live.clearRejection();
       log.info("limits from {} are valid again ({}); version {} is in force", fileSource, how, live.get().version());
-    }
-  }
-
-  private void rejectFileOnceStable(String reason, String content) {
-    if (content.equals(lastFileContent)) {
-      return;
-    }
-    if (invalidFile.shouldReport(content)) {
-      reject(fileSource, reason);
-    } else if (invalidFile.readAgainFirst(content)) {
-      log.debug("limits from {} do not apply as read ({}); read again at the next scan before this is reported", fileSource, reason);
     }
   }
 

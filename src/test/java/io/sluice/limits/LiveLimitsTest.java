@@ -135,7 +135,7 @@ class LiveLimitsTest {
   @Test
   void aHalfWrittenFileIsReadAgainInsteadOfReported() throws Exception {
     // A scan a second: the editor's second write comes well before the next scan, as it would.
-    try (LogCapture logs = LogCapture.debugOf(LimitsVerticle.class);
+    try (LogCapture logs = LogCapture.debugOf(WatchedFiles.class);
          SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("limitsScanMs", 1000))) {
       String edited = LIMITS.replace("\"capacity\": 5,", "\"capacity\": 7,");
       Files.writeString(sluice.limitsFile(), edited.substring(0, edited.length() / 2));
