@@ -86,23 +86,17 @@ public final class LuaScript {
   private static Request withArgs(Request request, int numKeys, Object[] keysThenArgs) {
     request.arg(numKeys);
     for (Object value : keysThenArgs) {
-      if (value instanceof String s) {
-        request.arg(s);
-      } else if (value instanceof Long l) {
-        request.arg(l.longValue());
-      } else if (value instanceof Integer i) {
-        request.arg(i.intValue());
-      } else {
-        // Doubles go as Java's shortest exact decimal, which Lua's tonumber reads back to the same double.
-        request.arg(String.valueOf(value));
-      }
+      request.arg(Resp.text(value));
     }
     return request;
   }
 
+  /** The error Redis answers a script it does not hold: both clients answer it with one EVAL of the source. */
+  static final String NOT_LOADED = "NOSCRIPT";
+
   static boolean isNoScript(Throwable failure) {
     String message = failure.getMessage();
-    return message != null && message.startsWith("NOSCRIPT");
+    return message != null && message.startsWith(NOT_LOADED);
   }
 
   private static String sha1Hex(String text) {

@@ -239,7 +239,7 @@ public final class RedisPipelines {
     }
     // Redis answered, even if with an error: it is there.
     String prefix = error.prefix();
-    if ("NOSCRIPT".equals(prefix)) {
+    if (LuaScript.NOT_LOADED.equals(prefix)) {
       // The script did not run (SCRIPT FLUSH, or a restart the connection did not notice): EVAL runs and caches it.
       if (!call.late && !call.useEval) {
         call.useEval = true;

@@ -51,11 +51,30 @@ final class Resp {
   }
 
   static void bulk(ByteBuf out, double value) {
-    if (value == Math.rint(value) && Math.abs(value) < 1e15) {
+    if (isWhole(value)) {
       bulk(out, (long) value);
     } else {
       bulk(out, Double.toString(value));
     }
+  }
+
+  private static boolean isWhole(double value) {
+    return value == Math.rint(value) && Math.abs(value) < 1e15;
+  }
+
+  /**
+   * A value of a script's ARGV or KEYS as the text {@link #bulk(ByteBuf, Object)} writes: the one
+   * spelling of arguments for both Redis clients (vertx-redis-client's requests take it as is).
+   */
+  static String text(Object value) {
+    if (value instanceof String s) {
+      return s;
+    } else if (value instanceof Long || value instanceof Integer) {
+      return value.toString();
+    } else if (value instanceof Double d) {
+      return isWhole(d) ? Long.toString(d.longValue()) : Double.toString(d);
+    }
+    throw new IllegalArgumentException("cannot send " + (value == null ? "null" : value.getClass().getSimpleName()) + " to redis");
   }
 
   /** A value of a script's ARGV or KEYS: a String, a whole number, a double, or raw bytes. */

@@ -74,6 +74,19 @@ class RespParserTest {
         .isEqualTo("*5\r\n$7\r\nEVALSHA\r\n$1\r\n3\r\n$3\r\n0.2\r\n$2\r\n10\r\n$4\r\n{é}\r\n");
   }
 
+  /** vertx-redis-client's requests (admin, ops) spell a script's arguments as the check path writes them. */
+  @Test
+  void bothRedisClientsSpellArgumentsAlike() {
+    for (Object value : new Object[] {"{u}:bucket", 3L, 7, 0.2, 10.0, -1.5e-7, 123456789012L}) {
+      ByteBuf out = Unpooled.buffer();
+      Resp.bulk(out, value);
+      String written = out.toString(StandardCharsets.UTF_8);
+      String text = Resp.text(value);
+      assertEquals("$" + text.getBytes(StandardCharsets.UTF_8).length + "\r\n" + text + "\r\n", written, "for " + value);
+    }
+    assertThrows(IllegalArgumentException.class, () -> Resp.text(new Object()));
+  }
+
   private static List<Object> parse(String wire) {
     RespParser parser = new RespParser();
     List<Object> replies = new ArrayList<>();
