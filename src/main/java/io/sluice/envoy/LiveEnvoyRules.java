@@ -1,5 +1,6 @@
 package io.sluice.envoy;
 
+import io.sluice.limits.LimitsStatus.Rejection;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -11,23 +12,14 @@ import java.util.function.Supplier;
 /** The Envoy rules in force, swapped whole, and what operators see of them (GET /admin/envoy). */
 public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
 
-  /**
-   * @param lastRejection        why the last refused set was refused; null until one was
-   * @param appliedBeforeRefusal the sets applied when it was refused: a later one makes it history
-   * @param refusalCleared       what was refused was put right since (the files back to the set in force)
-   */
-  private record Status(EnvoyRules current, String source, Instant appliedAt, long applied, long rejected, String lastRejection,
-                        Instant lastRejectionAt, long appliedBeforeRefusal, boolean refusalCleared) {
-
-    boolean refusalSuperseded() {
-      return lastRejection != null && (refusalCleared || applied > appliedBeforeRefusal);
-    }
+  /** @param lastRejection the last refused set and why ({@link Rejection}, as the limits keep theirs); null until one was */
+  private record Status(EnvoyRules current, String source, Instant appliedAt, long applied, long rejected, Rejection lastRejection) {
   }
 
   private final AtomicReference<Status> status;
 
   public LiveEnvoyRules(EnvoyRules initial, String source) {
-    status = new AtomicReference<>(new Status(initial, source, Instant.now(), 1, 0, null, null, 0, false));
+    status = new AtomicReference<>(new Status(initial, source, Instant.now(), 1, 0, null));
   }
 
   @Override
@@ -36,13 +28,12 @@ public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
   }
 
   public void replace(EnvoyRules next) {
-    status.updateAndGet(s -> new Status(next, s.source(), Instant.now(), s.applied() + 1, s.rejected(), s.lastRejection(),
-        s.lastRejectionAt(), s.appliedBeforeRefusal(), s.refusalCleared()));
+    status.updateAndGet(s -> new Status(next, s.source(), Instant.now(), s.applied() + 1, s.rejected(), s.lastRejection()));
   }
 
   public void reject(String reason) {
-    status.updateAndGet(s -> new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected() + 1, reason, Instant.now(),
-        s.applied(), false));
+    status.updateAndGet(s -> new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected() + 1,
+        Rejection.now(s.source(), reason, s.applied())));
   }
 
   /**
@@ -51,10 +42,9 @@ public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
    * @return whether there was one, so that the change is said once
    */
   public boolean clearRejection() {
-    Status before = status.getAndUpdate(s -> s.lastRejection() == null || s.refusalCleared() ? s
-        : new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected(), s.lastRejection(), s.lastRejectionAt(),
-            s.appliedBeforeRefusal(), true));
-    return before.lastRejection() != null && !before.refusalCleared();
+    Status before = status.getAndUpdate(s -> s.lastRejection() == null || s.lastRejection().cleared() ? s
+        : new Status(s.current(), s.source(), s.appliedAt(), s.applied(), s.rejected(), s.lastRejection().clear()));
+    return before.lastRejection() != null && !before.lastRejection().cleared();
   }
 
   public long applied() {
@@ -75,10 +65,7 @@ public final class LiveEnvoyRules implements Supplier<EnvoyRules> {
         .put("applied", s.applied())
         .put("rejected", s.rejected());
     if (s.lastRejection() != null) {
-      json.put("lastRejection", new JsonObject()
-          .put("reason", s.lastRejection())
-          .put("at", s.lastRejectionAt().toString())
-          .put("superseded", s.refusalSuperseded()));
+      json.put("lastRejection", s.lastRejection().toJson(s.applied()));
     }
     return json;
   }

@@ -33,11 +33,7 @@ public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastReje
         .put("rejected", rejected)
         .put("limits", LimitsParser.toJson(current));
     if (lastRejection != null) {
-      json.put("lastRejection", new JsonObject()
-          .put("source", lastRejection.source())
-          .put("reason", lastRejection.reason())
-          .put("at", lastRejection.at().toString())
-          .put("superseded", lastRejectionSuperseded()));
+      json.put("lastRejection", lastRejection.toJson(applied));
     }
     return json;
   }
@@ -47,19 +43,38 @@ public record LimitsStatus(Limits current, Instant appliedAt, Rejection lastReje
    * was refused was put right (a file back to the content in force).
    */
   public boolean lastRejectionSuperseded() {
-    return lastRejection != null && (lastRejection.cleared() || applied > lastRejection.appliedBefore());
+    return lastRejection != null && lastRejection.supersededAfter(applied);
   }
 
   /**
-   * An update refused whole, and why.
+   * An update refused whole, and why: of the limits, and of the Envoy rules alike.
    *
    * @param appliedBefore the updates applied when it was refused: counting, not clocks, tells what came later
    * @param cleared       what was refused was put right since
    */
   public record Rejection(String source, String reason, Instant at, long appliedBefore, boolean cleared) {
 
-    Rejection clear() {
+    /** Refused now, with {@code applied} updates applied so far. */
+    public static Rejection now(String source, String reason, long applied) {
+      return new Rejection(source, reason, Instant.now(), applied, false);
+    }
+
+    public Rejection clear() {
       return new Rejection(source, reason, at, appliedBefore, true);
+    }
+
+    /** Whether it no longer describes anything once {@code applied} updates were applied: a later one was, or it was put right. */
+    public boolean supersededAfter(long applied) {
+      return cleared || applied > appliedBefore;
+    }
+
+    /** The shape GET /admin/limits and GET /admin/envoy show. */
+    public JsonObject toJson(long applied) {
+      return new JsonObject()
+          .put("source", source)
+          .put("reason", reason)
+          .put("at", at.toString())
+          .put("superseded", supersededAfter(applied));
     }
   }
 }

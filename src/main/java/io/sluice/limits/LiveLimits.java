@@ -36,7 +36,7 @@ public final class LiveLimits implements Supplier<Limits> {
 
   public void reject(String source, String reason) {
     status.updateAndGet(s -> new LimitsStatus(s.current(), s.appliedAt(),
-        new LimitsStatus.Rejection(source, reason, Instant.now(), s.applied(), false), s.applied(), s.rejected() + 1, s.publishedVersion()));
+        LimitsStatus.Rejection.now(source, reason, s.applied()), s.applied(), s.rejected() + 1, s.publishedVersion()));
   }
 
   /** What was refused is valid again (the file was put right): the refusal no longer describes anything. */
