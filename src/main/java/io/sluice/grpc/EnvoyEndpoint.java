@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.sluice.config.Settings;
+import io.sluice.envoy.EnvoyFixedWindow;
 import io.sluice.envoy.EnvoyRules;
 import io.sluice.grpc.Admission;
 import io.sluice.limiter.Decision;
@@ -125,7 +126,7 @@ public final class EnvoyEndpoint {
     }
     EnvoyRules.Limit limit = match.limit();
     return fixedWindow
-        ? limiter.countInWindow(match.subject(), limit.rule(), hits, limit.unit().seconds, deadlineNanos)
+        ? limiter.count(new EnvoyFixedWindow(limit.unit().seconds), match.subject(), limit.rule(), hits, deadlineNanos)
         : limiter.checkSubject(match.subject(), limit.rule(), hits, deadlineNanos);
   }
 

@@ -25,7 +25,7 @@ import java.util.Map;
  * joins a call of lua/token_bucket.lua of this event-loop turn ({@link TokenBucketScript} is the
  * wire format), which leaves at the end of the turn or as soon as it holds enough for an idle Redis
  * to start on; each check gets its own reply, or its own failure, through its callback. A batch's
- * give-back and an Envoy fixed window's count are single calls. One per Limiter, on its event loop.
+ * give-back and a {@link ScriptedLimit}'s count (an Envoy fixed window) are single calls. One per Limiter, on its event loop.
  */
 final class CheckStore {
 
@@ -45,7 +45,7 @@ final class CheckStore {
   private final RedisPipelines redis;
   private final LuaScript check;
   private final LuaScript giveBack;
-  private final LuaScript fixedWindow;
+  private final CheckScripts scripts;
   private final Metrics metrics;
   private final RedisFaults faults;
   private final long redisTimeoutNanos;
@@ -69,7 +69,7 @@ final class CheckStore {
     this.redis = redis;
     this.check = scripts.check();
     this.giveBack = scripts.giveBack();
-    this.fixedWindow = scripts.fixedWindow();
+    this.scripts = scripts;
     this.metrics = metrics;
     this.faults = faults;
     this.redisTimeoutNanos = redisTimeoutNanos;
@@ -123,10 +123,10 @@ final class CheckStore {
     return done.future();
   }
 
-  /** Counts {@code hits} in the subject's fixed window of {@code windowSeconds} (lua/fixed_window.lua, {@link FixedWindowScript}). */
-  void countInWindow(String identity, Rule rule, long windowSeconds, long hits, long now, long callerDeadlineNanos, ScriptCallback pending) {
-    redis.eval(fixedWindow, new String[] {RedisKeys.fixedWindow(identity, rule.name())},
-        FixedWindowScript.args(rule, windowSeconds, hits), now + redisTimeoutNanos, callerDeadlineNanos, pending);
+  /** One call of a {@link ScriptedLimit}'s script, adding {@code hits} to the subject's count. */
+  void count(ScriptedLimit limit, String identity, Rule rule, long hits, long now, long callerDeadlineNanos, ScriptCallback pending) {
+    redis.eval(limit.script(scripts), new String[] {limit.key(identity, rule)}, limit.args(rule, hits), now + redisTimeoutNanos,
+        callerDeadlineNanos, pending);
   }
 
   /**

@@ -258,11 +258,11 @@ public final class Limiter {
   }
 
   /**
-   * An Envoy descriptor's subject counted in fixed windows of {@code windowSeconds} on Redis's clock, as
-   * envoyproxy/ratelimit counts: {@code hits} are added (0 looks without adding), and the window
-   * refuses once its count passes the rule's capacity. No bans: a fixed window keeps no violations.
+   * An Envoy descriptor's subject counted by {@code limit} (the fixed window, say): {@code hits} are
+   * added (0 looks without adding). Certain refusals, failure modes and the shadow setting apply as
+   * to any check; no bans, which belong to the token bucket's script.
    */
-  public Future<Decision> countInWindow(String envoySubject, Rule rule, long hits, long windowSeconds, long callerDeadlineNanos) {
+  public Future<Decision> count(ScriptedLimit limit, String envoySubject, Rule rule, long hits, long callerDeadlineNanos) {
     String subject = RedisKeys.envoySubject(envoySubject);
     boolean shadow = shadowSetting || rule.shadow();
     long now = System.nanoTime();
@@ -271,8 +271,8 @@ public final class Limiter {
     if (certain != null) {
       return Future.succeededFuture(certain);
     }
-    WindowCheck pending = new WindowCheck(subject, rule, hits, shadow, now, cacheNow);
-    store.countInWindow(subject, rule, windowSeconds, hits, now, callerDeadlineNanos, pending);
+    CountedCheck pending = new CountedCheck(limit, subject, rule, hits, shadow, now, cacheNow);
+    store.count(limit, subject, rule, hits, now, callerDeadlineNanos, pending);
     return pending.promise.future();
   }
 
@@ -486,29 +486,27 @@ public final class Limiter {
     }
   }
 
-  /** A fixed-window count on its way through Redis (lua/fixed_window.lua, {@link FixedWindowScript}). */
-  private final class WindowCheck extends PendingCheck {
+  /** A {@link ScriptedLimit}'s count on its way through Redis. */
+  private final class CountedCheck extends PendingCheck {
+    private final ScriptedLimit limit;
 
-    WindowCheck(String subject, Rule rule, long hits, boolean shadow, long sentNanos, long cachedAtNanos) {
+    CountedCheck(ScriptedLimit limit, String subject, Rule rule, long hits, boolean shadow, long sentNanos, long cachedAtNanos) {
       super(subject, rule.name(), rule, hits, shadow, shadow, sentNanos, cachedAtNanos);
+      this.limit = limit;
     }
 
     @Override
     Decision read(Object[] raw) {
-      FixedWindowScript.Reply reply = FixedWindowScript.Reply.decode(raw);
-      long resetMs = reply.untilResetSeconds() * 1000;
-      boolean over = reply.count() > rule.capacity();
-      if (over) {
-        denyCache.rememberWindow(userId, rule, tokens, cachedAtNanos, reply.untilResetMs());
+      ScriptedLimit.Counted counted = limit.read(raw, rule);
+      if (counted.refusalHoldsMs() > 0) {
+        denyCache.rememberWindow(userId, rule, tokens, cachedAtNanos, counted.refusalHoldsMs());
       }
-      Decision decision = new Decision(over ? Decision.Outcome.DENY : Decision.Outcome.ALLOW, rule.name(), rule.capacity(),
-          rule.refillPerSecond(), Math.max(0, rule.capacity() - reply.count()), over ? resetMs : 0, resetMs, null, 0, 0, 0, "", "", null);
-      return enforceOrShadow(decision, shadowRule, userId, action);
+      return enforceOrShadow(counted.decision(), shadowRule, userId, action);
     }
 
     @Override
     public void onLateReply(Object reply) {
-      // A window's count changes nothing that outlives the answer.
+      // A count's reply changes nothing that outlives the answer.
     }
   }
 }
