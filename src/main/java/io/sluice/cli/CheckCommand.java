@@ -29,9 +29,14 @@ public final class CheckCommand implements Callable<Integer> {
       converter = Values.NonNegative.class)
   int cost;
 
+  @Option(names = "--tier", description = "The user's plan: a tier of the limits in force, whose overrides decide (default: none).",
+      defaultValue = "")
+  String tier;
+
   @Override
   public Integer call() {
-    return AdminCommands.run(target, client, client -> client.check(user, action, cost), CheckCommand::format);
+    return AdminCommands.run(target, client, client -> client.check(io.sluice.grpc.v1.CheckRequest.newBuilder()
+        .setUserId(user).setAction(action).setCost(cost).setTier(tier).build()), CheckCommand::format);
   }
 
   /**
@@ -42,6 +47,7 @@ public final class CheckCommand implements Callable<Integer> {
     StringBuilder line = new StringBuilder()
         .append(response.getDecision())
         .append(" rule=").append(response.getRule())
+        .append(response.getTier().isEmpty() ? "" : " tier=" + response.getTier())
         .append(" limit=").append(response.getLimit())
         .append(" remaining=").append(response.getRemaining())
         .append(" retry_after_ms=").append(response.getRetryAfterMs())

@@ -76,14 +76,14 @@ public final class RateLimiterEndpoint {
    */
   Future<CheckResponse> check(GrpcServerRequest<CheckRequest, CheckResponse> call, CheckRequest request) {
     return admission.run(call, admitted -> limiter.check(request.getUserId(), request.getAction(),
-            Integer.toUnsignedLong(request.getCost()), admitted.deadlineNanos())
+            Integer.toUnsignedLong(request.getCost()), request.getTier(), admitted.deadlineNanos())
         .map(decision -> {
           metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
           if (requestLog.isDebugEnabled()) {
             requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(), request.getCost(),
                 decision);
           }
-          return toResponse(decision);
+          return toResponse(decision, request.getTier());
         }));
   }
 
@@ -94,7 +94,7 @@ public final class RateLimiterEndpoint {
   Future<CheckBatchResponse> checkBatch(GrpcServerRequest<CheckBatchRequest, CheckBatchResponse> call, CheckBatchRequest request) {
     List<Limiter.Request> checks = new ArrayList<>(request.getChecksCount());
     for (CheckRequest check : request.getChecksList()) {
-      checks.add(new Limiter.Request(check.getUserId(), check.getAction(), Integer.toUnsignedLong(check.getCost())));
+      checks.add(new Limiter.Request(check.getUserId(), check.getAction(), Integer.toUnsignedLong(check.getCost()), check.getTier()));
     }
     return admission.run(call, admitted -> limiter.checkBatch(checks, request.getAllOrNothing(), admitted.deadlineNanos())
         .map(outcome -> {
@@ -106,7 +106,7 @@ public final class RateLimiterEndpoint {
             if (decision.outcome().ordinal() > worst.ordinal()) {
               worst = decision.outcome();
             }
-            CheckResponse answer = toResponse(decision);
+            CheckResponse answer = toResponse(decision, checks.get(i).tier());
             if (outcome.givenBack()[i]) {
               answer = answer.toBuilder().setGivenBack(true)
                   .setRemaining(Math.min(decision.limit(), decision.remaining() + checks.get(i).tokens())).build();
@@ -118,7 +118,13 @@ public final class RateLimiterEndpoint {
   }
 
   static CheckResponse toResponse(Decision decision) {
+    return toResponse(decision, "");
+  }
+
+  /** The answer to a check on {@code tier} (empty for none), which it names. */
+  static CheckResponse toResponse(Decision decision, String tier) {
     return CheckResponse.newBuilder()
+        .setTier(tier)
         .setDecision(toWire(decision.outcome()))
         .setLimit(decision.limit())
         .setRefillPerSecond(decision.refillPerSecond())

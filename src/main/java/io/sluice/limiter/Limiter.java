@@ -75,8 +75,12 @@ public final class Limiter {
   /** The most checks one CheckBatch call may hold. */
   public static final int MAX_BATCH = 100;
 
-  /** One check as asked: {@code cost} 0 means 1. */
-  public record Request(String userId, String action, long cost) {
+  /** One check as asked: {@code cost} 0 means 1; {@code tier} empty for none. */
+  public record Request(String userId, String action, long cost, String tier) {
+
+    public Request(String userId, String action, long cost) {
+      this(userId, action, cost, "");
+    }
 
     /** The tokens it takes. */
     public long tokens() {
@@ -106,9 +110,14 @@ public final class Limiter {
    *     {@link CheckFailure} when no decision could be made
    */
   public Future<Decision> check(String userId, String action, long cost, long callerDeadlineNanos) {
+    return check(userId, action, cost, "", callerDeadlineNanos);
+  }
+
+  /** The same on a tier: {@code tier} empty for none, else a tier of the limits in force (else INVALID_ARGUMENT). */
+  public Future<Decision> check(String userId, String action, long cost, String tier, long callerDeadlineNanos) {
     Valid check;
     try {
-      check = validate("", limits.get(), userId, action, cost);
+      check = validate("", limits.get(), userId, action, cost, tier);
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
@@ -131,7 +140,7 @@ public final class Limiter {
       Limits snapshot = limits.get();
       for (int i = 0; i < requests.size(); i++) {
         Request request = requests.get(i);
-        checks.add(validate("checks[" + i + "].", snapshot, request.userId(), request.action(), request.cost()));
+        checks.add(validate("checks[" + i + "].", snapshot, request.userId(), request.action(), request.cost(), request.tier()));
       }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
@@ -199,11 +208,18 @@ public final class Limiter {
         .onComplete(givenBack -> denyCache.forget(check.userId(), check.nominal().name()));
   }
 
-  private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost) {
-    Rule nominal = snapshot.ruleFor(action);
-    long tokens = tokensFor(cost);
+  private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost, String tier) {
     requireName(fieldPrefix + "user_id", userId);
     requireName(fieldPrefix + "action", action);
+    if (!tier.isEmpty() && !snapshot.tiers().containsKey(tier)) {
+      requireName(fieldPrefix + "tier", tier);
+      throw new InvalidRequestException(fieldPrefix + "tier", fieldPrefix + "tier '" + io.sluice.limits.LimitsParser.printable(tier) + "' is not a tier of the limits in force ("
+          + (snapshot.tiers().isEmpty() ? "they have none" : "tiers: " + String.join(", ", new java.util.TreeSet<>(snapshot.tiers().keySet())))
+          + ")");
+    }
+    // The tier's rule keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
+    Rule nominal = snapshot.ruleFor(action, tier);
+    long tokens = tokensFor(cost);
     if (tokens < 0 || tokens > nominal.capacity()) {
       throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be from 0 to the capacity of rule '"
           + nominal.name() + "' (" + nominal.capacity() + "), was " + Long.toUnsignedString(cost));

@@ -13,9 +13,10 @@ import java.util.Set;
  * @param allowlist users never limited (health checkers, internal services)
  * @param denylist  users always banned
  * @param shadow    every rule in shadow mode: nothing blocks, would-blocks are reported
+ * @param tiers     plans by name: each the rules it overrides, by rule name, each a whole rule of that name
  */
 public record Limits(long version, String source, Map<String, Rule> rules, Set<String> allowlist, Set<String> denylist,
-                     boolean shadow) {
+                     boolean shadow, Map<String, Map<String, Rule>> tiers) {
 
   /** Governs every action that has no rule of its own. */
   public static final String DEFAULT_RULE = "default";
@@ -24,9 +25,14 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
     rules = Map.copyOf(rules);
     allowlist = Set.copyOf(allowlist);
     denylist = Set.copyOf(denylist);
+    tiers = Map.copyOf(tiers);
     if (!rules.containsKey(DEFAULT_RULE)) {
       throw new IllegalArgumentException("limits must define a rule named '" + DEFAULT_RULE + "'");
     }
+  }
+
+  public Limits(long version, String source, Map<String, Rule> rules, Set<String> allowlist, Set<String> denylist, boolean shadow) {
+    this(version, source, rules, allowlist, denylist, shadow, Map.of());
   }
 
   public Limits(long version, String source, Map<String, Rule> rules) {
@@ -42,6 +48,11 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
     new java.util.TreeMap<>(rules).forEach((name, rule) -> canonical.append(rule).append('\n'));
     canonical.append(new java.util.TreeSet<>(allowlist)).append('\n').append(new java.util.TreeSet<>(denylist))
         .append('\n').append(shadow);
+    // Without tiers, the digest is what it was before tiers existed: instances of both builds agree.
+    new java.util.TreeMap<>(tiers).forEach((tier, overrides) -> {
+      canonical.append("\ntier ").append(tier);
+      new java.util.TreeMap<>(overrides).forEach((name, rule) -> canonical.append('\n').append(rule));
+    });
     try {
       byte[] hash = java.security.MessageDigest.getInstance("SHA-256")
           .digest(canonical.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -65,5 +76,18 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
   public Rule ruleFor(String action) {
     Rule rule = rules.get(action);
     return rule != null ? rule : rules.get(DEFAULT_RULE);
+  }
+
+  /**
+   * The rule for an action on a tier: the tier's override of the action's rule, else that rule.
+   * {@code tier} must be empty (no tier) or one of {@link #tiers}.
+   */
+  public Rule ruleFor(String action, String tier) {
+    Rule rule = ruleFor(action);
+    if (tier.isEmpty()) {
+      return rule;
+    }
+    Rule override = tiers.get(tier).get(rule.name());
+    return override != null ? override : rule;
   }
 }

@@ -30,7 +30,7 @@ public final class LimitsParser {
   public static final double MAX_REFILL_SECONDS = 10 * 365 * 86_400d;
   public static final double MAX_BAN_MULTIPLIER = 1000;
 
-  private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow");
+  private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", "tiers");
   private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive",
       "failureMode");
   private static final Set<String> ABUSE_FIELDS = Set.of(
@@ -77,10 +77,12 @@ public final class LimitsParser {
       }
     }
     boolean shadow = flag(document, "shadow", "shadow", problems);
+    Map<String, Map<String, Rule>> tiers = tiers(document, rulesValue instanceof JsonObject rulesJson ? rulesJson : new JsonObject(),
+        problems);
     if (!problems.isEmpty()) {
       throw new InvalidLimitsException(source, problems);
     }
-    return new Limits(version, source, rules, allowlist, denylist, shadow);
+    return new Limits(version, source, rules, allowlist, denylist, shadow, tiers);
   }
 
   /**
@@ -106,39 +108,102 @@ public final class LimitsParser {
   /** The canonical document of a snapshot: what operators see as the limits in force. */
   public static JsonObject toJson(Limits limits) {
     JsonObject rules = new JsonObject();
-    new java.util.TreeMap<>(limits.rules()).forEach((name, rule) -> {
-      JsonObject json = new JsonObject().put("capacity", rule.capacity()).put("refillPerSecond", rule.refillPerSecond());
-      AbusePolicy abuse = rule.abuse();
-      if (abuse != null) {
-        json.put("abuse", new JsonObject()
-            .put("maxViolations", abuse.maxViolations())
-            .put("windowSeconds", abuse.windowMs() / 1000d)
-            .put("banSeconds", abuse.banMs() / 1000d)
-            .put("banMultiplier", abuse.banMultiplier())
-            .put("maxBanSeconds", abuse.maxBanMs() / 1000d)
-            .put("historySeconds", abuse.historyMs() / 1000d)
-            .put("scope", abuse.scope().wireName()));
-      }
-      if (rule.shadow()) {
-        json.put("shadow", true);
-      }
-      if (rule.adaptive()) {
-        json.put("adaptive", true);
-      }
-      if (rule.failureMode() != null) {
-        json.put("failureMode", rule.failureMode().wireName());
-      }
-      rules.put(name, json);
-    });
-    return new JsonObject()
+    new java.util.TreeMap<>(limits.rules()).forEach((name, rule) -> rules.put(name, toJson(rule)));
+    JsonObject document = new JsonObject()
         .put("rules", rules)
         .put("allowlist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.allowlist()))))
         .put("denylist", new io.vertx.core.json.JsonArray(new ArrayList<>(new java.util.TreeSet<>(limits.denylist()))))
         .put("shadow", limits.shadow());
+    if (!limits.tiers().isEmpty()) {
+      // Each override as the whole rule it makes: read back, it makes the same rule.
+      JsonObject tiers = new JsonObject();
+      new java.util.TreeMap<>(limits.tiers()).forEach((tier, overrides) -> {
+        JsonObject json = new JsonObject();
+        new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, toJson(rule)));
+        tiers.put(tier, json);
+      });
+      document.put("tiers", tiers);
+    }
+    return document;
+  }
+
+  private static JsonObject toJson(Rule rule) {
+    JsonObject json = new JsonObject().put("capacity", rule.capacity()).put("refillPerSecond", rule.refillPerSecond());
+    AbusePolicy abuse = rule.abuse();
+    if (abuse != null) {
+      json.put("abuse", new JsonObject()
+          .put("maxViolations", abuse.maxViolations())
+          .put("windowSeconds", abuse.windowMs() / 1000d)
+          .put("banSeconds", abuse.banMs() / 1000d)
+          .put("banMultiplier", abuse.banMultiplier())
+          .put("maxBanSeconds", abuse.maxBanMs() / 1000d)
+          .put("historySeconds", abuse.historyMs() / 1000d)
+          .put("scope", abuse.scope().wireName()));
+    }
+    if (rule.shadow()) {
+      json.put("shadow", true);
+    }
+    if (rule.adaptive()) {
+      json.put("adaptive", true);
+    }
+    if (rule.failureMode() != null) {
+      json.put("failureMode", rule.failureMode().wireName());
+    }
+    return json;
   }
 
   private static Rule parseRule(String name, Object value, List<String> problems) {
-    String path = "rules." + printable(name);
+    return parseRule("rules." + printable(name), name, value, problems);
+  }
+
+  /**
+   * {@code "tiers"}: plans by name, each overriding rules of {@code rules} by name. An override
+   * names the fields it changes (any field of a rule); the rest are the rule's. It is checked as
+   * the whole rule it makes, so a plan can never hold a rule that {@code rules} could not.
+   */
+  private static Map<String, Map<String, Rule>> tiers(JsonObject document, JsonObject rulesJson, List<String> problems) {
+    Object value = document.getValue("tiers");
+    if (value == null) {
+      return Map.of();
+    }
+    if (!(value instanceof JsonObject tiersJson)) {
+      problems.add("tiers must be an object of tiers by name, each an object of rule overrides by rule name, was " + describe(value));
+      return Map.of();
+    }
+    Map<String, Map<String, Rule>> tiers = new LinkedHashMap<>();
+    for (String tier : tiersJson.fieldNames()) {
+      String path = "tiers." + printable(tier);
+      String nameProblem = Names.problem(tier);
+      if (nameProblem != null) {
+        problems.add(path + ": a tier's name " + nameProblem);
+      }
+      if (!(tiersJson.getValue(tier) instanceof JsonObject overrides)) {
+        problems.add(path + " must be an object of rule overrides by rule name, was " + describe(tiersJson.getValue(tier)));
+        continue;
+      }
+      Map<String, Rule> rules = new LinkedHashMap<>();
+      for (String ruleName : overrides.fieldNames()) {
+        String rulePath = path + "." + printable(ruleName);
+        if (!(rulesJson.getValue(ruleName) instanceof JsonObject base)) {
+          problems.add(rulePath + " overrides no rule: '" + printable(ruleName) + "' is not in rules");
+          continue;
+        }
+        if (!(overrides.getValue(ruleName) instanceof JsonObject override)) {
+          problems.add(rulePath + " must be an object of the rule's fields it changes, was " + describe(overrides.getValue(ruleName)));
+          continue;
+        }
+        unknownFields(override, RULE_FIELDS, rulePath + ".", problems);
+        Rule rule = parseRule(rulePath, ruleName, base.copy().mergeIn(override), problems);
+        if (rule != null) {
+          rules.put(ruleName, rule);
+        }
+      }
+      tiers.put(tier, rules);
+    }
+    return tiers;
+  }
+
+  private static Rule parseRule(String path, String name, Object value, List<String> problems) {
     int problemsBefore = problems.size();
     String nameProblem = Names.problem(name);
     if (nameProblem != null) {

@@ -1,0 +1,115 @@
+package io.sluice.limits;
+
+import io.sluice.grpc.SluiceClient.CallFailedException;
+import io.sluice.grpc.v1.CheckBatchRequest;
+import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.support.Await;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.json.JsonObject;
+import io.vertx.grpc.common.GrpcStatus;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Plans: "tiers" in limits.json override rules for the users a request says are on them (CheckRequest.tier). */
+@ExtendWith(RedisExtension.class)
+class TiersTest {
+
+  private static final String LIMITS = """
+      { "rules": {
+          "default": { "capacity": 100, "refillPerSecond": 0.001 },
+          "api": { "capacity": 2, "refillPerSecond": 0.001 } },
+        "tiers": {
+          "gold": { "api": { "capacity": 5 } },
+          "free": { } } }
+      """;
+
+  @Test
+  void aTierOverridesOnlyTheFieldsItNamesAndIsCheckedAsTheWholeRuleItMakes() {
+    Limits limits = LimitsParser.parse(LIMITS, "test", 1);
+    assertEquals(new Rule("api", 5, 0.001), limits.ruleFor("api", "gold"));
+    assertEquals(new Rule("api", 2, 0.001), limits.ruleFor("api", "free"), "a tier without an override of the rule has the rule");
+    assertEquals(limits.ruleFor("login"), limits.ruleFor("login", "gold"), "an action without a rule has the default rule's");
+    assertEquals(limits.digest(), LimitsParser.parse(LimitsParser.toJson(limits), "again", 2).digest(),
+        "what operators are shown is what is enforced");
+    assertThat(limits.digest()).isNotEqualTo(LimitsParser.parse(LIMITS.replace("\"capacity\": 5", "\"capacity\": 6"), "test", 1).digest());
+
+    InvalidLimitsException invalid = assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse("""
+        { "rules": { "default": { "capacity": 1, "refillPerSecond": 1 } },
+          "tiers": { "gold": { "export": { "capacity": 5 }, "default": { "capacity": -1, "burst": 2 } }, "": { } } }
+        """, "test", 1));
+    assertThat(invalid.problems()).anySatisfy(problem -> assertThat(problem).contains("tiers.gold.export overrides no rule"))
+        .anySatisfy(problem -> assertThat(problem).startsWith("tiers.gold.default.capacity must be a whole number"))
+        .anySatisfy(problem -> assertThat(problem).startsWith("tiers.gold.default.burst is not a known field"))
+        .anySatisfy(problem -> assertThat(problem).startsWith("tiers.: a tier's name"));
+  }
+
+  @Test
+  void aUserOnATierGetsItsLimitExactlyAcrossTwoInstancesAndTheAnswerNamesIt(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String gold = "gold-" + UUID.randomUUID();
+      int allowed = 0;
+      for (int i = 0; i < 8; i++) {
+        CheckResponse answer = (i % 2 == 0 ? a : b).await((i % 2 == 0 ? a : b).client().check(check(gold, "gold")));
+        assertEquals("gold", answer.getTier());
+        assertEquals("api", answer.getRule(), "the plan's rule keeps the rule's name: one bucket");
+        assertEquals(5, answer.getLimit());
+        allowed += answer.getDecision() == Decision.ALLOW ? 1 : 0;
+      }
+      assertEquals(5, allowed, "gold's five, over both instances");
+
+      String plain = "plain-" + UUID.randomUUID();
+      assertEquals(Decision.ALLOW, a.check(plain, "api").getDecision());
+      assertEquals(Decision.ALLOW, b.check(plain, "api").getDecision());
+      CheckResponse third = a.check(plain, "api");
+      assertEquals(Decision.DENY, third.getDecision(), "without a tier, the rule's two");
+      assertEquals("", third.getTier());
+    }
+  }
+
+  @Test
+  void anUnknownTierIsInvalidArgumentNamingTheFieldAndChangesNothing(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String user = "unknown-tier-" + UUID.randomUUID();
+      CallFailedException refused = assertThrows(CallFailedException.class, () -> sluice.await(sluice.client().check(check(user, "platinum"))));
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, refused.status());
+      assertThat(refused.getMessage()).contains("tier 'platinum' is not a tier of the limits in force (tiers: free, gold)");
+
+      CallFailedException inBatch = assertThrows(CallFailedException.class, () -> sluice.await(sluice.client().checkBatch(
+          CheckBatchRequest.newBuilder().addChecks(check(user, "gold")).addChecks(check(user, "silver")).build())));
+      assertThat(inBatch.getMessage()).contains("checks[1].tier 'silver' is not a tier");
+      assertThat(redis.keys()).noneMatch(key -> key.contains(user));
+    }
+  }
+
+  @Test
+  void tiersChangeLiveWithTheFile(TestRedis redis) throws Exception {
+    Path file = Files.createTempFile("sluice-tiers", ".json");
+    Files.writeString(file, LIMITS);
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), file, new JsonObject().put("limitsScanMs", 50))) {
+      Files.writeString(file, LIMITS.replace("\"capacity\": 5", "\"capacity\": 7"));
+      Await.until("gold's new capacity", Duration.ofSeconds(10),
+          () -> sluice.sluice().limits().get().ruleFor("api", "gold").capacity() == 7);
+      assertEquals(7, sluice.await(sluice.client().check(check("live-" + UUID.randomUUID(), "gold"))).getLimit());
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  private static CheckRequest check(String user, String tier) {
+    return CheckRequest.newBuilder().setUserId(user).setAction("api").setTier(tier).build();
+  }
+}
