@@ -10,7 +10,8 @@ import java.util.Set;
  * so every instance that sees the same file and the same messages computes the same limits.
  *
  * <p>A message is a limits document whose named rules replace those rules, a rule set to
- * {@code null} removes it, and {@code allowlist}, {@code denylist} and {@code shadow}, when present,
+ * {@code null} removes it, its named tiers likewise replace (or, {@code null}, remove) those tiers
+ * whole, and {@code allowlist}, {@code denylist} and {@code shadow}, when present,
  * replace the file's. {@code "replace": true} makes the message the whole rule set (the file is ignored until a
  * reset); {@code "reset": true} drops every published change, so the file alone decides again.
  * Merging is idempotent: applying a message twice gives what applying it once gave.
@@ -19,8 +20,10 @@ public final class LimitsOverlay {
 
   public static final String REPLACE = "replace";
   public static final String RESET = "reset";
-  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", REPLACE, RESET,
+  private static final Set<String> MESSAGE_FIELDS = Set.of("rules", "tiers", "allowlist", "denylist", "shadow", REPLACE, RESET,
       LimitsStore.VERSION);
+  /** The fields whose entries a message replaces one by one, by name; null removes one. */
+  private static final List<String> BY_NAME = List.of("rules", "tiers");
 
   private LimitsOverlay() {
   }
@@ -34,13 +37,17 @@ public final class LimitsOverlay {
     JsonObject next = Boolean.TRUE.equals(message.getValue(REPLACE))
         ? new JsonObject().put(REPLACE, true).put("rules", new JsonObject())
         : overlay.copy();
-    JsonObject rules = next.getJsonObject("rules", new JsonObject()).copy();
-    JsonObject changed = message.getJsonObject("rules", new JsonObject());
-    for (String name : changed.fieldNames()) {
-      // A null stays in the overlay as a tombstone: it removes the rule from the file's set too.
-      rules.put(name, changed.getValue(name));
+    for (String field : BY_NAME) {
+      JsonObject entries = next.getJsonObject(field, new JsonObject()).copy();
+      JsonObject changed = message.getJsonObject(field, new JsonObject());
+      for (String name : changed.fieldNames()) {
+        // A null stays in the overlay as a tombstone: it removes the entry from the file's set too.
+        entries.put(name, changed.getValue(name));
+      }
+      if (!entries.isEmpty() || field.equals("rules")) {
+        next.put(field, entries);
+      }
     }
-    next.put("rules", rules);
     for (String replaced : List.of("allowlist", "denylist", "shadow")) {
       if (message.containsKey(replaced)) {
         next.put(replaced, message.getValue(replaced));
@@ -63,17 +70,23 @@ public final class LimitsOverlay {
   public static JsonObject apply(JsonObject file, JsonObject overlay) {
     boolean replace = Boolean.TRUE.equals(overlay.getValue(REPLACE));
     JsonObject effective = replace ? new JsonObject() : file.copy();
-    JsonObject rules = replace ? new JsonObject() : effective.getJsonObject("rules", new JsonObject()).copy();
-    JsonObject changed = overlay.getJsonObject("rules", new JsonObject());
-    for (String name : changed.fieldNames()) {
-      Object rule = changed.getValue(name);
-      if (rule == null) {
-        rules.remove(name);
+    for (String field : BY_NAME) {
+      JsonObject entries = replace ? new JsonObject() : effective.getJsonObject(field, new JsonObject()).copy();
+      JsonObject changed = overlay.getJsonObject(field, new JsonObject());
+      for (String name : changed.fieldNames()) {
+        Object entry = changed.getValue(name);
+        if (entry == null) {
+          entries.remove(name);
+        } else {
+          entries.put(name, entry);
+        }
+      }
+      if (!entries.isEmpty() || field.equals("rules")) {
+        effective.put(field, entries);
       } else {
-        rules.put(name, rule);
+        effective.remove(field);
       }
     }
-    effective.put("rules", rules);
     for (String replaced : List.of("allowlist", "denylist", "shadow")) {
       if (overlay.containsKey(replaced)) {
         effective.put(replaced, overlay.getValue(replaced));
@@ -93,6 +106,10 @@ public final class LimitsOverlay {
     Object rules = message.getValue("rules");
     if (message.containsKey("rules") && !(rules instanceof JsonObject)) {
       problems.add("rules must be an object of rules by action name, was " + LimitsParser.describe(rules));
+    }
+    Object tiers = message.getValue("tiers");
+    if (message.containsKey("tiers") && !(tiers instanceof JsonObject)) {
+      problems.add("tiers must be an object of tiers by name, was " + LimitsParser.describe(tiers));
     }
     Object version = message.getValue(LimitsStore.VERSION);
     if (version != null && !(version instanceof Number n && n.longValue() >= 0 && n.doubleValue() == n.longValue())) {

@@ -52,6 +52,26 @@ class LimitsOverlayTest {
   }
 
   @Test
+  void namedTiersReplaceThoseTiersWholeAndNullRemovesOne() {
+    JsonObject file = FILE.copy().put("tiers", new JsonObject("{\"gold\": {\"login\": {\"capacity\": 5}}, \"free\": {}}"));
+    JsonObject overlay = LimitsOverlay.merge(new JsonObject(),
+        new JsonObject("{\"tiers\": {\"gold\": {\"default\": {\"capacity\": 7}}, \"free\": null}}"), "t");
+    JsonObject effective = LimitsOverlay.apply(file, overlay);
+    assertEquals(new JsonObject("{\"gold\": {\"default\": {\"capacity\": 7}}}"), effective.getJsonObject("tiers"),
+        "gold replaced whole (its login override gone), free removed");
+    assertEquals(overlay, LimitsOverlay.merge(overlay, new JsonObject("{\"tiers\": {\"free\": null}}"), "t"), "idempotent");
+    Limits limits = LimitsParser.parse(effective, "t", 1);
+    assertEquals(7, limits.ruleFor("anything", "gold").capacity());
+    assertEquals(java.util.Set.of("gold"), limits.tiers().keySet());
+
+    JsonObject lastTierRemoved = LimitsOverlay.merge(overlay, new JsonObject("{\"tiers\": {\"gold\": null}}"), "t");
+    assertFalse(LimitsOverlay.apply(file, lastTierRemoved).containsKey("tiers"));
+    JsonObject replaced = LimitsOverlay.merge(overlay, new JsonObject("{\"replace\": true, \"rules\": {\"default\": {\"capacity\": 5, \"refillPerSecond\": 1}}}"), "t");
+    assertFalse(LimitsOverlay.apply(file, replaced).containsKey("tiers"), "a replace is the whole set: the file's tiers too");
+    assertThrows(InvalidLimitsException.class, () -> LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"tiers\": []}"), "t"));
+  }
+
+  @Test
   void rejectsUnknownFieldsAndWrongShapes() {
     assertThrows(InvalidLimitsException.class, () -> LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rulez\": {}}"), "t"));
     assertThrows(InvalidLimitsException.class, () -> LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rules\": []}"), "t"));

@@ -109,6 +109,33 @@ class TiersTest {
     }
   }
 
+  @Test
+  void aPublishedChangeReplacesATierOnEveryInstance(TestRedis redis) throws Exception {
+    redis.command(io.vertx.redis.client.Command.DEL, io.sluice.redis.RedisKeys.LIMITS_KEY);
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    io.vertx.redis.client.Redis publisher = io.vertx.redis.client.Redis.createClient(vertx, redis.options());
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS).awaitSubscribed();
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS).awaitSubscribed()) {
+      LimitsStore.publish(vertx, publisher, "{\"tiers\": {\"gold\": {\"api\": {\"capacity\": 9}}, \"free\": null}}",
+          new JsonObject(LIMITS), 5000).await(10, java.util.concurrent.TimeUnit.SECONDS);
+      for (SluiceFixture instance : java.util.List.of(a, b)) {
+        Await.until("the published tier", Duration.ofSeconds(5), () -> instance.sluice().limits().get().tiers().keySet().equals(java.util.Set.of("gold")));
+        assertEquals(9, instance.await(instance.client().check(check("published-" + UUID.randomUUID(), "gold"))).getLimit());
+      }
+      assertEquals(a.sluice().limits().get().digest(), b.sluice().limits().get().digest());
+      CallFailedException free = assertThrows(CallFailedException.class, () -> a.await(a.client().check(check("x-" + UUID.randomUUID(), "free"))));
+      assertThat(free.getMessage()).contains("tier 'free' is not a tier of the limits in force (tiers: gold)");
+
+      assertThrows(Exception.class, () -> LimitsStore.publish(vertx, publisher, "{\"tiers\": {\"gold\": {\"export\": {\"capacity\": 9}}}}",
+          new JsonObject(LIMITS), 5000).await(10, java.util.concurrent.TimeUnit.SECONDS), "an override of no rule is refused before it is stored");
+      assertEquals(9, a.sluice().limits().get().ruleFor("api", "gold").capacity());
+    } finally {
+      redis.command(io.vertx.redis.client.Command.DEL, io.sluice.redis.RedisKeys.LIMITS_KEY);
+      publisher.close();
+      vertx.close().await(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   private static CheckRequest check(String user, String tier) {
     return CheckRequest.newBuilder().setUserId(user).setAction("api").setTier(tier).build();
   }
