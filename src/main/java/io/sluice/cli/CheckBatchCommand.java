@@ -27,12 +27,17 @@ public final class CheckBatchCommand implements Callable<Integer> {
       description = "One check: user:action[:cost]; repeat for several (1 to 100), answered in this order.")
   List<CheckRequest> checks;
 
+  @Option(names = "--tier", defaultValue = "", description = "The plan of every check: a tier of the limits in force (default: none).")
+  String tier;
+
   @Option(names = "--all-or-nothing", description = "Take tokens only when every check is allowed.")
   boolean allOrNothing;
 
   @Override
   public Integer call() {
-    CheckBatchRequest request = CheckBatchRequest.newBuilder().addAllChecks(checks).setAllOrNothing(allOrNothing).build();
+    CheckBatchRequest request = CheckBatchRequest.newBuilder()
+        .addAllChecks(checks.stream().map(check -> check.toBuilder().setTier(tier).build()).toList())
+        .setAllOrNothing(allOrNothing).build();
     return AdminCommands.run(target, client, client -> client.checkBatch(request), CheckBatchCommand::format);
   }
 

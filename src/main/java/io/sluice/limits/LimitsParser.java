@@ -192,7 +192,7 @@ public final class LimitsParser {
           problems.add(rulePath + " must be an object of the rule's fields it changes, was " + describe(overrides.getValue(ruleName)));
           continue;
         }
-        unknownFields(override, RULE_FIELDS, rulePath + ".", problems);
+        // Checked as the whole rule it makes: an unknown field of the override is reported there, once.
         Rule rule = parseRule(rulePath, ruleName, base.copy().mergeIn(override), problems);
         if (rule != null) {
           rules.put(ruleName, rule);

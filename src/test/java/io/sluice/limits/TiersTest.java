@@ -53,6 +53,7 @@ class TiersTest {
     assertThat(invalid.problems()).anySatisfy(problem -> assertThat(problem).contains("tiers.gold.export overrides no rule"))
         .anySatisfy(problem -> assertThat(problem).startsWith("tiers.gold.default.capacity must be a whole number"))
         .anySatisfy(problem -> assertThat(problem).startsWith("tiers.gold.default.burst is not a known field"))
+        .satisfiesOnlyOnce(problem -> assertThat(problem).contains("burst"))
         .anySatisfy(problem -> assertThat(problem).startsWith("tiers.: a tier's name"));
   }
 
@@ -133,6 +134,23 @@ class TiersTest {
       redis.command(io.vertx.redis.client.Command.DEL, io.sluice.redis.RedisKeys.LIMITS_KEY);
       publisher.close();
       vertx.close().await(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void theCliAsksOnATier(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String target = "127.0.0.1:" + sluice.port();
+      String user = "cli-" + UUID.randomUUID();
+      assertThat(io.sluice.support.Cli.run("check", "--target", target, "--user", user, "--action", "api", "--tier", "gold").out())
+          .startsWith("ALLOW rule=api tier=gold limit=5 remaining=4 ");
+      io.sluice.support.Cli.Run batch = io.sluice.support.Cli.run("check-batch", "--target", target, "--check", user + ":api:2",
+          "--check", "other-" + user + ":api", "--tier", "gold");
+      assertThat(batch.out()).contains("ALLOW rule=api tier=gold limit=5 remaining=2 ", "ALLOW rule=api tier=gold limit=5 remaining=4 ");
+      io.sluice.support.Cli.Run unknown = io.sluice.support.Cli.run("check", "--target", target, "--user", user, "--action", "api",
+          "--tier", "Gold");
+      assertEquals(1, unknown.exitCode());
+      assertThat(unknown.out() + unknown.err()).contains("tier 'Gold' is not a tier of the limits in force (tiers: free, gold)");
     }
   }
 
