@@ -247,12 +247,27 @@ public final class ConnectionGuards {
       guard.settingsAcknowledged = true;
       return true;
     }
+    // A peer that has not read the settings a second after its first stream was read gets none of
+    // the budget: else connections that never acknowledge them, each sending a few streams a turn,
+    // could spend every turn's budget for good. Its streams are refused, and past the limit it is
+    // closed. From its first stream, not its connection: an event loop that reads a connection late
+    // reads its first flight and its acknowledgement together, and that peer did nothing wrong.
+    long now = System.nanoTime();
+    if (guard.firstStreamNanos == 0) {
+      guard.firstStreamNanos = now;
+    } else if (now - guard.firstStreamNanos > SETTINGS_GRACE_NANOS) {
+      return false;
+    }
     if (firstFlightLeft == 0) {
       return false;
     }
     if (firstFlightLeft == FIRST_FLIGHT_PER_TURN) {
-      // Runs once this turn's reads have been handled: the next turn's first flights share a new budget.
-      guard.channel.eventLoop().execute(() -> firstFlightLeft = FIRST_FLIGHT_PER_TURN);
+      try {
+        // Runs once this turn's reads have been handled: the next turn's first flights share a new budget.
+        guard.channel.eventLoop().execute(() -> firstFlightLeft = FIRST_FLIGHT_PER_TURN);
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        return false;
+      }
     }
     firstFlightLeft--;
     return true;
@@ -375,6 +390,8 @@ public final class ConnectionGuards {
     boolean acknowledgementCheckDue;
     /** Whether its peer was seen to have acknowledged the server's settings: its first flight is over. */
     boolean settingsAcknowledged;
+    /** When its first stream was read before its peer acknowledged the settings ({@link System#nanoTime()}); 0 before. */
+    long firstStreamNanos;
     /** Calls whose request arrived and whose answer is not written yet: each gets there whether or not the connection is read. */
     int held;
     int waiting;

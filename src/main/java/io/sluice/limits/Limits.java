@@ -62,11 +62,18 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
     }
   }
 
-  /** Whether any rule follows the throttle factor; without one, adaptive throttling stays idle. */
+  /** Whether any rule, a tier's included, follows the throttle factor; without one, adaptive throttling stays idle. */
   public boolean anyAdaptive() {
     for (Rule rule : rules.values()) {
       if (rule.adaptive()) {
         return true;
+      }
+    }
+    for (Map<String, Rule> overrides : tiers.values()) {
+      for (Rule rule : overrides.values()) {
+        if (rule.adaptive()) {
+          return true;
+        }
       }
     }
     return false;

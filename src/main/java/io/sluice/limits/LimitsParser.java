@@ -119,7 +119,11 @@ public final class LimitsParser {
       JsonObject tiers = new JsonObject();
       new java.util.TreeMap<>(limits.tiers()).forEach((tier, overrides) -> {
         JsonObject json = new JsonObject();
-        new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, toJson(rule)));
+        // Every field spelled out: read back, an override is merged onto its rule, whose true flag or
+        // abuse policy would otherwise come back where the tier had none.
+        new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, toJson(rule)
+            .put("shadow", rule.shadow()).put("adaptive", rule.adaptive())
+            .put("abuse", json(rule.abuse())).put("failureMode", rule.failureMode() == null ? null : rule.failureMode().wireName())));
         tiers.put(tier, json);
       });
       document.put("tiers", tiers);
@@ -129,16 +133,8 @@ public final class LimitsParser {
 
   private static JsonObject toJson(Rule rule) {
     JsonObject json = new JsonObject().put("capacity", rule.capacity()).put("refillPerSecond", rule.refillPerSecond());
-    AbusePolicy abuse = rule.abuse();
-    if (abuse != null) {
-      json.put("abuse", new JsonObject()
-          .put("maxViolations", abuse.maxViolations())
-          .put("windowSeconds", abuse.windowMs() / 1000d)
-          .put("banSeconds", abuse.banMs() / 1000d)
-          .put("banMultiplier", abuse.banMultiplier())
-          .put("maxBanSeconds", abuse.maxBanMs() / 1000d)
-          .put("historySeconds", abuse.historyMs() / 1000d)
-          .put("scope", abuse.scope().wireName()));
+    if (rule.abuse() != null) {
+      json.put("abuse", json(rule.abuse()));
     }
     if (rule.shadow()) {
       json.put("shadow", true);
@@ -150,6 +146,17 @@ public final class LimitsParser {
       json.put("failureMode", rule.failureMode().wireName());
     }
     return json;
+  }
+
+  private static JsonObject json(AbusePolicy abuse) {
+    return abuse == null ? null : new JsonObject()
+        .put("maxViolations", abuse.maxViolations())
+        .put("windowSeconds", abuse.windowMs() / 1000d)
+        .put("banSeconds", abuse.banMs() / 1000d)
+        .put("banMultiplier", abuse.banMultiplier())
+        .put("maxBanSeconds", abuse.maxBanMs() / 1000d)
+        .put("historySeconds", abuse.historyMs() / 1000d)
+        .put("scope", abuse.scope().wireName());
   }
 
   private static Rule parseRule(String name, Object value, List<String> problems) {

@@ -73,6 +73,21 @@ class StreamLimitTest {
   }
 
   @Test
+  void aPeerThatHasNotReadTheSettingsASecondAfterItsFirstStreamGetsNoMoreOfTheFirstFlightsShare() throws Exception {
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", 4 * MAX_STREAMS));
+         HostileClients.FirstFlight client = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      client.send(2, REQUEST);
+      assertEquals(Map.of("answered", 2), count(client.awaitEnded(2, Duration.ofSeconds(10))));
+      // A few streams a turn, never acknowledging the settings: a second on, it spends no budget.
+      TimeUnit.MILLISECONDS.sleep(ConnectionGuards.SETTINGS_GRACE_NANOS / 1_000_000 + 100);
+      client.send(2, REQUEST);
+      assertEquals(Map.of("answered", 2, REFUSED_STREAM, 2), count(client.awaitEnded(4, Duration.ofSeconds(10))));
+      assertEquals(Decision.ALLOW, sluice.check("another-client", "api").getDecision());
+    }
+  }
+
+  @Test
   void aPeerThatGoesOnPastTheLimitAfterASecondIsClosed() throws Exception {
     try (TestRedis redis = TestRedis.startOwn();
          SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", MAX_STREAMS));
@@ -83,7 +98,8 @@ class StreamLimitTest {
       TimeUnit.MILLISECONDS.sleep(ConnectionGuards.SETTINGS_GRACE_NANOS / 1_000_000 + 100);
 
       client.send(2 * MAX_STREAMS + 1, REQUEST);
-      client.awaitEnded(3 * MAX_STREAMS + 1, Duration.ofSeconds(10));
+      // One more than can end: read until the server closes the connection (all are refused, at once).
+      client.awaitEnded(3 * MAX_STREAMS + 2, Duration.ofSeconds(10));
 
       assertThat(client.closedByServer()).as("closed once %d streams went past the limit after the grace", MAX_STREAMS + 1).isTrue();
       assertEquals(1, sluice.sluice().metrics().registry().find(Metrics.CONNECTIONS_CLOSED).tag("reason", "streams").counter().count());

@@ -46,6 +46,16 @@ class TiersTest {
         "what operators are shown is what is enforced");
     assertThat(limits.digest()).isNotEqualTo(LimitsParser.parse(LIMITS.replace("\"capacity\": 5", "\"capacity\": 6"), "test", 1).digest());
 
+    Limits turnsOff = LimitsParser.parse("""
+        { "rules": { "default": { "capacity": 1, "refillPerSecond": 1, "shadow": true, "failureMode": "closed",
+                                  "abuse": { "maxViolations": 3 } } },
+          "tiers": { "trial": { "default": { "shadow": false, "abuse": null, "failureMode": null } },
+                     "burst": { "default": { "adaptive": true } } } }
+        """, "test", 1);
+    assertEquals(new Rule("default", 1, 1), turnsOff.ruleFor("x", "trial"), "a tier may turn a rule's shadow, abuse and failure mode off");
+    assertEquals(turnsOff.digest(), LimitsParser.parse(LimitsParser.toJson(turnsOff), "again", 2).digest(), "and so it reads back");
+    assertThat(turnsOff.anyAdaptive()).as("a tier's adaptive rule wakes the throttle").isTrue();
+
     InvalidLimitsException invalid = assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse("""
         { "rules": { "default": { "capacity": 1, "refillPerSecond": 1 } },
           "tiers": { "gold": { "export": { "capacity": 5 }, "default": { "capacity": -1, "burst": 2 } }, "": { } } }
