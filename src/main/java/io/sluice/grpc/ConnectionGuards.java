@@ -35,6 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       limit only once the peer acknowledged the settings announcing it, and a client's first flight
  *       comes before that. Every stream counts (a Health/Watch that stays open too). A peer that goes on
  *       past the limit a second after it connected, without having acknowledged the settings, is closed;</li>
+ *   <li>the first flights of one event-loop turn share {@link #FIRST_FLIGHT_PER_TURN} streams
+ *       ({@link #firstFlightAdmits}); the rest are refused the same way;</li>
  *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
  *       half of them are answered;</li>
  *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was
