@@ -113,8 +113,8 @@ public final class MainVerticle extends VerticleBase {
         .compose(ready -> connectRedis())
         .compose(ready -> Future.all(
             subscribe(),
-            vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent)),
-            vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId)),
+            vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent, topology)),
+            vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId, topology)),
             vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, adminOrder, checkScripts.check(), banScript, envoyRules, topology)),
             envoyRules == null ? Future.succeededFuture()
                 : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
@@ -178,11 +178,11 @@ public final class MainVerticle extends VerticleBase {
    * local failure mode divides a limit by the live instances).
    */
   private Future<Void> connectRedis() {
-    redis = RedisClients.pooled(vertx, settings);
     Settings.RedisSettings redisSettings = settings.redis();
     long waitMs = Math.max(1000, redisSettings.timeoutMs() * 4L);
     return RedisTopology.of(vertx, redisSettings, waitMs).compose(found -> {
       topology = found;
+      redis = RedisClients.pooled(vertx, settings, topology);
       breakers = new RedisBreakers(vertx, redisSettings.access(), checkScripts.all(), redisSettings.breakerFailures(),
           redisSettings.breakerResetMs(), waitMs);
       topology.nodes().forEach(breakers::forNode);
@@ -199,7 +199,7 @@ public final class MainVerticle extends VerticleBase {
    */
   private Future<Void> subscribe() {
     reconciler = new BanReconciler(banCache, redis);
-    subscriber = new Subscriber(vertx, settings)
+    subscriber = new Subscriber(vertx, settings, topology)
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
         .onStateChange(subscribed -> {
           banCache.unbansArrive(subscribed);

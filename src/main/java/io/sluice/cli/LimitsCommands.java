@@ -152,8 +152,8 @@ public final class LimitsCommands {
         Settings all = SettingsLoader.load(vertx, null, System.getenv(), flags).await(10, TimeUnit.SECONDS);
         Settings.RedisSettings settings = all.redis();
         long deadlineMs = all.ops().adminTimeoutMs();
-        client = Redis.createClient(vertx, RedisClients.options(settings));
         RedisTopology topology = RedisTopology.of(vertx, settings, 5000).await(10, TimeUnit.SECONDS);
+        client = RedisClients.pooled(vertx, settings, topology);
         // The deadline is the change's own (adminTimeoutMs); the await only guards against a bug in it.
         LimitsStore.Published published = LimitsStore.publish(vertx, client, text, base, deadlineMs)
             .await(deadlineMs + 10_000, TimeUnit.MILLISECONDS);

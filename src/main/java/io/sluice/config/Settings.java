@@ -114,6 +114,11 @@ public record Settings(
       return CLUSTER.equals(mode);
     }
 
+    /** Whether the master is the one the sentinels of the setting name, followed through failovers. */
+    public boolean sentinel() {
+      return SENTINEL.equals(mode);
+    }
+
     /** The first node of the setting: the one Redis of standalone mode. */
     public RedisAccess access() {
       return accesses().get(0);

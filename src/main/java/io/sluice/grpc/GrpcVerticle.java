@@ -90,7 +90,7 @@ public final class GrpcVerticle extends VerticleBase {
   public Future<?> start() {
     Settings settings = shared.settings();
     Settings.RedisSettings redisSettings = settings.redis();
-    redis = RedisClients.pooled(vertx, settings);
+    redis = RedisClients.pooled(vertx, settings, shared.topology());
     pipelines = new RedisPipelines(vertx, shared.topology(), shared.breakers(), shared.faults(), shared.checkScripts().all(),
         redisSettings.poolSize(), Math.max(1000, redisSettings.timeoutMs() * 4L), redisSettings.timeoutMs(),
         Math.max(5000, redisSettings.timeoutMs() * 4L),

@@ -3,6 +3,7 @@ package io.sluice.limits;
 import io.sluice.config.Settings;
 import io.sluice.redis.RedisClients;
 import io.sluice.redis.RedisKeys;
+import io.sluice.redis.RedisTopology;
 import io.sluice.redis.Subscriber;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -30,6 +31,7 @@ public final class LimitsVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(LimitsVerticle.class);
 
   private final Settings settings;
+  private final RedisTopology topology;
   private final LiveLimits live;
   private final String fileSource;
   private JsonObject fileDocument;
@@ -41,8 +43,9 @@ public final class LimitsVerticle extends VerticleBase {
   private Redis redis;
   private Subscriber subscriber;
 
-  public LimitsVerticle(Settings settings, LiveLimits live, String initialFileContent) {
+  public LimitsVerticle(Settings settings, LiveLimits live, String initialFileContent, RedisTopology topology) {
     this.settings = settings;
+    this.topology = topology;
     this.live = live;
     this.fileSource = "file " + settings.limits();
     this.initialFileContent = initialFileContent;
@@ -52,7 +55,7 @@ public final class LimitsVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    redis = RedisClients.pooled(vertx, settings);
+    redis = RedisClients.pooled(vertx, settings, topology);
     new WatchedFiles<>(fileSource, () -> CappedFiles.read(vertx, settings.limits(), settings.maxLimitsFileBytes()).map(Object::toString),
         content -> content, CappedFiles::why, initialFileContent, new WatchedFiles.Target<>() {
           @Override
@@ -70,7 +73,7 @@ public final class LimitsVerticle extends VerticleBase {
             reject(fileSource, reason);
           }
         }).watch(vertx, settings.limitsScanMs());
-    subscriber = new Subscriber(vertx, settings)
+    subscriber = new Subscriber(vertx, settings, topology)
         .channel(RedisKeys.LIMITS_CHANNEL, this::onMessage)
         .onStateChange(up -> {
           if (up) {

@@ -74,7 +74,7 @@ public final class OpsVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    redis = RedisClients.pooled(vertx, settings);
+    redis = RedisClients.pooled(vertx, settings, topology);
     Settings.Ops ops = settings.ops();
     Router router = Router.router(vertx);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));

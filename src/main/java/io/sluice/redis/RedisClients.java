@@ -8,14 +8,14 @@ import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisClusterTransactions;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.RedisReplicas;
-import io.vertx.redis.client.RedisRole;
 
 import java.util.List;
 
 /**
  * The vertx-redis-client clients of this process, for everything but checks (admin, limits,
  * throttle, heartbeats, Pub/Sub), built from {@link Settings} so all of them behave alike. Checks
- * have their own pipelined connections ({@link RedisPipelines}).
+ * have their own pipelined connections ({@link RedisPipelines}); both follow one topology, so
+ * under Sentinel both go to the master {@link SentinelTopology} names.
  */
 public final class RedisClients {
 
@@ -26,30 +26,37 @@ public final class RedisClients {
   private RedisClients() {
   }
 
-  /** A pooled client; create it inside the verticle that uses it, so its connections stay on that event loop. */
-  public static Redis pooled(Vertx vertx, Settings settings) {
-    return Redis.createClient(vertx, options(settings.redis()));
+  /**
+   * A pooled client; create it inside the verticle that uses it, so its connections stay on that
+   * event loop. Under Sentinel it follows the master {@code topology} names, the same the checks use.
+   */
+  public static Redis pooled(Vertx vertx, Settings settings, RedisTopology topology) {
+    return pooled(vertx, settings.redis(), topology);
+  }
+
+  /** The same, from the Redis settings alone. */
+  public static Redis pooled(Vertx vertx, Settings.RedisSettings redis, RedisTopology topology) {
+    return redis.sentinel() ? new FollowingRedis(vertx, redis, topology, POOL_SIZE) : Redis.createClient(vertx, options(redis));
   }
 
   /**
-   * The options of a pooled client for the {@code redisMode}: one node; a Cluster (commands go to the
-   * master of their keys' slot, a transaction to one node); or the master the sentinels name,
-   * followed through a failover.
+   * The options of a pooled client for one node or a Cluster (commands go to the master of their
+   * keys' slot, a transaction to one node). Sentinel has none: its clients follow the topology
+   * ({@link #pooled(Vertx, Settings.RedisSettings, RedisTopology)}).
    */
   public static RedisOptions options(Settings.RedisSettings redis) {
+    if (redis.sentinel()) {
+      throw new IllegalArgumentException("a Sentinel master is followed through its topology: use RedisClients.pooled");
+    }
     RedisAccess first = redis.access();
     RedisOptions options = pooled(redis, first);
-    switch (redis.mode()) {
-      case Settings.RedisSettings.CLUSTER -> options.setType(RedisClientType.CLUSTER)
+    if (redis.cluster()) {
+      options.setType(RedisClientType.CLUSTER)
           .setEndpoints(redis.accesses().stream().map(RedisAccess::connectionString).toList())
           .setUseReplicas(RedisReplicas.NEVER)
           .setClusterTransactions(RedisClusterTransactions.SINGLE_NODE);
-      case Settings.RedisSettings.SENTINEL -> options.setType(RedisClientType.SENTINEL)
-          .setEndpoints(redis.accesses().stream().map(RedisAccess::connectionString).toList())
-          .setMasterName(redis.masterName())
-          .setRole(RedisRole.MASTER)
-          .setAutoFailover(true);
-      default -> options.setConnectionString(first.connectionString());
+    } else {
+      options.setConnectionString(first.connectionString());
     }
     return login(options, first);
   }
@@ -82,9 +89,12 @@ public final class RedisClients {
    * Clients a Pub/Sub connection may use, tried in turn: in a Cluster, any node hears every
    * PUBLISH, so each node is one; otherwise the one client of the mode.
    */
-  public static List<Redis> pubSub(Vertx vertx, Settings.RedisSettings redis) {
+  public static List<Redis> pubSub(Vertx vertx, Settings.RedisSettings redis, RedisTopology topology) {
     if (redis.cluster()) {
       return redis.accesses().stream().map(node -> Redis.createClient(vertx, nodeOptions(redis, node).setMaxPoolSize(1))).toList();
+    }
+    if (redis.sentinel()) {
+      return List.of(new FollowingRedis(vertx, redis, topology, 1));
     }
     return List.of(Redis.createClient(vertx, options(redis).setMaxPoolSize(1)));
   }

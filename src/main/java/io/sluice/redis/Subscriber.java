@@ -55,9 +55,9 @@ public final class Subscriber {
   private volatile boolean subscribed;
   private boolean closed;
 
-  public Subscriber(Vertx vertx, Settings settings) {
+  public Subscriber(Vertx vertx, Settings settings, RedisTopology topology) {
     this.vertx = vertx;
-    this.clients = RedisClients.pubSub(vertx, settings.redis());
+    this.clients = RedisClients.pubSub(vertx, settings.redis(), topology);
   }
 
   /** Registers a channel before {@link #start}. */

@@ -5,6 +5,7 @@ import io.sluice.limiter.ThrottleFactors;
 import io.sluice.limits.Limits;
 import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisClients;
+import io.sluice.redis.RedisTopology;
 import io.sluice.redis.RedisKeys;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
@@ -43,6 +44,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
 
   private final Settings.Throttle settings;
   private final Settings processSettings;
+  private final RedisTopology topology;
   private final ThrottleFactors factors;
   private final Supplier<Limits> limits;
   private final Metrics metrics;
@@ -65,7 +67,9 @@ public final class LatencyMonitorVerticle extends VerticleBase {
   private long probeTimer = -1;
   private int probesInFlight;
 
-  public LatencyMonitorVerticle(Settings settings, Supplier<Limits> limits, ThrottleFactors factors, Metrics metrics, String instanceId) {
+  public LatencyMonitorVerticle(Settings settings, Supplier<Limits> limits, ThrottleFactors factors, Metrics metrics, String instanceId,
+                                RedisTopology topology) {
+    this.topology = topology;
     this.instanceId = instanceId;
     this.processSettings = settings;
     this.settings = settings.throttle();
@@ -96,7 +100,7 @@ public final class LatencyMonitorVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    redis = RedisClients.pooled(vertx, processSettings);
+    redis = RedisClients.pooled(vertx, processSettings, topology);
     metrics.throttleFactor(ThrottleFactors.BACKEND, () -> factors.of(ThrottleFactors.BACKEND));
     metrics.flag(Metrics.THROTTLE_SETTINGS_DIFFER,
         "1 while this instance's throttle settings differ from those the fleet's controller runs with", () -> settingsDiffer);
