@@ -28,6 +28,13 @@ public interface RedisTopology {
   default void refresh() {
   }
 
+  /**
+   * Calls {@code listener} each time the master moves (a Sentinel failover), on whatever thread
+   * found out; other topologies never call it.
+   */
+  default void onMasterMoved(Runnable listener) {
+  }
+
   /** The topology of the {@code redisMode}; a Cluster or a Sentinel master is looked up first (within {@code waitMs}). */
   static Future<RedisTopology> of(Vertx vertx, Settings.RedisSettings settings, long waitMs) {
     return switch (settings.mode()) {

@@ -30,6 +30,7 @@ public final class SentinelTopology implements RedisTopology {
   private final AtomicBoolean asking = new AtomicBoolean();
   private volatile RedisAccess master;
   private volatile List<RedisAccess> nodes;
+  private final List<Runnable> masterMoved = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private SentinelTopology(Vertx vertx, Settings.RedisSettings settings) {
     this.vertx = vertx;
@@ -66,6 +67,11 @@ public final class SentinelTopology implements RedisTopology {
   }
 
   @Override
+  public void onMasterMoved(Runnable listener) {
+    masterMoved.add(listener);
+  }
+
+  @Override
   public void refresh() {
     if (asking.compareAndSet(false, true)) {
       ask(0).onComplete(done -> asking.set(false));
@@ -87,8 +93,12 @@ public final class SentinelTopology implements RedisTopology {
             if (master != null) {
               log.warn("redis master '{}' moved from {} to {} (a sentinel failover)", settings.masterName(), master.address(), named.address());
             }
+            boolean moved = master != null;
             master = named;
             nodes = List.of(named);
+            if (moved) {
+              masterMoved.forEach(Runnable::run);
+            }
           }
           return Future.<Void>succeededFuture();
         })
