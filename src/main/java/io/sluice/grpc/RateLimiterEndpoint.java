@@ -117,10 +117,6 @@ public final class RateLimiterEndpoint {
         }));
   }
 
-  static CheckResponse toResponse(Decision decision) {
-    return toResponse(decision, "");
-  }
-
   /** The answer to a check on {@code tier} (empty for none), which it names. */
   static CheckResponse toResponse(Decision decision, String tier) {
     return CheckResponse.newBuilder()

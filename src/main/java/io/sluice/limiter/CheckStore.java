@@ -2,7 +2,6 @@ package io.sluice.limiter;
 
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Rule;
-import io.sluice.redis.LuaScript;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisKeys;
@@ -43,8 +42,6 @@ final class CheckStore {
   }
 
   private final RedisPipelines redis;
-  private final LuaScript check;
-  private final LuaScript giveBack;
   private final CheckScripts scripts;
   private final Metrics metrics;
   private final RedisFaults faults;
@@ -67,8 +64,6 @@ final class CheckStore {
 
   CheckStore(RedisPipelines redis, CheckScripts scripts, Metrics metrics, RedisFaults faults, long redisTimeoutNanos, boolean mixUsers) {
     this.redis = redis;
-    this.check = scripts.check();
-    this.giveBack = scripts.giveBack();
     this.scripts = scripts;
     this.metrics = metrics;
     this.faults = faults;
@@ -88,7 +83,7 @@ final class CheckStore {
    */
   Future<Void> giveBack(String identity, String rule, long capacity, long tokens, long callerDeadlineNanos) {
     Promise<Void> done = Promise.promise();
-    redis.eval(giveBack, new String[] {RedisKeys.bucket(identity, rule)}, new Object[] {capacity, tokens},
+    redis.eval(scripts.giveBack(), new String[] {RedisKeys.bucket(identity, rule)}, new Object[] {capacity, tokens},
         System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
           @Override
           public void onReply(Object reply) {
@@ -145,7 +140,7 @@ final class CheckStore {
         : RedisKeys.forCheck(pending.identity(), rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule());
     long sendByNanos = now + redisTimeoutNanos;
     if (callerDeadlineNanos < sendByNanos) {
-      redis.eval(check, keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens()), sendByNanos, callerDeadlineNanos, pending);
+      redis.eval(scripts.check(), keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens()), sendByNanos, callerDeadlineNanos, pending);
       return;
     }
     if (!turnEndScheduled) {
@@ -251,7 +246,7 @@ final class CheckStore {
     void send() {
       Segment first = segments.get(0);
       if (checks == 1) {
-        redis.eval(check, first.keys, first.args(), sendByNanos, callerDeadlineNanos, first.head);
+        redis.eval(scripts.check(), first.keys, first.args(), sendByNanos, callerDeadlineNanos, first.head);
         return;
       }
       members = new Waiting[checks];
@@ -263,7 +258,7 @@ final class CheckStore {
       }
       metrics.groupedChecks(checks);
       if (segments.size() == 1) {
-        redis.eval(check, first.keys, first.args(), checks, sendByNanos, callerDeadlineNanos, this);
+        redis.eval(scripts.check(), first.keys, first.args(), checks, sendByNanos, callerDeadlineNanos, this);
         return;
       }
       // lua/token_bucket.lua's batch: ARGV 'batch', each segment's key count, then the segments' arguments.
@@ -283,7 +278,7 @@ final class CheckStore {
         k += segment.keys.length;
         Collections.addAll(args, segment.args());
       }
-      redis.eval(check, keys, args.toArray(), checks, sendByNanos, callerDeadlineNanos, this);
+      redis.eval(scripts.check(), keys, args.toArray(), checks, sendByNanos, callerDeadlineNanos, this);
     }
 
     /**

@@ -78,10 +78,6 @@ public final class Limiter {
   /** One check as asked: {@code cost} 0 means 1; {@code tier} empty for none. */
   public record Request(String userId, String action, long cost, String tier) {
 
-    public Request(String userId, String action, long cost) {
-      this(userId, action, cost, "");
-    }
-
     /** The tokens it takes. */
     public long tokens() {
       return tokensFor(cost);
@@ -106,14 +102,10 @@ public final class Limiter {
   /**
    * @param cost                tokens to take; 0 means 1
    * @param callerDeadlineNanos when the caller stops waiting ({@link System#nanoTime()}); {@link Long#MAX_VALUE} for never
+   * @param tier                empty for none, else a tier of the limits in force (else INVALID_ARGUMENT)
    * @return the decision; or a failed future with {@link InvalidRequestException} for bad input, or
    *     {@link CheckFailure} when no decision could be made
    */
-  public Future<Decision> check(String userId, String action, long cost, long callerDeadlineNanos) {
-    return check(userId, action, cost, "", callerDeadlineNanos);
-  }
-
-  /** The same on a tier: {@code tier} empty for none, else a tier of the limits in force (else INVALID_ARGUMENT). */
   public Future<Decision> check(String userId, String action, long cost, String tier, long callerDeadlineNanos) {
     Valid check;
     try {
