@@ -76,8 +76,13 @@ public final class LuaScript {
     return call(connection::send, numKeys, keysThenArgs);
   }
 
+  /** The EVALSHA request of a call, as {@link #call} sends it (a benchmark's batches build theirs here too). */
+  Request evalsha(int numKeys, Object... keysThenArgs) {
+    return withArgs(Request.cmd(Command.EVALSHA).arg(sha), numKeys, keysThenArgs);
+  }
+
   private Future<Response> call(Function<Request, Future<Response>> send, int numKeys, Object[] keysThenArgs) {
-    return send.apply(withArgs(Request.cmd(Command.EVALSHA).arg(sha), numKeys, keysThenArgs))
+    return send.apply(evalsha(numKeys, keysThenArgs))
         .recover(failure -> isNoScript(failure)
             ? send.apply(withArgs(Request.cmd(Command.EVAL).arg(source), numKeys, keysThenArgs))
             : Future.failedFuture(failure));

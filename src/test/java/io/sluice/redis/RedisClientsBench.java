@@ -8,7 +8,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
@@ -160,14 +159,10 @@ public final class RedisClientsBench {
   }
 
   private static Request evalsha(String[] keys, Object[] args) {
-    Request request = Request.cmd(Command.EVALSHA).arg(SCRIPTS.check().sha()).arg(keys.length);
-    for (String key : keys) {
-      request.arg(key);
-    }
-    for (Object arg : args) {
-      request.arg(String.valueOf(arg));
-    }
-    return request;
+    Object[] keysThenArgs = new Object[keys.length + args.length];
+    System.arraycopy(keys, 0, keysThenArgs, 0, keys.length);
+    System.arraycopy(args, 0, keysThenArgs, keys.length, args.length);
+    return SCRIPTS.check().evalsha(keys.length, keysThenArgs);
   }
 
   /** Keeps {@code inFlight} checks going for {@code seconds}; returns what was measured. */
