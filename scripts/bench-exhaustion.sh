@@ -82,20 +82,28 @@ report() { # report NAME SECONDS ANSWERS POLITE
     "peak RSS $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$sluice_pid/status"); log lines $(wc -l < "$work/sluice-$grpc_port.log")"
 }
 
+# flood POLITE_SECONDS WATCH_SECONDS H2LOAD_OPTIONS...: the polite client, then half a second later
+# h2load of $work/check.bin with those options (its output in $work/h2load.txt), sampled meanwhile.
+flood() {
+  local polite_seconds=$1 watch_seconds=$2
+  shift 2
+  polite "$polite_seconds" > "$work/polite.txt" &
+  local polite_pid=$!
+  sleep 0.5
+  h2load "$@" -d "$work/check.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$grpc_port/sluice.v1.RateLimiter/Check" > "$work/h2load.txt" 2>&1 &
+  local attack=$!
+  watch "$sluice_pid" "$watch_seconds"
+  wait "$attack" || true
+  wait "$polite_pid" || true
+}
+
 start_redis "$redis_port"
 
 if [[ "$which" == all || "$which" == overload ]]; then
   start 50076 8076
   frame "overload-$RANDOM" api > "$work/check.bin"
-  polite 14 > "$work/polite.txt" &
-  polite_pid=$!
-  sleep 0.5
-  h2load -c 500 -m 100 -D 10 -d "$work/check.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$grpc_port/sluice.v1.RateLimiter/Check" > "$work/h2load.txt" 2>&1 &
-  attack=$!
-  watch "$sluice_pid" 13
-  wait "$attack" || true
-  wait "$polite_pid" || true
+  flood 14 13 -c 500 -m 100 -D 10
   answers=$(awk '/^requests:/ { print $8 }' "$work/h2load.txt")
   report overload 10 "${answers:-0}" "$(cat "$work/polite.txt")"
   kill -KILL "$sluice_pid"; wait "$sluice_pid" 2>/dev/null || true
@@ -104,15 +112,7 @@ fi
 if [[ "$which" == all || "$which" == first-flight ]]; then
   start 50078 8078
   frame "first-flight-$RANDOM" api > "$work/check.bin"
-  polite 5 > "$work/polite.txt" &
-  polite_pid=$!
-  sleep 0.5
-  h2load -c 500 -m 16 -n 8000 -d "$work/check.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$grpc_port/sluice.v1.RateLimiter/Check" > "$work/h2load.txt" 2>&1 &
-  attack=$!
-  watch "$sluice_pid" 5
-  wait "$attack" || true
-  wait "$polite_pid" || true
+  flood 5 5 -c 500 -m 16 -n 8000
   echo "first-flight: $(grep '^requests:' "$work/h2load.txt"); polite client: $(cat "$work/polite.txt")"
   kill -KILL "$sluice_pid"; wait "$sluice_pid" 2>/dev/null || true
 fi
