@@ -3,6 +3,7 @@ package io.sluice.limiter;
 import io.sluice.config.FailureMode;
 import io.sluice.config.Settings;
 import io.sluice.limits.Limits;
+import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Names;
 import io.sluice.limits.Rule;
 import io.sluice.redis.RedisFault;
@@ -205,7 +206,8 @@ public final class Limiter {
     requireName(fieldPrefix + "action", action);
     if (!tier.isEmpty() && !snapshot.tiers().containsKey(tier)) {
       requireName(fieldPrefix + "tier", tier);
-      throw new InvalidRequestException(fieldPrefix + "tier", fieldPrefix + "tier '" + io.sluice.limits.LimitsParser.printable(tier) + "' is not a tier of the limits in force ("
+      throw new InvalidRequestException(fieldPrefix + "tier", fieldPrefix + "tier '" + LimitsParser.printable(tier)
+          + "' is not a tier of the limits in force ("
           + (snapshot.tiers().isEmpty() ? "they have none" : "tiers: " + String.join(", ", new java.util.TreeSet<>(snapshot.tiers().keySet())))
           + ")");
     }
