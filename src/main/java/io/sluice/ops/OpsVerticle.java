@@ -21,14 +21,10 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.micrometer.PrometheusScrapingHandler;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
-import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -98,27 +94,11 @@ public final class OpsVerticle extends VerticleBase {
             "off".equals(settings.security().httpTls()) ? "http" : "https", settings.host(), listening.actualPort()));
   }
 
-  /**
-   * SCRIPT EXISTS answers both questions at once: does Redis answer, and does it hold our scripts.
-   * The answer is readiness.
-   */
+  /** Whether Redis answers and holds our scripts (loading those it lacks) is readiness. */
   private Future<Void> probeRedis() {
-    Request exists = Request.cmd(Command.SCRIPT).arg("EXISTS");
-    scripts.forEach(script -> exists.arg(script.sha()));
-    return redis.send(exists)
-        .compose(this::loadMissing)
+    return LuaScript.loadMissing(redis, scripts)
         .timeout(Math.max(settings.redis().timeoutMs(), 1000), TimeUnit.MILLISECONDS)
         .andThen(done -> health.redis(done.succeeded(), done.succeeded()));
-  }
-
-  private Future<Void> loadMissing(Response exists) {
-    List<Future<Void>> loads = new ArrayList<>();
-    for (int i = 0; i < scripts.size(); i++) {
-      if (exists.get(i).toInteger() == 0) {
-        loads.add(scripts.get(i).preload(redis));
-      }
-    }
-    return Future.all(loads).mapEmpty();
   }
 
   @Override

@@ -13,7 +13,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -58,9 +60,38 @@ public final class LuaScript {
     return source;
   }
 
-  /** Caches the script in Redis ahead of the first call (SCRIPT LOAD). */
-  public Future<Void> preload(Redis redis) {
-    return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(source)).mapEmpty();
+  /**
+   * The one way a script gets into Redis's cache, for both clients: the pipelined connections send it
+   * in their handshake, {@link #loadMissing} through vertx-redis-client.
+   */
+  Object[] loadCommand() {
+    return new Object[] {"SCRIPT", "LOAD", source};
+  }
+
+  /**
+   * Loads those of {@code scripts} Redis does not hold. SCRIPT EXISTS answers two questions at once,
+   * whether Redis answers and whether it holds them, so the readiness probe asks it here.
+   */
+  public static Future<Void> loadMissing(Redis redis, List<LuaScript> scripts) {
+    Request exists = Request.cmd(Command.SCRIPT).arg("EXISTS");
+    scripts.forEach(script -> exists.arg(script.sha()));
+    return redis.send(exists).compose(held -> {
+      List<Future<Response>> loads = new ArrayList<>();
+      for (int i = 0; i < scripts.size(); i++) {
+        if (held.get(i).toInteger() == 0) {
+          loads.add(redis.send(request(scripts.get(i).loadCommand())));
+        }
+      }
+      return Future.all(loads).mapEmpty();
+    });
+  }
+
+  private static Request request(Object[] words) {
+    Request request = Request.cmd(Command.create((String) words[0]));
+    for (int i = 1; i < words.length; i++) {
+      request.arg(Resp.text(words[i]));
+    }
+    return request;
   }
 
   /**

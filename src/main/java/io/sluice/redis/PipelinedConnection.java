@@ -224,7 +224,7 @@ final class PipelinedConnection {
     }
     replies.add(handshakeCommand("CLIENT", "SETNAME", "sluice-check"));
     for (LuaScript script : scripts) {
-      replies.add(handshakeCommand("SCRIPT", "LOAD", script.source()));
+      replies.add(handshakeCommand(script.loadCommand()));
     }
     writeNow();
     return Future.all(replies).mapEmpty();

@@ -115,7 +115,7 @@ public final class RedisClientsBench {
       });
     }
     Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(uri).setMaxPoolWaiting(100_000));
-    return redis.connect().compose(connection -> SCRIPTS.check().preload(redis).map(loaded -> variant.equals("vertx-send")
+    return redis.connect().compose(connection -> LuaScript.loadMissing(redis, java.util.List.of(SCRIPTS.check())).map(loaded -> variant.equals("vertx-send")
         ? (keys, args) -> connection.send(evalsha(keys, args)).map(response -> (Object) response)
         : new TurnBatches(connection)));
   }
