@@ -1,7 +1,6 @@
 package io.sluice;
 
 import io.sluice.cli.AdminCommands;
-import io.sluice.cli.BenchCommand;
 import io.sluice.cli.CheckBatchCommand;
 import io.sluice.cli.CheckCommand;
 import io.sluice.cli.DemoBackendCommand;
@@ -24,6 +23,12 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -57,9 +62,55 @@ public final class Main implements Callable<Integer> {
     TOOLS.put("throttle", LimitsCommands.Throttle::new);
     TOOLS.put("simulate", SimulateCommand::new);
     TOOLS.put("demo-backend", DemoBackendCommand::new);
-    TOOLS.put("bench", BenchCommand::new);
+    TOOLS.put("bench", Main::loadGenerator);
     TOOLS.put("redis-binary", RedisBinaryCommand::new);
     TOOLS.put("local-cluster", LocalClusterCommand::new);
+  }
+
+  /** The load generator's command, in its own jar: the service's classes do not carry it. */
+  private static final String LOAD_GENERATOR = "io.sluice.bench.BenchCommand";
+
+  /**
+   * {@code sluice bench} from {@code sluice-bench.jar} beside this jar (the build makes both), or from
+   * the class path where it is already there (tests, an IDE).
+   */
+  private static Object loadGenerator() {
+    ClassLoader own = Main.class.getClassLoader();
+    try {
+      if (own.getResource(LOAD_GENERATOR.replace('.', '/') + ".class") != null) {
+        return Class.forName(LOAD_GENERATOR, true, own).getDeclaredConstructor().newInstance();
+      }
+      Path benchJar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+          .resolveSibling("sluice-bench.jar");
+      if (!Files.isRegularFile(benchJar)) {
+        return new MissingLoadGenerator(benchJar);
+      }
+      // Never closed: the classes serve until the process exits.
+      ClassLoader bench = new URLClassLoader(new URL[] {benchJar.toUri().toURL()}, own);
+      return Class.forName(LOAD_GENERATOR, true, bench).getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | URISyntaxException | IOException e) {
+      throw new IllegalStateException("cannot load the load generator " + LOAD_GENERATOR, e);
+    }
+  }
+
+  @Command(name = "bench", description = "The load generator, which ships as sluice-bench.jar beside sluice.jar.")
+  private static final class MissingLoadGenerator implements Callable<Integer> {
+    private final Path expected;
+
+    /** Whatever was asked of it: the answer is the same. */
+    @picocli.CommandLine.Unmatched
+    java.util.List<String> arguments;
+
+    MissingLoadGenerator(Path expected) {
+      this.expected = expected;
+    }
+
+    @Override
+    public Integer call() {
+      System.err.println("sluice bench: the load generator is not installed: " + expected
+          + " is missing (mvn package builds it into target/ beside sluice.jar)");
+      return 2;
+    }
   }
 
   @Option(names = "--config", description = "Settings file (default: ${DEFAULT-VALUE} if present).", defaultValue = SettingsLoader.DEFAULT_FILE)

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * so that it need not be on a command line, where other users of the machine can read it;
  * {@code --token} is there for the rest.
  */
-final class ClientOptions {
+public final class ClientOptions {
 
   static final String TOKEN_VARIABLE = "SLUICE_ADMIN_TOKEN";
 
@@ -36,7 +36,7 @@ final class ClientOptions {
   @Option(names = "--token", description = "The admin token itself; prefer --token-file or SLUICE_ADMIN_TOKEN, since a command line is visible to other users.")
   String token;
 
-  ClientAccess access() {
+  public ClientAccess access() {
     if ((cert == null) != (key == null)) {
       throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     }

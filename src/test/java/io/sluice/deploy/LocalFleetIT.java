@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 import static io.sluice.support.Processes.run;
@@ -85,6 +87,16 @@ class LocalFleetIT {
           "--token-file", runDir.resolve("admin-token").toString());
       assertEquals(0, simulation.exitCode(), simulation.output());
       assertThat(simulation.output()).contains("accuracy: OK");
+
+      // The load generator is its own jar beside the service's, which only loads it when asked.
+      Result bench = run(env, 60, JAVA, "-jar", "target/sluice.jar", "bench", "--targets", "127.0.0.1:" + grpcA,
+          "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "2");
+      assertEquals(0, bench.exitCode(), bench.output());
+      assertThat(bench.output()).containsPattern("checks: [1-9][0-9]* ").contains("decided");
+      try (JarFile service = new JarFile("target/sluice.jar")) {
+        assertThat(service.stream().map(JarEntry::getName))
+            .as("the service's jar").noneMatch(name -> name.startsWith("io/sluice/bench/") || name.startsWith("org/HdrHistogram/"));
+      }
     } finally {
       Result down = run(env, 120, "make", "stop");
       assertEquals(0, down.exitCode(), down.output());

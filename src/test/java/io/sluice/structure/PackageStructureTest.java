@@ -47,6 +47,14 @@ class PackageStructureTest {
         .check(MAIN);
   }
 
+  /** The load generator ships in its own jar (sluice-bench.jar): nothing of the service may need it. */
+  @Test
+  void nothingDependsOnTheLoadGenerator() {
+    noClasses().that().resideOutsideOfPackage("io.sluice.bench..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.sluice.bench..", "org.HdrHistogram..")
+        .check(MAIN);
+  }
+
   @Test
   void onlyThePlatformAdapterReachesIntoVertxInternals() {
     noClasses().that().resideOutsideOfPackage("io.sluice.platform..")

@@ -1,4 +1,4 @@
-package io.sluice.cli;
+package io.sluice.bench;
 
 import io.netty.util.collection.IntObjectHashMap;
 import io.sluice.grpc.FleetClient;

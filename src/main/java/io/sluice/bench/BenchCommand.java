@@ -1,5 +1,7 @@
-package io.sluice.cli;
+package io.sluice.bench;
 
+import io.sluice.cli.ClientOptions;
+import io.sluice.cli.FleetTargets;
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckResponse;
@@ -33,6 +35,11 @@ import java.util.concurrent.locks.LockSupport;
  * checks per second on a fixed schedule, whatever the answers do, with each latency measured from
  * when the check was due, so that a stall is not hidden by the checks it held back). Answers are
  * told apart: decisions, degraded answers (the failure mode), and errors by status.
+ *
+ * <p>The load generator is not among the service's classes: the build packs this package into
+ * {@code target/sluice-bench.jar}, beside {@code sluice.jar}, which loads it when {@code bench} is named
+ * ({@code io.sluice.Main}); the server never does. It is over ~400 lines because both loops and
+ * their report share one set of counters, which splitting would pass around.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Measure check throughput and latency against running instances (closed or open loop).")

@@ -1,4 +1,4 @@
-package io.sluice.cli;
+package io.sluice.bench;
 
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.SluiceClient;
