@@ -35,6 +35,14 @@
 -- checks, as a call of one bucket would be; segments are decided in order and each writes what it
 -- changed before the next starts, so a ban one makes is met by the next, exactly as by a later call.
 --
+-- A plan stored for the user (tier:{<user>}, set by operators) is read in the same call: a segment
+-- may be a choice among the rule's plans, written in the layout as 'T', the number of candidates n
+-- (2..9), then each candidate's key count, e.g. 'T235' (a batch of one choice is a single check).
+-- Its first key is tier:{<user>} and its first argument the names of candidates 2..n, separated by
+-- spaces; then come the candidates' keys and arguments, each laid out as a segment. Candidate 1 is
+-- the rule without a plan; the candidate named as the stored tier decides, else candidate 1.
+-- Each reply of a choice has ten fields, the ban fields padded, the tenth the stored tier ('' for none).
+--
 -- Reply (one per check when ARGV[3] holds several costs or for a batch: an array of them, in order):
 --   { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
 -- of which an answer that involves no ban (ALLOW, and DENY without a ban made) sends the first five only:
@@ -81,19 +89,12 @@ local function violations_in_window(key, window_ms)
   return count
 end
 
--- One bucket's checks (a segment) at a time: its keys start after KEYS[k], its arguments after ARGV[a].
--- A call of one bucket is one segment laid out as above; a batch ('batch' in ARGV[1]) lists each
--- segment's key count in ARGV[2] and its segments' keys and arguments follow one another.
-local batch = ARGV[1] == 'batch'
-local layout = batch and ARGV[2] or nil
-local segments = batch and #layout or 1
-local k = 0
-local a = batch and 2 or 0
-local replies = batch and {} or nil
+local replies = nil
 local reply
 
-for segment = 1, segments do
-  local nkeys = batch and string.byte(layout, segment) - 48 or #KEYS
+-- One bucket's checks (a segment): its keys start after KEYS[k], its arguments after ARGV[a]. With
+-- `tier` (a choice's stored tier, '' for none) each reply takes the tenth field.
+local function decide_segment(k, a, nkeys, tier)
   local abuse = nkeys >= 5
   local shadow = nkeys == 7
   local capacity = tonumber(ARGV[a + 1])
@@ -224,6 +225,9 @@ for segment = 1, segments do
         end
       end
     end
+    if tier then
+      reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, tier }
+    end
     if replies then
       replies[#replies + 1] = reply
     end
@@ -233,7 +237,56 @@ for segment = 1, segments do
     redis.call('HSET', KEYS[k + 1], 'tokens', tokens, 'ts', now_us)
     redis.call('PEXPIRE', KEYS[k + 1], math.max(1, reset_after_ms))
   end
-  k = k + nkeys
-  a = a + (abuse and 13 or 3)
 end
-return replies or reply
+
+local function arg_count(nkeys)
+  return nkeys >= 5 and 13 or 3
+end
+
+if ARGV[1] ~= 'batch' then
+  -- A call of one bucket is one segment laid out as above.
+  decide_segment(0, 0, #KEYS, nil)
+  return replies or reply
+end
+
+-- A batch lists each segment's key count in ARGV[2] and its segments' keys and arguments follow one another.
+local layout = ARGV[2]
+replies = {}
+local k = 0
+local a = 2
+local p = 1
+while p <= #layout do
+  if string.byte(layout, p) == 84 then
+    -- 'T': a choice among a rule's plans, decided by the tier stored for the user.
+    local n = string.byte(layout, p + 1) - 48
+    local stored = redis.call('GET', KEYS[k + 1]) or ''
+    local chosen = 1
+    if stored ~= '' then
+      local candidate = 2
+      for name in string.gmatch(ARGV[a + 1], '%S+') do
+        if name == stored then
+          chosen = candidate
+        end
+        candidate = candidate + 1
+      end
+    end
+    k = k + 1
+    a = a + 1
+    for candidate = 1, n do
+      local nkeys = string.byte(layout, p + 1 + candidate) - 48
+      if candidate == chosen then
+        decide_segment(k, a, nkeys, stored)
+      end
+      k = k + nkeys
+      a = a + arg_count(nkeys)
+    end
+    p = p + 2 + n
+  else
+    local nkeys = string.byte(layout, p) - 48
+    decide_segment(k, a, nkeys, nil)
+    k = k + nkeys
+    a = a + arg_count(nkeys)
+    p = p + 1
+  end
+end
+return replies

@@ -4,6 +4,7 @@ import io.sluice.config.Settings;
 import io.sluice.grpc.ConnectionGuards;
 import io.sluice.grpc.GrpcVerticle;
 import io.sluice.limiter.BanAdmin;
+import io.sluice.limiter.TierAdmin;
 import io.sluice.envoy.EnvoyRulesVerticle;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
@@ -115,7 +116,7 @@ public final class MainVerticle extends VerticleBase {
             subscribe(),
             vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent, topology)),
             vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId, topology)),
-            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, adminOrder, checkScripts.check(), banScript, envoyRules, topology)),
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, denyCache, adminOrder, checkScripts.check(), banScript, envoyRules, topology)),
             envoyRules == null ? Future.succeededFuture()
                 : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
         .compose(ready -> deployGrpc())
@@ -217,6 +218,12 @@ public final class MainVerticle extends VerticleBase {
   }
 
   private void onBanNotice(String message) {
+    TierAdmin.TierNotice tier = TierAdmin.TierNotice.parse(message);
+    if (tier != null) {
+      // The user's cached refusals were certain under the old plan only.
+      denyCache.forgetUser(tier.userId());
+      return;
+    }
     BanAdmin.UnbanNotice unban = BanAdmin.UnbanNotice.parse(message);
     if (unban != null) {
       banCache.invalidate(unban.userId(), unban.actionOrEmpty());

@@ -16,22 +16,41 @@ import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.UnbanResponse;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanInfo;
+import io.sluice.limiter.TierAdmin;
+import io.sluice.grpc.v1.GetTierRequest;
+import io.sluice.grpc.v1.SetTierRequest;
+import io.sluice.grpc.v1.StoredTier;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 
-/** {@code sluice.v1.Admin}: maps the wire messages to {@link BanAdmin} and back. */
+/** {@code sluice.v1.Admin}: maps the wire messages to {@link BanAdmin} and {@link TierAdmin} and back. */
 public final class AdminEndpoint {
 
   private final BanAdmin bans;
+  private final TierAdmin tiers;
   private final LiveLimits limits;
   private final Redis redis;
 
-  public AdminEndpoint(BanAdmin bans, LiveLimits limits, Redis redis) {
+  public AdminEndpoint(BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis) {
     this.bans = bans;
+    this.tiers = tiers;
     this.limits = limits;
     this.redis = redis;
+  }
+
+  public Future<StoredTier> setTier(SetTierRequest request) {
+    return (request.getTier().isEmpty() ? tiers.clear(request.getUserId()) : tiers.set(request.getUserId(), request.getTier()))
+        .map(AdminEndpoint::toWire);
+  }
+
+  public Future<StoredTier> getTier(GetTierRequest request) {
+    return tiers.get(request.getUserId()).map(AdminEndpoint::toWire);
+  }
+
+  private static StoredTier toWire(TierAdmin.StoredTier stored) {
+    return StoredTier.newBuilder().setUserId(stored.userId()).setTier(stored.tier()).setInForce(stored.inForce()).build();
   }
 
   public Future<ThrottleStatus> getThrottle(GetThrottleRequest request) {

@@ -21,6 +21,9 @@ import io.sluice.grpc.v1.ReportLatencyRequest;
 import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.RateLimiterGrpcService;
 import io.sluice.limiter.BanAdmin;
+import io.sluice.limiter.TierAdmin;
+import io.sluice.grpc.v1.GetTierRequest;
+import io.sluice.grpc.v1.SetTierRequest;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
@@ -150,13 +153,16 @@ public final class GrpcVerticle extends VerticleBase {
     BearerToken adminToken = BearerToken.of(security.adminToken());
     if (adminToken != null) {
       // Without an admin token the Admin service is not served at all, as the admin HTTP API is not.
-      AdminEndpoint admin = new AdminEndpoint(bans, shared.limits(), redis);
+      AdminEndpoint admin = new AdminEndpoint(bans, new TierAdmin(vertx, redis, settings.ops().adminTimeoutMs(), shared.limits(),
+          shared.denyCache(), shared.adminOrder()), shared.limits(), redis);
       grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
           .method(AdminGrpcService.ListBans, ListBansRequest.parser(), (call, request) -> admin.listBans(request))
           .method(AdminGrpcService.Ban, BanRequest.parser(), (call, request) -> admin.ban(request))
           .method(AdminGrpcService.Unban, UnbanRequest.parser(), (call, request) -> admin.unban(request))
           .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
-          .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request)));
+          .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request))
+          .method(AdminGrpcService.SetTier, SetTierRequest.parser(), (call, request) -> admin.setTier(request))
+          .method(AdminGrpcService.GetTier, GetTierRequest.parser(), (call, request) -> admin.getTier(request)));
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
         .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())))

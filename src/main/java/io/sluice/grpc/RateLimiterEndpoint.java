@@ -117,10 +117,10 @@ public final class RateLimiterEndpoint {
         }));
   }
 
-  /** The answer to a check on {@code tier} (empty for none), which it names. */
+  /** The answer to a check on {@code tier} (empty for none), which it names; else the tier stored for the user that decided. */
   static CheckResponse toResponse(Decision decision, String tier) {
     return CheckResponse.newBuilder()
-        .setTier(tier)
+        .setTier(tier.isEmpty() ? decision.tier() : tier)
         .setDecision(toWire(decision.outcome()))
         .setLimit(decision.limit())
         .setRefillPerSecond(decision.refillPerSecond())

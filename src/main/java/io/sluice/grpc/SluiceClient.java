@@ -20,6 +20,9 @@ import io.sluice.grpc.v1.ReportLatencyRequest;
 import io.sluice.grpc.v1.ReportLatencyResponse;
 import io.sluice.grpc.v1.ThrottleStatus;
 import io.sluice.grpc.v1.UnbanRequest;
+import io.sluice.grpc.v1.GetTierRequest;
+import io.sluice.grpc.v1.SetTierRequest;
+import io.sluice.grpc.v1.StoredTier;
 import io.sluice.grpc.v1.UnbanResponse;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -100,6 +103,15 @@ public final class SluiceClient {
   public Future<BanInfo> ban(String userId, String actionOrEmpty, long durationSeconds, String reason) {
     return call(AdminGrpcClient.Ban, BanRequest.newBuilder()
         .setUserId(userId).setAction(actionOrEmpty).setDurationSeconds(durationSeconds).setReason(reason).build());
+  }
+
+  /** Stores the user's plan; an empty tier removes it. */
+  public Future<StoredTier> setTier(String userId, String tierOrEmpty) {
+    return call(AdminGrpcClient.SetTier, SetTierRequest.newBuilder().setUserId(userId).setTier(tierOrEmpty).build());
+  }
+
+  public Future<StoredTier> getTier(String userId) {
+    return call(AdminGrpcClient.GetTier, GetTierRequest.newBuilder().setUserId(userId).build());
   }
 
   public Future<UnbanResponse> unban(String userId, String actionOrEmpty) {

@@ -2,6 +2,7 @@ package io.sluice.limiter;
 
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisKeys;
@@ -17,6 +18,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The checks' side of Redis, below the policy of {@link Limiter}, and the only place where a
@@ -39,6 +41,12 @@ final class CheckStore {
 
     /** The rule is in shadow mode with an abuse policy: its bans live apart, so that they never block. */
     boolean shadowRule();
+
+    /** The whole instance or limits set is in shadow mode: every rule's bans live apart. */
+    boolean shadowEverything();
+
+    /** The plans the user's stored tier chooses among in the script call (the rules throttled alike); null for the rule alone. */
+    TierChoice choice();
   }
 
   private final RedisPipelines redis;
@@ -134,13 +142,34 @@ final class CheckStore {
    */
   void take(Waiting pending, long now, long callerDeadlineNanos) {
     Rule rule = pending.rule();
-    AbusePolicy abuse = rule.abuse();
-    String[] keys = abuse == null
-        ? RedisKeys.forCheck(pending.identity(), rule.name(), false, false, false)
-        : RedisKeys.forCheck(pending.identity(), rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, pending.shadowRule());
+    TierChoice choice = pending.choice();
+    String[] keys;
+    String choiceLayout = null;
+    if (choice == null) {
+      keys = keysOf(pending.identity(), rule, pending.shadowRule());
+    } else {
+      String[][] candidateKeys = new String[choice.rules().size() + 1][];
+      candidateKeys[0] = keysOf(pending.identity(), choice.base(), pending.shadowRule());
+      for (int i = 0; i < choice.rules().size(); i++) {
+        Rule candidate = choice.rules().get(i);
+        candidateKeys[i + 1] = keysOf(pending.identity(), candidate, pending.shadowEverything() || candidate.shadow());
+      }
+      keys = TokenBucketScript.choiceKeys(pending.identity(), candidateKeys);
+      choiceLayout = TokenBucketScript.choiceLayout(candidateKeys);
+    }
     long sendByNanos = now + redisTimeoutNanos;
     if (callerDeadlineNanos < sendByNanos) {
-      redis.eval(scripts.check(), keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens()), sendByNanos, callerDeadlineNanos, pending);
+      if (choice == null) {
+        redis.eval(scripts.check(), keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens()), sendByNanos, callerDeadlineNanos,
+            pending);
+        return;
+      }
+      SharedCall alone = new SharedCall(pending.identity());
+      Segment segment = new Segment(keys, choiceLayout, pending, alone);
+      alone.segments.add(segment);
+      segment.members.add(pending);
+      alone.add(sendByNanos, callerDeadlineNanos);
+      alone.send();
       return;
     }
     if (!turnEndScheduled) {
@@ -149,7 +178,7 @@ final class CheckStore {
     }
     Segment segment = latestSegmentOfUser.get(pending.identity());
     if (segment == null || !segment.keys[0].equals(keys[0]) || segment.head.shadowRule() != pending.shadowRule()
-        || !segment.head.rule().equals(rule)) {
+        || !segment.head.rule().equals(rule) || !Objects.equals(segment.head.choice(), choice)) {
       // On a Cluster every key of one user is in one slot (the hash tag), and only there.
       String callKey = mixUsers ? "" : pending.identity();
       SharedCall open = callsOfTurn.get(callKey);
@@ -157,7 +186,7 @@ final class CheckStore {
         open = new SharedCall(callKey);
         callsOfTurn.put(callKey, open);
       }
-      segment = new Segment(keys, pending, open);
+      segment = new Segment(keys, choiceLayout, pending, open);
       open.segments.add(segment);
       latestSegmentOfUser.put(pending.identity(), segment);
     }
@@ -176,6 +205,13 @@ final class CheckStore {
     }
   }
 
+  private static String[] keysOf(String identity, Rule rule, boolean shadowRule) {
+    AbusePolicy abuse = rule.abuse();
+    return abuse == null
+        ? RedisKeys.forCheck(identity, rule.name(), false, false, false)
+        : RedisKeys.forCheck(identity, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, shadowRule);
+  }
+
   /** At the end of the turn: each open call goes to Redis; the next turn starts afresh. */
   private void sendCallsOfTurn() {
     // Taken out and the maps cleared before any is sent: a send may answer at once (an open breaker),
@@ -192,30 +228,40 @@ final class CheckStore {
     }
   }
 
-  /** One bucket's checks in a shared call: lua/token_bucket.lua decides them one after the other. */
+  /**
+   * One bucket's checks in a shared call: lua/token_bucket.lua decides them one after the other. A
+   * choice among the rule's plans goes only in a batch's layout, which names it.
+   */
   private final class Segment {
     final String[] keys;
-    /** The first check: its rule, user and shadow are every member's. */
+    /** A choice's layout in a batch (TokenBucketScript#choiceLayout); null for one rule's checks. */
+    final String choiceLayout;
+    /** The first check: its rule, plans, user and shadow are every member's. */
     final Waiting head;
     final SharedCall call;
     final List<Waiting> members = new ArrayList<>(2);
 
-    Segment(String[] keys, Waiting head, SharedCall call) {
+    Segment(String[] keys, String choiceLayout, Waiting head, SharedCall call) {
       this.keys = keys;
+      this.choiceLayout = choiceLayout;
       this.head = head;
       this.call = call;
     }
 
     /** ARGV for this segment: one cost, or the members' costs separated by spaces. */
     Object[] args() {
+      Object cost;
       if (members.size() == 1) {
-        return TokenBucketScript.args(head.rule(), head.identity(), head.tokens());
+        cost = head.tokens();
+      } else {
+        StringBuilder costs = new StringBuilder(members.size() * 2);
+        for (Waiting member : members) {
+          costs.append(member.tokens()).append(' ');
+        }
+        cost = costs.toString();
       }
-      StringBuilder costs = new StringBuilder(members.size() * 2);
-      for (Waiting member : members) {
-        costs.append(member.tokens()).append(' ');
-      }
-      return TokenBucketScript.args(head.rule(), head.identity(), costs.toString());
+      return choiceLayout == null ? TokenBucketScript.args(head.rule(), head.identity(), cost)
+          : TokenBucketScript.choiceArgs(head.choice(), head.identity(), cost);
     }
   }
 
@@ -245,7 +291,7 @@ final class CheckStore {
 
     void send() {
       Segment first = segments.get(0);
-      if (checks == 1) {
+      if (checks == 1 && first.choiceLayout == null) {
         redis.eval(scripts.check(), first.keys, first.args(), sendByNanos, callerDeadlineNanos, first.head);
         return;
       }
@@ -256,8 +302,10 @@ final class CheckStore {
           members[m++] = member;
         }
       }
-      metrics.groupedChecks(checks);
-      if (segments.size() == 1) {
+      if (checks > 1) {
+        metrics.groupedChecks(checks);
+      }
+      if (segments.size() == 1 && first.choiceLayout == null) {
         redis.eval(scripts.check(), first.keys, first.args(), checks, sendByNanos, callerDeadlineNanos, this);
         return;
       }
@@ -265,7 +313,11 @@ final class CheckStore {
       StringBuilder layout = new StringBuilder(segments.size());
       int keyCount = 0;
       for (Segment segment : segments) {
-        layout.append(segment.keys.length);
+        if (segment.choiceLayout == null) {
+          layout.append(segment.keys.length);
+        } else {
+          layout.append(segment.choiceLayout);
+        }
         keyCount += segment.keys.length;
       }
       String[] keys = new String[keyCount];

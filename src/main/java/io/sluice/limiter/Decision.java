@@ -21,6 +21,7 @@ import io.sluice.telemetry.Metrics;
  * @param banScope       BAN: "action" or "user"; else empty
  * @param banReason      BAN: why; else empty
  * @param shadowDecision what enforcing would have answered, when shadow mode let a blocked request through; else null
+ * @param tier           the plan that decided: the request's, else the one stored for the user; empty for none
  */
 public record Decision(
     Outcome outcome,
@@ -36,9 +37,24 @@ public record Decision(
     int banLevel,
     String banScope,
     String banReason,
-    Outcome shadowDecision) {
+    Outcome shadowDecision,
+    String tier) {
 
   public enum Outcome { ALLOW, DENY, BAN }
+
+  /** A decision of no plan (or of the request's, which its answer names). */
+  public Decision(Outcome outcome, String rule, long limit, double refillPerSecond, long remaining, long retryAfterMs, long resetAfterMs,
+                  String degradedReason, int violations, int maxViolations, int banLevel, String banScope, String banReason,
+                  Outcome shadowDecision) {
+    this(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations, maxViolations,
+        banLevel, banScope, banReason, shadowDecision, "");
+  }
+
+  /** The same decision, made under the plan stored for the user. */
+  Decision onTier(String storedTier) {
+    return storedTier.equals(tier) ? this : new Decision(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs,
+        degradedReason, violations, maxViolations, banLevel, banScope, banReason, shadowDecision, storedTier);
+  }
 
   public static final String ALLOWLIST_RULE = "allowlist";
   public static final String DENYLIST_RULE = "denylist";
@@ -73,7 +89,7 @@ public record Decision(
   /** This decision as shadow mode answers it: ALLOW, saying what it would have been. */
   public Decision shadowed() {
     return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations,
-        maxViolations, banLevel, banScope, banReason, outcome);
+        maxViolations, banLevel, banScope, banReason, outcome, tier);
   }
 
   /** The {@code outcome} label this decision counts under in {@code sluice_decisions_total}. */

@@ -1,6 +1,7 @@
 package io.sluice.limiter;
 
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -26,7 +27,7 @@ public final class DenyCache {
    * Requests of at least {@code cost} tokens under {@code rule} are refused until {@code certainUntilNanos}:
    * when a bucket has the tokens again, or, for a fixed window, when the window ends.
    */
-  private record Entry(Rule rule, long cost, long certainUntilNanos, boolean window) {
+  private record Entry(Rule rule, long cost, long certainUntilNanos, boolean window, String tier) {
   }
 
   /** Per user, an immutable map from rule name to refusal: replaced whole on change. */
@@ -43,7 +44,12 @@ public final class DenyCache {
    * @param retryAfterMs what Redis answered, rounded up to the millisecond (so one is taken off)
    */
   void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs) {
-    remember(userId, rule, cost, sentNanos, retryAfterMs, false);
+    remember(userId, rule, cost, sentNanos, retryAfterMs, false, "");
+  }
+
+  /** The same, of a rule a plan stored for the user ({@code tier}, empty for none) chose: the cached answer names it. */
+  void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, String tier) {
+    remember(userId, rule, cost, sentNanos, retryAfterMs, false, tier);
   }
 
   /**
@@ -52,10 +58,10 @@ public final class DenyCache {
    * milliseconds, rounded down: one is taken off, as for a bucket).
    */
   void rememberWindow(String userId, Rule rule, long cost, long sentNanos, long windowEndsInMs) {
-    remember(userId, rule, cost, sentNanos, windowEndsInMs, true);
+    remember(userId, rule, cost, sentNanos, windowEndsInMs, true, "");
   }
 
-  private void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, boolean window) {
+  private void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, boolean window, String tier) {
     if (rule.abuse() != null || retryAfterMs <= 1) {
       return;
     }
@@ -63,11 +69,11 @@ public final class DenyCache {
     Map<String, Entry> refusals = byUser.get(userId);
     Map<String, Entry> next;
     if (refusals == null) {
-      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil, window));
+      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil, window, tier));
     } else {
       // Two event loops may race here; the loser's refusal is only not cached, and Redis makes it again.
       Map<String, Entry> copy = new HashMap<>(refusals);
-      copy.put(rule.name(), new Entry(rule, cost, certainUntil, window));
+      copy.put(rule.name(), new Entry(rule, cost, certainUntil, window, tier));
       next = Map.copyOf(copy);
     }
     byUser.put(userId, next, bytesOf(userId, next.size()));
@@ -75,14 +81,24 @@ public final class DenyCache {
 
   /** The refusal Redis would certainly make for this request now, or null when only Redis can tell. */
   Decision lookup(String userId, Rule rule, long cost, long nowNanos) {
+    return lookup(userId, rule, null, cost, nowNanos);
+  }
+
+  /**
+   * The same for a check whose plan the user's stored tier chooses ({@code choice}, null for the rule
+   * alone): a refusal made under any of its plans holds, since a change of the stored tier makes
+   * every instance forget the user's refusals ({@link #forgetUser}).
+   */
+  Decision lookup(String userId, Rule rule, TierChoice choice, long cost, long nowNanos) {
     Map<String, Entry> refusals = byUser.get(userId);
     if (refusals == null) {
       return null;
     }
     Entry entry = refusals.get(rule.name());
-    if (entry == null || cost < entry.cost || !entry.rule.equals(rule)) {
+    if (entry == null || cost < entry.cost || !(entry.rule.equals(rule) || choice != null && choice.rules().contains(entry.rule))) {
       return null;
     }
+    rule = entry.rule;
     long leftNanos = entry.certainUntilNanos - nowNanos;
     if (leftNanos <= 0) {
       return null;
@@ -91,14 +107,15 @@ public final class DenyCache {
     if (entry.window) {
       // A window refuses every request until it ends, and then starts from nothing.
       long endsInMs = ceilMs(leftNanos);
-      return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, 0, endsInMs, endsInMs, null, 0, 0, 0, "", "", null);
+      return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, 0, endsInMs, endsInMs, null, 0, 0, 0, "", "", null,
+          entry.tier);
     }
     // The bucket holds `cost` tokens after leftNanos: what it holds now is that, less the refill meanwhile.
     double tokensNow = entry.cost - leftNanos / 1e9 * refill;
     return new Decision(Decision.Outcome.DENY, rule.name(), rule.capacity(), refill, TokenBucketMath.whole(tokensNow),
         // A refusal always waits: at least a millisecond, as the script never denies with nothing missing.
         Math.max(1, TokenBucketMath.msUntil(cost - tokensNow, refill)), TokenBucketMath.msUntil(rule.capacity() - tokensNow, refill),
-        null, 0, 0, 0, "", "", null);
+        null, 0, 0, 0, "", "", null, entry.tier);
   }
 
   private static long ceilMs(double nanos) {
@@ -125,6 +142,11 @@ public final class DenyCache {
 
   private static long bytesOf(String userId, int refusals) {
     return LruBytes.ENTRY_OVERHEAD_BYTES + LruBytes.stringBytes(userId) + refusals * (LruBytes.ENTRY_OVERHEAD_BYTES + 48L);
+  }
+
+  /** Forgets every refusal of one user: the plan stored for the user changed, and with it what is certain. */
+  public void forgetUser(String userId) {
+    byUser.remove(userId);
   }
 
   /** Forgets every refusal: Redis may have lost the buckets they were read from. */

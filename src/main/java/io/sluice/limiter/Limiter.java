@@ -6,6 +6,7 @@ import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Names;
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisKeys;
@@ -96,8 +97,12 @@ public final class Limiter {
     return cost == 0 ? 1 : cost;
   }
 
-  /** A check that passed validation, under the limits snapshot it was validated against. */
-  private record Valid(String userId, String action, long tokens, Rule nominal, Limits snapshot) {
+  /**
+   * A check that passed validation, under the limits snapshot it was validated against; {@code choice}
+   * the plans the user's stored tier chooses among (null when the request names its tier, or no
+   * tier changes the rule).
+   */
+  private record Valid(String userId, String action, long tokens, Rule nominal, TierChoice choice, Limits snapshot) {
   }
 
   /**
@@ -213,12 +218,16 @@ public final class Limiter {
     }
     // The tier's rule keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
     Rule nominal = snapshot.ruleFor(action, tier);
+    TierChoice choice = tier.isEmpty() ? snapshot.tierChoice(action) : null;
+    // Which plan a stored tier makes is known in Redis only: a cost any of them can hold is accepted
+    // (a plan that holds less refuses it, as a bucket refuses what it does not have).
+    long capacity = choice == null ? nominal.capacity() : choice.largestCapacity();
     long tokens = tokensFor(cost);
-    if (tokens < 0 || tokens > nominal.capacity()) {
+    if (tokens < 0 || tokens > capacity) {
       throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be from 0 to the capacity of rule '"
-          + nominal.name() + "' (" + nominal.capacity() + "), was " + Long.toUnsignedString(cost));
+          + nominal.name() + "' (" + capacity + (choice == null ? "" : ", of its largest plan") + "), was " + Long.toUnsignedString(cost));
     }
-    return new Valid(userId, action, tokens, nominal, snapshot);
+    return new Valid(userId, action, tokens, nominal, choice, snapshot);
   }
 
   private Future<Decision> decide(Valid check, long callerDeadlineNanos) {
@@ -244,11 +253,13 @@ public final class Limiter {
       metrics.banCacheHit();
       return Future.succeededFuture(enforceOrShadow(fromCache(rule, cached, cacheNow), shadowEverything, userId, action));
     }
-    Decision certain = certainRefusal(userId, action, rule, tokens, shadowEverything || rule.shadow(), cacheNow);
+    TierChoice choice = check.choice() == null ? null : check.choice().map(plan -> throttled(plan, action));
+    Decision certain = certainRefusal(userId, action, rule, choice, tokens, shadowEverything, cacheNow);
     if (certain != null) {
       return Future.succeededFuture(certain);
     }
-    PendingCheck pending = new PendingCheck(userId, action, rule, tokens, shadowEverything, shadowEverything || rule.shadow(), now, cacheNow);
+    PendingCheck pending = new PendingCheck(userId, action, rule, choice, tokens, shadowEverything, shadowEverything || rule.shadow(), now,
+        cacheNow);
     store.take(pending, now, callerDeadlineNanos);
     return pending.promise.future();
   }
@@ -264,7 +275,7 @@ public final class Limiter {
    * ({@link RedisKeys#envoySubject}).
    */
   public Future<Decision> checkSubject(String subject, Rule rule, long tokens, long callerDeadlineNanos) {
-    return decide(new Valid(RedisKeys.envoySubject(subject), rule.name(), tokens, rule, NO_LISTS), callerDeadlineNanos);
+    return decide(new Valid(RedisKeys.envoySubject(subject), rule.name(), tokens, rule, null, NO_LISTS), callerDeadlineNanos);
   }
 
   /**
@@ -277,7 +288,7 @@ public final class Limiter {
     boolean shadow = shadowSetting || rule.shadow();
     long now = System.nanoTime();
     long cacheNow = clock.getAsLong();
-    Decision certain = certainRefusal(subject, rule.name(), rule, hits, shadow, cacheNow);
+    Decision certain = certainRefusal(subject, rule.name(), rule, null, hits, shadow, cacheNow);
     if (certain != null) {
       return Future.succeededFuture(certain);
     }
@@ -286,14 +297,19 @@ public final class Limiter {
     return pending.promise.future();
   }
 
-  /** The refusal Redis gave this subject and rule while it is certain to hold, answered without Redis; else null. */
-  private Decision certainRefusal(String subject, String action, Rule rule, long tokens, boolean shadow, long now) {
-    Decision certain = denyCache.lookup(subject, rule, tokens, now);
+  /**
+   * The refusal Redis gave this subject and rule (or one of its plans, {@code choice}) while it is
+   * certain to hold, answered without Redis; else null. The rule that refused says whether it was in shadow.
+   */
+  private Decision certainRefusal(String subject, String action, Rule rule, TierChoice choice, long tokens, boolean shadowEverything,
+                                  long now) {
+    Decision certain = denyCache.lookup(subject, rule, choice, tokens, now);
     if (certain == null) {
       return null;
     }
     metrics.denyCacheHit();
-    return enforceOrShadow(certain, shadow, subject, action);
+    boolean shadowRule = choice == null ? rule.shadow() : choice.ruleOf(certain.tier()).shadow();
+    return enforceOrShadow(certain, shadowEverything || shadowRule, subject, action);
   }
 
   /** Refuses a user id or action that is not a valid name, naming the field. */
@@ -357,19 +373,26 @@ public final class Limiter {
     return enforceOrShadow(decision, pending.shadowRule, pending.userId, pending.action);
   }
 
-  /** The decision in the script's reply. */
+  /** The decision in the script's reply: of the plan the user's stored tier chose, when the script chose one. */
   private Decision fromReply(PendingCheck pending, TokenBucketScript.Reply reply) {
     Rule rule = pending.rule;
+    boolean shadowRule = pending.shadowRule;
+    String plan = "";
+    if (reply.storedTier() != null && pending.choice != null) {
+      rule = pending.choice.ruleOf(reply.storedTier());
+      shadowRule = pending.shadowEverything || rule.shadow();
+      plan = pending.choice.planOf(reply.storedTier());
+    }
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
     // A real ban is enforced even by a shadowed rule; everything else that rule decided itself.
-    boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : pending.shadowRule;
+    boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : shadowRule;
     rememberBan(pending, reply);
     if (reply.code() == TokenBucketScript.Reply.DENY) {
-      denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
+      denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs(), plan);
     }
     Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
         reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
-        reply.banReason(), null);
+        reply.banReason(), null, plan);
     return enforceOrShadow(decision, shadow, pending.userId, pending.action);
   }
 
@@ -402,6 +425,8 @@ public final class Limiter {
     final String userId;
     final String action;
     final Rule rule;
+    /** The plans the user's stored tier chooses among, null for the rule alone. */
+    final TierChoice choice;
     final long tokens;
     final boolean shadowEverything;
     final boolean shadowRule;
@@ -411,11 +436,12 @@ public final class Limiter {
     /** The ban cache's epoch before Redis was asked: a ban lifted meanwhile must not come back from this reply. */
     final long epoch = banCache.epoch();
 
-    PendingCheck(String userId, String action, Rule rule, long tokens, boolean shadowEverything, boolean shadowRule, long sentNanos,
-        long cachedAtNanos) {
+    PendingCheck(String userId, String action, Rule rule, TierChoice choice, long tokens, boolean shadowEverything, boolean shadowRule,
+        long sentNanos, long cachedAtNanos) {
       this.userId = userId;
       this.action = action;
       this.rule = rule;
+      this.choice = choice;
       this.tokens = tokens;
       this.shadowEverything = shadowEverything;
       this.shadowRule = shadowRule;
@@ -441,6 +467,16 @@ public final class Limiter {
     @Override
     public boolean shadowRule() {
       return shadowRule;
+    }
+
+    @Override
+    public boolean shadowEverything() {
+      return shadowEverything;
+    }
+
+    @Override
+    public TierChoice choice() {
+      return choice;
     }
 
     /** The decision in the script's reply. */
@@ -501,7 +537,7 @@ public final class Limiter {
     private final ScriptedLimit limit;
 
     CountedCheck(ScriptedLimit limit, String subject, Rule rule, long hits, boolean shadow, long sentNanos, long cachedAtNanos) {
-      super(subject, rule.name(), rule, hits, shadow, shadow, sentNanos, cachedAtNanos);
+      super(subject, rule.name(), rule, null, hits, shadow, shadow, sentNanos, cachedAtNanos);
       this.limit = limit;
     }
 

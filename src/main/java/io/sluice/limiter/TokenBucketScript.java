@@ -2,7 +2,12 @@ package io.sluice.limiter;
 
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 import io.sluice.redis.RedisKeys;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 
 /**
  * {@code lua/token_bucket.lua}'s wire format, both ways, beside the script's own header (which
@@ -29,14 +34,54 @@ final class TokenBucketScript {
   }
 
   /**
+   * A choice among a rule's plans (a segment of a batch): its layout ({@code T}, the number of
+   * candidates, each one's key count), keys (the stored tier's, then each candidate's) and arguments
+   * (the names of the candidates after the first, then each one's), as lua/token_bucket.lua reads them.
+   */
+  static String choiceLayout(String[][] candidateKeys) {
+    StringBuilder layout = new StringBuilder(2 + candidateKeys.length).append('T').append(candidateKeys.length);
+    for (String[] keys : candidateKeys) {
+      layout.append(keys.length);
+    }
+    return layout.toString();
+  }
+
+  static String[] choiceKeys(String identity, String[][] candidateKeys) {
+    int count = 1;
+    for (String[] keys : candidateKeys) {
+      count += keys.length;
+    }
+    String[] all = new String[count];
+    all[0] = RedisKeys.tier(identity);
+    int k = 1;
+    for (String[] keys : candidateKeys) {
+      System.arraycopy(keys, 0, all, k, keys.length);
+      k += keys.length;
+    }
+    return all;
+  }
+
+  static Object[] choiceArgs(TierChoice choice, String identity, Object cost) {
+    List<Object> args = new ArrayList<>(1 + (choice.rules().size() + 1) * 13);
+    args.add(String.join(" ", choice.tiers()));
+    Collections.addAll(args, args(choice.base(), identity, cost));
+    for (Rule rule : choice.rules()) {
+      Collections.addAll(args, args(rule, identity, cost));
+    }
+    return args.toArray();
+  }
+
+  /**
    * One check's reply: { code, remaining, retry_after_ms, reset_after_ms, violations } and, when a
-   * ban is involved, { ban_level, ban_scope, ban_reason, created }.
+   * ban is involved, { ban_level, ban_scope, ban_reason, created }; a choice's has all nine and the
+   * tier stored for the user.
    *
    * @param retryAfterMs for a ban, until it ends
    * @param banCreated   this very call made the ban
+   * @param storedTier   a choice's: the tier stored for the user, empty for none; null for a check of one rule
    */
   record Reply(int code, long remaining, long retryAfterMs, long resetAfterMs, int violations, int banLevel, String banScope,
-               String banReason, boolean banCreated) {
+               String banReason, boolean banCreated, String storedTier) {
 
     static final int DENY = 0;
     static final int ALLOW = 1;
@@ -54,7 +99,7 @@ final class TokenBucketScript {
       boolean withBan = reply.length > 5;
       return new Reply(code, (Long) reply[1], (Long) reply[2], (Long) reply[3], ((Long) reply[4]).intValue(),
           withBan ? ((Long) reply[5]).intValue() : 0, withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "",
-          withBan && (Long) reply[8] == 1);
+          withBan && (Long) reply[8] == 1, reply.length > 9 ? (String) reply[9] : null);
     }
 
     Decision.Outcome outcome() {

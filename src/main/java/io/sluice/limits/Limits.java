@@ -1,5 +1,7 @@
 package io.sluice.limits;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -83,6 +85,31 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
   public Rule ruleFor(String action) {
     Rule rule = rules.get(action);
     return rule != null ? rule : rules.get(DEFAULT_RULE);
+  }
+
+  /**
+   * The plans a check of {@code action} that names no tier chooses among by the user's stored tier;
+   * null when no tier changes the action's rule (the check is then the rule's alone).
+   */
+  public TierChoice tierChoice(String action) {
+    if (tiers.isEmpty()) {
+      return null;
+    }
+    Rule rule = ruleFor(action);
+    List<String> names = null;
+    List<Rule> overrides = null;
+    for (Map.Entry<String, Map<String, Rule>> tier : tiers.entrySet()) {
+      Rule override = tier.getValue().get(rule.name());
+      if (override != null && !override.equals(rule)) {
+        if (names == null) {
+          names = new ArrayList<>(tiers.size());
+          overrides = new ArrayList<>(tiers.size());
+        }
+        names.add(tier.getKey());
+        overrides.add(override);
+      }
+    }
+    return names == null ? null : new TierChoice(rule, names, overrides, tiers.keySet());
   }
 
   /**

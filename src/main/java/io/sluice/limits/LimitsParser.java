@@ -207,6 +207,15 @@ public final class LimitsParser {
       }
       tiers.put(tier, rules);
     }
+    // A user's stored tier is chosen in the check's script call, among at most this many plans of a rule.
+    Map<String, List<String>> tiersOfRule = new java.util.TreeMap<>();
+    tiers.forEach((tier, rules) -> rules.keySet().forEach(rule -> tiersOfRule.computeIfAbsent(rule, r -> new ArrayList<>()).add(tier)));
+    tiersOfRule.forEach((rule, overriding) -> {
+      if (overriding.size() > TierChoice.MAX_CANDIDATES - 1) {
+        problems.add("tiers: at most " + (TierChoice.MAX_CANDIDATES - 1) + " tiers may override one rule; " + overriding.size()
+            + " override '" + printable(rule) + "'");
+      }
+    });
     return tiers;
   }
 

@@ -3,6 +3,7 @@ package io.sluice.ops;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.BanInfo;
 import io.sluice.limiter.InvalidRequestException;
+import io.sluice.limiter.TierAdmin;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limits.JsonSyntax;
 import io.sluice.limits.LiveLimits;
@@ -41,13 +42,15 @@ final class AdminRoutes {
 
   private final BearerToken token;
   private final BanAdmin bans;
+  private final TierAdmin tiers;
   private final LiveLimits limits;
   private final Redis redis;
   private final Metrics metrics;
   private final LiveEnvoyRules envoyRules;
 
   /** @param envoyRules null when no Envoy rules are served */
-  AdminRoutes(BearerToken token, BanAdmin bans, LiveLimits limits, Redis redis, Metrics metrics, LiveEnvoyRules envoyRules) {
+  AdminRoutes(BearerToken token, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis, Metrics metrics, LiveEnvoyRules envoyRules) {
+    this.tiers = tiers;
     this.envoyRules = envoyRules;
     this.token = token;
     this.bans = bans;
@@ -72,11 +75,16 @@ final class AdminRoutes {
     router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.report(redis, bans.timeoutMs()).map(report -> new JsonObject()
         .put("subjects", new JsonArray(report.subjects().stream().map(ThrottleReport.Subject::toJson).toList()))
         .put("settings", report.settings()))));
-    router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
+    router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);
-    router.delete("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, query ->
+    router.delete("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
         bans.unban(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(BanAdmin.Unbanned::toJson)));
+    router.get("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.get(query.getOrDefault("user", "")))
+        .map(TierAdmin.StoredTier::toJson)));
+    router.put("/admin/tiers").handler(this::setTier);
+    router.delete("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.clear(query.getOrDefault("user", "")))
+        .map(TierAdmin.StoredTier::toJson)));
   }
 
   private void authorize(RoutingContext ctx) {
@@ -92,25 +100,57 @@ final class AdminRoutes {
   /** What a ban's body may hold: anything else is refused, not ignored (a misspelt field would be). */
   private static final Set<String> BAN_FIELDS = Set.of("user", "action", "seconds", "reason");
   /** What the bans' query may hold, in the order an error lists them. */
-  private static final List<String> QUERY_PARAMETERS = List.of("user", "action");
+  private static final List<String> BAN_QUERY = List.of("user", "action");
+  /** What a tier's query may hold. */
+  private static final List<String> TIER_QUERY = List.of("user");
+  private static final Set<String> TIER_FIELDS = Set.of("user", "tier");
 
-  private void ban(RoutingContext ctx) {
+  /**
+   * The body of a POST or PUT: a JSON object of {@code fields} only, or null when refused (answered
+   * 400 naming what is wrong).
+   */
+  private static JsonObject body(RoutingContext ctx, Set<String> fields, String shape, String takes) {
     Object parsed;
     try {
       parsed = ctx.body().length() == 0 ? null : Json.decodeValue(ctx.body().buffer());
     } catch (DecodeException e) {
       invalid(ctx, "body", "the body is " + JsonSyntax.describe(e));
-      return;
+      return null;
     }
     if (!(parsed instanceof JsonObject body)) {
-      invalid(ctx, "body", "the body must be a JSON object {\"user\", \"action\", \"seconds\", \"reason\"}");
-      return;
+      invalid(ctx, "body", "the body must be a JSON object " + shape);
+      return null;
     }
     for (String field : body.fieldNames()) {
-      if (!BAN_FIELDS.contains(field)) {
-        invalid(ctx, field, "unknown field \"" + field + "\": a ban takes user, action, seconds and reason");
-        return;
+      if (!fields.contains(field)) {
+        invalid(ctx, field, "unknown field \"" + field + "\": " + takes);
+        return null;
       }
+    }
+    return body;
+  }
+
+  private void setTier(RoutingContext ctx) {
+    JsonObject body = body(ctx, TIER_FIELDS, "{\"user\", \"tier\"}", "a tier's change takes user and tier");
+    if (body == null) {
+      return;
+    }
+    String user;
+    String tier;
+    try {
+      user = text(body, "user");
+      tier = text(body, "tier");
+    } catch (InvalidRequestException e) {
+      invalid(ctx, e.field(), e.getMessage());
+      return;
+    }
+    answer(ctx, tiers.set(user, tier).map(TierAdmin.StoredTier::toJson));
+  }
+
+  private void ban(RoutingContext ctx) {
+    JsonObject body = body(ctx, BAN_FIELDS, "{\"user\", \"action\", \"seconds\", \"reason\"}", "a ban takes user, action, seconds and reason");
+    if (body == null) {
+      return;
     }
     Object seconds = body.getValue("seconds");
     if (!(seconds instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())
@@ -150,12 +190,12 @@ final class AdminRoutes {
 
   /**
    * The operation on the query's parameters, read once and strictly, or its refusal: a parameter other
-   * than {@code user} and {@code action}, or one given twice, is refused (a misspelt {@code acton}
+   * than {@code parameters}, or one given twice, is refused (a misspelt {@code acton}
    * read as absent would widen an unban to every action), and so is a name or value with a malformed
    * escape ({@code %zz}) or bytes that are not UTF-8 ({@code %ff%fe}), naming it, rather than being
    * replaced or thrown as an internal error. Names are decoded as values are.
    */
-  private static <T> Future<T> withQuery(RoutingContext ctx, Function<Map<String, String>, Future<T>> operation) {
+  private static <T> Future<T> withQuery(RoutingContext ctx, List<String> parameters, Function<Map<String, String>, Future<T>> operation) {
     Map<String, String> values = new HashMap<>();
     String query = ctx.request().query();
     try {
@@ -165,8 +205,8 @@ final class AdminRoutes {
         }
         int equals = pair.indexOf('=');
         String key = QueryText.decode("a parameter name", equals < 0 ? pair : pair.substring(0, equals));
-        if (!QUERY_PARAMETERS.contains(key)) {
-          throw new InvalidRequestException(key, "unknown parameter \"" + key + "\": this takes " + String.join(" and ", QUERY_PARAMETERS));
+        if (!parameters.contains(key)) {
+          throw new InvalidRequestException(key, "unknown parameter \"" + key + "\": this takes " + String.join(" and ", parameters));
         }
         if (values.put(key, QueryText.decode(key, equals < 0 ? "" : pair.substring(equals + 1))) != null) {
           throw new InvalidRequestException(key, key + " is given more than once");

@@ -5,6 +5,8 @@ import io.sluice.config.Settings;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limiter.BanCache;
+import io.sluice.limiter.DenyCache;
+import io.sluice.limiter.TierAdmin;
 import io.sluice.limiter.SubjectOrder;
 import io.sluice.limits.LiveLimits;
 import io.sluice.redis.LuaScript;
@@ -49,14 +51,16 @@ public final class OpsVerticle extends VerticleBase {
   private final LuaScript banScript;
   private final List<LuaScript> scripts;
   private final SubjectOrder adminOrder;
+  private final DenyCache denyCache;
   private final LiveEnvoyRules envoyRules;
   private final RedisTopology topology;
   private Redis redis;
   private long probeTimer = -1;
 
-  public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache, SubjectOrder adminOrder,
-                     LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
+  public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache, DenyCache denyCache,
+                     SubjectOrder adminOrder, LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
     this.topology = topology;
+    this.denyCache = denyCache;
     this.settings = settings;
     this.health = health;
     this.metrics = metrics;
@@ -80,7 +84,10 @@ public final class OpsVerticle extends VerticleBase {
     if (adminToken == null) {
       AdminRoutes.disabled(router);
     } else {
-      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), new NodeClients(vertx, settings.redis(), topology, redis), banScript, banCache, metrics, limits, adminOrder), limits, redis, metrics, envoyRules).mount(router);
+      long timeoutMs = settings.ops().adminTimeoutMs();
+      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
+          banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
+          envoyRules).mount(router);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(Listening.guarded(settings.connections()), settings.security())).requestHandler(router);
     return probeRedis()

@@ -134,6 +134,11 @@ public final class RedisKeys {
     return keys;
   }
 
+  /** {@code tier:{<user>}}: the plan operators stored for the user (a tier's name), read by the check's own script call. */
+  public static String tier(String userId) {
+    return "tier:{" + tag(userId) + "}";
+  }
+
   /** {@code ban:{<user>}} for a ban of every action, else {@code ban:{<user>}:<action>}. */
   public static String ban(String userId, String actionOrEmpty) {
     return actionOrEmpty.isEmpty() ? "ban:{" + tag(userId) + "}" : "ban:{" + tag(userId) + "}:" + escape(actionOrEmpty);
