@@ -5,6 +5,7 @@ import io.sluice.cli.FleetTargets;
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.SluiceClient;
 import io.sluice.grpc.v1.CheckResponse;
+import io.sluice.redis.RedisKeys;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -96,6 +97,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--redis", description = "Redis URI: also report Redis's work per decision (INFO cpu and commandstats).")
   String redisUri;
 
+  @Option(names = "--stored-tier", description = "Store this tier for every user of the run first (needs --redis), and remove it after:"
+      + " checks of users with a stored plan.")
+  String storedTier;
+
   private final Histogram latencies = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
   private final AtomicLong answered = new AtomicLong();
   private final AtomicLong[] decisions = {new AtomicLong(), new AtomicLong(), new AtomicLong(), new AtomicLong()};
@@ -123,6 +128,10 @@ public final class BenchCommand implements Callable<Integer> {
       System.err.println("bench: --client must be grpc or lean, was '" + clientKind + "'");
       return 2;
     }
+    if (storedTier != null && redisUri == null) {
+      System.err.println("bench: --stored-tier writes the users' plans to Redis: give --redis too");
+      return 2;
+    }
     if (clientKind.equals("lean") && client.access().tls()) {
       System.err.println("bench: --client lean speaks plain HTTP/2 only; use --client grpc with TLS");
       return 2;
@@ -145,6 +154,9 @@ public final class BenchCommand implements Callable<Integer> {
         System.err.println("bench: cannot connect to " + targets + ": " + e.getMessage());
         return 1;
       }
+      if (storedTier != null) {
+        storeTiers(redis, storedTier);
+      }
       long start = System.nanoTime();
       measureFromNanos = start + (long) (warmupSeconds * 1e9);
       measureUntilNanos = measureFromNanos + (long) (seconds * 1e9);
@@ -165,6 +177,9 @@ public final class BenchCommand implements Callable<Integer> {
       return report(fleet.size(), redisBefore, redisAfter);
     } finally {
       if (redis != null) {
+        if (storedTier != null) {
+          storeTiers(redis, null);
+        }
         redis.close();
       }
       if (fleet != null) {
@@ -300,7 +315,7 @@ public final class BenchCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "bench: %d instance(s), %s, %.0f s measured after %.0f s warm-up, %s, %s%n",
         instances, rate > 0 ? String.format(Locale.ROOT, "open loop at %.0f checks/s", rate) : "closed loop, concurrency " + concurrency,
         seconds, warmupSeconds, "hot".equals(keys) ? "one user" : users + " users (" + keys + ")",
-        call.equals("health") ? "grpc.health.v1.Health/Check instead of checks" : "action " + action);
+        call.equals("health") ? "grpc.health.v1.Health/Check instead of checks" : "action " + action + (storedTier == null ? "" : ", every user on the stored tier " + storedTier));
     long decided = decisions[1].get() + decisions[2].get() + decisions[3].get();
     long degradedTotal = degraded.values().stream().mapToLong(AtomicLong::get).sum();
     long errorTotal = errors.values().stream().mapToLong(AtomicLong::get).sum();
@@ -407,6 +422,24 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** Which user each check is for. */
+  /** Every user of the run gets {@code tier} as its stored plan (null: none), a thousand writes per round trip. */
+  private void storeTiers(Redis redis, String tier) {
+    List<String> names = "hot".equals(keys) ? List.of("bench-hot") : java.util.stream.IntStream.range(0, users).mapToObj(i -> "bench-" + i)
+        .toList();
+    try {
+      for (int from = 0; from < names.size(); from += 1000) {
+        List<Request> writes = new ArrayList<>();
+        for (String user : names.subList(from, Math.min(names.size(), from + 1000))) {
+          writes.add(tier == null ? Request.cmd(io.vertx.redis.client.Command.DEL).arg(RedisKeys.tier(user))
+              : Request.cmd(io.vertx.redis.client.Command.SET).arg(RedisKeys.tier(user)).arg(tier));
+        }
+        redis.batch(writes).await(30, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("bench: cannot " + (tier == null ? "remove" : "store") + " the users' tiers: " + e.getMessage(), e);
+    }
+  }
+
   interface KeyChooser {
     String user(SplittableRandom random);
 

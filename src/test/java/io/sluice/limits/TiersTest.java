@@ -65,6 +65,15 @@ class TiersTest {
         .anySatisfy(problem -> assertThat(problem).startsWith("tiers.gold.default.burst is not a known field"))
         .satisfiesOnlyOnce(problem -> assertThat(problem).contains("burst"))
         .anySatisfy(problem -> assertThat(problem).startsWith("tiers.: a tier's name"));
+
+    // A stored plan is chosen in the check's script call, among at most eight plans of one rule.
+    StringBuilder nine = new StringBuilder("{ \"rules\": { \"default\": { \"capacity\": 1, \"refillPerSecond\": 1 } }, \"tiers\": {");
+    for (int i = 1; i <= 9; i++) {
+      nine.append(i > 1 ? ", " : "").append("\"t").append(i).append("\": { \"default\": { \"capacity\": ").append(i + 1).append(" } }");
+    }
+    InvalidLimitsException tooMany = assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse(nine + "} }", "test", 1));
+    assertThat(tooMany.problems()).containsExactly("tiers: at most 8 tiers may override one rule; 9 override 'default'");
+    assertEquals(8, LimitsParser.parse(nine.toString().replaceFirst(", \"t9\"[^}]*} }", "") + "} }", "test", 1).tiers().size());
   }
 
   @Test

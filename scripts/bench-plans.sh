@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks of a rule without plans, of a rule with a plan (gold) for users without a stored one, and of
+# the same rule for users whose stored plan is gold, one after the other against one instance and one
+# Redis: checks/s and Redis's work per decision (docs/benchmarks.md, "Plans stored for users").
+#   scripts/bench-plans.sh [seconds] [concurrency] [rounds]     (each round runs the three; the first warms the instance)
+set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
+seconds=${1:-10}
+concurrency=${2:-64}
+rounds=${3:-2}
+redis_port=6393 grpc=50093 http=8093
+# The two rules are alike; "planned" has a plan, which gold users are on.
+cat > "$work/limits.json" <<'JSON'
+{ "rules": { "default": { "capacity": 100, "refillPerSecond": 10 },
+             "plain": { "capacity": 200, "refillPerSecond": 50 },
+             "planned": { "capacity": 200, "refillPerSecond": 50 } },
+  "tiers": { "gold": { "planned": { "capacity": 2000, "refillPerSecond": 500 } } } }
+JSON
+start_redis "$redis_port"
+start_sluice "$grpc" "$http" "$redis_port" "$work/limits.json"
+run() {
+  echo "== $*"
+  java -jar "$jar" bench --targets "127.0.0.1:$grpc" --client lean --users 10000 --seconds "$seconds" --warmup-seconds 3 \
+    --concurrency "$concurrency" --redis "redis://127.0.0.1:$redis_port" "$@"
+}
+for round in $(seq 1 "$rounds"); do
+  echo "=== round $round of $rounds"
+  run --action plain
+  run --action planned
+  run --action planned --stored-tier gold
+done
