@@ -38,15 +38,20 @@
 -- A plan stored for the user (tier:{<user>}, set by operators) is read in the same call: a segment
 -- may be a choice among the rule's plans, written in the layout as 'T', the number of candidates n
 -- (2..9), then each candidate's key count, e.g. 'T235' (a batch of one choice is a single check).
--- Its first key is tier:{<user>} and its first argument the names of candidates 2..n, separated by
--- spaces; then come the candidates' keys and arguments, each laid out as a segment. Candidate 1 is
--- the rule without a plan; the candidate named as the stored tier decides, else candidate 1.
--- Each reply of a choice has ten fields, the ban fields padded, the tenth the stored tier ('' for none).
+-- Its first key is tier:{<user>} and its first n - 1 arguments the names of candidates 2..n, one per
+-- argument (a name may hold spaces); then come the candidates' keys and arguments, each laid out as
+-- a segment. Candidate 1 is the rule without a plan; the first candidate named exactly as the stored
+-- tier decides, else candidate 1. Each reply of a choice has ten fields, the ban fields padded, the
+-- tenth the stored tier ('' for none).
+--
+-- A cost above the capacity of the rule that decides (possible only in a choice, where the caller
+-- could not know the plan) is answered code 4 (too large), counted toward nothing.
 --
 -- Reply (one per check when ARGV[3] holds several costs or for a batch: an array of them, in order):
 --   { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
 -- of which an answer that involves no ban (ALLOW, and DENY without a ban made) sends the first five only:
---   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it)
+--   code            1 ALLOW, 0 DENY, 2 BAN, 3 BAN that exists only in shadow (the caller never blocks on it),
+--                   4 too large for the rule that decided (a choice only, see above)
 --   remaining       whole tokens left after this request (0 for BAN)
 --   retry_after_ms  0 when allowed; DENY: ms until `cost` tokens exist; BAN: ms until the ban ends
 --   reset_after_ms  ms until the bucket is full again (0 for BAN: the bucket is not read)
@@ -157,6 +162,8 @@ local function decide_segment(k, a, nkeys, tier)
     local cost = single or costs[i]
     if banned then
       reply = banned
+    elseif cost > capacity then
+      reply = { 4, math.floor(tokens + EPSILON), 0, 0, 0 }
     else
       local allowed = tokens + EPSILON >= cost
       local retry_after_ms = 0
@@ -262,16 +269,15 @@ while p <= #layout do
     local stored = redis.call('GET', KEYS[k + 1]) or ''
     local chosen = 1
     if stored ~= '' then
-      local candidate = 2
-      for name in string.gmatch(ARGV[a + 1], '%S+') do
-        if name == stored then
+      for candidate = 2, n do
+        if ARGV[a + candidate - 1] == stored then
           chosen = candidate
+          break
         end
-        candidate = candidate + 1
       end
     end
     k = k + 1
-    a = a + 1
+    a = a + n - 1
     for candidate = 1, n do
       local nkeys = string.byte(layout, p + 1 + candidate) - 48
       if candidate == chosen then

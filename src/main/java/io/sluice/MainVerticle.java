@@ -204,6 +204,9 @@ public final class MainVerticle extends VerticleBase {
         .channel(RedisKeys.BANS_CHANNEL, this::onBanNotice)
         .onStateChange(subscribed -> {
           banCache.unbansArrive(subscribed);
+          // Plan changes may go unheard while the subscription is down: refusals cached meanwhile, or
+          // before, may be of an old plan. Redis makes them again, once per user.
+          denyCache.clear();
           if (subscribed) {
             reconciler.run();
           }

@@ -178,7 +178,8 @@ final class CheckStore {
     }
     Segment segment = latestSegmentOfUser.get(pending.identity());
     if (segment == null || !segment.keys[0].equals(keys[0]) || segment.head.shadowRule() != pending.shadowRule()
-        || !segment.head.rule().equals(rule) || !Objects.equals(segment.head.choice(), choice)) {
+        || segment.head.shadowEverything() != pending.shadowEverything() || !segment.head.rule().equals(rule)
+        || !Objects.equals(segment.head.choice(), choice)) {
       // On a Cluster every key of one user is in one slot (the hash tag), and only there.
       String callKey = mixUsers ? "" : pending.identity();
       SharedCall open = callsOfTurn.get(callKey);

@@ -50,11 +50,6 @@ public record Decision(
         banLevel, banScope, banReason, shadowDecision, "");
   }
 
-  /** The same decision, made under the plan stored for the user. */
-  Decision onTier(String storedTier) {
-    return storedTier.equals(tier) ? this : new Decision(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs,
-        degradedReason, violations, maxViolations, banLevel, banScope, banReason, shadowDecision, storedTier);
-  }
 
   public static final String ALLOWLIST_RULE = "allowlist";
   public static final String DENYLIST_RULE = "denylist";

@@ -6,6 +6,7 @@ import io.sluice.limits.TierChoice;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Refusals that are certain for a while, answered without Redis. When Redis denies a request of
@@ -27,11 +28,16 @@ public final class DenyCache {
    * Requests of at least {@code cost} tokens under {@code rule} are refused until {@code certainUntilNanos}:
    * when a bucket has the tokens again, or, for a fixed window, when the window ends.
    */
-  private record Entry(Rule rule, long cost, long certainUntilNanos, boolean window, String tier) {
+  private record Entry(Rule rule, long cost, long certainUntilNanos, boolean window, String tier, boolean byChoice) {
   }
 
   /** Per user, an immutable map from rule name to refusal: replaced whole on change. */
   private final LruBytes<String, Map<String, Entry>> byUser;
+  /**
+   * Bumped when a user's plan changed: a refusal whose check was sent before is not cached, since
+   * its reply may have been decided under the old plan and come after the change was heard.
+   */
+  private final AtomicLong plansChanged = new AtomicLong();
 
   public DenyCache(long budgetBytes) {
     this.byUser = new LruBytes<>(budgetBytes);
@@ -44,12 +50,24 @@ public final class DenyCache {
    * @param retryAfterMs what Redis answered, rounded up to the millisecond (so one is taken off)
    */
   void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs) {
-    remember(userId, rule, cost, sentNanos, retryAfterMs, false, "");
+    remember(userId, rule, cost, sentNanos, retryAfterMs, false, "", false);
   }
 
-  /** The same, of a rule a plan stored for the user ({@code tier}, empty for none) chose: the cached answer names it. */
-  void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, String tier) {
-    remember(userId, rule, cost, sentNanos, retryAfterMs, false, tier);
+  /** How many plan changes were heard: a check captures it when sent, for {@link #rememberChosen}. */
+  long plansChanged() {
+    return plansChanged.get();
+  }
+
+  /**
+   * The same, of a check whose plan the user's stored tier chose ({@code tier}, empty for none;
+   * {@code rule} the one that decided): the cached answer names it. Not cached when a plan change was
+   * heard since the check was sent ({@code plansChangedAtSend}).
+   */
+  void rememberChosen(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, String tier, long plansChangedAtSend) {
+    if (plansChanged.get() != plansChangedAtSend) {
+      return;
+    }
+    remember(userId, rule, cost, sentNanos, retryAfterMs, false, tier, true);
   }
 
   /**
@@ -58,10 +76,11 @@ public final class DenyCache {
    * milliseconds, rounded down: one is taken off, as for a bucket).
    */
   void rememberWindow(String userId, Rule rule, long cost, long sentNanos, long windowEndsInMs) {
-    remember(userId, rule, cost, sentNanos, windowEndsInMs, true, "");
+    remember(userId, rule, cost, sentNanos, windowEndsInMs, true, "", false);
   }
 
-  private void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, boolean window, String tier) {
+  private void remember(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, boolean window, String tier,
+                        boolean byChoice) {
     if (rule.abuse() != null || retryAfterMs <= 1) {
       return;
     }
@@ -69,11 +88,11 @@ public final class DenyCache {
     Map<String, Entry> refusals = byUser.get(userId);
     Map<String, Entry> next;
     if (refusals == null) {
-      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil, window, tier));
+      next = Map.of(rule.name(), new Entry(rule, cost, certainUntil, window, tier, byChoice));
     } else {
       // Two event loops may race here; the loser's refusal is only not cached, and Redis makes it again.
       Map<String, Entry> copy = new HashMap<>(refusals);
-      copy.put(rule.name(), new Entry(rule, cost, certainUntil, window, tier));
+      copy.put(rule.name(), new Entry(rule, cost, certainUntil, window, tier, byChoice));
       next = Map.copyOf(copy);
     }
     byUser.put(userId, next, bytesOf(userId, next.size()));
@@ -81,24 +100,39 @@ public final class DenyCache {
 
   /** The refusal Redis would certainly make for this request now, or null when only Redis can tell. */
   Decision lookup(String userId, Rule rule, long cost, long nowNanos) {
-    return lookup(userId, rule, null, cost, nowNanos);
+    Map<String, Entry> refusals = byUser.get(userId);
+    Entry entry = refusals == null ? null : refusals.get(rule.name());
+    if (entry == null || !entry.rule.equals(rule)) {
+      return null;
+    }
+    return refusal(entry, cost, nowNanos);
+  }
+
+  /** A refusal of a check whose plan the user's stored tier chose, and whether the plan that refused is in shadow mode. */
+  record Chosen(Decision decision, boolean shadowRule) {
   }
 
   /**
-   * The same for a check whose plan the user's stored tier chooses ({@code choice}, null for the rule
-   * alone): a refusal made under any of its plans holds, since a change of the stored tier makes
-   * every instance forget the user's refusals ({@link #forgetUser}).
+   * The same for a check whose plan the user's stored tier chooses: only a refusal of such a check
+   * holds (one whose request named its tier says nothing of the stored plan), made under one of the
+   * plans of {@code choice}; a change of the stored tier makes every instance forget the user's
+   * refusals ({@link #forgetUser}).
    */
-  Decision lookup(String userId, Rule rule, TierChoice choice, long cost, long nowNanos) {
+  Chosen lookup(String userId, TierChoice choice, long cost, long nowNanos) {
     Map<String, Entry> refusals = byUser.get(userId);
-    if (refusals == null) {
+    Entry entry = refusals == null ? null : refusals.get(choice.base().name());
+    if (entry == null || !entry.byChoice || !(entry.rule.equals(choice.base()) || choice.rules().contains(entry.rule))) {
       return null;
     }
-    Entry entry = refusals.get(rule.name());
-    if (entry == null || cost < entry.cost || !(entry.rule.equals(rule) || choice != null && choice.rules().contains(entry.rule))) {
+    Decision decision = refusal(entry, cost, nowNanos);
+    return decision == null ? null : new Chosen(decision, entry.rule.shadow());
+  }
+
+  private static Decision refusal(Entry entry, long cost, long nowNanos) {
+    if (cost < entry.cost) {
       return null;
     }
-    rule = entry.rule;
+    Rule rule = entry.rule;
     long leftNanos = entry.certainUntilNanos - nowNanos;
     if (leftNanos <= 0) {
       return null;
@@ -146,11 +180,13 @@ public final class DenyCache {
 
   /** Forgets every refusal of one user: the plan stored for the user changed, and with it what is certain. */
   public void forgetUser(String userId) {
+    plansChanged.incrementAndGet();
     byUser.remove(userId);
   }
 
-  /** Forgets every refusal: Redis may have lost the buckets they were read from. */
+  /** Forgets every refusal: Redis may have lost the buckets they were read from, or plan changes may have gone unheard. */
   public void clear() {
+    plansChanged.incrementAndGet();
     byUser.clear();
   }
 

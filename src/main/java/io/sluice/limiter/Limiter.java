@@ -303,12 +303,20 @@ public final class Limiter {
    */
   private Decision certainRefusal(String subject, String action, Rule rule, TierChoice choice, long tokens, boolean shadowEverything,
                                   long now) {
-    Decision certain = denyCache.lookup(subject, rule, choice, tokens, now);
+    Decision certain;
+    boolean shadowRule;
+    if (choice == null) {
+      certain = denyCache.lookup(subject, rule, tokens, now);
+      shadowRule = rule.shadow();
+    } else {
+      DenyCache.Chosen chosen = denyCache.lookup(subject, choice, tokens, now);
+      certain = chosen == null ? null : chosen.decision();
+      shadowRule = chosen != null && chosen.shadowRule();
+    }
     if (certain == null) {
       return null;
     }
     metrics.denyCacheHit();
-    boolean shadowRule = choice == null ? rule.shadow() : choice.ruleOf(certain.tier()).shadow();
     return enforceOrShadow(certain, shadowEverything || shadowRule, subject, action);
   }
 
@@ -388,7 +396,12 @@ public final class Limiter {
     boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : shadowRule;
     rememberBan(pending, reply);
     if (reply.code() == TokenBucketScript.Reply.DENY) {
-      denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs(), plan);
+      if (pending.choice == null) {
+        denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
+      } else {
+        denyCache.rememberChosen(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs(), plan,
+            pending.plansChangedAtSend);
+      }
     }
     Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
         reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
@@ -435,6 +448,8 @@ public final class Limiter {
     final long cachedAtNanos;
     /** The ban cache's epoch before Redis was asked: a ban lifted meanwhile must not come back from this reply. */
     final long epoch = banCache.epoch();
+    /** The same of plan changes: a refusal decided under a plan changed meanwhile is not cached. */
+    final long plansChangedAtSend = denyCache.plansChanged();
 
     PendingCheck(String userId, String action, Rule rule, TierChoice choice, long tokens, boolean shadowEverything, boolean shadowRule,
         long sentNanos, long cachedAtNanos) {
@@ -479,9 +494,16 @@ public final class Limiter {
       return choice;
     }
 
-    /** The decision in the script's reply. */
+    /** The decision in the script's reply; a cost the stored plan cannot hold is refused as bad input. */
     Decision read(Object[] reply) {
-      return fromReply(this, TokenBucketScript.Reply.decode(reply));
+      TokenBucketScript.Reply decoded = TokenBucketScript.Reply.decode(reply);
+      if (decoded.code() == TokenBucketScript.Reply.TOO_LARGE) {
+        Rule decided = choice == null || decoded.storedTier() == null ? rule : choice.ruleOf(decoded.storedTier());
+        throw new InvalidRequestException("cost", "cost must be from 0 to the capacity of rule '" + decided.name() + "'"
+            + (choice == null || decoded.storedTier() == null ? "" : " on the user's stored tier '" + choice.planOf(decoded.storedTier()) + "'")
+            + " (" + decided.capacity() + "), was " + tokens);
+      }
+      return fromReply(this, decoded);
     }
 
     @Override
@@ -490,6 +512,9 @@ public final class Limiter {
       Decision decision;
       try {
         decision = read((Object[]) reply);
+      } catch (InvalidRequestException e) {
+        promise.fail(e);
+        return;
       } catch (RuntimeException e) {
         promise.fail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a check reply: " + e)));
         return;

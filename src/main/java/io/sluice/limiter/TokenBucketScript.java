@@ -36,7 +36,7 @@ final class TokenBucketScript {
   /**
    * A choice among a rule's plans (a segment of a batch): its layout ({@code T}, the number of
    * candidates, each one's key count), keys (the stored tier's, then each candidate's) and arguments
-   * (the names of the candidates after the first, then each one's), as lua/token_bucket.lua reads them.
+   * (the names of the candidates after the first, one each, then each one's), as lua/token_bucket.lua reads them.
    */
   static String choiceLayout(String[][] candidateKeys) {
     StringBuilder layout = new StringBuilder(2 + candidateKeys.length).append('T').append(candidateKeys.length);
@@ -62,8 +62,8 @@ final class TokenBucketScript {
   }
 
   static Object[] choiceArgs(TierChoice choice, String identity, Object cost) {
-    List<Object> args = new ArrayList<>(1 + (choice.rules().size() + 1) * 13);
-    args.add(String.join(" ", choice.tiers()));
+    List<Object> args = new ArrayList<>(choice.tiers().size() + (choice.rules().size() + 1) * 13);
+    args.addAll(choice.tiers());
     Collections.addAll(args, args(choice.base(), identity, cost));
     for (Rule rule : choice.rules()) {
       Collections.addAll(args, args(rule, identity, cost));
@@ -89,10 +89,12 @@ final class TokenBucketScript {
     static final int BAN = 2;
     /** A ban that exists only in shadow: the caller never blocks on it. */
     static final int SHADOW_BAN = 3;
+    /** The cost is above the capacity of the plan that decided: only a choice can meet it, its plan unknown before. */
+    static final int TOO_LARGE = 4;
 
     static Reply decode(Object[] reply) {
       int code = ((Long) reply[0]).intValue();
-      if (code < DENY || code > SHADOW_BAN) {
+      if (code < DENY || code > TOO_LARGE) {
         throw new IllegalStateException("unknown decision code " + code);
       }
       // An answer without a ban carries the first five fields only.

@@ -31,8 +31,11 @@ public record TierChoice(Rule base, List<String> tiers, List<Rule> rules, Set<St
     return tiersInForce.contains(storedTier) ? storedTier : "";
   }
 
-  /** The same choice with each rule changed alike (the throttle factor of an adaptive rule). */
+  /** The same choice with each adaptive rule changed alike (by the throttle factor); itself when none is adaptive. */
   public TierChoice map(UnaryOperator<Rule> each) {
+    if (!base.adaptive() && rules.stream().noneMatch(Rule::adaptive)) {
+      return this;
+    }
     List<Rule> changed = new ArrayList<>(rules.size());
     for (Rule rule : rules) {
       changed.add(each.apply(rule));

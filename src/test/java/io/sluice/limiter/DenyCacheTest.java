@@ -2,6 +2,7 @@ package io.sluice.limiter;
 
 import io.sluice.limits.AbusePolicy;
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -57,5 +58,25 @@ class DenyCacheTest {
     cache.clear();
     assertNull(cache.lookup("u", RULE, 1, MS));
     assertEquals(0, cache.size());
+  }
+
+  @Test
+  void aRefusalOfAStoredPlanHoldsOnlyForChecksThatLetTheStoredPlanChooseAndNotAcrossAPlanChange() {
+    Rule gold = new Rule("api", 100, 50);
+    TierChoice choice = new TierChoice(RULE, java.util.List.of("gold"), java.util.List.of(gold), java.util.Set.of("gold"));
+    long before = cache.plansChanged();
+    cache.rememberChosen("u", gold, 1, 0, 1000, "gold", before);
+    DenyCache.Chosen chosen = cache.lookup("u", choice, 1, MS);
+    assertThat(chosen).isNotNull();
+    assertEquals("gold", chosen.decision().tier(), "the cached answer names the plan");
+    assertEquals(100, chosen.decision().limit(), "and has its numbers");
+
+    cache.remember("v", RULE, 1, 0, 1000);
+    assertNull(cache.lookup("v", choice, 1, MS), "a request that named its tier says nothing of the stored plan");
+
+    cache.forgetUser("u");
+    assertNull(cache.lookup("u", choice, 1, MS), "a plan change forgets the user's refusals");
+    cache.rememberChosen("u", gold, 1, 0, 1000, "gold", before);
+    assertNull(cache.lookup("u", choice, 1, MS), "a reply of a check sent before the change is not cached");
   }
 }

@@ -46,10 +46,12 @@ class StoredTiersTest {
           "default": { "capacity": 100, "refillPerSecond": 0.001 },
           "api": { "capacity": 2, "refillPerSecond": 0.001 },
           "search": { "capacity": 2, "refillPerSecond": 0.001 },
+          "preview": { "capacity": 1, "refillPerSecond": 0.001, "shadow": true },
           "export": { "capacity": 1, "refillPerSecond": 0.001, "abuse": { "maxViolations": 2, "windowSeconds": 60, "banSeconds": 60 } } },
         "tiers": {
           "gold": { "api": { "capacity": 5 }, "export": { "capacity": 3 }, "search": { "refillPerSecond": 1000 } },
           "silver": { "api": { "capacity": 3 } },
+          "pro plan": { "api": { "capacity": 4 }, "preview": { "shadow": false } },
           "trial": { "export": { "shadow": true } },
           "free": { } } }
       """;
@@ -160,7 +162,7 @@ class StoredTiersTest {
 
       CallFailedException unknown = assertThrows(CallFailedException.class, () -> a.await(a.client().setTier(user, "platinum")));
       assertEquals(GrpcStatus.INVALID_ARGUMENT, unknown.status());
-      assertThat(unknown.getMessage()).contains("tier 'platinum' is not a tier of the limits in force (tiers: free, gold, silver, trial)");
+      assertThat(unknown.getMessage()).contains("tier 'platinum' is not a tier of the limits in force (tiers: free, gold, pro plan, silver, trial)");
       assertEquals("gold", redis.command(Command.GET, RedisKeys.tier(user)).toString(), "a refused change changes nothing");
       CallFailedException noUser = assertThrows(CallFailedException.class, () -> a.await(a.client().setTier("", "gold")));
       assertThat(noUser.getMessage()).contains("user_id");
@@ -222,6 +224,59 @@ class StoredTiersTest {
       String plain = "no-trial-" + UUID.randomUUID();
       a.check(plain, "export");
       assertEquals(Decision.DENY, a.check(plain, "export").getDecision(), "without the plan the rule enforces");
+    }
+  }
+
+  @Test
+  void aTierNamedWithSpacesIsChosenByItsWholeName(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String pro = "pro-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(pro), "pro plan");
+      CheckResponse answer = a.check(pro, "api");
+      assertEquals("pro plan", answer.getTier());
+      assertEquals(4, answer.getLimit());
+      String half = "half-name-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(half), "plan");
+      assertEquals(2, a.check(half, "api").getLimit(), "a part of a name is no name");
+      String silver = "after-pro-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(silver), "silver");
+      assertEquals(3, a.check(silver, "api").getLimit(), "a plan listed after a name with a space is still its own");
+    }
+  }
+
+  @Test
+  void aRefusalCachedForARequestThatNamedItsTierNeverAnswersForTheStoredPlan(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      // preview is in shadow; the stored plan "pro plan" enforces it.
+      String user = "enforced-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(user), "pro plan");
+      CheckRequest named = CheckRequest.newBuilder().setUserId(user).setAction("preview").setTier("pro plan").build();
+      assertEquals(Decision.ALLOW, a.await(a.client().check(named)).getDecision());
+      assertEquals(Decision.DENY, a.await(a.client().check(named)).getDecision(), "pro plan's one, enforced");
+      for (int i = 0; i < 3; i++) {
+        CheckResponse stored = a.check(user, "preview");
+        assertEquals(Decision.DENY, stored.getDecision(), "the stored plan enforces too: never a shadow's ALLOW");
+        assertEquals("pro plan", stored.getTier());
+      }
+    }
+  }
+
+  @Test
+  void aCostTheStoredPlanCannotHoldIsInvalidArgumentAndCountsTowardNothing(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String free = "free-big-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(free), "free");
+      for (int i = 0; i < 3; i++) {
+        CallFailedException refused = assertThrows(CallFailedException.class, () -> a.check(free, "export", 3));
+        assertEquals(GrpcStatus.INVALID_ARGUMENT, refused.status());
+        assertThat(refused.getMessage()).contains("cost must be from 0 to the capacity of rule 'export' on the user's stored tier 'free' (1), was 3");
+      }
+      assertThat(redis.keys()).as("no violation counted, no ban made").noneMatch(key -> key.contains(free) && !key.startsWith("tier:"));
+      String gold = "gold-big-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(gold), "gold");
+      assertEquals(Decision.ALLOW, a.check(gold, "export", 3).getDecision(), "gold holds three");
+      CallFailedException tooLarge = assertThrows(CallFailedException.class, () -> a.check(gold, "export", 4));
+      assertThat(tooLarge.getMessage()).contains("cost must be from 0 to the capacity of rule 'export' (3, of its largest plan), was 4");
     }
   }
 
