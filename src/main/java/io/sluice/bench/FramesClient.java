@@ -28,7 +28,8 @@ import java.util.ArrayDeque;
  * It speaks only what a load generator needs: unary calls, plain text, no retries, and of the
  * server's headers only {@code grpc-status} and {@code grpc-message} (it asks for no HPACK dynamic
  * table, and Netty does not Huffman-code short values). Its state lives on the event loop it
- * connected on; a call made from another thread is handed there.
+ * connected on; a call made from another thread is handed there. Long because it writes and reads
+ * HTTP/2 frames itself (settings, flow control, headers, data, resets): what makes it light.
  */
 final class FramesClient {
 
