@@ -154,6 +154,8 @@ public final class Main implements Callable<Integer> {
   public static int run(String... args) {
     if (args.length > 0 && TOOLS.containsKey(args[0])) {
       CommandLine tool = new CommandLine(TOOLS.get(args[0]).get()).setCommandName("sluice " + args[0]);
+      // A tool's subcommands (tier set) name themselves in full too: "Run 'sluice tier set --help'".
+      tool.getSubcommands().forEach((name, sub) -> sub.setCommandName("sluice " + args[0] + " " + name));
       tool.setParameterExceptionHandler(io.sluice.cli.UnknownOptions::report);
       return tool.execute(Arrays.copyOfRange(args, 1, args.length));
     }

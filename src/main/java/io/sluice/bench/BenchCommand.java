@@ -421,7 +421,6 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Which user each check is for. */
   /** Every user of the run gets {@code tier} as its stored plan (null: none), a thousand writes per round trip. */
   private void storeTiers(Redis redis, String tier) {
     List<String> names = "hot".equals(keys) ? List.of("bench-hot") : java.util.stream.IntStream.range(0, users).mapToObj(i -> "bench-" + i)
@@ -440,6 +439,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
+  /** Which user each check is for. */
   interface KeyChooser {
     String user(SplittableRandom random);
 

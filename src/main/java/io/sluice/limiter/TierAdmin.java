@@ -69,7 +69,7 @@ public final class TierAdmin {
     try {
       Limiter.requireName("user_id", userId);
       if (tier.isEmpty()) {
-        throw new InvalidRequestException("tier", "tier must name a tier (clear the user's tier to remove it)");
+        throw new InvalidRequestException("tier", "tier must name a tier (to remove the user's, clear it)");
       }
       if (!limits.get().tiers().containsKey(tier)) {
         Limiter.requireName("tier", tier);

@@ -112,7 +112,9 @@ final class AdminRoutes {
   private static JsonObject body(RoutingContext ctx, Set<String> fields, String shape, String takes) {
     Object parsed;
     try {
-      parsed = ctx.body().length() == 0 ? null : Json.decodeValue(ctx.body().buffer());
+      // No body at all has no buffer (Vert.x gives null, not an empty one): refused as an empty one is.
+      io.vertx.core.buffer.Buffer raw = ctx.body() == null ? null : ctx.body().buffer();
+      parsed = raw == null || raw.length() == 0 ? null : Json.decodeValue(raw);
     } catch (DecodeException e) {
       invalid(ctx, "body", "the body is " + JsonSyntax.describe(e));
       return null;
@@ -144,7 +146,8 @@ final class AdminRoutes {
       invalid(ctx, e.field(), e.getMessage());
       return;
     }
-    answer(ctx, tiers.set(user, tier).map(TierAdmin.StoredTier::toJson));
+    // An empty tier removes the stored one, as gRPC's SetTier does (and DELETE).
+    answer(ctx, (tier.isEmpty() ? tiers.clear(user) : tiers.set(user, tier)).map(TierAdmin.StoredTier::toJson));
   }
 
   private void ban(RoutingContext ctx) {

@@ -181,6 +181,15 @@ class StoredTiersTest {
       assertThat(misspelt.body()).contains("unknown field \\\"tire\\\"");
       assertEquals(401, HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.httpPort()
           + "/admin/tiers?user=" + http)).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode(), "no token, no tiers");
+      for (String[] noBody : new String[][] {{"PUT", "/admin/tiers?user=" + http + "&tier=gold"}, {"POST", "/admin/bans"}}) {
+        HttpResponse<String> refusedWithoutBody = admin(a, noBody[0], noBody[1], null);
+        assertEquals(400, refusedWithoutBody.statusCode(), noBody[0] + " without a body: " + refusedWithoutBody.body());
+        assertEquals("body", new JsonObject(refusedWithoutBody.body()).getString("field"));
+      }
+      HttpResponse<String> clearedByPut = admin(a, "PUT", "/admin/tiers", new JsonObject().put("user", http).put("tier", "").encode());
+      assertEquals(new JsonObject().put("user", http).put("tier", "").put("inForce", false), new JsonObject(clearedByPut.body()),
+          "an empty tier removes it, as over gRPC");
+      admin(a, "PUT", "/admin/tiers", new JsonObject().put("user", http).put("tier", "silver").encode());
       HttpResponse<String> cleared = admin(a, "DELETE", "/admin/tiers?user=" + http, null);
       assertEquals(200, cleared.statusCode(), cleared.body());
       assertEquals(0, redis.command(Command.EXISTS, RedisKeys.tier(http)).toInteger());
@@ -201,6 +210,9 @@ class StoredTiersTest {
       assertEquals(1, refusedByCli.exitCode());
       assertThat(refusedByCli.err()).contains("tier 'bronze' is not a tier");
       assertEquals(2, Cli.run("tier", "--target", target).exitCode(), "a tier command names what to do");
+      Cli.Run noTier = Cli.run("tier", "set", "--target", target, "--user", cli);
+      assertEquals(2, noTier.exitCode());
+      assertThat(noTier.err()).contains("Missing required option: '--tier=<tier>'").contains("Run 'sluice tier set --help'");
     }
   }
 
