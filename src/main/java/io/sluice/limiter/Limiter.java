@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -218,7 +219,7 @@ public final class Limiter {
     }
     // The tier's rule keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
     Rule nominal = snapshot.ruleFor(action, tier);
-    TierChoice choice = tier.isEmpty() ? snapshot.tierChoice(action) : null;
+    TierChoice choice = tier.isEmpty() ? choiceOf(snapshot, action) : null;
     // Which plan a stored tier makes is known in Redis only: a cost any of them can hold is accepted
     // (a plan that holds less refuses it, as a bucket refuses what it does not have).
     long capacity = choice == null ? nominal.capacity() : choice.largestCapacity();
@@ -228,6 +229,28 @@ public final class Limiter {
           + nominal.name() + "' (" + capacity + (choice == null ? "" : ", of its largest plan") + "), was " + Long.toUnsignedString(cost));
     }
     return new Valid(userId, action, tokens, nominal, choice, snapshot);
+  }
+
+  /** The snapshot whose plans {@link #choices} holds: a check builds none of them (one Limiter per event loop). */
+  private Limits choicesOf;
+  /** Each rule's plans under {@link #choicesOf}, by rule name; absent until asked, null for a rule no plan changes. */
+  private final Map<String, TierChoice> choices = new HashMap<>();
+
+  private TierChoice choiceOf(Limits snapshot, String action) {
+    if (snapshot.tiers().isEmpty()) {
+      return null;
+    }
+    if (snapshot != choicesOf) {
+      choices.clear();
+      choicesOf = snapshot;
+    }
+    String rule = snapshot.ruleFor(action).name();
+    TierChoice choice = choices.get(rule);
+    if (choice == null && !choices.containsKey(rule)) {
+      choice = snapshot.tierChoice(action);
+      choices.put(rule, choice);
+    }
+    return choice;
   }
 
   private Future<Decision> decide(Valid check, long callerDeadlineNanos) {
