@@ -35,14 +35,18 @@
 -- checks, as a call of one bucket would be; segments are decided in order and each writes what it
 -- changed before the next starts, so a ban one makes is met by the next, exactly as by a later call.
 --
--- A plan stored for the user (tier:{<user>}, set by operators) is read in the same call: a segment
--- may be a choice among the rule's plans, written in the layout as 'T', the number of candidates n
--- (2..9), then each candidate's key count, e.g. 'T235' (a batch of one choice is a single check).
--- Its first key is tier:{<user>} and its first n - 1 arguments the names of candidates 2..n, one per
--- argument (a name may hold spaces); then come the candidates' keys and arguments, each laid out as
--- a segment. Candidate 1 is the rule without a plan; the first candidate named exactly as the stored
--- tier decides, else candidate 1. Each reply of a choice has ten fields, the ban fields padded, the
--- tenth the stored tier ('' for none).
+-- What operators stored for the user is read in the same call: a segment may be a choice, written in
+-- the layout as 'T', a digit of what it reads (1: the plan stored for the user, tier:{<user>}; 2: the
+-- user's override of the rule, override:{<user>}:<rule>, a hash {capacity, refill}; 3: both), the
+-- number of candidates n (1..9), then each candidate's key count, e.g. 'T1235' (a batch of one
+-- choice is a single check). Its first keys are those it reads, in that order; its first n - 1
+-- arguments the names of candidates 2..n, one per argument (a name may hold spaces); then come the
+-- candidates' keys and arguments, each laid out as a segment. Candidate 1 is the rule without a
+-- plan (or the plan the request named); the first candidate named exactly as the stored tier
+-- decides, else candidate 1; an override, while its key lives (it expires on Redis's clock), gives
+-- it its own capacity and refill. Each reply of a choice has thirteen fields, the ban fields padded:
+-- the stored tier ('' for none or unread), 1 when an override decided (else 0), and its capacity
+-- and refill as Redis holds them ('' without one).
 --
 -- A cost above the capacity of the rule that decides (possible only in a choice, where the caller
 -- could not know the plan) is answered code 4 (too large), counted toward nothing.
@@ -98,12 +102,17 @@ local replies = nil
 local reply
 
 -- One bucket's checks (a segment): its keys start after KEYS[k], its arguments after ARGV[a]. With
--- `tier` (a choice's stored tier, '' for none) each reply takes the tenth field.
-local function decide_segment(k, a, nkeys, tier)
+-- `tier` (a choice's stored tier, '' for none) each reply takes the choice's fields; `override` (a
+-- choice's {capacity, refill}, as HMGET read them) replaces the rule's numbers.
+local function decide_segment(k, a, nkeys, tier, override)
   local abuse = nkeys >= 5
   local shadow = nkeys == 7
   local capacity = tonumber(ARGV[a + 1])
   local rate = tonumber(ARGV[a + 2])
+  if override then
+    capacity = tonumber(override[1])
+    rate = tonumber(override[2])
+  end
 
   -- The reply every check of this segment gets while the user is banned. Most users are not banned:
   -- one EXISTS on both ban keys spares reading them. A ban made by an earlier segment of this call
@@ -233,7 +242,8 @@ local function decide_segment(k, a, nkeys, tier)
       end
     end
     if tier then
-      reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, tier }
+      reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, tier,
+        override and 1 or 0, override and override[1] or '', override and override[2] or '' }
     end
     if replies then
       replies[#replies + 1] = reply
@@ -252,7 +262,7 @@ end
 
 if ARGV[1] ~= 'batch' then
   -- A call of one bucket is one segment laid out as above.
-  decide_segment(0, 0, #KEYS, nil)
+  decide_segment(0, 0, #KEYS, nil, nil)
   return replies or reply
 end
 
@@ -264,32 +274,44 @@ local a = 2
 local p = 1
 while p <= #layout do
   if string.byte(layout, p) == 84 then
-    -- 'T': a choice among a rule's plans, decided by the tier stored for the user.
-    local n = string.byte(layout, p + 1) - 48
-    local stored = redis.call('GET', KEYS[k + 1]) or ''
+    -- 'T': a choice, decided by what operators stored for the user: a plan, an override of the rule.
+    local reads = string.byte(layout, p + 1) - 48
+    local n = string.byte(layout, p + 2) - 48
+    local stored = ''
     local chosen = 1
-    if stored ~= '' then
-      for candidate = 2, n do
-        if ARGV[a + candidate - 1] == stored then
-          chosen = candidate
-          break
+    if reads % 2 == 1 then
+      k = k + 1
+      stored = redis.call('GET', KEYS[k]) or ''
+      if stored ~= '' then
+        for candidate = 2, n do
+          if ARGV[a + candidate - 1] == stored then
+            chosen = candidate
+            break
+          end
         end
       end
     end
-    k = k + 1
+    local override = nil
+    if reads >= 2 then
+      k = k + 1
+      local numbers = redis.call('HMGET', KEYS[k], 'capacity', 'refill')
+      if numbers[1] and numbers[2] then
+        override = numbers
+      end
+    end
     a = a + n - 1
     for candidate = 1, n do
-      local nkeys = string.byte(layout, p + 1 + candidate) - 48
+      local nkeys = string.byte(layout, p + 2 + candidate) - 48
       if candidate == chosen then
-        decide_segment(k, a, nkeys, stored)
+        decide_segment(k, a, nkeys, stored, override)
       end
       k = k + nkeys
       a = a + arg_count(nkeys)
     end
-    p = p + 2 + n
+    p = p + 3 + n
   else
     local nkeys = string.byte(layout, p) - 48
-    decide_segment(k, a, nkeys, nil)
+    decide_segment(k, a, nkeys, nil, nil)
     k = k + nkeys
     a = a + arg_count(nkeys)
     p = p + 1

@@ -5,6 +5,7 @@ import io.sluice.cli.CheckBatchCommand;
 import io.sluice.cli.CheckCommand;
 import io.sluice.cli.DemoBackendCommand;
 import io.sluice.cli.ShouldRateLimitCommand;
+import io.sluice.cli.OverrideCommands;
 import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.TierCommands;
 import io.sluice.cli.LimitsCommands;
@@ -59,6 +60,7 @@ public final class Main implements Callable<Integer> {
     TOOLS.put("ban", AdminCommands.Ban::new);
     TOOLS.put("unban", AdminCommands.Unban::new);
     TOOLS.put("tier", TierCommands::new);
+    TOOLS.put("override", OverrideCommands::new);
     TOOLS.put("limits", LimitsCommands.Show::new);
     TOOLS.put("publish-limits", LimitsCommands.Publish::new);
     TOOLS.put("throttle", LimitsCommands.Throttle::new);

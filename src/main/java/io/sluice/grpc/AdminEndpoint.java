@@ -20,6 +20,9 @@ import io.sluice.limiter.TierAdmin;
 import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
 import io.sluice.grpc.v1.StoredTier;
+import io.sluice.grpc.v1.OverrideRequest;
+import io.sluice.grpc.v1.SetOverrideRequest;
+import io.sluice.grpc.v1.StoredOverride;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
@@ -47,6 +50,24 @@ public final class AdminEndpoint {
 
   public Future<StoredTier> getTier(GetTierRequest request) {
     return tiers.get(request.getUserId()).map(AdminEndpoint::toWire);
+  }
+
+  public Future<StoredOverride> setOverride(SetOverrideRequest request) {
+    return tiers.setOverride(request.getUserId(), request.getAction(), request.getCapacity(), request.getRefillPerSecond(),
+        request.getUntil(), request.getSeconds()).map(AdminEndpoint::toWire);
+  }
+
+  public Future<StoredOverride> getOverride(OverrideRequest request) {
+    return tiers.getOverride(request.getUserId(), request.getAction()).map(AdminEndpoint::toWire);
+  }
+
+  public Future<StoredOverride> clearOverride(OverrideRequest request) {
+    return tiers.clearOverride(request.getUserId(), request.getAction()).map(AdminEndpoint::toWire);
+  }
+
+  private static StoredOverride toWire(TierAdmin.StoredOverride stored) {
+    return StoredOverride.newBuilder().setUserId(stored.userId()).setRule(stored.rule()).setExists(stored.exists())
+        .setCapacity(stored.capacity()).setRefillPerSecond(stored.refillPerSecond()).setRemainingMs(stored.remainingMs()).build();
   }
 
   private static StoredTier toWire(TierAdmin.StoredTier stored) {

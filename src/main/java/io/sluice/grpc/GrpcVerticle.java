@@ -24,6 +24,8 @@ import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.TierAdmin;
 import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
+import io.sluice.grpc.v1.OverrideRequest;
+import io.sluice.grpc.v1.SetOverrideRequest;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
@@ -162,7 +164,10 @@ public final class GrpcVerticle extends VerticleBase {
           .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
           .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request))
           .method(AdminGrpcService.SetTier, SetTierRequest.parser(), (call, request) -> admin.setTier(request))
-          .method(AdminGrpcService.GetTier, GetTierRequest.parser(), (call, request) -> admin.getTier(request)));
+          .method(AdminGrpcService.GetTier, GetTierRequest.parser(), (call, request) -> admin.getTier(request))
+          .method(AdminGrpcService.SetOverride, SetOverrideRequest.parser(), (call, request) -> admin.setOverride(request))
+          .method(AdminGrpcService.GetOverride, OverrideRequest.parser(), (call, request) -> admin.getOverride(request))
+          .method(AdminGrpcService.ClearOverride, OverrideRequest.parser(), (call, request) -> admin.clearOverride(request)));
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
         .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())))

@@ -121,6 +121,7 @@ public final class RateLimiterEndpoint {
   static CheckResponse toResponse(Decision decision, String tier) {
     return CheckResponse.newBuilder()
         .setTier(tier.isEmpty() ? decision.tier() : tier)
+        .setOverridden(decision.overridden())
         .setDecision(toWire(decision.outcome()))
         .setLimit(decision.limit())
         .setRefillPerSecond(decision.refillPerSecond())

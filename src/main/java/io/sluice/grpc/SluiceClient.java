@@ -23,6 +23,9 @@ import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
 import io.sluice.grpc.v1.StoredTier;
+import io.sluice.grpc.v1.OverrideRequest;
+import io.sluice.grpc.v1.SetOverrideRequest;
+import io.sluice.grpc.v1.StoredOverride;
 import io.sluice.grpc.v1.UnbanResponse;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -112,6 +115,18 @@ public final class SluiceClient {
 
   public Future<StoredTier> getTier(String userId) {
     return call(AdminGrpcClient.GetTier, GetTierRequest.newBuilder().setUserId(userId).build());
+  }
+
+  public Future<StoredOverride> setOverride(SetOverrideRequest request) {
+    return call(AdminGrpcClient.SetOverride, request);
+  }
+
+  public Future<StoredOverride> getOverride(String userId, String action) {
+    return call(AdminGrpcClient.GetOverride, OverrideRequest.newBuilder().setUserId(userId).setAction(action).build());
+  }
+
+  public Future<StoredOverride> clearOverride(String userId, String action) {
+    return call(AdminGrpcClient.ClearOverride, OverrideRequest.newBuilder().setUserId(userId).setAction(action).build());
   }
 
   public Future<UnbanResponse> unban(String userId, String actionOrEmpty) {

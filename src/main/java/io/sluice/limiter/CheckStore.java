@@ -154,8 +154,8 @@ final class CheckStore {
         Rule candidate = choice.rules().get(i);
         candidateKeys[i + 1] = keysOf(pending.identity(), candidate, pending.shadowEverything() || candidate.shadow());
       }
-      keys = TokenBucketScript.choiceKeys(pending.identity(), candidateKeys);
-      choiceLayout = TokenBucketScript.choiceLayout(candidateKeys);
+      keys = TokenBucketScript.choiceKeys(pending.identity(), choice, candidateKeys);
+      choiceLayout = TokenBucketScript.choiceLayout(choice, candidateKeys);
     }
     long sendByNanos = now + redisTimeoutNanos;
     if (callerDeadlineNanos < sendByNanos) {

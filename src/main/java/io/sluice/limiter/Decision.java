@@ -22,6 +22,7 @@ import io.sluice.telemetry.Metrics;
  * @param banReason      BAN: why; else empty
  * @param shadowDecision what enforcing would have answered, when shadow mode let a blocked request through; else null
  * @param tier           the plan that decided: the request's, else the one stored for the user; empty for none
+ * @param overridden     the user's override of the rule's numbers decided ({@code limit} and {@code refillPerSecond} are its)
  */
 public record Decision(
     Outcome outcome,
@@ -38,7 +39,8 @@ public record Decision(
     String banScope,
     String banReason,
     Outcome shadowDecision,
-    String tier) {
+    String tier,
+    boolean overridden) {
 
   public enum Outcome { ALLOW, DENY, BAN }
 
@@ -47,7 +49,15 @@ public record Decision(
                   String degradedReason, int violations, int maxViolations, int banLevel, String banScope, String banReason,
                   Outcome shadowDecision) {
     this(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations, maxViolations,
-        banLevel, banScope, banReason, shadowDecision, "");
+        banLevel, banScope, banReason, shadowDecision, "", false);
+  }
+
+  /** A decision under a plan ({@code tier}, empty for none), not of an override. */
+  public Decision(Outcome outcome, String rule, long limit, double refillPerSecond, long remaining, long retryAfterMs, long resetAfterMs,
+                  String degradedReason, int violations, int maxViolations, int banLevel, String banScope, String banReason,
+                  Outcome shadowDecision, String tier) {
+    this(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations, maxViolations,
+        banLevel, banScope, banReason, shadowDecision, tier, false);
   }
 
 
@@ -84,7 +94,7 @@ public record Decision(
   /** This decision as shadow mode answers it: ALLOW, saying what it would have been. */
   public Decision shadowed() {
     return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations,
-        maxViolations, banLevel, banScope, banReason, outcome, tier);
+        maxViolations, banLevel, banScope, banReason, outcome, tier, overridden);
   }
 
   /** The {@code outcome} label this decision counts under in {@code sluice_decisions_total}. */

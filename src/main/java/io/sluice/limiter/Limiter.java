@@ -219,7 +219,7 @@ public final class Limiter {
     }
     // The tier's rule keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
     Rule nominal = snapshot.ruleFor(action, tier);
-    TierChoice choice = tier.isEmpty() ? choiceOf(snapshot, action) : null;
+    TierChoice choice = choiceOf(snapshot, action, tier);
     // Which plan a stored tier makes is known in Redis only: a cost any of them can hold is accepted
     // (a plan that holds less refuses it, as a bucket refuses what it does not have).
     long capacity = choice == null ? nominal.capacity() : choice.largestCapacity();
@@ -233,22 +233,26 @@ public final class Limiter {
 
   /** The snapshot whose plans {@link #choices} holds: a check builds none of them (one Limiter per event loop). */
   private Limits choicesOf;
-  /** Each rule's plans under {@link #choicesOf}, by rule name; absent until asked, null for a rule no plan changes. */
+  /**
+   * Each rule's choice under {@link #choicesOf}, by the request's tier and rule name; absent until
+   * asked, null for a rule that nothing stored for a user can change.
+   */
   private final Map<String, TierChoice> choices = new HashMap<>();
 
-  private TierChoice choiceOf(Limits snapshot, String action) {
-    if (snapshot.tiers().isEmpty()) {
-      return null;
-    }
+  private TierChoice choiceOf(Limits snapshot, String action, String tier) {
     if (snapshot != choicesOf) {
       choices.clear();
       choicesOf = snapshot;
     }
-    String rule = snapshot.ruleFor(action).name();
-    TierChoice choice = choices.get(rule);
-    if (choice == null && !choices.containsKey(rule)) {
-      choice = snapshot.tierChoice(action);
-      choices.put(rule, choice);
+    Rule rule = snapshot.ruleFor(action);
+    if (snapshot.tiers().isEmpty() && !rule.overridable()) {
+      return null;
+    }
+    String key = tier.isEmpty() ? rule.name() : tier + '\u0000' + rule.name();
+    TierChoice choice = choices.get(key);
+    if (choice == null && !choices.containsKey(key)) {
+      choice = snapshot.choiceFor(action, tier);
+      choices.put(key, choice);
     }
     return choice;
   }
@@ -328,7 +332,8 @@ public final class Limiter {
                                   long now) {
     Decision certain;
     boolean shadowRule;
-    if (choice == null) {
+    if (choice == null || !choice.readsStoredPlan()) {
+      // A plan the request named, or none: a refusal of that very rule (an override's is never cached).
       certain = denyCache.lookup(subject, rule, tokens, now);
       shadowRule = rule.shadow();
     } else {
@@ -409,17 +414,21 @@ public final class Limiter {
     Rule rule = pending.rule;
     boolean shadowRule = pending.shadowRule;
     String plan = "";
-    if (reply.storedTier() != null && pending.choice != null) {
+    if (reply.storedTier() != null && pending.choice != null && pending.choice.readsStoredPlan()) {
       rule = pending.choice.ruleOf(reply.storedTier());
       shadowRule = pending.shadowEverything || rule.shadow();
       plan = pending.choice.planOf(reply.storedTier());
+    }
+    if (reply.overridden()) {
+      rule = rule.withNumbers(reply.overrideCapacity(), reply.overrideRefill());
     }
     int maxViolations = rule.abuse() == null ? 0 : rule.abuse().maxViolations();
     // A real ban is enforced even by a shadowed rule; everything else that rule decided itself.
     boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : shadowRule;
     rememberBan(pending, reply);
-    if (reply.code() == TokenBucketScript.Reply.DENY) {
-      if (pending.choice == null) {
+    // An override's refusal is not cached: it ends with the override, which tells no instance.
+    if (reply.code() == TokenBucketScript.Reply.DENY && !reply.overridden()) {
+      if (pending.choice == null || !pending.choice.readsStoredPlan()) {
         denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
       } else {
         denyCache.rememberChosen(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs(), plan,
@@ -428,7 +437,7 @@ public final class Limiter {
     }
     Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
         reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
-        reply.banReason(), null, plan);
+        reply.banReason(), null, plan, reply.overridden());
     return enforceOrShadow(decision, shadow, pending.userId, pending.action);
   }
 
@@ -521,10 +530,11 @@ public final class Limiter {
     Decision read(Object[] reply) {
       TokenBucketScript.Reply decoded = TokenBucketScript.Reply.decode(reply);
       if (decoded.code() == TokenBucketScript.Reply.TOO_LARGE) {
-        Rule decided = choice == null || decoded.storedTier() == null ? rule : choice.ruleOf(decoded.storedTier());
-        throw new InvalidRequestException("cost", "cost must be from 0 to the capacity of rule '" + decided.name() + "'"
-            + (choice == null || decoded.storedTier() == null ? "" : " on the user's stored tier '" + choice.planOf(decoded.storedTier()) + "'")
-            + " (" + decided.capacity() + "), was " + tokens);
+        boolean stored = choice != null && choice.readsStoredPlan() && decoded.storedTier() != null;
+        long capacity = decoded.overridden() ? decoded.overrideCapacity() : stored ? choice.ruleOf(decoded.storedTier()).capacity() : rule.capacity();
+        throw new InvalidRequestException("cost", "cost must be from 0 to the capacity of rule '" + rule.name() + "'"
+            + (decoded.overridden() ? " of the user's override" : stored ? " on the user's stored tier '" + choice.planOf(decoded.storedTier()) + "'" : "")
+            + " (" + capacity + "), was " + tokens);
       }
       return fromReply(this, decoded);
     }

@@ -38,22 +38,28 @@ final class TokenBucketScript {
    * candidates, each one's key count), keys (the stored tier's, then each candidate's) and arguments
    * (the names of the candidates after the first, one each, then each one's), as lua/token_bucket.lua reads them.
    */
-  static String choiceLayout(String[][] candidateKeys) {
-    StringBuilder layout = new StringBuilder(2 + candidateKeys.length).append('T').append(candidateKeys.length);
+  static String choiceLayout(TierChoice choice, String[][] candidateKeys) {
+    int reads = (choice.readsStoredPlan() ? 1 : 0) + (choice.readsOverride() ? 2 : 0);
+    StringBuilder layout = new StringBuilder(3 + candidateKeys.length).append('T').append(reads).append(candidateKeys.length);
     for (String[] keys : candidateKeys) {
       layout.append(keys.length);
     }
     return layout.toString();
   }
 
-  static String[] choiceKeys(String identity, String[][] candidateKeys) {
-    int count = 1;
+  static String[] choiceKeys(String identity, TierChoice choice, String[][] candidateKeys) {
+    int k = (choice.readsStoredPlan() ? 1 : 0) + (choice.readsOverride() ? 1 : 0);
+    int count = k;
     for (String[] keys : candidateKeys) {
       count += keys.length;
     }
     String[] all = new String[count];
-    all[0] = RedisKeys.tier(identity);
-    int k = 1;
+    if (choice.readsStoredPlan()) {
+      all[0] = RedisKeys.tier(identity);
+    }
+    if (choice.readsOverride()) {
+      all[k - 1] = RedisKeys.override(identity, choice.base().name());
+    }
     for (String[] keys : candidateKeys) {
       System.arraycopy(keys, 0, all, k, keys.length);
       k += keys.length;
@@ -73,15 +79,22 @@ final class TokenBucketScript {
 
   /**
    * One check's reply: { code, remaining, retry_after_ms, reset_after_ms, violations } and, when a
-   * ban is involved, { ban_level, ban_scope, ban_reason, created }; a choice's has all nine and the
-   * tier stored for the user.
+   * ban is involved, { ban_level, ban_scope, ban_reason, created }; a choice's has all nine, the
+   * tier stored for the user, and the user's override that decided, if one did.
    *
-   * @param retryAfterMs for a ban, until it ends
-   * @param banCreated   this very call made the ban
-   * @param storedTier   a choice's: the tier stored for the user, empty for none; null for a check of one rule
+   * @param retryAfterMs     for a ban, until it ends
+   * @param banCreated       this very call made the ban
+   * @param storedTier       a choice's: the tier stored for the user, empty for none (or not read); null for a check of one rule
+   * @param overrideCapacity a choice's: the capacity of the user's override that decided; 0 when none did
+   * @param overrideRefill   and its refill per second
    */
   record Reply(int code, long remaining, long retryAfterMs, long resetAfterMs, int violations, int banLevel, String banScope,
-               String banReason, boolean banCreated, String storedTier) {
+               String banReason, boolean banCreated, String storedTier, long overrideCapacity, double overrideRefill) {
+
+    boolean overridden() {
+      return overrideCapacity > 0;
+    }
+
 
     static final int DENY = 0;
     static final int ALLOW = 1;
@@ -101,7 +114,9 @@ final class TokenBucketScript {
       boolean withBan = reply.length > 5;
       return new Reply(code, (Long) reply[1], (Long) reply[2], (Long) reply[3], ((Long) reply[4]).intValue(),
           withBan ? ((Long) reply[5]).intValue() : 0, withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "",
-          withBan && (Long) reply[8] == 1, reply.length > 9 ? (String) reply[9] : null);
+          withBan && (Long) reply[8] == 1, reply.length > 9 ? (String) reply[9] : null,
+          reply.length > 12 && (Long) reply[10] == 1 ? Long.parseLong((String) reply[11]) : 0,
+          reply.length > 12 && (Long) reply[10] == 1 ? Double.parseDouble((String) reply[12]) : 0);
     }
 
     Decision.Outcome outcome() {

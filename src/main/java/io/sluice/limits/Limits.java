@@ -88,10 +88,28 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
   }
 
   /**
-   * The plans a check of {@code action} that names no tier chooses among by the user's stored tier;
-   * null when no tier changes the action's rule (the check is then the rule's alone).
+   * What a check of {@code action} on {@code tier} (empty for none) is decided under by what
+   * operators stored for the user: without a tier, the plans its stored tier chooses among; the
+   * user's override, when the rule is overridable; null when neither can change the rule (the check
+   * is then the rule's alone).
    */
-  public TierChoice tierChoice(String action) {
+  public TierChoice choiceFor(String action, String tier) {
+    Rule rule = ruleFor(action, tier);
+    if (!tier.isEmpty()) {
+      return rule.overridable() ? new TierChoice(rule, List.of(), List.of(), tiers.keySet(), false, true) : null;
+    }
+    TierChoice plans = tierChoice(action);
+    if (plans != null) {
+      return rule.overridable() ? new TierChoice(rule, plans.tiers(), plans.rules(), plans.tiersInForce(), true, true) : plans;
+    }
+    return rule.overridable() ? new TierChoice(rule, List.of(), List.of(), tiers.keySet(), false, true) : null;
+  }
+
+  /**
+   * The plans a check of {@code action} that names no tier chooses among by the user's stored tier;
+   * null when no tier changes the action's rule.
+   */
+  private TierChoice tierChoice(String action) {
     if (tiers.isEmpty()) {
       return null;
     }
@@ -109,7 +127,7 @@ public record Limits(long version, String source, Map<String, Rule> rules, Set<S
         overrides.add(override);
       }
     }
-    return names == null ? null : new TierChoice(rule, names, overrides, tiers.keySet());
+    return names == null ? null : new TierChoice(rule, names, overrides, tiers.keySet(), true, false);
   }
 
   /**

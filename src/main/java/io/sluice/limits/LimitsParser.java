@@ -32,7 +32,7 @@ public final class LimitsParser {
 
   private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", "tiers");
   private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive",
-      "failureMode");
+      "failureMode", "overridable");
   private static final Set<String> ABUSE_FIELDS = Set.of(
       "maxViolations", "windowSeconds", "banSeconds", "banMultiplier", "maxBanSeconds", "historySeconds", "scope");
 
@@ -121,7 +121,8 @@ public final class LimitsParser {
         JsonObject json = new JsonObject();
         // Every field spelled out: read back, an override is merged onto its rule, whose true flag or
         // abuse policy would otherwise come back where the tier had none.
-        new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, toJson(rule)
+        // Whether a rule is overridable is the rule's alone: a plan's spelling leaves it out.
+        new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, withoutOverridable(toJson(rule))
             .put("shadow", rule.shadow()).put("adaptive", rule.adaptive())
             .put("abuse", json(rule.abuse())).put("failureMode", rule.failureMode() == null ? null : rule.failureMode().wireName())));
         tiers.put(tier, json);
@@ -129,6 +130,11 @@ public final class LimitsParser {
       document.put("tiers", tiers);
     }
     return document;
+  }
+
+  private static JsonObject withoutOverridable(JsonObject rule) {
+    rule.remove("overridable");
+    return rule;
   }
 
   private static JsonObject toJson(Rule rule) {
@@ -144,6 +150,9 @@ public final class LimitsParser {
     }
     if (rule.failureMode() != null) {
       json.put("failureMode", rule.failureMode().wireName());
+    }
+    if (rule.overridable()) {
+      json.put("overridable", true);
     }
     return json;
   }
@@ -199,6 +208,9 @@ public final class LimitsParser {
           problems.add(rulePath + " must be an object of the rule's fields it changes, was " + describe(overrides.getValue(ruleName)));
           continue;
         }
+        if (override.containsKey("overridable")) {
+          problems.add(rulePath + ".overridable: whether users may be given numbers of their own is the rule's, not a plan's");
+        }
         // Checked as the whole rule it makes: an unknown field of the override is reported there, once.
         Rule rule = parseRule(rulePath, ruleName, base.copy().mergeIn(override), problems);
         if (rule != null) {
@@ -245,6 +257,7 @@ public final class LimitsParser {
     }
     boolean shadow = flag(rule, "shadow", path + ".shadow", problems);
     boolean adaptive = flag(rule, "adaptive", path + ".adaptive", problems);
+    boolean overridable = flag(rule, "overridable", path + ".overridable", problems);
     FailureMode failureMode = null;
     Object failureModeValue = rule.getValue("failureMode");
     if (failureModeValue != null) {
@@ -253,7 +266,7 @@ public final class LimitsParser {
         problems.add(path + ".failureMode must be \"open\", \"closed\" or \"local\", was " + describe(failureModeValue));
       }
     }
-    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode) : null;
+    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode, overridable) : null;
   }
 
   /** An `abuse` block, as limits.json and the Envoy rule files write it; problems name `path`. */

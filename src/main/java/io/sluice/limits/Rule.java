@@ -7,13 +7,19 @@ import io.sluice.config.FailureMode;
  * {@code refillPerSecond}, and optionally an abuse policy that bans repeat offenders.
  * Immutable; validated by {@link LimitsParser}.
  *
- * @param abuse    null when denials never lead to a ban
- * @param shadow   computed and recorded as if enforcing, but never blocks
- * @param adaptive capacity and refill follow the fleet's throttle factor
+ * @param abuse       null when denials never lead to a ban
+ * @param shadow      computed and recorded as if enforcing, but never blocks
+ * @param adaptive    capacity and refill follow the fleet's throttle factor
  * @param failureMode what answers while Redis is unavailable; null for the {@code failureMode} setting
+ * @param overridable users may be given numbers of their own (Admin/SetOverride), which its checks read in Redis
  */
 public record Rule(String name, long capacity, double refillPerSecond, AbusePolicy abuse, boolean shadow, boolean adaptive,
-                   FailureMode failureMode) {
+                   FailureMode failureMode, boolean overridable) {
+
+  public Rule(String name, long capacity, double refillPerSecond, AbusePolicy abuse, boolean shadow, boolean adaptive,
+              FailureMode failureMode) {
+    this(name, capacity, refillPerSecond, abuse, shadow, adaptive, failureMode, false);
+  }
 
   public Rule(String name, long capacity, double refillPerSecond) {
     this(name, capacity, refillPerSecond, null, false, false, null);
@@ -21,7 +27,22 @@ public record Rule(String name, long capacity, double refillPerSecond, AbusePoli
 
   /** The same rule with capacity and refill scaled by the throttle factor (at least one token). */
   public Rule throttled(double factor) {
-    return new Rule(name, Math.max(1, (long) Math.floor(capacity * factor)), refillPerSecond * factor, abuse, shadow, adaptive,
-        failureMode);
+    return withNumbers(Math.max(1, (long) Math.floor(capacity * factor)), refillPerSecond * factor);
+  }
+
+  /** The same rule with other numbers: a user's override of them. */
+  public Rule withNumbers(long newCapacity, double newRefillPerSecond) {
+    return new Rule(name, newCapacity, newRefillPerSecond, abuse, shadow, adaptive, failureMode, overridable);
+  }
+
+  /**
+   * As a record spells it, but {@code overridable} only when true: the limits' digest is made of these,
+   * and limits without the field keep the digest they had before it existed, so that instances of both
+   * builds agree.
+   */
+  @Override
+  public String toString() {
+    return "Rule[name=" + name + ", capacity=" + capacity + ", refillPerSecond=" + refillPerSecond + ", abuse=" + abuse + ", shadow="
+        + shadow + ", adaptive=" + adaptive + ", failureMode=" + failureMode + (overridable ? ", overridable=true" : "") + "]";
   }
 }

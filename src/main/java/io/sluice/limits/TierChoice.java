@@ -6,16 +6,21 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
- * The plans a check that names no tier may be decided under: the action's rule, and each tier whose
- * rule for the action differs from it. lua/token_bucket.lua chooses among them by the tier stored for
- * the user, in the check's own call, so that a stored plan costs no second round trip.
+ * What a check may be decided under, by what operators stored for the user: the action's rule (or
+ * the plan the request named), each tier whose rule for the action differs from it, and the user's
+ * override of the rule's numbers. lua/token_bucket.lua chooses in the check's own call, so that
+ * neither costs a second round trip.
  *
- * @param base         the rule without a plan: it decides when the user has no stored tier, or one that changes nothing here
- * @param tiers        the tiers whose rule for the action differs, each once
- * @param rules        their rules, in the order of {@code tiers}
- * @param tiersInForce every tier of the limits: a stored tier among them is the plan an answer names, even where it changes nothing
+ * @param base            the rule without a plan (or the request's plan): it decides when the user has no stored tier, or one
+ *                        that changes nothing here
+ * @param tiers           the tiers whose rule for the action differs, each once; empty when the request named its tier
+ * @param rules           their rules, in the order of {@code tiers}
+ * @param tiersInForce    every tier of the limits: a stored tier among them is the plan an answer names, even where it changes nothing
+ * @param readsStoredPlan the script reads the user's stored tier (the request named none)
+ * @param readsOverride   the script reads the user's override of the rule (the rule is overridable)
  */
-public record TierChoice(Rule base, List<String> tiers, List<Rule> rules, Set<String> tiersInForce) {
+public record TierChoice(Rule base, List<String> tiers, List<Rule> rules, Set<String> tiersInForce, boolean readsStoredPlan,
+                         boolean readsOverride) {
 
   /** Candidates of one choice, the base included: the script reads their count as one digit. */
   public static final int MAX_CANDIDATES = 9;
@@ -40,11 +45,14 @@ public record TierChoice(Rule base, List<String> tiers, List<Rule> rules, Set<St
     for (Rule rule : rules) {
       changed.add(each.apply(rule));
     }
-    return new TierChoice(each.apply(base), tiers, changed, tiersInForce);
+    return new TierChoice(each.apply(base), tiers, changed, tiersInForce, readsStoredPlan, readsOverride);
   }
 
-  /** The most one check may cost: what the largest of the plans holds. */
+  /** The most one check may cost: what the largest of the plans holds; for an overridable rule, what an override may hold. */
   public long largestCapacity() {
+    if (readsOverride) {
+      return LimitsParser.MAX_CAPACITY;
+    }
     long largest = base.capacity();
     for (Rule rule : rules) {
       largest = Math.max(largest, rule.capacity());

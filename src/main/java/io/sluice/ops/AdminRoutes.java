@@ -83,6 +83,11 @@ final class AdminRoutes {
     router.get("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.get(query.getOrDefault("user", "")))
         .map(TierAdmin.StoredTier::toJson)));
     router.put("/admin/tiers").handler(this::setTier);
+    router.get("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
+        tiers.getOverride(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(TierAdmin.StoredOverride::toJson)));
+    router.put("/admin/overrides").handler(this::setOverride);
+    router.delete("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
+        tiers.clearOverride(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(TierAdmin.StoredOverride::toJson)));
     router.delete("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.clear(query.getOrDefault("user", "")))
         .map(TierAdmin.StoredTier::toJson)));
   }
@@ -130,6 +135,46 @@ final class AdminRoutes {
       }
     }
     return body;
+  }
+
+  private static final Set<String> OVERRIDE_FIELDS = Set.of("user", "action", "capacity", "refillPerSecond", "until", "seconds");
+
+  private void setOverride(RoutingContext ctx) {
+    JsonObject body = body(ctx, OVERRIDE_FIELDS, "{\"user\", \"action\", \"capacity\", \"refillPerSecond\", \"until\" or \"seconds\"}",
+        "an override takes user, action, capacity, refillPerSecond, and until or seconds");
+    if (body == null) {
+      return;
+    }
+    Object capacity = body.getValue("capacity");
+    if (!(capacity instanceof Number c) || c.doubleValue() != Math.rint(c.doubleValue()) || c.doubleValue() < 1
+        || c.doubleValue() > io.sluice.limits.LimitsParser.MAX_CAPACITY) {
+      invalid(ctx, "capacity", "capacity must be a whole number from 1 to " + io.sluice.limits.LimitsParser.MAX_CAPACITY + ", was " + capacity);
+      return;
+    }
+    Object refill = body.getValue("refillPerSecond");
+    if (!(refill instanceof Number r)) {
+      invalid(ctx, "refillPerSecond", "refillPerSecond must be a number above 0, was " + refill);
+      return;
+    }
+    Object seconds = body.getValue("seconds");
+    if (seconds != null && (!(seconds instanceof Number s) || s.doubleValue() != Math.rint(s.doubleValue()) || s.doubleValue() < 1
+        || s.doubleValue() > TierAdmin.MAX_OVERRIDE_SECONDS)) {
+      invalid(ctx, "seconds", "seconds must be a whole number from 1 to " + TierAdmin.MAX_OVERRIDE_SECONDS + ", was " + seconds);
+      return;
+    }
+    String user;
+    String action;
+    String until;
+    try {
+      user = text(body, "user");
+      action = text(body, "action");
+      until = text(body, "until");
+    } catch (InvalidRequestException e) {
+      invalid(ctx, e.field(), e.getMessage());
+      return;
+    }
+    answer(ctx, tiers.setOverride(user, action, c.longValue(), r.doubleValue(), until, seconds == null ? 0 : ((Number) seconds).longValue())
+        .map(TierAdmin.StoredOverride::toJson));
   }
 
   private void setTier(RoutingContext ctx) {

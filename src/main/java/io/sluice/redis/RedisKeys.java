@@ -139,6 +139,14 @@ public final class RedisKeys {
     return "tier:{" + tag(userId) + "}";
   }
 
+  /**
+   * {@code override:{<user>}:<rule>}: the user's own numbers for a rule ({capacity, refill}), until the
+   * key expires, read by the check's own script call.
+   */
+  public static String override(String userId, String rule) {
+    return "override:{" + tag(userId) + "}:" + escape(rule);
+  }
+
   /** {@code ban:{<user>}} for a ban of every action, else {@code ban:{<user>}:<action>}. */
   public static String ban(String userId, String actionOrEmpty) {
     return actionOrEmpty.isEmpty() ? "ban:{" + tag(userId) + "}" : "ban:{" + tag(userId) + "}:" + escape(actionOrEmpty);

@@ -63,7 +63,7 @@ class DenyCacheTest {
   @Test
   void aRefusalOfAStoredPlanHoldsOnlyForChecksThatLetTheStoredPlanChooseAndNotAcrossAPlanChange() {
     Rule gold = new Rule("api", 100, 50);
-    TierChoice choice = new TierChoice(RULE, java.util.List.of("gold"), java.util.List.of(gold), java.util.Set.of("gold"));
+    TierChoice choice = new TierChoice(RULE, java.util.List.of("gold"), java.util.List.of(gold), java.util.Set.of("gold"), true, false);
     long before = cache.plansChanged();
     cache.rememberChosen("u", gold, 1, 0, 1000, "gold", before);
     DenyCache.Chosen chosen = cache.lookup("u", choice, 1, MS);
