@@ -48,6 +48,7 @@ public final class CheckCommand implements Callable<Integer> {
         .append(response.getDecision())
         .append(" rule=").append(response.getRule())
         .append(response.getTier().isEmpty() ? "" : " tier=" + response.getTier())
+        .append(response.getOverridden() ? " overridden=true" : "")
         .append(" limit=").append(response.getLimit())
         .append(" remaining=").append(response.getRemaining())
         .append(" retry_after_ms=").append(response.getRetryAfterMs())
