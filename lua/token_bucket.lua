@@ -78,6 +78,8 @@ local now_ms = math.floor(now_us / 1000)
 
 -- Absorbs the rounding of refill arithmetic so that a token that is due is never refused.
 local EPSILON = 1e-9
+-- The longest a bucket may take to refill, as limits.json allows (LimitsParser.MAX_REFILL_SECONDS).
+local MAX_REFILL_SECONDS = 10 * 365 * 86400
 
 local function active_ban(key)
   local ban = redis.call('HMGET', key, 'until', 'level', 'scope', 'reason', 'violations')
@@ -110,8 +112,8 @@ local function decide_segment(k, a, nkeys, tier, override)
   local capacity = tonumber(ARGV[a + 1])
   local rate = tonumber(ARGV[a + 2])
   if override then
-    capacity = tonumber(override[1])
-    rate = tonumber(override[2])
+    capacity = override[1]
+    rate = override[2]
   end
 
   -- The reply every check of this segment gets while the user is banned. Most users are not banned:
@@ -243,7 +245,7 @@ local function decide_segment(k, a, nkeys, tier, override)
     end
     if tier then
       reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, tier,
-        override and 1 or 0, override and override[1] or '', override and override[2] or '' }
+        override and 1 or 0, override and override[3] or '', override and override[4] or '' }
     end
     if replies then
       replies[#replies + 1] = reply
@@ -294,9 +296,15 @@ while p <= #layout do
     local override = nil
     if reads >= 2 then
       k = k + 1
-      local numbers = redis.call('HMGET', KEYS[k], 'capacity', 'refill')
-      if numbers[1] and numbers[2] then
-        override = numbers
+      -- Written by Admin/SetOverride, which checks it; a key changed by hand that is not a whole
+      -- capacity and a refill that fills it within ten years is no override (nor is one that is not a hash).
+      local numbers = redis.pcall('HMGET', KEYS[k], 'capacity', 'refill')
+      if not numbers.err then
+        local c = tonumber(numbers[1])
+        local r = tonumber(numbers[2])
+        if c and r and c >= 1 and c == math.floor(c) and c <= 1e9 and r > 0 and r <= 1e9 and c / r <= MAX_REFILL_SECONDS then
+          override = { c, r, numbers[1], numbers[2] }
+        end
       end
     end
     a = a + n - 1

@@ -71,6 +71,18 @@ public final class DenyCache {
   }
 
   /**
+   * A refusal of a check that read the user's override (and found none) under the plan its request
+   * named: held for that very rule, as {@link #remember}, unless an override or plan changed since the
+   * check was sent.
+   */
+  void rememberUnlessChanged(String userId, Rule rule, long cost, long sentNanos, long retryAfterMs, long plansChangedAtSend) {
+    if (plansChanged.get() != plansChangedAtSend) {
+      return;
+    }
+    remember(userId, rule, cost, sentNanos, retryAfterMs, false, "", false);
+  }
+
+  /**
    * Remembers a fixed window's refusal: every request of at least {@code cost} hits is refused
    * until the window ends, {@code windowEndsInMs} after Redis counted (whose reply is whole
    * milliseconds, rounded down: one is taken off, as for a bucket).

@@ -226,7 +226,8 @@ public final class Limiter {
     long tokens = tokensFor(cost);
     if (tokens < 0 || tokens > capacity) {
       throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be from 0 to the capacity of rule '"
-          + nominal.name() + "' (" + capacity + (choice == null ? "" : ", of its largest plan") + "), was " + Long.toUnsignedString(cost));
+          + nominal.name() + "' (" + capacity + (choice == null ? "" : choice.readsOverride() ? ", of an override" : ", of its largest plan")
+          + "), was " + Long.toUnsignedString(cost));
     }
     return new Valid(userId, action, tokens, nominal, choice, snapshot);
   }
@@ -428,8 +429,11 @@ public final class Limiter {
     rememberBan(pending, reply);
     // An override's refusal is not cached: it ends with the override, which tells no instance.
     if (reply.code() == TokenBucketScript.Reply.DENY && !reply.overridden()) {
-      if (pending.choice == null || !pending.choice.readsStoredPlan()) {
+      if (pending.choice == null) {
         denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
+      } else if (!pending.choice.readsStoredPlan()) {
+        denyCache.rememberUnlessChanged(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs(),
+            pending.plansChangedAtSend);
       } else {
         denyCache.rememberChosen(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs(), plan,
             pending.plansChangedAtSend);

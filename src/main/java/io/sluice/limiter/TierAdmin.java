@@ -130,12 +130,20 @@ public final class TierAdmin {
         throw new InvalidRequestException("refill_per_second", "refill_per_second must be above 0 and at most "
             + (long) LimitsParser.MAX_REFILL_PER_SECOND + ", was " + refillPerSecond);
       }
+      // As for a rule: a bucket that takes longer than ten years to refill is a mistake, and its
+      // expiry would not fit the script's arithmetic.
+      if (capacity / refillPerSecond > LimitsParser.MAX_REFILL_SECONDS) {
+        throw new InvalidRequestException("refill_per_second", "refill_per_second must refill the bucket within ten years, so at least "
+            + "capacity / " + (long) LimitsParser.MAX_REFILL_SECONDS + " = " + capacity / LimitsParser.MAX_REFILL_SECONDS + ", was "
+            + refillPerSecond);
+      }
       long nowMs = System.currentTimeMillis();
       if (untilOrEmpty.isEmpty() == (seconds == 0)) {
         throw new InvalidRequestException("until", "give exactly one of until (an ISO-8601 instant) and seconds");
       }
       if (untilOrEmpty.isEmpty()) {
-        if (seconds > MAX_OVERRIDE_SECONDS) {
+        // Unsigned on the wire: a negative long is a number above 2^63.
+        if (seconds < 1 || seconds > MAX_OVERRIDE_SECONDS) {
           throw new InvalidRequestException("seconds", "seconds must be from 1 to " + MAX_OVERRIDE_SECONDS + ", was "
               + Long.toUnsignedString(seconds));
         }

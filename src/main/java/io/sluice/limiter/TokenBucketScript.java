@@ -115,7 +115,8 @@ final class TokenBucketScript {
       return new Reply(code, (Long) reply[1], (Long) reply[2], (Long) reply[3], ((Long) reply[4]).intValue(),
           withBan ? ((Long) reply[5]).intValue() : 0, withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "",
           withBan && (Long) reply[8] == 1, reply.length > 9 ? (String) reply[9] : null,
-          reply.length > 12 && (Long) reply[10] == 1 ? Long.parseLong((String) reply[11]) : 0,
+          // As Redis holds them ("1e3" is a whole capacity too); the script took only whole ones.
+          reply.length > 12 && (Long) reply[10] == 1 ? (long) Double.parseDouble((String) reply[11]) : 0,
           reply.length > 12 && (Long) reply[10] == 1 ? Double.parseDouble((String) reply[12]) : 0);
     }
 

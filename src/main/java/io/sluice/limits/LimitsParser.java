@@ -258,6 +258,9 @@ public final class LimitsParser {
     boolean shadow = flag(rule, "shadow", path + ".shadow", problems);
     boolean adaptive = flag(rule, "adaptive", path + ".adaptive", problems);
     boolean overridable = flag(rule, "overridable", path + ".overridable", problems);
+    if (overridable && adaptive) {
+      problems.add(path + ".overridable: an adaptive rule takes no overrides, whose numbers would not follow the throttle factor");
+    }
     FailureMode failureMode = null;
     Object failureModeValue = rule.getValue("failureMode");
     if (failureModeValue != null) {

@@ -145,7 +145,16 @@ class OverridesTest {
           .getMessage()).contains("capacity must be from 1");
       assertThat(assertThrows(CallFailedException.class, () -> a.await(a.client().setOverride(override(user, 5, 60).toBuilder()
           .setRefillPerSecond(0).build()))).getMessage()).contains("refill_per_second must be above 0");
+      assertThat(assertThrows(CallFailedException.class, () -> a.await(a.client().setOverride(override(user, 1_000_000_000, 60).toBuilder()
+          .setRefillPerSecond(1e-9).build()))).getMessage()).contains("refill_per_second must refill the bucket within ten years");
+      // Unsigned on the wire: -1 is 2^64 - 1 seconds, not a time in the past.
+      assertThat(assertThrows(CallFailedException.class, () -> a.await(a.client().setOverride(override(user, 5, -1))))
+          .getMessage()).contains("seconds must be from 1 to 31536000, was 18446744073709551615");
       assertThat(redis.keys()).noneMatch(key -> key.contains(user));
+
+      InvalidLimitsException adaptive = assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse(
+          LIMITS.replace("\"overridable\": true", "\"overridable\": true, \"adaptive\": true"), "test", 1));
+      assertThat(adaptive.problems()).anySatisfy(problem -> assertThat(problem).contains("an adaptive rule takes no overrides"));
 
       InvalidLimitsException planOverridable = assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse(
           LIMITS.replace("\"capacity\": 5 }", "\"capacity\": 5, \"overridable\": false }"), "test", 1));
@@ -154,6 +163,32 @@ class OverridesTest {
       assertEquals(limits.digest(), LimitsParser.parse(LimitsParser.toJson(limits), "again", 2).digest(), "overridable reads back");
       assertThat(limits.digest()).as("overridable is enforced, so it is in the digest")
           .isNotEqualTo(LimitsParser.parse(LIMITS.replace(", \"overridable\": true", ""), "test", 1).digest());
+    }
+  }
+
+  @Test
+  void anOverrideChangedByHandIntoNonsenseIsNoOverrideAndBreaksNoOnesCheck(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String[][] nonsense = {{"capacity", "lots", "refill", "1"}, {"capacity", "0", "refill", "1"}, {"capacity", "5", "refill", "-1"},
+          {"capacity", "1000000000", "refill", "0.000000001"}, {"capacity", "2.5", "refill", "1"}, {"capacity", "5"}};
+      for (String[] fields : nonsense) {
+        String user = "by-hand-" + UUID.randomUUID();
+        Object[] args = new Object[fields.length + 1];
+        args[0] = RedisKeys.override(user, "api");
+        System.arraycopy(fields, 0, args, 1, fields.length);
+        redis.command(Command.HSET, args);
+        CheckResponse answer = a.check(user, "api");
+        assertThat(answer.getOverridden()).as(String.join(" ", fields)).isFalse();
+        assertEquals(2, answer.getLimit(), "the rule decides");
+      }
+      String notAHash = "not-a-hash-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.override(notAHash, "api"), "10");
+      assertEquals(Decision.ALLOW, a.check(notAHash, "api").getDecision(), "a key of another type is no override either");
+      String written = "exponent-" + UUID.randomUUID();
+      redis.command(Command.HSET, RedisKeys.override(written, "api"), "capacity", "1e3", "refill", "1");
+      CheckResponse exponent = a.check(written, "api");
+      assertThat(exponent.getOverridden()).isTrue();
+      assertEquals(1000, exponent.getLimit(), "a whole capacity however Redis spells it");
     }
   }
 
