@@ -8,6 +8,7 @@ import io.sluice.cli.ShouldRateLimitCommand;
 import io.sluice.cli.OverrideCommands;
 import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.TierCommands;
+import io.sluice.cli.LeaseCommands;
 import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.LocalClusterCommand;
 import io.sluice.cli.RedisBinaryCommand;
@@ -54,6 +55,8 @@ public final class Main implements Callable<Integer> {
   static {
     TOOLS.put("check", CheckCommand::new);
     TOOLS.put("check-batch", CheckBatchCommand::new);
+    TOOLS.put("acquire", LeaseCommands.Acquire::new);
+    TOOLS.put("release", LeaseCommands.Release::new);
     TOOLS.put("report-latency", ReportLatencyCommand::new);
     TOOLS.put("should-rate-limit", ShouldRateLimitCommand::new);
     TOOLS.put("bans", AdminCommands.List::new);

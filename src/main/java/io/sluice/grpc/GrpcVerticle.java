@@ -24,6 +24,8 @@ import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.TierAdmin;
 import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
+import io.sluice.grpc.v1.AcquireRequest;
+import io.sluice.grpc.v1.ReleaseRequest;
 import io.sluice.grpc.v1.OverrideRequest;
 import io.sluice.grpc.v1.SetOverrideRequest;
 import io.sluice.limiter.BanCache;
@@ -143,6 +145,8 @@ public final class GrpcVerticle extends VerticleBase {
         .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
             .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
             .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch)
+            .method(RateLimiterGrpcService.Acquire, AcquireRequest.parser(), rateLimiter::acquire)
+            .method(RateLimiterGrpcService.Release, ReleaseRequest.parser(), rateLimiter::release)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
         .addService(new HealthEndpoint(vertx, health, shared.metrics(), guards::started))
         .addService(new Reflection());

@@ -3,6 +3,10 @@ package io.sluice.grpc;
 import io.sluice.grpc.v1.CheckBatchRequest;
 import io.sluice.grpc.v1.CheckBatchResponse;
 import io.sluice.grpc.v1.CheckRequest;
+import io.sluice.grpc.v1.AcquireRequest;
+import io.sluice.grpc.v1.AcquireResponse;
+import io.sluice.grpc.v1.ReleaseRequest;
+import io.sluice.grpc.v1.ReleaseResponse;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.limiter.Decision;
 import io.sluice.grpc.v1.ReportLatencyRequest;
@@ -115,6 +119,32 @@ public final class RateLimiterEndpoint {
           }
           return response.setDecision(toWire(worst)).build();
         }));
+  }
+
+  /** {@code RateLimiter/Acquire}: one of the user's slots of the rule's concurrency limit, or its refusal. */
+  Future<AcquireResponse> acquire(GrpcServerRequest<AcquireRequest, AcquireResponse> call, AcquireRequest request) {
+    return admission.run(call, admitted -> limiter.leases().acquire(request.getUserId(), request.getAction(), request.getTier(),
+            admitted.deadlineNanos())
+        .map(lease -> AcquireResponse.newBuilder()
+            .setDecision(toWire(lease.outcome()))
+            .setLeaseId(lease.leaseId())
+            .setLeaseMs(lease.leaseMs())
+            .setRetryAfterMs(lease.retryAfterMs())
+            .setInFlight((int) lease.inFlight())
+            .setMaxInFlight(lease.maxInFlight())
+            .setRule(lease.rule())
+            .setLimitedBy(lease.outcome() == Decision.Outcome.DENY || lease.shadow() && lease.inFlight() >= lease.maxInFlight()
+                ? "concurrency" : "")
+            .setDegraded(lease.degraded())
+            .setDegradedReason(lease.degraded() ? lease.degradedReason() : "")
+            .setShadow(lease.shadow())
+            .build()));
+  }
+
+  /** {@code RateLimiter/Release}: the lease's slot is free at once. */
+  Future<ReleaseResponse> release(GrpcServerRequest<ReleaseRequest, ReleaseResponse> call, ReleaseRequest request) {
+    return admission.run(call, admitted -> limiter.leases().release(request.getLeaseId(), admitted.deadlineNanos())
+        .map(released -> ReleaseResponse.newBuilder().setReleased(released.released()).setDegraded(released.degraded()).build()));
   }
 
   /** The answer to a check on {@code tier} (empty for none), which it names; else the tier stored for the user that decided. */

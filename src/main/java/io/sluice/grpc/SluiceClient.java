@@ -23,6 +23,10 @@ import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
 import io.sluice.grpc.v1.StoredTier;
+import io.sluice.grpc.v1.AcquireRequest;
+import io.sluice.grpc.v1.AcquireResponse;
+import io.sluice.grpc.v1.ReleaseRequest;
+import io.sluice.grpc.v1.ReleaseResponse;
 import io.sluice.grpc.v1.OverrideRequest;
 import io.sluice.grpc.v1.SetOverrideRequest;
 import io.sluice.grpc.v1.StoredOverride;
@@ -83,6 +87,14 @@ public final class SluiceClient {
 
   public Future<CheckResponse> check(String userId, String action, int cost) {
     return check(CheckRequest.newBuilder().setUserId(userId).setAction(action).setCost(cost).build());
+  }
+
+  public Future<AcquireResponse> acquire(AcquireRequest request) {
+    return call(RateLimiterGrpcClient.Acquire, request, 0);
+  }
+
+  public Future<ReleaseResponse> release(String leaseId) {
+    return call(RateLimiterGrpcClient.Release, ReleaseRequest.newBuilder().setLeaseId(leaseId).build(), 0);
   }
 
   public Future<CheckBatchResponse> checkBatch(CheckBatchRequest request) {

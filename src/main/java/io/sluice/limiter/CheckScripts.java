@@ -10,14 +10,16 @@ import java.util.List;
  * @param check       lua/token_bucket.lua: bans, bucket, violations and bans made, in one call
  * @param giveBack    lua/give_back.lua: tokens returned by a CheckBatch that was all or nothing
  * @param fixedWindow lua/fixed_window.lua: envoyproxy/ratelimit's counting, for Envoy rules that ask for it
+ * @param concurrency lua/concurrency.lua: a rule's concurrency leases, acquired and released
  */
-public record CheckScripts(LuaScript check, LuaScript giveBack, LuaScript fixedWindow) {
+public record CheckScripts(LuaScript check, LuaScript giveBack, LuaScript fixedWindow, LuaScript concurrency) {
 
   public static CheckScripts load() {
-    return new CheckScripts(LuaScript.load("token_bucket"), LuaScript.load("give_back"), LuaScript.load("fixed_window"));
+    return new CheckScripts(LuaScript.load("token_bucket"), LuaScript.load("give_back"), LuaScript.load("fixed_window"),
+        LuaScript.load("concurrency"));
   }
 
   public List<LuaScript> all() {
-    return List.of(check, giveBack, fixedWindow);
+    return List.of(check, giveBack, fixedWindow, concurrency);
   }
 }

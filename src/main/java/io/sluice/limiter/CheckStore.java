@@ -126,6 +126,11 @@ final class CheckStore {
     return done.future();
   }
 
+  /** One call of lua/concurrency.lua: a lease acquired or released ({@link Leases} has its arguments). */
+  void lease(String[] keys, Object[] args, long now, long callerDeadlineNanos, ScriptCallback pending) {
+    redis.eval(scripts.concurrency(), keys, args, now + redisTimeoutNanos, callerDeadlineNanos, pending);
+  }
+
   /** One call of a {@link ScriptedLimit}'s script, adding {@code hits} to the subject's count. */
   void count(ScriptedLimit limit, String identity, Rule rule, long hits, long now, long callerDeadlineNanos, ScriptCallback pending) {
     redis.eval(limit.script(scripts), new String[] {limit.key(identity, rule)}, limit.args(rule, hits), now + redisTimeoutNanos,

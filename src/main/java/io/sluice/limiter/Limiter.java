@@ -52,6 +52,7 @@ public final class Limiter {
   private final FleetSize fleet;
   private final RedisFaults faults;
   private final CheckStore store;
+  private final Leases leases;
   /**
    * Now, as the caches and local buckets read it ({@link System#nanoTime()} in service; a test's to
    * see expiry and refill without waiting). Deadlines and Redis timeouts read the JVM's clock.
@@ -73,6 +74,12 @@ public final class Limiter {
     this.faults = faults;
     this.clock = clock;
     this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster());
+    this.leases = new Leases(store, limits, defaultFailureMode, shadowSetting, metrics, faults);
+  }
+
+  /** Concurrency limits: leases acquired and released, under the same limits, store and failure policy. */
+  public Leases leases() {
+    return leases;
   }
 
   /** The most checks one CheckBatch call may hold. */
@@ -210,13 +217,7 @@ public final class Limiter {
   private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost, String tier) {
     requireName(fieldPrefix + "user_id", userId);
     requireName(fieldPrefix + "action", action);
-    if (!tier.isEmpty() && !snapshot.tiers().containsKey(tier)) {
-      requireName(fieldPrefix + "tier", tier);
-      throw new InvalidRequestException(fieldPrefix + "tier", fieldPrefix + "tier '" + LimitsParser.printable(tier)
-          + "' is not a tier of the limits in force ("
-          + (snapshot.tiers().isEmpty() ? "they have none" : "tiers: " + String.join(", ", new java.util.TreeSet<>(snapshot.tiers().keySet())))
-          + ")");
-    }
+    requireTier(fieldPrefix + "tier", snapshot, tier);
     // The tier's rule keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
     Rule nominal = snapshot.ruleFor(action, tier);
     TierChoice choice = choiceOf(snapshot, action, tier);
@@ -347,6 +348,16 @@ public final class Limiter {
     }
     metrics.denyCacheHit();
     return enforceOrShadow(certain, shadowEverything || shadowRule, subject, action);
+  }
+
+  /** Refuses a tier that is neither empty (none) nor a tier of {@code snapshot}, naming the field: never a silent default. */
+  static void requireTier(String field, Limits snapshot, String tier) {
+    if (!tier.isEmpty() && !snapshot.tiers().containsKey(tier)) {
+      requireName(field, tier);
+      throw new InvalidRequestException(field, field + " '" + LimitsParser.printable(tier) + "' is not a tier of the limits in force ("
+          + (snapshot.tiers().isEmpty() ? "they have none" : "tiers: " + String.join(", ", new java.util.TreeSet<>(snapshot.tiers().keySet())))
+          + ")");
+    }
   }
 
   /** Refuses a user id or action that is not a valid name, naming the field. */

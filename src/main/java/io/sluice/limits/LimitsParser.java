@@ -32,7 +32,8 @@ public final class LimitsParser {
 
   private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", "tiers");
   private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive",
-      "failureMode", "overridable");
+      "failureMode", "overridable", "concurrency");
+  private static final Set<String> CONCURRENCY_FIELDS = Set.of("maxInFlight", "leaseSeconds");
   private static final Set<String> ABUSE_FIELDS = Set.of(
       "maxViolations", "windowSeconds", "banSeconds", "banMultiplier", "maxBanSeconds", "historySeconds", "scope");
 
@@ -123,13 +124,18 @@ public final class LimitsParser {
         // abuse policy would otherwise come back where the tier had none.
         // Whether a rule is overridable is the rule's alone: a plan's spelling leaves it out.
         new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, withoutOverridable(toJson(rule))
-            .put("shadow", rule.shadow()).put("adaptive", rule.adaptive())
+            .put("shadow", rule.shadow()).put("adaptive", rule.adaptive()).put("concurrency", concurrencyJson(rule))
             .put("abuse", json(rule.abuse())).put("failureMode", rule.failureMode() == null ? null : rule.failureMode().wireName())));
         tiers.put(tier, json);
       });
       document.put("tiers", tiers);
     }
     return document;
+  }
+
+  private static JsonObject concurrencyJson(Rule rule) {
+    return rule.concurrency() == null ? null : new JsonObject().put("maxInFlight", rule.concurrency().maxInFlight())
+        .put("leaseSeconds", rule.concurrency().leaseMs() / 1000);
   }
 
   private static JsonObject withoutOverridable(JsonObject rule) {
@@ -153,6 +159,9 @@ public final class LimitsParser {
     }
     if (rule.overridable()) {
       json.put("overridable", true);
+    }
+    if (rule.concurrency() != null) {
+      json.put("concurrency", concurrencyJson(rule));
     }
     return json;
   }
@@ -269,7 +278,20 @@ public final class LimitsParser {
         problems.add(path + ".failureMode must be \"open\", \"closed\" or \"local\", was " + describe(failureModeValue));
       }
     }
-    return problems.size() == problemsBefore ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode, overridable) : null;
+    ConcurrencyPolicy concurrency = null;
+    Object concurrencyValue = rule.getValue("concurrency");
+    if (concurrencyValue instanceof JsonObject concurrencyJson) {
+      unknownFields(concurrencyJson, CONCURRENCY_FIELDS, path + ".concurrency.", problems);
+      long maxInFlight = wholeNumber(concurrencyJson.getValue("maxInFlight"), path + ".concurrency.maxInFlight", 1,
+          ConcurrencyPolicy.MAX_IN_FLIGHT, problems);
+      long leaseSeconds = wholeNumber(concurrencyJson.getValue("leaseSeconds"), path + ".concurrency.leaseSeconds", 1,
+          ConcurrencyPolicy.MAX_LEASE_SECONDS, problems);
+      concurrency = new ConcurrencyPolicy((int) maxInFlight, leaseSeconds * 1000);
+    } else if (concurrencyValue != null) {
+      problems.add(path + ".concurrency must be an object {\"maxInFlight\", \"leaseSeconds\"}, was " + describe(concurrencyValue));
+    }
+    return problems.size() == problemsBefore
+        ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode, overridable, concurrency) : null;
   }
 
   /** An `abuse` block, as limits.json and the Envoy rule files write it; problems name `path`. */

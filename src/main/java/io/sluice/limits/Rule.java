@@ -12,13 +12,14 @@ import io.sluice.config.FailureMode;
  * @param adaptive    capacity and refill follow the fleet's throttle factor
  * @param failureMode what answers while Redis is unavailable; null for the {@code failureMode} setting
  * @param overridable users may be given numbers of their own (Admin/SetOverride), which its checks read in Redis
+ * @param concurrency null, or the leases of one user it lets be held at once (RateLimiter/Acquire)
  */
 public record Rule(String name, long capacity, double refillPerSecond, AbusePolicy abuse, boolean shadow, boolean adaptive,
-                   FailureMode failureMode, boolean overridable) {
+                   FailureMode failureMode, boolean overridable, ConcurrencyPolicy concurrency) {
 
   public Rule(String name, long capacity, double refillPerSecond, AbusePolicy abuse, boolean shadow, boolean adaptive,
               FailureMode failureMode) {
-    this(name, capacity, refillPerSecond, abuse, shadow, adaptive, failureMode, false);
+    this(name, capacity, refillPerSecond, abuse, shadow, adaptive, failureMode, false, null);
   }
 
   public Rule(String name, long capacity, double refillPerSecond) {
@@ -32,17 +33,18 @@ public record Rule(String name, long capacity, double refillPerSecond, AbusePoli
 
   /** The same rule with other numbers: a user's override of them. */
   public Rule withNumbers(long newCapacity, double newRefillPerSecond) {
-    return new Rule(name, newCapacity, newRefillPerSecond, abuse, shadow, adaptive, failureMode, overridable);
+    return new Rule(name, newCapacity, newRefillPerSecond, abuse, shadow, adaptive, failureMode, overridable, concurrency);
   }
 
   /**
-   * As a record spells it, but {@code overridable} only when true: the limits' digest is made of these,
-   * and limits without the field keep the digest they had before it existed, so that instances of both
-   * builds agree.
+   * As a record spells it, but {@code overridable} only when true and {@code concurrency} only when
+   * set: the limits' digest is made of these, and limits without the fields keep the digest they had
+   * before they existed, so that instances of both builds agree.
    */
   @Override
   public String toString() {
     return "Rule[name=" + name + ", capacity=" + capacity + ", refillPerSecond=" + refillPerSecond + ", abuse=" + abuse + ", shadow="
-        + shadow + ", adaptive=" + adaptive + ", failureMode=" + failureMode + (overridable ? ", overridable=true" : "") + "]";
+        + shadow + ", adaptive=" + adaptive + ", failureMode=" + failureMode + (overridable ? ", overridable=true" : "")
+        + (concurrency == null ? "" : ", concurrency=" + concurrency) + "]";
   }
 }

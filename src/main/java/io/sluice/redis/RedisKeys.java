@@ -147,6 +147,11 @@ public final class RedisKeys {
     return "override:{" + tag(userId) + "}:" + escape(rule);
   }
 
+  /** {@code leases:{<user>}:<rule>}: the leases of a rule's concurrency limit the user holds, each with the Redis time it ends. */
+  public static String leases(String userId, String rule) {
+    return "leases:{" + tag(userId) + "}:" + escape(rule);
+  }
+
   /** {@code ban:{<user>}} for a ban of every action, else {@code ban:{<user>}:<action>}. */
   public static String ban(String userId, String actionOrEmpty) {
     return actionOrEmpty.isEmpty() ? "ban:{" + tag(userId) + "}" : "ban:{" + tag(userId) + "}:" + escape(actionOrEmpty);

@@ -1,0 +1,244 @@
+package io.sluice.limiter;
+
+import io.sluice.config.FailureMode;
+import io.sluice.limits.ConcurrencyPolicy;
+import io.sluice.limits.Limits;
+import io.sluice.limits.Rule;
+import io.sluice.redis.RedisFault;
+import io.sluice.redis.RedisFaults;
+import io.sluice.redis.RedisKeys;
+import io.sluice.redis.ScriptCallback;
+import io.sluice.redis.Unavailable;
+import io.sluice.telemetry.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+/**
+ * Concurrency limits, as policy: RateLimiter/Acquire takes one of a user's slots of a rule's
+ * {@code concurrency} (lua/concurrency.lua counts them in Redis, exact across the fleet), Release
+ * gives it back, and a lease not released ends at its expiry. Lists, bans, shadow mode and failure
+ * modes apply as to a check; Redis is spoken to only through the {@link CheckStore}. One per
+ * Limiter, on its event loop.
+ */
+public final class Leases {
+
+  /**
+   * What Acquire answered.
+   *
+   * @param leaseId        empty when no slot is held (a listed user, shadow mode, a failure mode's ALLOW, a refusal)
+   * @param retryAfterMs   DENY: until the user's earliest lease ends; BAN: until the ban ends
+   * @param degradedReason why Redis could not decide and the rule's failure mode answered; null when Redis decided
+   * @param shadow         shadow mode let through what enforcing would have refused
+   */
+  public record Lease(Decision.Outcome outcome, String rule, String leaseId, long leaseMs, long retryAfterMs, long inFlight,
+                      int maxInFlight, String degradedReason, boolean shadow) {
+
+    public boolean degraded() {
+      return degradedReason != null;
+    }
+  }
+
+  /** What Release answered: whether the lease was held until now, and whether Redis could be asked. */
+  public record Released(boolean released, boolean degraded) {
+  }
+
+  private static final String LEASE_PREFIX = "l1.";
+  private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
+  private static final Base64.Decoder DECODER = Base64.getUrlDecoder();
+
+  private final CheckStore store;
+  private final Supplier<Limits> limits;
+  private final FailureMode defaultFailureMode;
+  private final boolean shadowSetting;
+  private final Metrics metrics;
+  private final RedisFaults faults;
+
+  Leases(CheckStore store, Supplier<Limits> limits, FailureMode defaultFailureMode, boolean shadowSetting, Metrics metrics,
+         RedisFaults faults) {
+    this.store = store;
+    this.limits = limits;
+    this.defaultFailureMode = defaultFailureMode;
+    this.shadowSetting = shadowSetting;
+    this.metrics = metrics;
+    this.faults = faults;
+  }
+
+  /** A slot of the rule of {@code action} (on {@code tier}, empty for none), or its refusal. */
+  public Future<Lease> acquire(String userId, String action, String tier, long callerDeadlineNanos) {
+    Limits snapshot = limits.get();
+    Rule rule;
+    try {
+      Limiter.requireName("user_id", userId);
+      Limiter.requireName("action", action);
+      Limiter.requireTier("tier", snapshot, tier);
+      rule = snapshot.ruleFor(action, tier);
+      if (rule.concurrency() == null) {
+        throw new InvalidRequestException("action", "rule '" + rule.name() + "' (of action '" + action
+            + "') has no concurrency limit: give it \"concurrency\": {\"maxInFlight\", \"leaseSeconds\"} in the limits");
+      }
+    } catch (InvalidRequestException e) {
+      return Future.failedFuture(e);
+    }
+    ConcurrencyPolicy concurrency = rule.concurrency();
+    if (snapshot.allowlist().contains(userId)) {
+      return Future.succeededFuture(new Lease(Decision.Outcome.ALLOW, Decision.ALLOWLIST_RULE, "", 0, 0, 0, concurrency.maxInFlight(), null,
+          false));
+    }
+    boolean shadow = shadowSetting || snapshot.shadow() || rule.shadow();
+    if (snapshot.denylist().contains(userId)) {
+      return Future.succeededFuture(enforceOrShadow(new Lease(Decision.Outcome.BAN, Decision.DENYLIST_RULE, "", 0, 0, 0,
+          concurrency.maxInFlight(), null, false), shadow));
+    }
+    String leaseId = leaseId(userId, rule.name());
+    String[] keys = {RedisKeys.leases(userId, rule.name()), RedisKeys.ban(userId, ""), RedisKeys.ban(userId, rule.name())};
+    Promise<Lease> answer = Promise.promise();
+    long now = System.nanoTime();
+    store.lease(keys, new Object[] {"acquire", (long) concurrency.maxInFlight(), concurrency.leaseMs(), leaseId}, now, callerDeadlineNanos,
+        new Answer<>(answer) {
+          @Override
+          public void onReply(Object reply) {
+            metrics.redisCall(now);
+            Object[] fields = (Object[]) reply;
+            int code = ((Long) fields[0]).intValue();
+            long count = (Long) fields[1];
+            long ms = (Long) fields[2];
+            Lease lease = switch (code) {
+              case 1 -> new Lease(Decision.Outcome.ALLOW, rule.name(), leaseId, ms, 0, count, concurrency.maxInFlight(), null, false);
+              case 0 -> new Lease(Decision.Outcome.DENY, rule.name(), "", 0, ms, count, concurrency.maxInFlight(), null, false);
+              case 2 -> new Lease(Decision.Outcome.BAN, rule.name(), "", 0, ms, 0, concurrency.maxInFlight(), null, false);
+              default -> throw new IllegalStateException("unknown lease code " + code);
+            };
+            answer.tryComplete(enforceOrShadow(lease, code == 2 ? shadowSetting || snapshot.shadow() : shadow));
+          }
+
+          @Override
+          public void onLateReply(Object reply) {
+            // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
+            if (reply instanceof Object[] fields && fields.length > 0 && Long.valueOf(1).equals(fields[0])) {
+              store.lease(new String[] {keys[0]}, new Object[] {"release", leaseId}, System.nanoTime(), Long.MAX_VALUE, new Answer<>(
+                  Promise.<Void>promise()) {
+                @Override
+                public void onReply(Object released) {
+                }
+
+                @Override
+                public void onUnavailable(Unavailable why, long retryAfterMs) {
+                }
+              });
+            }
+          }
+
+          @Override
+          public void onUnavailable(Unavailable why, long retryAfterMs) {
+            if (why != Unavailable.BREAKER_OPEN) {
+              metrics.redisError(why.label());
+            }
+            FailureMode mode = rule.failureMode() != null ? rule.failureMode() : defaultFailureMode;
+            metrics.degraded(why.label(), mode.wireName());
+            // No lease can be held without Redis: open and local let the work through unheld, closed refuses it.
+            answer.tryComplete(mode == FailureMode.CLOSED
+                ? new Lease(Decision.Outcome.DENY, rule.name(), "", 0, retryAfterMs, 0, concurrency.maxInFlight(), why.label(), false)
+                : new Lease(Decision.Outcome.ALLOW, rule.name(), "", 0, 0, 0, concurrency.maxInFlight(), why.label(), false));
+          }
+        });
+    return answer.future();
+  }
+
+  /** Ends the lease: its slot is free at once. */
+  public Future<Released> release(String leaseId, long callerDeadlineNanos) {
+    String[] owner = owner(leaseId);
+    if (owner == null) {
+      return Future.failedFuture(new InvalidRequestException("lease_id", "lease_id is not a lease Sluice granted, was '"
+          + io.sluice.limits.LimitsParser.printable(leaseId.length() > 80 ? leaseId.substring(0, 80) + "..." : leaseId) + "'"));
+    }
+    Promise<Released> answer = Promise.promise();
+    long now = System.nanoTime();
+    store.lease(new String[] {RedisKeys.leases(owner[0], owner[1])}, new Object[] {"release", leaseId}, now, callerDeadlineNanos,
+        new Answer<>(answer) {
+          @Override
+          public void onReply(Object reply) {
+            metrics.redisCall(now);
+            answer.tryComplete(new Released((Long) reply == 1, false));
+          }
+
+          @Override
+          public void onUnavailable(Unavailable why, long retryAfterMs) {
+            if (why != Unavailable.BREAKER_OPEN) {
+              metrics.redisError(why.label());
+            }
+            answer.tryComplete(new Released(false, true));
+          }
+        });
+    return answer.future();
+  }
+
+  private static Lease enforceOrShadow(Lease lease, boolean shadow) {
+    if (!shadow || lease.outcome() == Decision.Outcome.ALLOW) {
+      return lease;
+    }
+    return new Lease(Decision.Outcome.ALLOW, lease.rule(), "", 0, lease.retryAfterMs(), lease.inFlight(), lease.maxInFlight(),
+        lease.degradedReason(), true);
+  }
+
+  /** A lease names its owner, so that Release needs nothing else: {@code l1.<user>.<rule>.<random>}, names in base64url. */
+  static String leaseId(String userId, String rule) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return LEASE_PREFIX + ENCODER.encodeToString(userId.getBytes(StandardCharsets.UTF_8)) + '.'
+        + ENCODER.encodeToString(rule.getBytes(StandardCharsets.UTF_8)) + '.'
+        + Long.toHexString(random.nextLong()) + Long.toHexString(random.nextLong());
+  }
+
+  /** The user and rule a lease id names; null when it is not one. */
+  static String[] owner(String leaseId) {
+    if (!leaseId.startsWith(LEASE_PREFIX)) {
+      return null;
+    }
+    String[] parts = leaseId.substring(LEASE_PREFIX.length()).split("\\.", -1);
+    if (parts.length != 3 || parts[2].isEmpty()) {
+      return null;
+    }
+    try {
+      String user = new String(DECODER.decode(parts[0]), StandardCharsets.UTF_8);
+      String rule = new String(DECODER.decode(parts[1]), StandardCharsets.UTF_8);
+      return io.sluice.limits.Names.problem(user) == null && io.sluice.limits.Names.problem(rule) == null ? new String[] {user, rule} : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /** The ends every lease call shares: shed, late, faulted. */
+  private abstract class Answer<T> implements ScriptCallback {
+    private final Promise<T> answer;
+
+    Answer(Promise<T> answer) {
+      this.answer = answer;
+    }
+
+    @Override
+    public void onDeadline() {
+      metrics.shed("deadline");
+      answer.tryFail(CheckFailure.deadline());
+    }
+
+    @Override
+    public void onOverload() {
+      metrics.shed("overload");
+      answer.tryFail(CheckFailure.backlog());
+    }
+
+    @Override
+    public void onFault(RedisFault fault, String incidentId) {
+      answer.tryFail(CheckFailure.fault(incidentId));
+    }
+
+    @Override
+    public void onLateReply(Object reply) {
+      // Only a grant outlives its answer (acquire's own gives it back); a late release changed nothing more.
+    }
+  }
+}

@@ -1,0 +1,186 @@
+package io.sluice.limiter;
+
+import io.sluice.grpc.SluiceClient.CallFailedException;
+import io.sluice.grpc.v1.AcquireRequest;
+import io.sluice.grpc.v1.AcquireResponse;
+import io.sluice.grpc.v1.Decision;
+import io.sluice.redis.RedisKeys;
+import io.sluice.support.Await;
+import io.sluice.support.Cli;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.redis.client.Command;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * Concurrency limits ("concurrency" of a rule): leases acquired and released, exact across
+ * instances, a lease not released ending at its expiry; bans, shadow mode and failure modes as for checks.
+ */
+@ExtendWith(RedisExtension.class)
+class ConcurrencyTest {
+
+  static final String LIMITS = """
+      { "rules": {
+          "default": { "capacity": 100, "refillPerSecond": 1 },
+          "jobs": { "capacity": 100, "refillPerSecond": 100, "concurrency": { "maxInFlight": 3, "leaseSeconds": 60 } },
+          "brief": { "capacity": 100, "refillPerSecond": 100, "concurrency": { "maxInFlight": 1, "leaseSeconds": 1 } },
+          "trial": { "capacity": 100, "refillPerSecond": 100, "shadow": true, "concurrency": { "maxInFlight": 1, "leaseSeconds": 60 } } },
+        "tiers": { "gold": { "jobs": { "concurrency": { "maxInFlight": 5, "leaseSeconds": 60 } } } } }
+      """;
+
+  private static AcquireRequest acquire(String user, String action) {
+    return AcquireRequest.newBuilder().setUserId(user).setAction(action).build();
+  }
+
+  @Test
+  void twoHundredCallersOverTwoInstancesNeverHoldMoreThanMaxInFlight(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String user = "crowd-" + UUID.randomUUID();
+      List<Future<AcquireResponse>> calls = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        calls.add((i % 2 == 0 ? a : b).client().acquire(acquire(user, "jobs")));
+      }
+      List<AcquireResponse> granted = new ArrayList<>();
+      for (Future<AcquireResponse> call : calls) {
+        AcquireResponse answer = call.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(answer.getDegraded()).isFalse();
+        if (answer.getDecision() == Decision.ALLOW) {
+          granted.add(answer);
+          assertThat(answer.getLeaseId()).isNotEmpty();
+          assertEquals(60_000, answer.getLeaseMs());
+        } else {
+          assertEquals(Decision.DENY, answer.getDecision());
+          assertEquals("concurrency", answer.getLimitedBy());
+          assertThat(answer.getRetryAfterMs()).isBetween(1L, 60_000L);
+          assertEquals(3, answer.getInFlight());
+        }
+      }
+      assertEquals(3, granted.size(), "three slots, over both instances");
+      assertEquals(3, redis.command(Command.ZCARD, RedisKeys.leases(user, "jobs")).toInteger());
+
+      assertThat(b.await(b.client().release(granted.get(0).getLeaseId())).getReleased()).isTrue();
+      assertThat(a.await(a.client().release(granted.get(0).getLeaseId())).getReleased()).as("released once only").isFalse();
+      AcquireResponse again = a.await(a.client().acquire(acquire(user, "jobs")));
+      assertEquals(Decision.ALLOW, again.getDecision(), "a released slot is free at once");
+      assertEquals(3, again.getInFlight());
+
+      // Acquire and release as backends do, 200 at once: every answer counts at most three held.
+      String churn = "churn-" + UUID.randomUUID();
+      List<Future<Integer>> works = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        SluiceFixture instance = i % 2 == 0 ? a : b;
+        works.add(instance.client().acquire(acquire(churn, "jobs")).compose(lease -> lease.getDecision() != Decision.ALLOW
+            ? Future.succeededFuture(0)
+            : instance.client().release(lease.getLeaseId()).map(released -> {
+              assertThat(lease.getInFlight()).isBetween(1, 3);
+              return released.getReleased() ? 1 : 0;
+            })));
+      }
+      int releasedTotal = 0;
+      for (Future<Integer> work : works) {
+        releasedTotal += work.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
+      assertThat(releasedTotal).as("some got a slot and gave it back").isGreaterThanOrEqualTo(3);
+      assertEquals(0, redis.command(Command.EXISTS, RedisKeys.leases(churn, "jobs")).toInteger(), "every slot given back");
+
+      String gold = "gold-" + UUID.randomUUID();
+      int goldGranted = 0;
+      for (int i = 0; i < 7; i++) {
+        goldGranted += a.await(a.client().acquire(acquire(gold, "jobs").toBuilder().setTier("gold").build())).getDecision() == Decision.ALLOW
+            ? 1 : 0;
+      }
+      assertEquals(5, goldGranted, "a plan may change the limit");
+    }
+  }
+
+  @Test
+  void aLeaseNotReleasedEndsAtItsExpiry(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String crashed = "crashed-" + UUID.randomUUID();
+      assertEquals(Decision.ALLOW, a.await(a.client().acquire(acquire(crashed, "brief"))).getDecision());
+      AcquireResponse held = a.await(a.client().acquire(acquire(crashed, "brief")));
+      assertEquals(Decision.DENY, held.getDecision());
+      assertThat(held.getRetryAfterMs()).isBetween(1L, 1000L);
+      Await.until("the lease ends", Duration.ofSeconds(10),
+          () -> a.await(a.client().acquire(acquire(crashed, "brief"))).getDecision() == Decision.ALLOW);
+    }
+  }
+
+  @Test
+  void bansShadowModeAndBadInputAsForChecks(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String banned = "banned-" + UUID.randomUUID();
+      a.await(a.client().ban(banned, "", 60, "test"));
+      AcquireResponse ban = a.await(a.client().acquire(acquire(banned, "jobs")));
+      assertEquals(Decision.BAN, ban.getDecision());
+      assertThat(ban.getRetryAfterMs()).isBetween(1L, 60_000L);
+
+      String trial = "trial-" + UUID.randomUUID();
+      assertEquals(Decision.ALLOW, a.await(a.client().acquire(acquire(trial, "trial"))).getDecision());
+      AcquireResponse shadowed = a.await(a.client().acquire(acquire(trial, "trial")));
+      assertEquals(Decision.ALLOW, shadowed.getDecision(), "a rule in shadow never refuses");
+      assertThat(shadowed.getShadow()).isTrue();
+      assertThat(shadowed.getLeaseId()).as("and holds no slot for what it let through").isEmpty();
+      assertEquals(1, redis.command(Command.ZCARD, RedisKeys.leases(trial, "trial")).toInteger());
+
+      CallFailedException noLimit = assertThrows(CallFailedException.class, () -> a.await(a.client().acquire(acquire("u", "search"))));
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, noLimit.status());
+      assertThat(noLimit.getMessage()).contains("rule 'default' (of action 'search') has no concurrency limit");
+      CallFailedException badLease = assertThrows(CallFailedException.class, () -> a.await(a.client().release("my-lease")));
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, badLease.status());
+      assertThat(badLease.getMessage()).contains("lease_id is not a lease Sluice granted");
+      CallFailedException badTier = assertThrows(CallFailedException.class, () -> a.await(a.client().acquire(acquire("u", "jobs")
+          .toBuilder().setTier("platinum").build())));
+      assertThat(badTier.getMessage()).contains("tier 'platinum' is not a tier of the limits in force");
+      assertThat(redis.keys()).noneMatch(key -> key.startsWith("leases:{u}"));
+    }
+  }
+
+  @Test
+  void withoutRedisTheFailureModeAnswersAndHoldsNothing() throws Exception {
+    try (SluiceFixture open = SluiceFixture.cutOff(LIMITS, new JsonObject().put("failureMode", "local"))) {
+      AcquireResponse unheld = open.await(open.client().acquire(acquire("u", "jobs")));
+      assertEquals(Decision.ALLOW, unheld.getDecision());
+      assertThat(unheld.getDegraded()).isTrue();
+      assertThat(unheld.getLeaseId()).isEmpty();
+      assertThat(open.await(open.client().release(Leases.leaseId("u", "jobs"))).getDegraded()).isTrue();
+    }
+    try (SluiceFixture closed = SluiceFixture.cutOff(LIMITS, new JsonObject().put("failureMode", "closed"))) {
+      AcquireResponse refused = closed.await(closed.client().acquire(acquire("u", "jobs")));
+      assertEquals(Decision.DENY, refused.getDecision());
+      assertThat(refused.getDegraded()).isTrue();
+    }
+  }
+
+  @Test
+  void theCliAcquiresAndReleases(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String target = "127.0.0.1:" + a.port();
+      String user = "cli-" + UUID.randomUUID();
+      Cli.Run granted = Cli.run("acquire", "--target", target, "--user", user, "--action", "brief");
+      assertEquals(0, granted.exitCode(), granted.err());
+      assertThat(granted.out()).startsWith("ALLOW rule=brief lease_id=l1.").contains("lease_ms=1000 in_flight=1/1");
+      String leaseId = granted.out().replaceAll("(?s).*lease_id=(\\S+).*", "$1");
+      assertThat(Cli.run("acquire", "--target", target, "--user", user, "--action", "brief").out())
+          .startsWith("DENY rule=brief in_flight=1/1 limited_by=concurrency retry_after_ms=");
+      assertThat(Cli.run("release", "--target", target, "--lease-id", leaseId).out()).contains("released");
+      assertThat(Cli.run("release", "--target", target, "--lease-id", leaseId).out()).contains("not held");
+    }
+  }
+}
