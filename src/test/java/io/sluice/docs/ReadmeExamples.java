@@ -19,7 +19,7 @@ final class ReadmeExamples {
 
   /**
    * What changes from one run to the next however right the product is: durations (how long until a
-   * token or a ban ends), instants, digests, run ids. Each becomes a placeholder, in the document and
+   * token or a ban ends), instants, digests, run ids, lease ids. Each becomes a placeholder, in the document and
    * in the output alike, so that everything else is compared exactly.
    */
   private static final List<Replacement> VOLATILE = List.of(
@@ -29,7 +29,8 @@ final class ReadmeExamples {
       new Replacement(Pattern.compile("\\breset=\\d+s"), "reset=Ns"),
       new Replacement(Pattern.compile("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z"), "INSTANT"),
       new Replacement(Pattern.compile("\"digest\"\\s*:\\s*\"[0-9a-f]+\""), "\"digest\":\"D\""),
-      new Replacement(Pattern.compile("sim-[0-9a-f]{8}"), "sim-ID"));
+      new Replacement(Pattern.compile("sim-[0-9a-f]{8}"), "sim-ID"),
+      new Replacement(Pattern.compile("\\blease_id=l1\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*\\.[0-9a-f]+"), "lease_id=LEASE"));
   private static final Replacement NUMBERS = new Replacement(Pattern.compile("\\d+(\\.\\d+)?"), "N");
   private static final Replacement SPACES = new Replacement(Pattern.compile("\\s+"), " ");
 
