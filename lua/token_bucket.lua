@@ -12,6 +12,8 @@
 -- KEYS[5]  shadow_ban_history:{<user>}[:<action>]
 -- KEYS[6]  shadow_ban:{<user>}
 -- KEYS[7]  shadow_ban:{<user>}:<action>
+-- A rule with a calendar quota has one key more, after the others (4, 6 or 8 keys):
+-- KEYS[n]  quota:{<user>}:<action>           the quota hash {start, used}: tokens used in the period that began at start (ms)
 --
 -- ARGV[1]  capacity          whole tokens, >= 1
 -- ARGV[2]  refillPerSecond   tokens added per second, > 0 (fractions allowed)
@@ -26,12 +28,19 @@
 -- ARGV[9]  historyMs         how long after a ban ends its level is remembered
 -- ARGV[10] scope             "action" or "user"
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
+-- With a quota, after those (q = 3, or 13 with an abuse policy):
+-- ARGV[q+1]    limit             tokens per period, >= capacity
+-- ARGV[q+2..5] the first instants (ms) of four periods in a row, as the instance's calendar computed
+--              them: the one before its own now, its own, and two after; Redis's clock picks among them
+-- ARGV[q+6]    clock offset (ms) added to Redis's clock for the quota: 0, except in tests, which drive
+--              the calendar without waiting for it
+-- ARGV[q+7]    '1' when a refusal for the quota counts toward a ban, else '0'
 --
 -- A batch decides the checks of several buckets (of several users, on a single Redis) in one call:
 -- ARGV[1]  'batch'
--- ARGV[2]  each segment's key count, one digit per segment (3, 5 or 7), e.g. '353'
+-- ARGV[2]  each segment's key count, one digit per segment (3, 5 or 7; 4, 6 or 8 with a quota), e.g. '353'
 -- then each segment's keys in KEYS, one segment after the other, and its arguments (3 without an
--- abuse policy, 13 with one) in ARGV from ARGV[3] on, laid out as above. A segment is one bucket's
+-- abuse policy, 13 with one, 7 more with a quota) in ARGV from ARGV[3] on, laid out as above. A segment is one bucket's
 -- checks, as a call of one bucket would be; segments are decided in order and each writes what it
 -- changed before the next starts, so a ban one makes is met by the next, exactly as by a later call.
 --
@@ -50,6 +59,12 @@
 --
 -- A cost above the capacity of the rule that decides (possible only in a choice, where the caller
 -- could not know the plan) is answered code 4 (too large), counted toward nothing.
+--
+-- A rule with a quota takes from the bucket and the quota both, or from neither: a check is allowed
+-- when both hold its cost. Each reply of such a segment has sixteen fields (the ban and choice
+-- fields padded): then the limit that refused ('rate', 'quota', or '' when none did), the quota's
+-- tokens left in the period, and ms until the period ends. A refusal of the quota waits until the
+-- period ends, and counts toward a ban only when ARGV[q+7] says so.
 --
 -- Reply (one per check when ARGV[3] holds several costs or for a batch: an array of them, in order):
 --   { code, remaining, retry_after_ms, reset_after_ms, violations, ban_level, ban_scope, ban_reason, created },
@@ -108,7 +123,7 @@ local reply
 -- choice's {capacity, refill}, as HMGET read them) replaces the rule's numbers.
 local function decide_segment(k, a, nkeys, tier, override)
   local abuse = nkeys >= 5
-  local shadow = nkeys == 7
+  local shadow = nkeys >= 7
   local capacity = tonumber(ARGV[a + 1])
   local rate = tonumber(ARGV[a + 2])
   if override then
@@ -154,6 +169,26 @@ local function decide_segment(k, a, nkeys, tier, override)
     end
   end
 
+  -- The quota's period is the one of the four given that holds Redis's now (plus a test's offset).
+  local quota = nil
+  if nkeys % 2 == 0 then
+    local q = a + (abuse and 13 or 3)
+    local offset = tonumber(ARGV[q + 6])
+    local now_q = now_ms + offset
+    local i = 2
+    if now_q >= tonumber(ARGV[q + 4]) then
+      i = 4
+    elseif now_q >= tonumber(ARGV[q + 3]) then
+      i = 3
+    end
+    quota = { key = KEYS[k + nkeys], limit = tonumber(ARGV[q + 1]), start = tonumber(ARGV[q + i]), ends = tonumber(ARGV[q + i + 1]),
+      now = now_q, offset = offset, abuse = ARGV[q + 7] == '1', used = 0, dirty = false }
+    local state = redis.call('HMGET', quota.key, 'start', 'used')
+    if state[1] and tonumber(state[1]) == quota.start then
+      quota.used = tonumber(state[2]) or 0
+    end
+  end
+
   -- ARGV[a + 3] holds one cost, or, for several checks of this bucket that arrived together (Limiter
   -- groups them), their costs separated by spaces: they are decided one after the other at this
   -- instant, exactly as if they had come one by one within the same microsecond.
@@ -171,17 +206,28 @@ local function decide_segment(k, a, nkeys, tier, override)
 
   for i = 1, count do
     local cost = single or costs[i]
+    local limited = ''
     if banned then
       reply = banned
-    elseif cost > capacity then
+    elseif cost > capacity or (quota and cost > quota.limit) then
       reply = { 4, math.floor(tokens + EPSILON), 0, 0, 0 }
     else
       local allowed = tokens + EPSILON >= cost
       local retry_after_ms = 0
-      if allowed then
+      if quota and quota.used + cost > quota.limit then
+        -- Nothing is taken from the bucket either; the quota's refusal holds until the period ends.
+        allowed = false
+        limited = 'quota'
+        retry_after_ms = math.max(1, quota.ends - quota.now)
+      elseif allowed then
         tokens = math.max(0, tokens - cost)
         dirty = true
+        if quota then
+          quota.used = quota.used + cost
+          quota.dirty = true
+        end
       else
+        limited = 'rate'
         retry_after_ms = math.ceil((cost - tokens) * 1000 / rate)
       end
       reset_after_ms = 0
@@ -199,6 +245,9 @@ local function decide_segment(k, a, nkeys, tier, override)
       elseif not abuse then
         -- Denied. A denial takes nothing from the bucket: its stored state already yields the same refill.
         reply = { 0, remaining, retry_after_ms, reset_after_ms, 0 }
+      elseif limited == 'quota' and not quota.abuse then
+        -- Using up a period's allowance is no abuse, unless the rule says it is.
+        reply = { 0, remaining, retry_after_ms, reset_after_ms, violations_in_window(KEYS[k + 4], tonumber(ARGV[a + 5])) }
       else
         local max_violations = tonumber(ARGV[a + 4])
         local window_ms = tonumber(ARGV[a + 5])
@@ -247,6 +296,15 @@ local function decide_segment(k, a, nkeys, tier, override)
       reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, tier,
         override and 1 or 0, override and override[3] or '', override and override[4] or '' }
     end
+    if quota then
+      if not tier then
+        reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, '', 0, '',
+          '' }
+      end
+      reply[14] = limited
+      reply[15] = quota.limit - quota.used
+      reply[16] = math.max(1, quota.ends - quota.now)
+    end
     if replies then
       replies[#replies + 1] = reply
     end
@@ -256,10 +314,15 @@ local function decide_segment(k, a, nkeys, tier, override)
     redis.call('HSET', KEYS[k + 1], 'tokens', tokens, 'ts', now_us)
     redis.call('PEXPIRE', KEYS[k + 1], math.max(1, reset_after_ms))
   end
+  if quota and quota.dirty then
+    -- Gone when the period ends, on Redis's own clock (a test's offset taken back out).
+    redis.call('HSET', quota.key, 'start', quota.start, 'used', quota.used)
+    redis.call('PEXPIREAT', quota.key, quota.ends - quota.offset)
+  end
 end
 
 local function arg_count(nkeys)
-  return nkeys >= 5 and 13 or 3
+  return (nkeys >= 5 and 13 or 3) + (nkeys % 2 == 0 and 7 or 0)
 end
 
 if ARGV[1] ~= 'batch' then

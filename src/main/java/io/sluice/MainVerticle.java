@@ -15,6 +15,7 @@ import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.LocalBuckets;
+import io.sluice.limiter.QuotaClock;
 import io.sluice.limiter.SubjectOrder;
 import io.sluice.limiter.ThrottleFactors;
 import io.sluice.limits.CappedFiles;
@@ -90,11 +91,13 @@ public final class MainVerticle extends VerticleBase {
   private final SubjectOrder adminOrder;
   /** What the caches and local buckets read as now (Sluice#start). */
   private final LongSupplier decisionClock;
+  private final QuotaClock quotaClock;
   /** For this verticle's own small writes (unban confirmations). */
   private Redis redis;
 
-  public MainVerticle(Settings settings, Metrics metrics, Health health, LongSupplier decisionClock) {
+  public MainVerticle(Settings settings, Metrics metrics, Health health, LongSupplier decisionClock, QuotaClock quotaClock) {
     this.decisionClock = decisionClock;
+    this.quotaClock = quotaClock;
     this.settings = settings;
     this.metrics = metrics;
     this.health = health;
@@ -254,7 +257,7 @@ public final class MainVerticle extends VerticleBase {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
-        budgets.checksInFlight(), adminOrder, decisionClock);
+        budgets.checksInFlight(), adminOrder, decisionClock, quotaClock);
     return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
   }
 

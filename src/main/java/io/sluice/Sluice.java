@@ -1,5 +1,6 @@
 package io.sluice;
 
+import io.sluice.limiter.QuotaClock;
 import io.sluice.config.Settings;
 import io.sluice.limiter.BanCache;
 import io.sluice.limiter.ThrottleFactors;
@@ -48,8 +49,13 @@ public final class Sluice implements AutoCloseable {
    * without waiting. Deadlines and timeouts keep the JVM's clock.
    */
   public static Future<Sluice> start(Settings settings, LongSupplier decisionClock) {
+    return start(settings, decisionClock, QuotaClock.SYSTEM);
+  }
+
+  /** The same, its calendar quotas on {@code quotaClock}: a test's, offset so that a period ends without waiting. */
+  public static Future<Sluice> start(Settings settings, LongSupplier decisionClock, QuotaClock quotaClock) {
     Metrics metrics = new Metrics();
-    return start(settings, metrics, vertx(metrics), decisionClock);
+    return start(settings, metrics, vertx(metrics), decisionClock, quotaClock);
   }
 
   /**
@@ -72,12 +78,12 @@ public final class Sluice implements AutoCloseable {
 
   /** Starts an instance on {@code vertx}, made by {@link #vertx}; on failure it is closed. */
   public static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx) {
-    return start(settings, metrics, vertx, System::nanoTime);
+    return start(settings, metrics, vertx, System::nanoTime, QuotaClock.SYSTEM);
   }
 
-  private static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx, LongSupplier decisionClock) {
+  private static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx, LongSupplier decisionClock, QuotaClock quotaClock) {
     Health health = new Health(settings.failureMode());
-    MainVerticle main = new MainVerticle(settings, metrics, health, decisionClock);
+    MainVerticle main = new MainVerticle(settings, metrics, health, decisionClock, quotaClock);
     // Not bound to a context: after a failed start the event loops are gone, and the caller must still hear why.
     Promise<Sluice> started = Promise.promise();
     vertx.deployVerticle(main).onComplete(deployed -> {

@@ -53,6 +53,12 @@ public final class CheckCommand implements Callable<Integer> {
         .append(" remaining=").append(response.getRemaining())
         .append(" retry_after_ms=").append(response.getRetryAfterMs())
         .append(" reset_after_ms=").append(response.getResetAfterMs());
+    if (response.getQuotaLimit() > 0) {
+      // Which of the two refused says itself only where there are two.
+      line.append(" quota=").append(response.getQuotaRemaining()).append('/').append(response.getQuotaLimit())
+          .append(" quota_reset_after_ms=").append(response.getQuotaResetAfterMs())
+          .append(response.getLimitedBy().isEmpty() ? "" : " limited_by=" + response.getLimitedBy());
+    }
     if (response.getMaxViolations() > 0) {
       line.append(" violations=").append(response.getViolations()).append('/').append(response.getMaxViolations());
     }

@@ -33,6 +33,7 @@ import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
 import io.sluice.limiter.Limiter;
+import io.sluice.limiter.QuotaClock;
 import io.sluice.limiter.LocalBuckets;
 import io.sluice.limiter.SubjectOrder;
 import io.sluice.limiter.ThrottleFactors;
@@ -73,7 +74,7 @@ public final class GrpcVerticle extends VerticleBase {
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules,
                        ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight, SubjectOrder adminOrder,
-                       LongSupplier decisionClock) {
+                       LongSupplier decisionClock, QuotaClock quotaClock) {
   }
 
   /**
@@ -134,7 +135,8 @@ public final class GrpcVerticle extends VerticleBase {
     guards = new ConnectionGuards(vertx, settings.connections(), shared.openConnections(), shared.answersWaitingPerLoop(),
         SHED_PAUSE_MS, shared.metrics());
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
-        shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults(), shared.decisionClock());
+        shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults(), shared.decisionClock(),
+        shared.quotaClock());
     Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight(), guards::light);
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
     BanAdmin bans = new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits(),

@@ -149,7 +149,13 @@ public final class RateLimiterEndpoint {
 
   /** The answer to a check on {@code tier} (empty for none), which it names; else the tier stored for the user that decided. */
   static CheckResponse toResponse(Decision decision, String tier) {
-    return CheckResponse.newBuilder()
+    CheckResponse.Builder response = CheckResponse.newBuilder();
+    if (decision.quota() != null) {
+      response.setQuotaLimit(decision.quota().limit()).setQuotaRemaining(decision.quota().remaining())
+          .setQuotaResetAfterMs(decision.quota().resetAfterMs());
+    }
+    return response
+        .setLimitedBy(decision.limitedBy())
         .setTier(tier.isEmpty() ? decision.tier() : tier)
         .setOverridden(decision.overridden())
         .setDecision(toWire(decision.outcome()))

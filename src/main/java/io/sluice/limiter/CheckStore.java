@@ -54,6 +54,7 @@ final class CheckStore {
   private final Metrics metrics;
   private final RedisFaults faults;
   private final long redisTimeoutNanos;
+  private final QuotaPeriods quotas;
   /**
    * One Redis holds every key: the checks of different users in a turn may share a script call (a
    * Cluster refuses a call whose keys are in different slots, even on the same node).
@@ -70,7 +71,9 @@ final class CheckStore {
   private final Runnable sendCallsOfTurn = this::sendCallsOfTurn;
   private boolean turnEndScheduled;
 
-  CheckStore(RedisPipelines redis, CheckScripts scripts, Metrics metrics, RedisFaults faults, long redisTimeoutNanos, boolean mixUsers) {
+  CheckStore(RedisPipelines redis, CheckScripts scripts, Metrics metrics, RedisFaults faults, long redisTimeoutNanos, boolean mixUsers,
+             QuotaClock quotaClock) {
+    this.quotas = new QuotaPeriods(quotaClock);
     this.redis = redis;
     this.scripts = scripts;
     this.metrics = metrics;
@@ -89,9 +92,17 @@ final class CheckStore {
    * Completes however Redis answers: when it cannot be asked in time the tokens stay taken, and the
    * bucket refills as usual.
    */
-  Future<Void> giveBack(String identity, String rule, long capacity, long tokens, long callerDeadlineNanos) {
+  Future<Void> giveBack(String identity, Rule rule, long capacity, long tokens, long callerDeadlineNanos) {
     Promise<Void> done = Promise.promise();
-    redis.eval(scripts.giveBack(), new String[] {RedisKeys.bucket(identity, rule)}, new Object[] {capacity, tokens},
+    String[] keys = {RedisKeys.bucket(identity, rule.name())};
+    Object[] args = {capacity, tokens};
+    if (rule.quota() != null) {
+      keys = new String[] {keys[0], RedisKeys.quota(identity, rule.name())};
+      Object[] periods = quotas.giveBackArgs(rule.quota());
+      args = java.util.Arrays.copyOf(args, 2 + periods.length);
+      System.arraycopy(periods, 0, args, 2, periods.length);
+    }
+    redis.eval(scripts.giveBack(), keys, args,
         System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
           @Override
           public void onReply(Object reply) {
@@ -165,7 +176,8 @@ final class CheckStore {
     long sendByNanos = now + redisTimeoutNanos;
     if (callerDeadlineNanos < sendByNanos) {
       if (choice == null) {
-        redis.eval(scripts.check(), keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens()), sendByNanos, callerDeadlineNanos,
+        redis.eval(scripts.check(), keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens(), quotas), sendByNanos,
+            callerDeadlineNanos,
             pending);
         return;
       }
@@ -213,9 +225,10 @@ final class CheckStore {
 
   private static String[] keysOf(String identity, Rule rule, boolean shadowRule) {
     AbusePolicy abuse = rule.abuse();
+    boolean quota = rule.quota() != null;
     return abuse == null
-        ? RedisKeys.forCheck(identity, rule.name(), false, false, false)
-        : RedisKeys.forCheck(identity, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, shadowRule);
+        ? RedisKeys.forCheck(identity, rule.name(), false, false, false, quota)
+        : RedisKeys.forCheck(identity, rule.name(), true, abuse.scope() == AbusePolicy.Scope.USER, shadowRule, quota);
   }
 
   /** At the end of the turn: each open call goes to Redis; the next turn starts afresh. */
@@ -266,8 +279,8 @@ final class CheckStore {
         }
         cost = costs.toString();
       }
-      return choiceLayout == null ? TokenBucketScript.args(head.rule(), head.identity(), cost)
-          : TokenBucketScript.choiceArgs(head.choice(), head.identity(), cost);
+      return choiceLayout == null ? TokenBucketScript.args(head.rule(), head.identity(), cost, quotas)
+          : TokenBucketScript.choiceArgs(head.choice(), head.identity(), cost, quotas);
     }
   }
 

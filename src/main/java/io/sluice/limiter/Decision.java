@@ -23,6 +23,7 @@ import io.sluice.telemetry.Metrics;
  * @param shadowDecision what enforcing would have answered, when shadow mode let a blocked request through; else null
  * @param tier           the plan that decided: the request's, else the one stored for the user; empty for none
  * @param overridden     the user's override of the rule's numbers decided ({@code limit} and {@code refillPerSecond} are its)
+ * @param quota          the rule's calendar quota as Redis counted it; null without one (or when Redis did not decide)
  */
 public record Decision(
     Outcome outcome,
@@ -40,9 +41,28 @@ public record Decision(
     String banReason,
     Outcome shadowDecision,
     String tier,
-    boolean overridden) {
+    boolean overridden,
+    Quota quota) {
 
   public enum Outcome { ALLOW, DENY, BAN }
+
+  /**
+   * A calendar quota, as the check left it.
+   *
+   * @param remaining    tokens left in the period
+   * @param resetAfterMs until the period ends
+   * @param refused      the quota refused the check (the bucket may have held it)
+   */
+  public record Quota(long limit, long remaining, long resetAfterMs, boolean refused) {
+  }
+
+  /** A decision without a quota. */
+  public Decision(Outcome outcome, String rule, long limit, double refillPerSecond, long remaining, long retryAfterMs, long resetAfterMs,
+                  String degradedReason, int violations, int maxViolations, int banLevel, String banScope, String banReason,
+                  Outcome shadowDecision, String tier, boolean overridden) {
+    this(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations, maxViolations,
+        banLevel, banScope, banReason, shadowDecision, tier, overridden, null);
+  }
 
   /** A decision of no plan (or of the request's, which its answer names). */
   public Decision(Outcome outcome, String rule, long limit, double refillPerSecond, long remaining, long retryAfterMs, long resetAfterMs,
@@ -94,7 +114,18 @@ public record Decision(
   /** This decision as shadow mode answers it: ALLOW, saying what it would have been. */
   public Decision shadowed() {
     return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations,
-        maxViolations, banLevel, banScope, banReason, outcome, tier, overridden);
+        maxViolations, banLevel, banScope, banReason, outcome, tier, overridden, quota);
+  }
+
+  /**
+   * The limit that refused (or would have, in shadow mode): {@code quota} or {@code rate}; empty for
+   * an ALLOW, a ban, and a failure mode's answer (its {@code degradedReason} says why).
+   */
+  public String limitedBy() {
+    if (degraded() || (outcome != Outcome.DENY && shadowDecision != Outcome.DENY)) {
+      return "";
+    }
+    return quota != null && quota.refused() ? "quota" : "rate";
   }
 
   /** The {@code outcome} label this decision counts under in {@code sluice_decisions_total}. */

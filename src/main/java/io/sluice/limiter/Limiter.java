@@ -60,7 +60,8 @@ public final class Limiter {
   private final LongSupplier clock;
   public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
-                 ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults, LongSupplier clock) {
+                 ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults, LongSupplier clock,
+                 QuotaClock quotaClock) {
     this.limits = limits;
     this.banCache = banCache;
     this.denyCache = denyCache;
@@ -73,7 +74,7 @@ public final class Limiter {
     this.fleet = fleet;
     this.faults = faults;
     this.clock = clock;
-    this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster());
+    this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster(), quotaClock);
     this.leases = new Leases(store, limits, defaultFailureMode, shadowSetting, metrics, faults);
   }
 
@@ -210,7 +211,9 @@ public final class Limiter {
     // A refusal of this bucket cached meanwhile (the batch's own later check of it, say) was made
     // without these tokens; forgotten once Redis has them back, so the next check asks Redis.
     // Replies come in order, so a refusal sent before on this connection is cached by then.
-    return store.giveBack(check.userId(), check.nominal().name(), allowed.limit(), check.tokens(), callerDeadlineNanos)
+    // The rule that decided: a stored plan's may have a quota the rule has not (the same key, by the rule's name).
+    Rule decided = check.choice() != null && check.choice().readsStoredPlan() ? check.choice().ruleOf(allowed.tier()) : check.nominal();
+    return store.giveBack(check.userId(), decided, allowed.limit(), check.tokens(), callerDeadlineNanos)
         .onComplete(givenBack -> denyCache.forget(check.userId(), check.nominal().name()));
   }
 
@@ -229,6 +232,11 @@ public final class Limiter {
       throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be from 0 to the capacity of rule '"
           + nominal.name() + "' (" + capacity + (choice == null ? "" : choice.readsOverride() ? ", of an override" : ", of its largest plan")
           + "), was " + Long.toUnsignedString(cost));
+    }
+    // A cost no period's quota can hold would wait forever; under a stored plan the script says so (too large).
+    if (choice == null && nominal.quota() != null && tokens > nominal.quota().limit()) {
+      throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be at most the quota of rule '" + nominal.name()
+          + "' (" + nominal.quota().limit() + " per " + nominal.quota().period().wireName() + "), was " + tokens);
     }
     return new Valid(userId, action, tokens, nominal, choice, snapshot);
   }
@@ -438,8 +446,9 @@ public final class Limiter {
     // A real ban is enforced even by a shadowed rule; everything else that rule decided itself.
     boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : shadowRule;
     rememberBan(pending, reply);
-    // An override's refusal is not cached: it ends with the override, which tells no instance.
-    if (reply.code() == TokenBucketScript.Reply.DENY && !reply.overridden()) {
+    // An override's refusal is not cached: it ends with the override, which tells no instance. Nor
+    // a quota's rule's, whose answer says what is left of the period: only Redis knows.
+    if (reply.code() == TokenBucketScript.Reply.DENY && !reply.overridden() && !reply.counted()) {
       if (pending.choice == null) {
         denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
       } else if (!pending.choice.readsStoredPlan()) {
@@ -452,7 +461,8 @@ public final class Limiter {
     }
     Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
         reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
-        reply.banReason(), null, plan, reply.overridden());
+        reply.banReason(), null, plan, reply.overridden(), reply.counted() && rule.quota() != null
+        ? new Decision.Quota(rule.quota().limit(), reply.quotaRemaining(), reply.quotaResetAfterMs(), reply.quotaRefused()) : null);
     return enforceOrShadow(decision, shadow, pending.userId, pending.action);
   }
 
@@ -546,7 +556,13 @@ public final class Limiter {
       TokenBucketScript.Reply decoded = TokenBucketScript.Reply.decode(reply);
       if (decoded.code() == TokenBucketScript.Reply.TOO_LARGE) {
         boolean stored = choice != null && choice.readsStoredPlan() && decoded.storedTier() != null;
-        long capacity = decoded.overridden() ? decoded.overrideCapacity() : stored ? choice.ruleOf(decoded.storedTier()).capacity() : rule.capacity();
+        Rule decided = stored ? choice.ruleOf(decoded.storedTier()) : rule;
+        if (decided.quota() != null && tokens > decided.quota().limit()) {
+          throw new InvalidRequestException("cost", "cost must be at most the quota of rule '" + rule.name() + "'"
+              + (stored ? " on the user's stored tier '" + choice.planOf(decoded.storedTier()) + "'" : "") + " ("
+              + decided.quota().limit() + " per " + decided.quota().period().wireName() + "), was " + tokens);
+        }
+        long capacity = decoded.overridden() ? decoded.overrideCapacity() : decided.capacity();
         throw new InvalidRequestException("cost", "cost must be from 0 to the capacity of rule '" + rule.name() + "'"
             + (decoded.overridden() ? " of the user's override" : stored ? " on the user's stored tier '" + choice.planOf(decoded.storedTier()) + "'" : "")
             + " (" + capacity + "), was " + tokens);

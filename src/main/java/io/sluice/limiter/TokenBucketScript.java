@@ -21,16 +21,21 @@ final class TokenBucketScript {
 
   /**
    * ARGV for one bucket: {@code cost} is one check's tokens, or the costs of several of the bucket's
-   * checks separated by spaces.
+   * checks separated by spaces; a rule with a quota adds its own after them.
    */
-  static Object[] args(Rule rule, String identity, Object cost) {
+  static Object[] args(Rule rule, String identity, Object cost, QuotaPeriods quotas) {
     AbusePolicy abuse = rule.abuse();
-    if (abuse == null) {
-      return new Object[] {rule.capacity(), rule.refillPerSecond(), cost};
-    }
-    return new Object[] {rule.capacity(), rule.refillPerSecond(), cost,
+    Object[] args = abuse == null ? new Object[] {rule.capacity(), rule.refillPerSecond(), cost}
+        : new Object[] {rule.capacity(), rule.refillPerSecond(), cost,
         (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
         abuse.historyMs(), abuse.scope().wireName(), rule.name(), RedisKeys.readable(identity), rule.name()};
+    if (rule.quota() == null) {
+      return args;
+    }
+    Object[] quota = quotas.args(rule.quota());
+    Object[] both = java.util.Arrays.copyOf(args, args.length + quota.length);
+    System.arraycopy(quota, 0, both, args.length, quota.length);
+    return both;
   }
 
   /**
@@ -67,12 +72,12 @@ final class TokenBucketScript {
     return all;
   }
 
-  static Object[] choiceArgs(TierChoice choice, String identity, Object cost) {
+  static Object[] choiceArgs(TierChoice choice, String identity, Object cost, QuotaPeriods quotas) {
     List<Object> args = new ArrayList<>(choice.tiers().size() + (choice.rules().size() + 1) * 13);
     args.addAll(choice.tiers());
-    Collections.addAll(args, args(choice.base(), identity, cost));
+    Collections.addAll(args, args(choice.base(), identity, cost, quotas));
     for (Rule rule : choice.rules()) {
-      Collections.addAll(args, args(rule, identity, cost));
+      Collections.addAll(args, args(rule, identity, cost, quotas));
     }
     return args.toArray();
   }
@@ -87,9 +92,17 @@ final class TokenBucketScript {
    * @param storedTier       a choice's: the tier stored for the user, empty for none (or not read); null for a check of one rule
    * @param overrideCapacity a choice's: the capacity of the user's override that decided; 0 when none did
    * @param overrideRefill   and its refill per second
+   * @param quotaRefused     a rule with a quota: the quota refused (the bucket may have held the cost)
+   * @param quotaRemaining   a rule with a quota: its tokens left in the period; -1 without a quota
+   * @param quotaResetAfterMs and ms until the period ends
    */
   record Reply(int code, long remaining, long retryAfterMs, long resetAfterMs, int violations, int banLevel, String banScope,
-               String banReason, boolean banCreated, String storedTier, long overrideCapacity, double overrideRefill) {
+               String banReason, boolean banCreated, String storedTier, long overrideCapacity, double overrideRefill,
+               boolean quotaRefused, long quotaRemaining, long quotaResetAfterMs) {
+
+    boolean counted() {
+      return quotaRemaining >= 0;
+    }
 
     boolean overridden() {
       return overrideCapacity > 0;
@@ -112,12 +125,14 @@ final class TokenBucketScript {
       }
       // An answer without a ban carries the first five fields only.
       boolean withBan = reply.length > 5;
+      boolean withQuota = reply.length > 15;
       return new Reply(code, (Long) reply[1], (Long) reply[2], (Long) reply[3], ((Long) reply[4]).intValue(),
           withBan ? ((Long) reply[5]).intValue() : 0, withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "",
           withBan && (Long) reply[8] == 1, reply.length > 9 ? (String) reply[9] : null,
           // As Redis holds them ("1e3" is a whole capacity too); the script took only whole ones.
           reply.length > 12 && (Long) reply[10] == 1 ? (long) Double.parseDouble((String) reply[11]) : 0,
-          reply.length > 12 && (Long) reply[10] == 1 ? Double.parseDouble((String) reply[12]) : 0);
+          reply.length > 12 && (Long) reply[10] == 1 ? Double.parseDouble((String) reply[12]) : 0,
+          withQuota && "quota".equals(reply[13]), withQuota ? (Long) reply[14] : -1, withQuota ? (Long) reply[15] : 0);
     }
 
     Decision.Outcome outcome() {

@@ -6,6 +6,7 @@ package io.sluice.limits;
  */
 public record ConcurrencyPolicy(int maxInFlight, long leaseMs) {
 
-  public static final int MAX_IN_FLIGHT = 1_000_000;
+  /** A user's leases are one sorted set in Redis: bounded, so that pruning one never stalls Redis for everyone. */
+  public static final int MAX_IN_FLIGHT = 10_000;
   public static final long MAX_LEASE_SECONDS = 86_400;
 }

@@ -32,8 +32,9 @@ public final class LimitsParser {
 
   private static final Set<String> DOCUMENT_FIELDS = Set.of("rules", "allowlist", "denylist", "shadow", "tiers");
   private static final Set<String> RULE_FIELDS = Set.of("capacity", "refillPerSecond", "abuse", "shadow", "adaptive",
-      "failureMode", "overridable", "concurrency");
+      "failureMode", "overridable", "concurrency", "quota");
   private static final Set<String> CONCURRENCY_FIELDS = Set.of("maxInFlight", "leaseSeconds");
+  private static final Set<String> QUOTA_FIELDS = Set.of("limit", "period", "timezone", "countsTowardBans");
   private static final Set<String> ABUSE_FIELDS = Set.of(
       "maxViolations", "windowSeconds", "banSeconds", "banMultiplier", "maxBanSeconds", "historySeconds", "scope");
 
@@ -123,9 +124,19 @@ public final class LimitsParser {
         // Every field spelled out: read back, an override is merged onto its rule, whose true flag or
         // abuse policy would otherwise come back where the tier had none.
         // Whether a rule is overridable is the rule's alone: a plan's spelling leaves it out.
-        new java.util.TreeMap<>(overrides).forEach((name, rule) -> json.put(name, withoutOverridable(toJson(rule))
-            .put("shadow", rule.shadow()).put("adaptive", rule.adaptive()).put("concurrency", concurrencyJson(rule))
-            .put("abuse", json(rule.abuse())).put("failureMode", rule.failureMode() == null ? null : rule.failureMode().wireName())));
+        new java.util.TreeMap<>(overrides).forEach((name, rule) -> {
+          JsonObject spelled = withoutOverridable(toJson(rule)).put("shadow", rule.shadow()).put("adaptive", rule.adaptive())
+              .put("abuse", json(rule.abuse())).put("failureMode", rule.failureMode() == null ? null : rule.failureMode().wireName());
+          // A null only where it removes the rule's own: a build that knows neither field refuses it even so.
+          Rule base = limits.rules().get(name);
+          if (rule.concurrency() != null || (base != null && base.concurrency() != null)) {
+            spelled.put("concurrency", concurrencyJson(rule));
+          }
+          if (rule.quota() != null || (base != null && base.quota() != null)) {
+            spelled.put("quota", quotaJson(rule));
+          }
+          json.put(name, spelled);
+        });
         tiers.put(tier, json);
       });
       document.put("tiers", tiers);
@@ -136,6 +147,12 @@ public final class LimitsParser {
   private static JsonObject concurrencyJson(Rule rule) {
     return rule.concurrency() == null ? null : new JsonObject().put("maxInFlight", rule.concurrency().maxInFlight())
         .put("leaseSeconds", rule.concurrency().leaseMs() / 1000);
+  }
+
+  private static JsonObject quotaJson(Rule rule) {
+    QuotaPolicy quota = rule.quota();
+    return quota == null ? null : new JsonObject().put("limit", quota.limit()).put("period", quota.period().wireName())
+        .put("timezone", quota.zone().getId()).put("countsTowardBans", quota.countsTowardBans());
   }
 
   private static JsonObject withoutOverridable(JsonObject rule) {
@@ -162,6 +179,9 @@ public final class LimitsParser {
     }
     if (rule.concurrency() != null) {
       json.put("concurrency", concurrencyJson(rule));
+    }
+    if (rule.quota() != null) {
+      json.put("quota", quotaJson(rule));
     }
     return json;
   }
@@ -290,8 +310,35 @@ public final class LimitsParser {
     } else if (concurrencyValue != null) {
       problems.add(path + ".concurrency must be an object {\"maxInFlight\", \"leaseSeconds\"}, was " + describe(concurrencyValue));
     }
+    QuotaPolicy quota = null;
+    Object quotaValue = rule.getValue("quota");
+    if (quotaValue instanceof JsonObject quotaJson) {
+      quota = parseQuota(quotaJson, path + ".quota", problems);
+    } else if (quotaValue != null) {
+      problems.add(path + ".quota must be an object {\"limit\", \"period\", \"timezone\"}, was " + describe(quotaValue));
+    }
     return problems.size() == problemsBefore
-        ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode, overridable, concurrency) : null;
+        ? new Rule(name, capacity, refill, abuse, shadow, adaptive, failureMode, overridable, concurrency, quota) : null;
+  }
+
+  private static QuotaPolicy parseQuota(JsonObject json, String path, List<String> problems) {
+    unknownFields(json, QUOTA_FIELDS, path + ".", problems);
+    long limit = wholeNumber(json.getValue("limit"), path + ".limit", 1, QuotaPolicy.MAX_LIMIT, problems);
+    QuotaPolicy.Period period = QuotaPolicy.Period.parse(json.getValue("period"));
+    if (period == null) {
+      problems.add(path + ".period must be \"day\", \"week\" or \"month\", was " + describe(json.getValue("period")));
+    }
+    java.time.ZoneId zone = java.time.ZoneOffset.UTC;
+    Object timezone = json.getValue("timezone");
+    if (timezone != null) {
+      try {
+        zone = java.time.ZoneId.of((String) timezone);
+      } catch (ClassCastException | java.time.DateTimeException e) {
+        problems.add(path + ".timezone must be an IANA time zone such as \"Europe/Berlin\" or \"UTC\", was " + describe(timezone));
+      }
+    }
+    boolean countsTowardBans = flag(json, "countsTowardBans", path + ".countsTowardBans", problems);
+    return new QuotaPolicy(limit, period, zone, countsTowardBans);
   }
 
   /** An `abuse` block, as limits.json and the Envoy rule files write it; problems name `path`. */

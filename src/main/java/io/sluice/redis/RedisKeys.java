@@ -106,6 +106,11 @@ public final class RedisKeys {
     return "fixed_window:{" + tag(identity) + "}:" + escape(rule);
   }
 
+  /** {@code quota:{<user>}:<rule>}, the use of a rule's calendar quota in its period ({@code {start, used}}). */
+  public static String quota(String userId, String rule) {
+    return "quota:{" + tag(userId) + "}:" + escape(rule);
+  }
+
   /** {@code rate_limit:{<user>}:<action>}, the token bucket of one user and action. */
   public static String bucket(String userId, String action) {
     return "rate_limit:{" + tag(userId) + "}:" + escape(action);
@@ -116,9 +121,17 @@ public final class RedisKeys {
    * mode (whose bans and history live under {@code shadow_} keys so that they never block).
    */
   public static String[] forCheck(String userId, String action, boolean withAbuse, boolean userScope, boolean shadow) {
+    return forCheck(userId, action, withAbuse, userScope, shadow, false);
+  }
+
+  /** The same, and last, with {@code withQuota}, {@code quota:{<user>}:<action>}: the use of a calendar quota in its period. */
+  public static String[] forCheck(String userId, String action, boolean withAbuse, boolean userScope, boolean shadow, boolean withQuota) {
     String user = tag(userId);
     String act = escape(action);
-    String[] keys = new String[withAbuse ? (shadow ? 7 : 5) : 3];
+    String[] keys = new String[(withAbuse ? (shadow ? 7 : 5) : 3) + (withQuota ? 1 : 0)];
+    if (withQuota) {
+      keys[keys.length - 1] = quota(userId, action);
+    }
     keys[0] = "rate_limit:{" + user + "}:" + act;
     keys[1] = "ban:{" + user + "}";
     keys[2] = "ban:{" + user + "}:" + act;

@@ -88,6 +88,42 @@ class LimitsParserTest {
     assertEquals(2, e.problems().size());
   }
 
+  @Test
+  void readsAQuotaAndRefusesOneThatIsNotACalendarPeriodOrZoneNamingTheField() {
+    Rule monthly = LimitsParser.parse(VALID.replace("\"refillPerSecond\": 0.2",
+        "\"refillPerSecond\": 0.2, \"quota\": {\"limit\": 1000, \"period\": \"month\", \"timezone\": \"Europe/Berlin\"}"), "test", 1)
+        .ruleFor("login");
+    assertEquals(new QuotaPolicy(1000, QuotaPolicy.Period.MONTH, java.time.ZoneId.of("Europe/Berlin"), false), monthly.quota());
+    assertEquals(java.time.ZoneOffset.UTC, LimitsParser.parse(VALID.replace("\"refillPerSecond\": 0.2",
+        "\"refillPerSecond\": 0.2, \"quota\": {\"limit\": 1, \"period\": \"day\"}"), "test", 1).ruleFor("login").quota().zone(),
+        "UTC unless the rule names a zone");
+    assertThat(rejected(withQuota("{\"limit\": 0, \"period\": \"day\"}")).problems())
+        .containsExactly("rules.login.quota.limit must be a whole number from 1 to 1000000000000, was 0");
+    assertThat(rejected(withQuota("{\"limit\": 5, \"period\": \"year\"}")).problems())
+        .containsExactly("rules.login.quota.period must be \"day\", \"week\" or \"month\", was \"year\"");
+    assertThat(rejected(withQuota("{\"limit\": 5, \"period\": \"day\", \"timezone\": \"Mars/Olympus\"}")).problems())
+        .containsExactly("rules.login.quota.timezone must be an IANA time zone such as \"Europe/Berlin\" or \"UTC\", was \"Mars/Olympus\"");
+    assertThat(rejected(withQuota("{\"limit\": 5, \"period\": \"day\", \"reset\": 1}")).problems())
+        .anyMatch(p -> p.startsWith("rules.login.quota.reset is not a known field"));
+    assertThat(rejected(withQuota("100")).problems()).anyMatch(p -> p.startsWith("rules.login.quota must be an object"));
+  }
+
+  @Test
+  void refusesAConcurrencyLimitOutOfRangeNamingTheField() {
+    assertThat(rejected(VALID.replace("\"refillPerSecond\": 0.2", "\"refillPerSecond\": 0.2, \"concurrency\": {\"maxInFlight\": 0, \"leaseSeconds\": 30}"))
+        .problems()).containsExactly("rules.login.concurrency.maxInFlight must be a whole number from 1 to " + ConcurrencyPolicy.MAX_IN_FLIGHT
+        + ", was 0");
+    assertThat(rejected(VALID.replace("\"refillPerSecond\": 0.2", "\"refillPerSecond\": 0.2, \"concurrency\": {\"maxInFlight\": 2, \"leaseSeconds\": 86401}"))
+        .problems()).containsExactly("rules.login.concurrency.leaseSeconds must be a whole number from 1 to 86400, was 86401");
+    assertThat(rejected(VALID.replace("\"refillPerSecond\": 0.2", "\"refillPerSecond\": 0.2, \"concurrency\": {\"maxInFlight\": 1.5}"))
+        .problems()).anyMatch(p -> p.startsWith("rules.login.concurrency.maxInFlight must be a whole number"))
+        .anyMatch(p -> p.startsWith("rules.login.concurrency.leaseSeconds must be a whole number"));
+  }
+
+  private static String withQuota(String quota) {
+    return VALID.replace("\"refillPerSecond\": 0.2", "\"refillPerSecond\": 0.2, \"quota\": " + quota);
+  }
+
   private static InvalidLimitsException rejected(String json) {
     return assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse(json, "test", 1));
   }

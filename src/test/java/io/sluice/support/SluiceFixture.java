@@ -92,7 +92,23 @@ public final class SluiceFixture implements AutoCloseable {
     return start(redisUri, limitsFile, settings, System::nanoTime);
   }
 
+  /** As {@link #start(String, String)}, its calendar quotas on {@code quotaClock} (offset to reach a period's end without waiting). */
+  public static SluiceFixture start(String redisUri, String limitsJson, io.sluice.limiter.QuotaClock quotaClock) {
+    try {
+      Path limitsFile = Files.createTempFile("sluice-limits", ".json");
+      Files.writeString(limitsFile, limitsJson);
+      return start(redisUri, limitsFile, new JsonObject(), System::nanoTime, quotaClock);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   private static SluiceFixture start(String redisUri, Path limitsFile, JsonObject settings, java.util.function.LongSupplier decisionClock) {
+    return start(redisUri, limitsFile, settings, decisionClock, io.sluice.limiter.QuotaClock.SYSTEM);
+  }
+
+  private static SluiceFixture start(String redisUri, Path limitsFile, JsonObject settings, java.util.function.LongSupplier decisionClock,
+                                     io.sluice.limiter.QuotaClock quotaClock) {
     JsonObject json = new JsonObject()
         .put("host", "127.0.0.1")
         .put("port", Ports.free())
@@ -109,7 +125,7 @@ public final class SluiceFixture implements AutoCloseable {
         .mergeIn(TestRedis.settingsFor(redisUri))
         .mergeIn(settings);
     try {
-      return new SluiceFixture(Sluice.start(Settings.fromJson(json), decisionClock).await(30, TimeUnit.SECONDS), limitsFile);
+      return new SluiceFixture(Sluice.start(Settings.fromJson(json), decisionClock, quotaClock).await(30, TimeUnit.SECONDS), limitsFile);
     } catch (Exception e) {
       throw new IllegalStateException("sluice did not start", e);
     }

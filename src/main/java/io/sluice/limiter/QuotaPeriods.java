@@ -1,0 +1,51 @@
+package io.sluice.limiter;
+
+import io.sluice.limits.QuotaPolicy;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The arguments a calendar quota adds to a check's script call (lua/token_bucket.lua, lua/give_back.lua):
+ * its limit, the first instants of the periods around now, the test offset and whether a refusal
+ * counts toward a ban. The calendar is computed once per period and quota, not per check. One per
+ * event loop.
+ */
+final class QuotaPeriods {
+
+  /** Quotas whose periods are kept; a live change makes new ones, and the old are dropped past this many. */
+  private static final int MAX_KEPT = 64;
+
+  private final QuotaClock clock;
+  private final Map<QuotaPolicy, long[]> periods = new HashMap<>();
+
+  QuotaPeriods(QuotaClock clock) {
+    this.clock = clock;
+  }
+
+  /** The 7 arguments of {@code quota} in a check's script call. */
+  Object[] args(QuotaPolicy quota) {
+    long[] starts = startsAround(quota);
+    return new Object[] {quota.limit(), starts[0], starts[1], starts[2], starts[3], clock.offsetMs().getAsLong(), quota.countsTowardBans() ? "1" : "0"};
+  }
+
+  /** The 5 arguments after the tokens in a give-back of the quota's use: the periods and the offset. */
+  Object[] giveBackArgs(QuotaPolicy quota) {
+    long[] starts = startsAround(quota);
+    return new Object[] {starts[0], starts[1], starts[2], starts[3], clock.offsetMs().getAsLong()};
+  }
+
+  private long[] startsAround(QuotaPolicy quota) {
+    long now = clock.nowMs();
+    long[] starts = periods.get(quota);
+    // Still this instance's period: [starts[1], starts[2]).
+    if (starts == null || now < starts[1] || now >= starts[2]) {
+      if (periods.size() >= MAX_KEPT) {
+        periods.clear();
+      }
+      starts = quota.periodsAround(now);
+      periods.put(quota, starts);
+    }
+    return starts;
+  }
+}
