@@ -6,13 +6,13 @@
 -- ARGV[1]  'acquire'
 -- ARGV[2]  maxInFlight
 -- ARGV[3]  leaseMs
--- ARGV[4]  the new lease's id
+-- ARGV[4]  the new lease's secret (the last part of its id: the key names the owner)
 --   Reply { 1, in_flight, lease_ms }          granted: in_flight counts it
 --         { 0, in_flight, retry_after_ms }    refused: retry_after_ms until the earliest lease ends
 --         { 2, 0, ban_remaining_ms }          banned
 -- Release:
 -- ARGV[1]  'release'
--- ARGV[2]  the lease's id
+-- ARGV[2]  the lease's secret
 --   Reply 1 when released, 0 when it was not held (ended, released before, or never granted)
 
 local clock = redis.call('TIME')

@@ -133,8 +133,8 @@ public final class RateLimiterEndpoint {
             .setInFlight((int) lease.inFlight())
             .setMaxInFlight(lease.maxInFlight())
             .setRule(lease.rule())
-            .setLimitedBy(lease.outcome() == Decision.Outcome.DENY || lease.shadow() && lease.inFlight() >= lease.maxInFlight()
-                ? "concurrency" : "")
+            .setLimitedBy(!lease.degraded() && (lease.outcome() == Decision.Outcome.DENY
+                || lease.shadow() && lease.inFlight() >= lease.maxInFlight()) ? "concurrency" : "")
             .setDegraded(lease.degraded())
             .setDegradedReason(lease.degraded() ? lease.degradedReason() : "")
             .setShadow(lease.shadow())

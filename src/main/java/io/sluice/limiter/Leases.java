@@ -14,8 +14,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.HexFormat;
 import java.util.function.Supplier;
 
 /**
@@ -50,6 +51,11 @@ public final class Leases {
   private static final String LEASE_PREFIX = "l1.";
   private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder DECODER = Base64.getUrlDecoder();
+  /** The part of a lease id nobody can guess (so no caller ends another's lease): 128 bits, as 32 hex digits. */
+  private static final int SECRET_BYTES = 16;
+  private static final SecureRandom SECRETS = new SecureRandom();
+  /** Its own logger, as the checks' would-block lines have. */
+  private static final org.slf4j.Logger shadowLog = org.slf4j.LoggerFactory.getLogger("sluice.shadow");
 
   private final CheckStore store;
   private final Supplier<Limits> limits;
@@ -91,36 +97,46 @@ public final class Leases {
     }
     boolean shadow = shadowSetting || snapshot.shadow() || rule.shadow();
     if (snapshot.denylist().contains(userId)) {
+      // As for a check: only the instance's or the document's shadow lets a listed user through, not the rule's.
       return Future.succeededFuture(enforceOrShadow(new Lease(Decision.Outcome.BAN, Decision.DENYLIST_RULE, "", 0, 0, 0,
-          concurrency.maxInFlight(), null, false), shadow));
+          concurrency.maxInFlight(), null, false), shadowSetting || snapshot.shadow(), userId));
     }
     String leaseId = leaseId(userId, rule.name());
+    // The key names the owner: the set holds only each lease's secret, so that a long user id costs Redis nothing per lease.
+    String member = secretOf(leaseId);
     String[] keys = {RedisKeys.leases(userId, rule.name()), RedisKeys.ban(userId, ""), RedisKeys.ban(userId, rule.name())};
     Promise<Lease> answer = Promise.promise();
     long now = System.nanoTime();
-    store.lease(keys, new Object[] {"acquire", (long) concurrency.maxInFlight(), concurrency.leaseMs(), leaseId}, now, callerDeadlineNanos,
+    store.lease(keys, new Object[] {"acquire", (long) concurrency.maxInFlight(), concurrency.leaseMs(), member}, now, callerDeadlineNanos,
         new Answer<>(answer) {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
-            Object[] fields = (Object[]) reply;
-            int code = ((Long) fields[0]).intValue();
-            long count = (Long) fields[1];
-            long ms = (Long) fields[2];
-            Lease lease = switch (code) {
-              case 1 -> new Lease(Decision.Outcome.ALLOW, rule.name(), leaseId, ms, 0, count, concurrency.maxInFlight(), null, false);
-              case 0 -> new Lease(Decision.Outcome.DENY, rule.name(), "", 0, ms, count, concurrency.maxInFlight(), null, false);
-              case 2 -> new Lease(Decision.Outcome.BAN, rule.name(), "", 0, ms, 0, concurrency.maxInFlight(), null, false);
-              default -> throw new IllegalStateException("unknown lease code " + code);
-            };
-            answer.tryComplete(enforceOrShadow(lease, code == 2 ? shadowSetting || snapshot.shadow() : shadow));
+            Lease lease;
+            int code;
+            try {
+              Object[] fields = (Object[]) reply;
+              code = ((Long) fields[0]).intValue();
+              long count = (Long) fields[1];
+              long ms = (Long) fields[2];
+              lease = switch (code) {
+                case 1 -> new Lease(Decision.Outcome.ALLOW, rule.name(), leaseId, ms, 0, count, concurrency.maxInFlight(), null, false);
+                case 0 -> new Lease(Decision.Outcome.DENY, rule.name(), "", 0, ms, count, concurrency.maxInFlight(), null, false);
+                case 2 -> new Lease(Decision.Outcome.BAN, rule.name(), "", 0, ms, 0, concurrency.maxInFlight(), null, false);
+                default -> throw new IllegalStateException("unknown lease code " + code);
+              };
+            } catch (RuntimeException e) {
+              answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a lease reply: " + e)));
+              return;
+            }
+            answer.tryComplete(enforceOrShadow(lease, code == 2 ? shadowSetting || snapshot.shadow() : shadow, userId));
           }
 
           @Override
           public void onLateReply(Object reply) {
             // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
             if (reply instanceof Object[] fields && fields.length > 0 && Long.valueOf(1).equals(fields[0])) {
-              store.lease(new String[] {keys[0]}, new Object[] {"release", leaseId}, System.nanoTime(), Long.MAX_VALUE, new Answer<>(
+              store.lease(new String[] {keys[0]}, new Object[] {"release", member}, System.nanoTime(), Long.MAX_VALUE, new Answer<>(
                   Promise.<Void>promise()) {
                 @Override
                 public void onReply(Object released) {
@@ -158,12 +174,16 @@ public final class Leases {
     }
     Promise<Released> answer = Promise.promise();
     long now = System.nanoTime();
-    store.lease(new String[] {RedisKeys.leases(owner[0], owner[1])}, new Object[] {"release", leaseId}, now, callerDeadlineNanos,
-        new Answer<>(answer) {
+    store.lease(new String[] {RedisKeys.leases(owner[0], owner[1])}, new Object[] {"release", secretOf(leaseId)}, now,
+        callerDeadlineNanos, new Answer<>(answer) {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
-            answer.tryComplete(new Released((Long) reply == 1, false));
+            if (!(reply instanceof Long released)) {
+              answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a release reply: " + reply)));
+              return;
+            }
+            answer.tryComplete(new Released(released == 1, false));
           }
 
           @Override
@@ -177,20 +197,27 @@ public final class Leases {
     return answer.future();
   }
 
-  private static Lease enforceOrShadow(Lease lease, boolean shadow) {
+  private Lease enforceOrShadow(Lease lease, boolean shadow, String userId) {
     if (!shadow || lease.outcome() == Decision.Outcome.ALLOW) {
       return lease;
     }
+    shadowLog.info("would have blocked user={} rule={} decision={} (a lease)", RedisKeys.readable(userId), lease.rule(), lease.outcome());
+    metrics.shadowWouldBlock(lease.rule(), lease.outcome().name());
     return new Lease(Decision.Outcome.ALLOW, lease.rule(), "", 0, lease.retryAfterMs(), lease.inFlight(), lease.maxInFlight(),
         lease.degradedReason(), true);
   }
 
-  /** A lease names its owner, so that Release needs nothing else: {@code l1.<user>.<rule>.<random>}, names in base64url. */
+  /** A lease names its owner, so that Release needs nothing else: {@code l1.<user>.<rule>.<secret>}, names in base64url. */
   static String leaseId(String userId, String rule) {
-    ThreadLocalRandom random = ThreadLocalRandom.current();
+    byte[] secret = new byte[SECRET_BYTES];
+    SECRETS.nextBytes(secret);
     return LEASE_PREFIX + ENCODER.encodeToString(userId.getBytes(StandardCharsets.UTF_8)) + '.'
-        + ENCODER.encodeToString(rule.getBytes(StandardCharsets.UTF_8)) + '.'
-        + Long.toHexString(random.nextLong()) + Long.toHexString(random.nextLong());
+        + ENCODER.encodeToString(rule.getBytes(StandardCharsets.UTF_8)) + '.' + HexFormat.of().formatHex(secret);
+  }
+
+  /** The lease's secret: its member in the owner's set. */
+  private static String secretOf(String leaseId) {
+    return leaseId.substring(leaseId.lastIndexOf('.') + 1);
   }
 
   /** The user and rule a lease id names; null when it is not one. */
@@ -199,13 +226,17 @@ public final class Leases {
       return null;
     }
     String[] parts = leaseId.substring(LEASE_PREFIX.length()).split("\\.", -1);
-    if (parts.length != 3 || parts[2].isEmpty()) {
+    if (parts.length != 3 || !parts[2].matches("[0-9a-f]{" + SECRET_BYTES * 2 + "}")) {
       return null;
     }
     try {
       String user = new String(DECODER.decode(parts[0]), StandardCharsets.UTF_8);
       String rule = new String(DECODER.decode(parts[1]), StandardCharsets.UTF_8);
-      return io.sluice.limits.Names.problem(user) == null && io.sluice.limits.Names.problem(rule) == null ? new String[] {user, rule} : null;
+      // Only the spelling Sluice writes: another one of the same names is not an id it granted.
+      boolean canonical = ENCODER.encodeToString(user.getBytes(StandardCharsets.UTF_8)).equals(parts[0])
+          && ENCODER.encodeToString(rule.getBytes(StandardCharsets.UTF_8)).equals(parts[1]);
+      return canonical && io.sluice.limits.Names.problem(user) == null && io.sluice.limits.Names.problem(rule) == null
+          ? new String[] {user, rule} : null;
     } catch (IllegalArgumentException e) {
       return null;
     }

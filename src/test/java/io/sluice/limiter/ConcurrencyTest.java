@@ -76,6 +76,13 @@ class ConcurrencyTest {
 
       assertThat(b.await(b.client().release(granted.get(0).getLeaseId())).getReleased()).isTrue();
       assertThat(a.await(a.client().release(granted.get(0).getLeaseId())).getReleased()).as("released once only").isFalse();
+      String held = granted.get(1).getLeaseId();
+      assertThat(held).matches("l1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[0-9a-f]{32}");
+      String guessed = held.substring(0, held.lastIndexOf('.') + 1) + "0".repeat(32);
+      assertThat(a.await(a.client().release(guessed)).getReleased()).as("an id naming the user without the secret ends nothing").isFalse();
+      assertEquals(2, redis.command(Command.ZCARD, RedisKeys.leases(user, "jobs")).toInteger());
+      assertThat(redis.command(Command.ZRANGE, RedisKeys.leases(user, "jobs"), 0, -1).toString())
+          .as("the set holds the secrets only").doesNotContain(user);
       AcquireResponse again = a.await(a.client().acquire(acquire(user, "jobs")));
       assertEquals(Decision.ALLOW, again.getDecision(), "a released slot is free at once");
       assertEquals(3, again.getInFlight());
@@ -145,6 +152,11 @@ class ConcurrencyTest {
       CallFailedException badLease = assertThrows(CallFailedException.class, () -> a.await(a.client().release("my-lease")));
       assertEquals(GrpcStatus.INVALID_ARGUMENT, badLease.status());
       assertThat(badLease.getMessage()).contains("lease_id is not a lease Sluice granted");
+      String granted = Leases.leaseId("u", "jobs");
+      for (String forged : List.of(granted + "0", granted.replace("l1.dQ.", "l1.dQ==."), granted.toUpperCase())) {
+        assertEquals(GrpcStatus.INVALID_ARGUMENT, assertThrows(CallFailedException.class, () -> a.await(a.client().release(forged))).status(),
+            forged);
+      }
       CallFailedException badTier = assertThrows(CallFailedException.class, () -> a.await(a.client().acquire(acquire("u", "jobs")
           .toBuilder().setTier("platinum").build())));
       assertThat(badTier.getMessage()).contains("tier 'platinum' is not a tier of the limits in force");
@@ -179,7 +191,7 @@ class ConcurrencyTest {
       String leaseId = granted.out().replaceAll("(?s).*lease_id=(\\S+).*", "$1");
       assertThat(Cli.run("acquire", "--target", target, "--user", user, "--action", "brief").out())
           .startsWith("DENY rule=brief in_flight=1/1 limited_by=concurrency retry_after_ms=");
-      assertThat(Cli.run("release", "--target", target, "--lease-id", leaseId).out()).contains("released");
+      assertThat(Cli.run("release", "--target", target, "--lease-id", leaseId).out().strip()).isEqualTo("released");
       assertThat(Cli.run("release", "--target", target, "--lease-id", leaseId).out()).contains("not held");
     }
   }
