@@ -234,7 +234,8 @@ local function decide_segment(k, a, nkeys, tier, override)
       if capacity - tokens > EPSILON then
         reset_after_ms = math.ceil((capacity - tokens) * 1000 / rate)
       end
-      local remaining = math.floor(tokens + EPSILON)
+      -- A settled cost may have left a debt (lua/adjust.lua): no whole token is left then.
+      local remaining = math.max(0, math.floor(tokens + EPSILON))
 
       if allowed then
         local counted = 0
@@ -302,7 +303,8 @@ local function decide_segment(k, a, nkeys, tier, override)
           '' }
       end
       reply[14] = limited
-      reply[15] = quota.limit - quota.used
+      -- A settled cost (lua/adjust.lua) may have taken the use past the limit: nothing is left then.
+      reply[15] = math.max(0, quota.limit - quota.used)
       reply[16] = math.max(1, quota.ends - quota.now)
     end
     if replies then

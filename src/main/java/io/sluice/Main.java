@@ -8,6 +8,7 @@ import io.sluice.cli.ShouldRateLimitCommand;
 import io.sluice.cli.OverrideCommands;
 import io.sluice.cli.SimulateCommand;
 import io.sluice.cli.TierCommands;
+import io.sluice.cli.AdjustCommand;
 import io.sluice.cli.LeaseCommands;
 import io.sluice.cli.LimitsCommands;
 import io.sluice.cli.LocalClusterCommand;
@@ -57,6 +58,7 @@ public final class Main implements Callable<Integer> {
     TOOLS.put("check-batch", CheckBatchCommand::new);
     TOOLS.put("acquire", LeaseCommands.Acquire::new);
     TOOLS.put("release", LeaseCommands.Release::new);
+    TOOLS.put("adjust", AdjustCommand::new);
     TOOLS.put("report-latency", ReportLatencyCommand::new);
     TOOLS.put("should-rate-limit", ShouldRateLimitCommand::new);
     TOOLS.put("bans", AdminCommands.List::new);

@@ -26,6 +26,7 @@ import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
 import io.sluice.grpc.v1.AcquireRequest;
 import io.sluice.grpc.v1.ReleaseRequest;
+import io.sluice.grpc.v1.AdjustRequest;
 import io.sluice.grpc.v1.OverrideRequest;
 import io.sluice.grpc.v1.SetOverrideRequest;
 import io.sluice.limiter.BanCache;
@@ -149,6 +150,7 @@ public final class GrpcVerticle extends VerticleBase {
             .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch)
             .method(RateLimiterGrpcService.Acquire, AcquireRequest.parser(), rateLimiter::acquire)
             .method(RateLimiterGrpcService.Release, ReleaseRequest.parser(), rateLimiter::release)
+            .method(RateLimiterGrpcService.Adjust, AdjustRequest.parser(), rateLimiter::adjust)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))
         .addService(new HealthEndpoint(vertx, health, shared.metrics(), guards::started))
         .addService(new Reflection());

@@ -1,5 +1,7 @@
 package io.sluice.grpc;
 
+import io.sluice.grpc.v1.AdjustRequest;
+import io.sluice.grpc.v1.AdjustResponse;
 import io.sluice.grpc.v1.CheckBatchRequest;
 import io.sluice.grpc.v1.CheckBatchResponse;
 import io.sluice.grpc.v1.CheckRequest;
@@ -139,6 +141,21 @@ public final class RateLimiterEndpoint {
             .setDegradedReason(lease.degraded() ? lease.degradedReason() : "")
             .setShadow(lease.shadow())
             .build()));
+  }
+
+  /** {@code RateLimiter/Adjust}: a settled cost, taken or given back. */
+  Future<AdjustResponse> adjust(GrpcServerRequest<AdjustRequest, AdjustResponse> call, AdjustRequest request) {
+    return admission.run(call, admitted -> limiter.adjustments().adjust(request.getUserId(), request.getAction(), request.getDelta(),
+            request.getAdjustmentId(), request.getTier(), admitted.deadlineNanos())
+        .map(adjusted -> {
+          AdjustResponse.Builder response = AdjustResponse.newBuilder().setApplied(adjusted.applied()).setRemaining(adjusted.remaining())
+              .setRule(adjusted.rule()).setDegraded(adjusted.degradedReason() != null)
+              .setDegradedReason(adjusted.degradedReason() == null ? "" : adjusted.degradedReason());
+          if (adjusted.quotaRemaining() != null) {
+            response.setHasQuota(true).setQuotaRemaining(adjusted.quotaRemaining());
+          }
+          return response.build();
+        }));
   }
 
   /** {@code RateLimiter/Release}: the lease's slot is free at once. */

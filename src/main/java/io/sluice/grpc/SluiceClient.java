@@ -26,6 +26,8 @@ import io.sluice.grpc.v1.StoredTier;
 import io.sluice.grpc.v1.AcquireRequest;
 import io.sluice.grpc.v1.AcquireResponse;
 import io.sluice.grpc.v1.ReleaseRequest;
+import io.sluice.grpc.v1.AdjustRequest;
+import io.sluice.grpc.v1.AdjustResponse;
 import io.sluice.grpc.v1.ReleaseResponse;
 import io.sluice.grpc.v1.OverrideRequest;
 import io.sluice.grpc.v1.SetOverrideRequest;
@@ -91,6 +93,10 @@ public final class SluiceClient {
 
   public Future<AcquireResponse> acquire(AcquireRequest request) {
     return call(RateLimiterGrpcClient.Acquire, request, 0);
+  }
+
+  public Future<AdjustResponse> adjust(AdjustRequest request) {
+    return call(RateLimiterGrpcClient.Adjust, request, 0);
   }
 
   public Future<ReleaseResponse> release(String leaseId) {

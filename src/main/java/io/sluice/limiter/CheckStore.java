@@ -142,6 +142,17 @@ final class CheckStore {
     redis.eval(scripts.concurrency(), keys, args, now + redisTimeoutNanos, callerDeadlineNanos, pending);
   }
 
+  /** One call of lua/adjust.lua: a settled cost ({@link Adjustments} has its arguments, but a quota's, added here). */
+  void adjust(String[] keys, Object[] args, Rule rule, long now, long callerDeadlineNanos, ScriptCallback pending) {
+    if (rule.quota() != null) {
+      Object[] quota = quotas.args(rule.quota());
+      Object[] all = java.util.Arrays.copyOf(args, args.length + quota.length);
+      System.arraycopy(quota, 0, all, args.length, quota.length);
+      args = all;
+    }
+    redis.eval(scripts.adjust(), keys, args, now + redisTimeoutNanos, callerDeadlineNanos, pending);
+  }
+
   /** One call of a {@link ScriptedLimit}'s script, adding {@code hits} to the subject's count. */
   void count(ScriptedLimit limit, String identity, Rule rule, long hits, long now, long callerDeadlineNanos, ScriptCallback pending) {
     redis.eval(limit.script(scripts), new String[] {limit.key(identity, rule)}, limit.args(rule, hits), now + redisTimeoutNanos,

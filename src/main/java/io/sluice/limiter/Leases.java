@@ -108,7 +108,7 @@ public final class Leases {
     Promise<Lease> answer = Promise.promise();
     long now = System.nanoTime();
     store.lease(keys, new Object[] {"acquire", (long) concurrency.maxInFlight(), concurrency.leaseMs(), member}, now, callerDeadlineNanos,
-        new Answer<>(answer) {
+        new StoreAnswer<>(answer, metrics) {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
@@ -136,8 +136,8 @@ public final class Leases {
           public void onLateReply(Object reply) {
             // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
             if (reply instanceof Object[] fields && fields.length > 0 && Long.valueOf(1).equals(fields[0])) {
-              store.lease(new String[] {keys[0]}, new Object[] {"release", member}, System.nanoTime(), Long.MAX_VALUE, new Answer<>(
-                  Promise.<Void>promise()) {
+              store.lease(new String[] {keys[0]}, new Object[] {"release", member}, System.nanoTime(), Long.MAX_VALUE, new StoreAnswer<>(
+                  Promise.<Void>promise(), metrics) {
                 @Override
                 public void onReply(Object released) {
                 }
@@ -175,7 +175,7 @@ public final class Leases {
     Promise<Released> answer = Promise.promise();
     long now = System.nanoTime();
     store.lease(new String[] {RedisKeys.leases(owner[0], owner[1])}, new Object[] {"release", secretOf(leaseId)}, now,
-        callerDeadlineNanos, new Answer<>(answer) {
+        callerDeadlineNanos, new StoreAnswer<>(answer, metrics) {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
@@ -239,37 +239,6 @@ public final class Leases {
           ? new String[] {user, rule} : null;
     } catch (IllegalArgumentException e) {
       return null;
-    }
-  }
-
-  /** The ends every lease call shares: shed, late, faulted. */
-  private abstract class Answer<T> implements ScriptCallback {
-    private final Promise<T> answer;
-
-    Answer(Promise<T> answer) {
-      this.answer = answer;
-    }
-
-    @Override
-    public void onDeadline() {
-      metrics.shed("deadline");
-      answer.tryFail(CheckFailure.deadline());
-    }
-
-    @Override
-    public void onOverload() {
-      metrics.shed("overload");
-      answer.tryFail(CheckFailure.backlog());
-    }
-
-    @Override
-    public void onFault(RedisFault fault, String incidentId) {
-      answer.tryFail(CheckFailure.fault(incidentId));
-    }
-
-    @Override
-    public void onLateReply(Object reply) {
-      // Only a grant outlives its answer (acquire's own gives it back); a late release changed nothing more.
     }
   }
 }

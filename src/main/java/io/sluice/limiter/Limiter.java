@@ -53,6 +53,7 @@ public final class Limiter {
   private final RedisFaults faults;
   private final CheckStore store;
   private final Leases leases;
+  private final Adjustments adjustments;
   /**
    * Now, as the caches and local buckets read it ({@link System#nanoTime()} in service; a test's to
    * see expiry and refill without waiting). Deadlines and Redis timeouts read the JVM's clock.
@@ -76,11 +77,17 @@ public final class Limiter {
     this.clock = clock;
     this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster(), quotaClock);
     this.leases = new Leases(store, limits, defaultFailureMode, shadowSetting, metrics, faults);
+    this.adjustments = new Adjustments(store, limits, metrics, faults, denyCache);
   }
 
   /** Concurrency limits: leases acquired and released, under the same limits, store and failure policy. */
   public Leases leases() {
     return leases;
+  }
+
+  /** Settled costs: what the work really cost, taken from or given back to the bucket and quota it was checked against. */
+  public Adjustments adjustments() {
+    return adjustments;
   }
 
   /** The most checks one CheckBatch call may hold. */

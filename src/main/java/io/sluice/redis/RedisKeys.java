@@ -106,6 +106,11 @@ public final class RedisKeys {
     return "fixed_window:{" + tag(identity) + "}:" + escape(rule);
   }
 
+  /** {@code adjusted:{<user>}:<rule>:<id>}: an adjustment id seen, so that a retried settled cost is applied once. */
+  public static String adjustment(String userId, String rule, String adjustmentId) {
+    return "adjusted:{" + tag(userId) + "}:" + escape(rule) + ":" + escape(adjustmentId);
+  }
+
   /** {@code quota:{<user>}:<rule>}, the use of a rule's calendar quota in its period ({@code {start, used}}). */
   public static String quota(String userId, String rule) {
     return "quota:{" + tag(userId) + "}:" + escape(rule);
