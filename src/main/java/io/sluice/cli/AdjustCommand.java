@@ -24,10 +24,10 @@ public final class AdjustCommand implements Callable<Integer> {
   @Option(names = "--action", required = true, description = "The action whose rule's bucket (and quota) is adjusted.")
   String action;
 
-  @Option(names = "--delta", required = true, description = "Tokens: more to take (> 0) or to give back (< 0), not 0.")
+  @Option(names = "--delta", required = true, description = "Tokens: more to take (> 0) or to give back (< 0); not 0, at most 1000000000 either way.")
   long delta;
 
-  @Option(names = "--adjustment-id", defaultValue = "", description = "Applied once: a retry with the same id changes nothing.")
+  @Option(names = "--adjustment-id", defaultValue = "", description = "1 to 128 bytes: a retry with the same id within 24 hours changes nothing (default: none, every call applies).")
   String adjustmentId;
 
   @Option(names = "--tier", defaultValue = "", description = "The user's plan: a tier of the limits in force (default: none).")

@@ -55,7 +55,7 @@ public final class CheckCommand implements Callable<Integer> {
         .append(" reset_after_ms=").append(response.getResetAfterMs());
     if (response.getQuotaLimit() > 0) {
       // Which of the two refused says itself only where there are two.
-      line.append(" quota=").append(response.getQuotaRemaining()).append('/').append(response.getQuotaLimit())
+      line.append(" quota_limit=").append(response.getQuotaLimit()).append(" quota_remaining=").append(response.getQuotaRemaining())
           .append(" quota_reset_after_ms=").append(response.getQuotaResetAfterMs())
           .append(response.getLimitedBy().isEmpty() ? "" : " limited_by=" + response.getLimitedBy());
     }
