@@ -30,12 +30,12 @@ local rate = tonumber(ARGV[2])
 local delta = tonumber(ARGV[3])
 local remember_ms = tonumber(ARGV[4])
 
+-- An id seen before changes nothing; it is remembered only once everything else is written (below),
+-- so that a call that fails on the way leaves it unused for the retry. Scripts run one at a time:
+-- of two concurrent calls of one id, the second sees the first's.
 local applied = 1
-if remember_ms > 0 then
-  -- SET NX: of two concurrent calls of one id, exactly one is applied.
-  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', remember_ms) then
-    applied = 0
-  end
+if remember_ms > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  applied = 0
 end
 
 local tokens = capacity
@@ -75,9 +75,13 @@ if KEYS[3] then
   if applied == 1 then
     used = math.max(0, used + delta)
     redis.call('HSET', KEYS[3], 'start', start, 'used', used)
-    redis.call('PEXPIREAT', KEYS[3], ends - offset)
+    -- Never into the past, which would delete the count (an instance whose clock is a period off).
+    redis.call('PEXPIREAT', KEYS[3], math.max(now_ms + 1000, ends - offset))
   end
   quota_remaining = limit - used
 end
 
+if applied == 1 and remember_ms > 0 then
+  redis.call('SET', KEYS[2], '1', 'PX', remember_ms)
+end
 return { applied, math.floor(tokens + EPSILON), quota_remaining }

@@ -29,7 +29,7 @@
 -- ARGV[10] scope             "action" or "user"
 -- ARGV[11] rule, ARGV[12] user, ARGV[13] action: recorded in the ban for operators
 -- With a quota, after those (q = 3, or 13 with an abuse policy):
--- ARGV[q+1]    limit             tokens per period, >= capacity
+-- ARGV[q+1]    limit             tokens per period
 -- ARGV[q+2..5] the first instants (ms) of four periods in a row, as the instance's calendar computed
 --              them: the one before its own now, its own, and two after; Redis's clock picks among them
 -- ARGV[q+6]    clock offset (ms) added to Redis's clock for the quota: 0, except in tests, which drive
@@ -319,7 +319,9 @@ local function decide_segment(k, a, nkeys, tier, override)
   if quota and quota.dirty then
     -- Gone when the period ends, on Redis's own clock (a test's offset taken back out).
     redis.call('HSET', quota.key, 'start', quota.start, 'used', quota.used)
-    redis.call('PEXPIREAT', quota.key, quota.ends - quota.offset)
+    -- Never into the past, which would delete the count: the boundaries come from an instance's clock,
+    -- which may be a period off Redis's.
+    redis.call('PEXPIREAT', quota.key, math.max(now_ms + 1000, quota.ends - quota.offset))
   end
 end
 

@@ -41,7 +41,8 @@ public final class AdjustCommand implements Callable<Integer> {
 
   static String format(AdjustResponse adjusted) {
     if (adjusted.getDegraded()) {
-      return "not applied: Redis was unavailable (" + adjusted.getDegradedReason() + ")";
+      return "not known to be applied: Redis did not answer (" + adjusted.getDegradedReason()
+          + "); retry with the same --adjustment-id, which applies it at most once";
     }
     return (adjusted.getApplied() ? "applied" : "already applied") + " rule=" + adjusted.getRule() + " remaining=" + adjusted.getRemaining()
         + (adjusted.getHasQuota() ? " quota_remaining=" + adjusted.getQuotaRemaining() : "");

@@ -114,8 +114,12 @@ public final class RateLimiterEndpoint {
             }
             CheckResponse answer = toResponse(decision, checks.get(i).tier());
             if (outcome.givenBack()[i]) {
-              answer = answer.toBuilder().setGivenBack(true)
-                  .setRemaining(Math.min(decision.limit(), decision.remaining() + checks.get(i).tokens())).build();
+              CheckResponse.Builder givenBack = answer.toBuilder().setGivenBack(true)
+                  .setRemaining(Math.min(decision.limit(), decision.remaining() + checks.get(i).tokens()));
+              if (decision.quota() != null) {
+                givenBack.setQuotaRemaining(Math.min(decision.quota().limit(), decision.quota().remaining() + checks.get(i).tokens()));
+              }
+              answer = givenBack.build();
             }
             response.addResults(answer);
           }

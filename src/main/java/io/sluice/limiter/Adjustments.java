@@ -69,6 +69,17 @@ public final class Adjustments {
         Limiter.requireName("adjustment_id", adjustmentId, MAX_ID_BYTES);
       }
       rule = snapshot.ruleFor(action, tier);
+      // The check read the user's stored plan or override in Redis; a settlement under other numbers
+      // would clamp the bucket to the wrong capacity, or miss the plan's quota.
+      io.sluice.limits.TierChoice choice = snapshot.choiceFor(action, tier);
+      if (choice != null && choice.readsOverride()) {
+        throw new InvalidRequestException("action", "rule '" + rule.name() + "' (of action '" + action
+            + "') is overridable: its users' numbers live in Redis, and Adjust does not settle them yet");
+      }
+      if (choice != null && choice.readsStoredPlan()) {
+        throw new InvalidRequestException("tier", "tier: name the user's plan; plans change rule '" + rule.name() + "' (of action '" + action
+            + "'), and Adjust settles on the plan the request names, not on one stored for the user");
+      }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
@@ -105,6 +116,7 @@ public final class Adjustments {
         if (why != Unavailable.BREAKER_OPEN) {
           metrics.redisError(why.label());
         }
+        // A call that was sent may have run: the caller retries with the same adjustment id to be sure.
         answer.tryComplete(new Adjusted(rule.name(), false, 0, null, why.label()));
       }
     });

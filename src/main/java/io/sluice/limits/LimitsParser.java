@@ -314,6 +314,9 @@ public final class LimitsParser {
     Object quotaValue = rule.getValue("quota");
     if (quotaValue instanceof JsonObject quotaJson) {
       quota = parseQuota(quotaJson, path + ".quota", problems);
+      if (quota.countsTowardBans() && abuse == null) {
+        problems.add(path + ".quota.countsTowardBans: the rule has no abuse policy to count toward (give it \"abuse\")");
+      }
     } else if (quotaValue != null) {
       problems.add(path + ".quota must be an object {\"limit\", \"period\", \"timezone\"}, was " + describe(quotaValue));
     }

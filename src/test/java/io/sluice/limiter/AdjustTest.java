@@ -52,17 +52,19 @@ class AdjustTest {
     try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
          SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
       String user = "tenant-" + UUID.randomUUID();
+      // Spent first, so that no give-back below meets a full bucket or an unused quota, where it would stop.
+      assertThat(a.await(a.client().adjust(adjust(user, "llm", 1000))).getApplied()).isTrue();
       List<Future<AdjustResponse>> calls = new ArrayList<>();
       for (int i = 0; i < 200; i++) {
         calls.add((i % 2 == 0 ? a : b).client().adjust(adjust(user, "llm", i % 4 == 3 ? -5 : 30)));
       }
       Future.all(calls).await(30, TimeUnit.SECONDS);
       assertThat(calls).allMatch(call -> call.result().getApplied());
-      // 150 took 30, 50 gave 5 back: 4250 in all.
-      assertThat(tokens(redis, user, "llm")).as("every settled cost counted once").isBetween(10_000 - 4250.0, 10_000 - 4250 + 0.1);
-      assertEquals("4250", redis.command(Command.HGET, RedisKeys.quota(user, "llm"), "used").toString());
+      // 1000, then 150 took 30 and 50 gave 5 back: 5250 in all.
+      assertThat(tokens(redis, user, "llm")).as("every settled cost counted once").isBetween(10_000 - 5250.0, 10_000 - 5250 + 0.1);
+      assertEquals("5250", redis.command(Command.HGET, RedisKeys.quota(user, "llm"), "used").toString());
       CheckResponse check = a.check(user, "llm");
-      assertEquals(100_000 - 4251, check.getQuotaRemaining());
+      assertEquals(100_000 - 5251, check.getQuotaRemaining());
     }
   }
 
@@ -124,6 +126,14 @@ class AdjustTest {
       assertEquals(GrpcStatus.INVALID_ARGUMENT, longId.status());
       assertThat(longId.getMessage()).contains("adjustment_id");
       assertThat(redis.keys()).noneMatch(key -> key.contains(user));
+    }
+    String planned = LIMITS.replace("\"calls\": { \"capacity\": 10, \"refillPerSecond\": 1 } }",
+        "\"calls\": { \"capacity\": 10, \"refillPerSecond\": 1 } }, \"tiers\": { \"pro\": { \"llm\": { \"capacity\": 20000 } } }");
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), planned)) {
+      CallFailedException unnamed = assertThrows(CallFailedException.class, () -> a.await(a.client().adjust(adjust("u", "llm", 5))));
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, unnamed.status());
+      assertThat(unnamed.getMessage()).as("a plan stored for the user would decide the check").contains("tier: name the user's plan");
+      assertThat(a.await(a.client().adjust(adjust("u", "llm", 5).toBuilder().setTier("pro").build())).getRemaining()).isEqualTo(19_995);
     }
   }
 

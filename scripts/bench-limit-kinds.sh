@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks of a rule with a bucket only and of a rule with a bucket and a calendar quota (stacked, taken
+# together in one script call), one after the other against one instance and one Redis: checks/s and
+# Redis's work per decision (docs/benchmarks.md, "Limit kinds").
+#   scripts/bench-limit-kinds.sh [seconds] [concurrency] [rounds]     (each round runs both; the first warms the instance)
+set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
+seconds=${1:-10}
+concurrency=${2:-64}
+rounds=${3:-2}
+(( rounds >= 2 )) || echo "bench-limit-kinds: with one round, the figures include the instance's warm-up: compare from round 2 on" >&2
+redis_port=6394 grpc=50094 http=8094
+# The two rules are alike but for the quota, which is never reached: the cost of counting it, not of refusing.
+cat > "$work/limits.json" <<'JSON'
+{ "rules": { "default": { "capacity": 100, "refillPerSecond": 10 },
+             "plain": { "capacity": 200, "refillPerSecond": 50 },
+             "stacked": { "capacity": 200, "refillPerSecond": 50,
+                          "quota": { "limit": 1000000000000, "period": "month", "timezone": "Europe/Berlin" } } } }
+JSON
+start_redis "$redis_port"
+start_sluice "$grpc" "$http" "$redis_port" "$work/limits.json"
+run() {
+  echo "== $*"
+  java -jar "$jar" bench --targets "127.0.0.1:$grpc" --client lean --users 10000 --seconds "$seconds" --warmup-seconds 3 \
+    --concurrency "$concurrency" --redis "redis://127.0.0.1:$redis_port" "$@"
+}
+for round in $(seq 1 "$rounds"); do
+  echo "=== round $round of $rounds"
+  run --action plain
+  run --action stacked
+done
