@@ -85,6 +85,7 @@ public final class RateLimiterEndpoint {
             Integer.toUnsignedLong(request.getCost()), request.getTier(), admitted.deadlineNanos())
         .map(decision -> {
           metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
+          metrics.refused(decision.rule(), decision.limitedBy());
           if (requestLog.isDebugEnabled()) {
             requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(), request.getCost(),
                 decision);
@@ -109,6 +110,7 @@ public final class RateLimiterEndpoint {
           for (int i = 0; i < outcome.decisions().size(); i++) {
             Decision decision = outcome.decisions().get(i);
             metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
+            metrics.refused(decision.rule(), decision.limitedBy());
             if (decision.outcome().ordinal() > worst.ordinal()) {
               worst = decision.outcome();
             }
@@ -131,7 +133,11 @@ public final class RateLimiterEndpoint {
   Future<AcquireResponse> acquire(GrpcServerRequest<AcquireRequest, AcquireResponse> call, AcquireRequest request) {
     return admission.run(call, admitted -> limiter.leases().acquire(request.getUserId(), request.getAction(), request.getTier(),
             admitted.deadlineNanos())
-        .map(lease -> AcquireResponse.newBuilder()
+        .map(lease -> {
+          String limitedBy = !lease.degraded() && (lease.outcome() == Decision.Outcome.DENY
+              || lease.shadow() && lease.inFlight() >= lease.maxInFlight()) ? "concurrency" : "";
+          metrics.refused(lease.rule(), limitedBy);
+          return AcquireResponse.newBuilder()
             .setDecision(toWire(lease.outcome()))
             .setLeaseId(lease.leaseId())
             .setLeaseMs(lease.leaseMs())
@@ -139,12 +145,12 @@ public final class RateLimiterEndpoint {
             .setInFlight((int) lease.inFlight())
             .setMaxInFlight(lease.maxInFlight())
             .setRule(lease.rule())
-            .setLimitedBy(!lease.degraded() && (lease.outcome() == Decision.Outcome.DENY
-                || lease.shadow() && lease.inFlight() >= lease.maxInFlight()) ? "concurrency" : "")
+            .setLimitedBy(limitedBy)
             .setDegraded(lease.degraded())
             .setDegradedReason(lease.degraded() ? lease.degradedReason() : "")
             .setShadow(lease.shadow())
-            .build()));
+            .build();
+        }));
   }
 
   /** {@code RateLimiter/Adjust}: a settled cost, taken or given back. */

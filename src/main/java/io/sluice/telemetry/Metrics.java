@@ -27,6 +27,9 @@ import java.util.stream.Stream;
 public final class Metrics {
 
   public static final String DECISIONS = "sluice_decisions";
+  public static final String REFUSALS = "sluice_refusals";
+  /** The limits that refuse, one label value each: a rule's bucket, its calendar quota, its concurrency limit. */
+  public static final java.util.List<String> LIMIT_KINDS = java.util.List.of("rate", "quota", "concurrency");
   public static final String CHECK_DURATION = "sluice_check_duration";
   public static final String CHECKS_IN_FLIGHT = "sluice_checks_in_flight";
   public static final String REDIS_CALL_DURATION = "sluice_redis_call_duration";
@@ -78,6 +81,7 @@ public final class Metrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   /** Counters by rule, then by outcome: built once per rule so that a check allocates no meter id. */
   private final Map<String, Counter[]> decisions = new ConcurrentHashMap<>();
+  private final Map<String, Counter[]> refusals = new ConcurrentHashMap<>();
   private final Timer checkDuration;
   private final Timer redisCallDuration;
   private final Map<String, Counter> redisErrors = new ConcurrentHashMap<>();
@@ -158,6 +162,23 @@ public final class Metrics {
           .register(registry);
     }
     return counters;
+  }
+
+  /** A refusal (or shadow mode's would-be one) by the limit of kind {@code limitedBy} ({@link #LIMIT_KINDS}) of {@code rule}. */
+  public void refused(String rule, String limitedBy) {
+    int kind = LIMIT_KINDS.indexOf(limitedBy);
+    if (kind < 0) {
+      return;
+    }
+    refusals.computeIfAbsent(rule, r -> {
+      Counter[] counters = new Counter[LIMIT_KINDS.size()];
+      for (int i = 0; i < counters.length; i++) {
+        counters[i] = Counter.builder(REFUSALS)
+            .description("Refusals (and shadow mode's would-be ones) by rule and the kind of limit that refused")
+            .tag("rule", r).tag("limited_by", LIMIT_KINDS.get(i)).register(registry);
+      }
+      return counters;
+    })[kind].increment();
   }
 
   /** A check's Redis call answered, {@code startedNanos} after it was sent. */

@@ -143,6 +143,12 @@ class QuotasTest {
       assertThat(second.stream().filter(r -> r.getDecision() == Decision.DENY).map(CheckResponse::getLimitedBy)).containsOnly("quota");
       double tokens = Double.parseDouble(redis.command(Command.HGET, RedisKeys.bucket(allowance, "allowance"), "tokens").toString());
       assertThat(tokens).as("no token taken by a check the quota refused").isBetween(40.0, 40.1);
+      String metric = io.sluice.telemetry.Metrics.REFUSALS;
+      assertEquals(150, a.counter(metric, "rule", "bursty", "limited_by", "rate") + b.counter(metric, "rule", "bursty", "limited_by", "rate"),
+          "refusals counted by the kind of limit that refused");
+      assertEquals(140, a.counter(metric, "rule", "allowance", "limited_by", "quota")
+          + b.counter(metric, "rule", "allowance", "limited_by", "quota"));
+      assertEquals(0, a.counter(metric, "rule", "allowance", "limited_by", "rate") + b.counter(metric, "rule", "allowance", "limited_by", "rate"));
     }
   }
 

@@ -172,6 +172,12 @@ public final class SluiceFixture implements AutoCloseable {
     return sluice.metrics().registry().find(name).counter().count();
   }
 
+  /** The value of one of the instance's tagged counters, 0 when it has not counted yet. */
+  public double counter(String name, String... tags) {
+    io.micrometer.core.instrument.Counter counter = sluice.metrics().registry().find(name).tags(tags).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
   /** One check, waited for; fails the test with the server's status when the call fails. */
   public CheckResponse check(String userId, String action) {
     return check(userId, action, 1);
