@@ -19,11 +19,7 @@ cat > "$work/limits.json" <<'JSON'
 JSON
 start_redis "$redis_port"
 start_sluice "$grpc" "$http" "$redis_port" "$work/limits.json"
-run() {
-  echo "== $*"
-  java -jar "$jar" bench --targets "127.0.0.1:$grpc" --client lean --users 10000 --seconds "$seconds" --warmup-seconds 3 \
-    --concurrency "$concurrency" --redis "redis://127.0.0.1:$redis_port" "$@"
-}
+run() { bench_closed_loop "$grpc" "$redis_port" "$seconds" "$concurrency" "$@"; }
 for round in $(seq 1 "$rounds"); do
   echo "=== round $round of $rounds"
   run --action plain

@@ -134,9 +134,7 @@ public final class RateLimiterEndpoint {
     return admission.run(call, admitted -> limiter.leases().acquire(request.getUserId(), request.getAction(), request.getTier(),
             admitted.deadlineNanos())
         .map(lease -> {
-          String limitedBy = !lease.degraded() && (lease.outcome() == Decision.Outcome.DENY
-              || lease.shadow() && lease.inFlight() >= lease.maxInFlight()) ? "concurrency" : "";
-          metrics.refused(lease.rule(), limitedBy);
+          metrics.refused(lease.rule(), lease.limitedBy());
           return AcquireResponse.newBuilder()
             .setDecision(toWire(lease.outcome()))
             .setLeaseId(lease.leaseId())
@@ -145,7 +143,7 @@ public final class RateLimiterEndpoint {
             .setInFlight((int) lease.inFlight())
             .setMaxInFlight(lease.maxInFlight())
             .setRule(lease.rule())
-            .setLimitedBy(limitedBy)
+            .setLimitedBy(lease.limitedBy())
             .setDegraded(lease.degraded())
             .setDegradedReason(lease.degraded() ? lease.degradedReason() : "")
             .setShadow(lease.shadow())

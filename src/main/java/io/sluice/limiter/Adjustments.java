@@ -58,9 +58,7 @@ public final class Adjustments {
     Limits snapshot = limits.get();
     Rule rule;
     try {
-      Limiter.requireName("user_id", userId);
-      Limiter.requireName("action", action);
-      Limiter.requireTier("tier", snapshot, tier);
+      rule = Limiter.ruleOfValid("", snapshot, userId, action, tier);
       if (delta == 0 || delta < -LimitsParser.MAX_CAPACITY || delta > LimitsParser.MAX_CAPACITY) {
         throw new InvalidRequestException("delta", "delta must be a whole number of tokens from -" + LimitsParser.MAX_CAPACITY + " to "
             + LimitsParser.MAX_CAPACITY + " other than 0, was " + delta);
@@ -68,7 +66,6 @@ public final class Adjustments {
       if (!adjustmentId.isEmpty()) {
         Limiter.requireName("adjustment_id", adjustmentId, MAX_ID_BYTES);
       }
-      rule = snapshot.ruleFor(action, tier);
       // The check read the user's stored plan or override in Redis; a settlement under other numbers
       // would clamp the bucket to the wrong capacity, or miss the plan's quota.
       io.sluice.limits.TierChoice choice = snapshot.choiceFor(action, tier);
@@ -112,10 +109,7 @@ public final class Adjustments {
       }
 
       @Override
-      public void onUnavailable(Unavailable why, long retryAfterMs) {
-        if (why != Unavailable.BREAKER_OPEN) {
-          metrics.redisError(why.label());
-        }
+      void unavailable(Unavailable why, long retryAfterMs) {
         // A call that was sent may have run: the caller retries with the same adjustment id to be sure.
         answer.tryComplete(new Adjusted(rule.name(), false, 0, null, why.label()));
       }

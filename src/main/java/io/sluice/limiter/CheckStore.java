@@ -98,9 +98,7 @@ final class CheckStore {
     Object[] args = {capacity, tokens};
     if (rule.quota() != null) {
       keys = new String[] {keys[0], RedisKeys.quota(identity, rule.name())};
-      Object[] periods = quotas.giveBackArgs(rule.quota());
-      args = java.util.Arrays.copyOf(args, 2 + periods.length);
-      System.arraycopy(periods, 0, args, 2, periods.length);
+      args = quotas.afterForGiveBack(args, rule.quota());
     }
     redis.eval(scripts.giveBack(), keys, args,
         System.nanoTime() + redisTimeoutNanos, callerDeadlineNanos, new ScriptCallback() {
@@ -144,13 +142,7 @@ final class CheckStore {
 
   /** One call of lua/adjust.lua: a settled cost ({@link Adjustments} has its arguments, but a quota's, added here). */
   void adjust(String[] keys, Object[] args, Rule rule, long now, long callerDeadlineNanos, ScriptCallback pending) {
-    if (rule.quota() != null) {
-      Object[] quota = quotas.args(rule.quota());
-      Object[] all = java.util.Arrays.copyOf(args, args.length + quota.length);
-      System.arraycopy(quota, 0, all, args.length, quota.length);
-      args = all;
-    }
-    redis.eval(scripts.adjust(), keys, args, now + redisTimeoutNanos, callerDeadlineNanos, pending);
+    redis.eval(scripts.adjust(), keys, rule.quota() == null ? args : quotas.after(args, rule.quota()), now + redisTimeoutNanos, callerDeadlineNanos, pending);
   }
 
   /** One call of a {@link ScriptedLimit}'s script, adding {@code hits} to the subject's count. */

@@ -42,6 +42,11 @@ public final class Leases {
     public boolean degraded() {
       return degradedReason != null;
     }
+
+    /** "concurrency" when the limit refused (or would have, in shadow mode); empty otherwise, and for a failure mode's answer. */
+    public String limitedBy() {
+      return !degraded() && (outcome == Decision.Outcome.DENY || shadow && inFlight >= maxInFlight) ? "concurrency" : "";
+    }
   }
 
   /** What Release answered: whether the lease was held until now, and whether Redis could be asked. */
@@ -79,10 +84,7 @@ public final class Leases {
     Limits snapshot = limits.get();
     Rule rule;
     try {
-      Limiter.requireName("user_id", userId);
-      Limiter.requireName("action", action);
-      Limiter.requireTier("tier", snapshot, tier);
-      rule = snapshot.ruleFor(action, tier);
+      rule = Limiter.ruleOfValid("", snapshot, userId, action, tier);
       if (rule.concurrency() == null) {
         throw new InvalidRequestException("action", "rule '" + rule.name() + "' (of action '" + action
             + "') has no concurrency limit: give it \"concurrency\": {\"maxInFlight\", \"leaseSeconds\"} in the limits");
@@ -142,18 +144,20 @@ public final class Leases {
                 public void onReply(Object released) {
                 }
 
+                // Not counted: the grant's own call was counted already; the lease ends at its expiry.
                 @Override
                 public void onUnavailable(Unavailable why, long retryAfterMs) {
+                }
+
+                @Override
+                void unavailable(Unavailable why, long retryAfterMs) {
                 }
               });
             }
           }
 
           @Override
-          public void onUnavailable(Unavailable why, long retryAfterMs) {
-            if (why != Unavailable.BREAKER_OPEN) {
-              metrics.redisError(why.label());
-            }
+          void unavailable(Unavailable why, long retryAfterMs) {
             FailureMode mode = rule.failureMode() != null ? rule.failureMode() : defaultFailureMode;
             metrics.degraded(why.label(), mode.wireName());
             // No lease can be held without Redis: open and local let the work through unheld, closed refuses it.
@@ -187,10 +191,7 @@ public final class Leases {
           }
 
           @Override
-          public void onUnavailable(Unavailable why, long retryAfterMs) {
-            if (why != Unavailable.BREAKER_OPEN) {
-              metrics.redisError(why.label());
-            }
+          void unavailable(Unavailable why, long retryAfterMs) {
             answer.tryComplete(new Released(false, true));
           }
         });

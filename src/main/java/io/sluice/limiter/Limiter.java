@@ -225,11 +225,7 @@ public final class Limiter {
   }
 
   private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost, String tier) {
-    requireName(fieldPrefix + "user_id", userId);
-    requireName(fieldPrefix + "action", action);
-    requireTier(fieldPrefix + "tier", snapshot, tier);
-    // The tier's rule keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
-    Rule nominal = snapshot.ruleFor(action, tier);
+    Rule nominal = ruleOfValid(fieldPrefix, snapshot, userId, action, tier);
     TierChoice choice = choiceOf(snapshot, action, tier);
     // Which plan a stored tier makes is known in Redis only: a cost any of them can hold is accepted
     // (a plan that holds less refuses it, as a bucket refuses what it does not have).
@@ -365,8 +361,20 @@ public final class Limiter {
     return enforceOrShadow(certain, shadowEverything || shadowRule, subject, action);
   }
 
+  /**
+   * The rule that governs {@code action} on {@code tier}, once the user id, the action and the tier
+   * are valid (else INVALID_ARGUMENT naming the field, after {@code fieldPrefix}). The tier's rule
+   * keeps the rule's name: the same bucket, bans and caches, with the plan's numbers.
+   */
+  static Rule ruleOfValid(String fieldPrefix, Limits snapshot, String userId, String action, String tier) {
+    requireName(fieldPrefix + "user_id", userId);
+    requireName(fieldPrefix + "action", action);
+    requireTier(fieldPrefix + "tier", snapshot, tier);
+    return snapshot.ruleFor(action, tier);
+  }
+
   /** Refuses a tier that is neither empty (none) nor a tier of {@code snapshot}, naming the field: never a silent default. */
-  static void requireTier(String field, Limits snapshot, String tier) {
+  private static void requireTier(String field, Limits snapshot, String tier) {
     if (!tier.isEmpty() && !snapshot.tiers().containsKey(tier)) {
       requireName(field, tier);
       throw new InvalidRequestException(field, field + " '" + LimitsParser.printable(tier) + "' is not a tier of the limits in force ("

@@ -23,16 +23,23 @@ final class QuotaPeriods {
     this.clock = clock;
   }
 
-  /** The 7 arguments of {@code quota} in a check's script call. */
-  Object[] args(QuotaPolicy quota) {
+  /** {@code args} followed by the 7 arguments of {@code quota} in a check's (or a settlement's) script call. */
+  Object[] after(Object[] args, QuotaPolicy quota) {
     long[] starts = startsAround(quota);
-    return new Object[] {quota.limit(), starts[0], starts[1], starts[2], starts[3], clock.offsetMs().getAsLong(), quota.countsTowardBans() ? "1" : "0"};
+    return append(args, quota.limit(), starts[0], starts[1], starts[2], starts[3], clock.offsetMs().getAsLong(),
+        quota.countsTowardBans() ? "1" : "0");
   }
 
-  /** The 5 arguments after the tokens in a give-back of the quota's use: the periods and the offset. */
-  Object[] giveBackArgs(QuotaPolicy quota) {
+  /** {@code args} followed by the 5 of a give-back of the quota's use: the periods and the offset. */
+  Object[] afterForGiveBack(Object[] args, QuotaPolicy quota) {
     long[] starts = startsAround(quota);
-    return new Object[] {starts[0], starts[1], starts[2], starts[3], clock.offsetMs().getAsLong()};
+    return append(args, starts[0], starts[1], starts[2], starts[3], clock.offsetMs().getAsLong());
+  }
+
+  private static Object[] append(Object[] args, Object... more) {
+    Object[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+    System.arraycopy(more, 0, all, args.length, more.length);
+    return all;
   }
 
   private long[] startsAround(QuotaPolicy quota) {

@@ -2,13 +2,14 @@ package io.sluice.limiter;
 
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.ScriptCallback;
+import io.sluice.redis.Unavailable;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Promise;
 
 /**
  * The ends that every script call outside the check path shares (a lease, a settled cost): shed
- * before it was sent, faulted, answered too late. Its reply and Redis's unavailability are the
- * caller's to answer.
+ * before it was sent, faulted, answered too late, and Redis unavailable counted as checks count it.
+ * Its reply and what is answered while Redis is unavailable are the caller's.
  */
 abstract class StoreAnswer<T> implements ScriptCallback {
   private final Promise<T> answer;
@@ -18,6 +19,18 @@ abstract class StoreAnswer<T> implements ScriptCallback {
     this.answer = answer;
     this.metrics = metrics;
   }
+
+  /** Counts the unavailability (an open breaker is no error of Redis's: nothing was sent), then answers it. */
+  @Override
+  public void onUnavailable(Unavailable why, long retryAfterMs) {
+    if (why != Unavailable.BREAKER_OPEN) {
+      metrics.redisError(why.label());
+    }
+    unavailable(why, retryAfterMs);
+  }
+
+  /** What is answered while Redis is unavailable, for {@code why}. */
+  abstract void unavailable(Unavailable why, long retryAfterMs);
 
   @Override
   public void onDeadline() {

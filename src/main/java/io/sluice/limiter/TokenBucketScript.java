@@ -29,13 +29,7 @@ final class TokenBucketScript {
         : new Object[] {rule.capacity(), rule.refillPerSecond(), cost,
         (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
         abuse.historyMs(), abuse.scope().wireName(), rule.name(), RedisKeys.readable(identity), rule.name()};
-    if (rule.quota() == null) {
-      return args;
-    }
-    Object[] quota = quotas.args(rule.quota());
-    Object[] both = java.util.Arrays.copyOf(args, args.length + quota.length);
-    System.arraycopy(quota, 0, both, args.length, quota.length);
-    return both;
+    return rule.quota() == null ? args : quotas.after(args, rule.quota());
   }
 
   /**
