@@ -57,6 +57,17 @@
 -- the stored tier ('' for none or unread), 1 when an override decided (else 0), and its capacity
 -- and refill as Redis holds them ('' without one).
 --
+-- A check may also take a concurrency lease (CheckRequest.acquire): its segment is written 'L' before
+-- its layout (a digit or a choice), e.g. 'L5' or 'LT1235'. Its first key is the user's leases of the
+-- rule, leases:{<user>}:<rule> (lua/concurrency.lua's sorted set: a lease's secret -> the Redis time it
+-- ends), before the segment's own; its first arguments the new lease's secret, then each candidate's
+-- maxInFlight and leaseMs (one pair, or n for a choice), before the segment's own. The check is
+-- allowed only when the bucket, the quota and a slot all hold it; a full set refuses it ('concurrency'
+-- in the limited field), takes nothing and counts toward no ban. Its reply has nineteen fields (the
+-- ban, choice and quota fields padded, quota_remaining -1 without a quota): then 1 when the lease was
+-- granted (else 0), the leases the user holds after it (0 when banned: not read), and leaseMs. Such a
+-- segment holds one check.
+--
 -- A cost above the capacity of the rule that decides (possible only in a choice, where the caller
 -- could not know the plan) is answered code 4 (too large), counted toward nothing.
 --
@@ -121,7 +132,7 @@ local reply
 -- One bucket's checks (a segment): its keys start after KEYS[k], its arguments after ARGV[a]. With
 -- `tier` (a choice's stored tier, '' for none) each reply takes the choice's fields; `override` (a
 -- choice's {capacity, refill}, as HMGET read them) replaces the rule's numbers.
-local function decide_segment(k, a, nkeys, tier, override)
+local function decide_segment(k, a, nkeys, tier, override, lease)
   local abuse = nkeys >= 5
   local shadow = nkeys >= 7
   local capacity = tonumber(ARGV[a + 1])
@@ -154,6 +165,14 @@ local function decide_segment(k, a, nkeys, tier, override)
     if ban then
       banned = { 3, 0, tonumber(ban[1]) - now_ms, 0, tonumber(ban[5]) or 0, tonumber(ban[2]) or 0, ban[3] or '', ban[4] or '', 0 }
     end
+  end
+
+  -- A check that takes a lease counts the user's live ones, as lua/concurrency.lua does.
+  local held = 0
+  local granted = 0
+  if lease and not banned then
+    redis.call('ZREMRANGEBYSCORE', lease.key, '-inf', now_ms)
+    held = redis.call('ZCARD', lease.key)
   end
 
   -- The bucket, read once per segment, unless banned; `dirty` once a check took from it, so that it
@@ -219,12 +238,26 @@ local function decide_segment(k, a, nkeys, tier, override)
         allowed = false
         limited = 'quota'
         retry_after_ms = math.max(1, quota.ends - quota.now)
+      elseif allowed and lease and held >= lease.max then
+        -- Every slot is held: nothing is taken; a slot frees at the earliest lease's end, or sooner on a release.
+        allowed = false
+        limited = 'concurrency'
+        local earliest = redis.call('ZRANGE', lease.key, 0, 0, 'WITHSCORES')
+        retry_after_ms = math.max(1, tonumber(earliest[2]) - now_ms)
       elseif allowed then
         tokens = math.max(0, tokens - cost)
         dirty = true
         if quota then
           quota.used = quota.used + cost
           quota.dirty = true
+        end
+        if lease then
+          redis.call('ZADD', lease.key, now_ms + lease.ms, lease.secret)
+          held = held + 1
+          granted = 1
+          -- The set lives as long as its last lease.
+          local last = redis.call('ZRANGE', lease.key, -1, -1, 'WITHSCORES')
+          redis.call('PEXPIREAT', lease.key, tonumber(last[2]))
         end
       else
         limited = 'rate'
@@ -246,8 +279,8 @@ local function decide_segment(k, a, nkeys, tier, override)
       elseif not abuse then
         -- Denied. A denial takes nothing from the bucket: its stored state already yields the same refill.
         reply = { 0, remaining, retry_after_ms, reset_after_ms, 0 }
-      elseif limited == 'quota' and not quota.abuse then
-        -- Using up a period's allowance is no abuse, unless the rule says it is.
+      elseif limited == 'concurrency' or (limited == 'quota' and not quota.abuse) then
+        -- Using up a period's allowance is no abuse, unless the rule says it is; holding every slot is none.
         reply = { 0, remaining, retry_after_ms, reset_after_ms, violations_in_window(KEYS[k + 4], tonumber(ARGV[a + 5])) }
       else
         local max_violations = tonumber(ARGV[a + 4])
@@ -307,6 +340,20 @@ local function decide_segment(k, a, nkeys, tier, override)
       reply[15] = math.max(0, quota.limit - quota.used)
       reply[16] = math.max(1, quota.ends - quota.now)
     end
+    if lease then
+      if not tier and not quota then
+        reply = { reply[1], reply[2], reply[3], reply[4], reply[5], reply[6] or 0, reply[7] or '', reply[8] or '', reply[9] or 0, '', 0, '',
+          '' }
+      end
+      if not quota then
+        reply[14] = limited
+        reply[15] = -1
+        reply[16] = 0
+      end
+      reply[17] = granted
+      reply[18] = held
+      reply[19] = lease.ms
+    end
     if replies then
       replies[#replies + 1] = reply
     end
@@ -331,7 +378,7 @@ end
 
 if ARGV[1] ~= 'batch' then
   -- A call of one bucket is one segment laid out as above.
-  decide_segment(0, 0, #KEYS, nil, nil)
+  decide_segment(0, 0, #KEYS, nil, nil, nil)
   return replies or reply
 end
 
@@ -341,8 +388,27 @@ replies = {}
 local k = 0
 local a = 2
 local p = 1
+-- An 'L' before a segment: where its lease's key and arguments are, for the candidate that decides.
+local lease = nil
+local function lease_of(candidate)
+  if not lease then
+    return nil
+  end
+  return { key = lease.key, secret = ARGV[lease.a + 1], max = tonumber(ARGV[lease.a + 2 * candidate]),
+    ms = tonumber(ARGV[lease.a + 2 * candidate + 1]) }
+end
 while p <= #layout do
-  if string.byte(layout, p) == 84 then
+  if string.byte(layout, p) == 76 then
+    -- 'L': the next segment (or choice) takes a lease too.
+    k = k + 1
+    local n = 1
+    if string.byte(layout, p + 1) == 84 then
+      n = string.byte(layout, p + 3) - 48
+    end
+    lease = { key = KEYS[k], a = a }
+    a = a + 1 + 2 * n
+    p = p + 1
+  elseif string.byte(layout, p) == 84 then
     -- 'T': a choice, decided by what operators stored for the user: a plan, an override of the rule.
     local reads = string.byte(layout, p + 1) - 48
     local n = string.byte(layout, p + 2) - 48
@@ -378,18 +444,20 @@ while p <= #layout do
     for candidate = 1, n do
       local nkeys = string.byte(layout, p + 2 + candidate) - 48
       if candidate == chosen then
-        decide_segment(k, a, nkeys, stored, override)
+        decide_segment(k, a, nkeys, stored, override, lease_of(candidate))
       end
       k = k + nkeys
       a = a + arg_count(nkeys)
     end
     p = p + 3 + n
+    lease = nil
   else
     local nkeys = string.byte(layout, p) - 48
-    decide_segment(k, a, nkeys, nil, nil)
+    decide_segment(k, a, nkeys, nil, nil, lease_of(1))
     k = k + nkeys
     a = a + arg_count(nkeys)
     p = p + 1
+    lease = nil
   end
 end
 return replies

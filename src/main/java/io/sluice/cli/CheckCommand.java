@@ -33,10 +33,14 @@ public final class CheckCommand implements Callable<Integer> {
       defaultValue = "")
   String tier;
 
+  @Option(names = "--acquire", description = "Also take one of the rule's concurrency slots in the same call: prints lease_id=, "
+      + "to give to `sluice release --lease-id`.")
+  boolean acquire;
+
   @Override
   public Integer call() {
     return AdminCommands.run(target, client, client -> client.check(io.sluice.grpc.v1.CheckRequest.newBuilder()
-        .setUserId(user).setAction(action).setCost(cost).setTier(tier).build()), CheckCommand::format);
+        .setUserId(user).setAction(action).setCost(cost).setTier(tier).setAcquire(acquire).build()), CheckCommand::format);
   }
 
   /**
@@ -58,6 +62,13 @@ public final class CheckCommand implements Callable<Integer> {
       line.append(" quota_limit=").append(response.getQuotaLimit()).append(" quota_remaining=").append(response.getQuotaRemaining())
           .append(" quota_reset_after_ms=").append(response.getQuotaResetAfterMs())
           .append(response.getLimitedBy().isEmpty() ? "" : " limited_by=" + response.getLimitedBy());
+    }
+    if (response.getMaxInFlight() > 0) {
+      line.append(" lease_id=").append(response.getLeaseId()).append(" lease_ms=").append(response.getLeaseMs())
+          .append(" in_flight=").append(response.getInFlight()).append('/').append(response.getMaxInFlight());
+      if (response.getQuotaLimit() == 0 && !response.getLimitedBy().isEmpty()) {
+        line.append(" limited_by=").append(response.getLimitedBy());
+      }
     }
     if (response.getMaxViolations() > 0) {
       line.append(" violations=").append(response.getViolations()).append('/').append(response.getMaxViolations());

@@ -81,8 +81,7 @@ public final class RateLimiterEndpoint {
    * is known: a check is answered before it, with a decision or with an error status.
    */
   Future<CheckResponse> check(GrpcServerRequest<CheckRequest, CheckResponse> call, CheckRequest request) {
-    return admission.run(call, admitted -> limiter.check(request.getUserId(), request.getAction(),
-            Integer.toUnsignedLong(request.getCost()), request.getTier(), admitted.deadlineNanos())
+    return admission.run(call, admitted -> limiter.check(requestOf(request), admitted.deadlineNanos())
         .map(decision -> {
           metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
           metrics.refused(decision.rule(), decision.limitedBy());
@@ -101,7 +100,7 @@ public final class RateLimiterEndpoint {
   Future<CheckBatchResponse> checkBatch(GrpcServerRequest<CheckBatchRequest, CheckBatchResponse> call, CheckBatchRequest request) {
     List<Limiter.Request> checks = new ArrayList<>(request.getChecksCount());
     for (CheckRequest check : request.getChecksList()) {
-      checks.add(new Limiter.Request(check.getUserId(), check.getAction(), Integer.toUnsignedLong(check.getCost()), check.getTier()));
+      checks.add(requestOf(check));
     }
     return admission.run(call, admitted -> limiter.checkBatch(checks, request.getAllOrNothing(), admitted.deadlineNanos())
         .map(outcome -> {
@@ -172,12 +171,21 @@ public final class RateLimiterEndpoint {
         .map(released -> ReleaseResponse.newBuilder().setReleased(released.released()).setDegraded(released.degraded()).build()));
   }
 
+  private static Limiter.Request requestOf(CheckRequest check) {
+    return new Limiter.Request(check.getUserId(), check.getAction(), Integer.toUnsignedLong(check.getCost()), check.getTier(),
+        check.getAcquire());
+  }
+
   /** The answer to a check on {@code tier} (empty for none), which it names; else the tier stored for the user that decided. */
   static CheckResponse toResponse(Decision decision, String tier) {
     CheckResponse.Builder response = CheckResponse.newBuilder();
     if (decision.quota() != null) {
       response.setQuotaLimit(decision.quota().limit()).setQuotaRemaining(decision.quota().remaining())
           .setQuotaResetAfterMs(decision.quota().resetAfterMs());
+    }
+    if (decision.lease() != null) {
+      response.setLeaseId(decision.lease().leaseId()).setLeaseMs(decision.lease().leaseMs())
+          .setInFlight((int) decision.lease().inFlight()).setMaxInFlight(decision.lease().maxInFlight());
     }
     return response
         .setLimitedBy(decision.limitedBy())

@@ -47,6 +47,11 @@ final class CheckStore {
 
     /** The plans the user's stored tier chooses among in the script call (the rules throttled alike); null for the rule alone. */
     TierChoice choice();
+
+    /** A check that takes a concurrency lease too: the new lease's secret; null for a check that takes none. */
+    default String leaseSecret() {
+      return null;
+    }
   }
 
   private final RedisPipelines redis;
@@ -176,9 +181,14 @@ final class CheckStore {
       keys = TokenBucketScript.choiceKeys(pending.identity(), choice, candidateKeys);
       choiceLayout = TokenBucketScript.choiceLayout(choice, candidateKeys);
     }
+    boolean leasing = pending.leaseSecret() != null;
+    if (leasing) {
+      choiceLayout = TokenBucketScript.leaseLayout(choiceLayout != null ? choiceLayout : String.valueOf(keys.length));
+      keys = TokenBucketScript.leaseKeys(pending.identity(), rule, keys);
+    }
     long sendByNanos = now + redisTimeoutNanos;
     if (callerDeadlineNanos < sendByNanos) {
-      if (choice == null) {
+      if (choiceLayout == null) {
         redis.eval(scripts.check(), keys, TokenBucketScript.args(rule, pending.identity(), pending.tokens(), quotas), sendByNanos,
             callerDeadlineNanos,
             pending);
@@ -197,7 +207,8 @@ final class CheckStore {
       redis.atEndOfTurn(sendCallsOfTurn);
     }
     Segment segment = latestSegmentOfUser.get(pending.identity());
-    if (segment == null || !segment.keys[0].equals(keys[0]) || segment.head.shadowRule() != pending.shadowRule()
+    // A check that takes a lease is a segment of its own: each lease has its own secret.
+    if (segment == null || leasing || segment.head.leaseSecret() != null || !segment.keys[0].equals(keys[0]) || segment.head.shadowRule() != pending.shadowRule()
         || segment.head.shadowEverything() != pending.shadowEverything() || !segment.head.rule().equals(rule)
         || !Objects.equals(segment.head.choice(), choice)) {
       // On a Cluster every key of one user is in one slot (the hash tag), and only there.
@@ -252,11 +263,11 @@ final class CheckStore {
 
   /**
    * One bucket's checks in a shared call: lua/token_bucket.lua decides them one after the other. A
-   * choice among the rule's plans goes only in a batch's layout, which names it.
+   * choice among the rule's plans, and a check that takes a lease, go only in a batch's layout, which names them.
    */
   private final class Segment {
     final String[] keys;
-    /** A choice's layout in a batch (TokenBucketScript#choiceLayout); null for one rule's checks. */
+    /** A choice's or a lease's layout in a batch (TokenBucketScript#choiceLayout, #leaseLayout); null for one rule's checks. */
     final String choiceLayout;
     /** The first check: its rule, plans, user and shadow are every member's. */
     final Waiting head;
@@ -282,8 +293,18 @@ final class CheckStore {
         }
         cost = costs.toString();
       }
-      return choiceLayout == null ? TokenBucketScript.args(head.rule(), head.identity(), cost, quotas)
-          : TokenBucketScript.choiceArgs(head.choice(), head.identity(), cost, quotas);
+      TierChoice choice = head.choice();
+      Object[] own = choice == null ? TokenBucketScript.args(head.rule(), head.identity(), cost, quotas)
+          : TokenBucketScript.choiceArgs(choice, head.identity(), cost, quotas);
+      if (head.leaseSecret() == null) {
+        return own;
+      }
+      List<Rule> candidates = new ArrayList<>(choice == null ? 1 : 1 + choice.rules().size());
+      candidates.add(choice == null ? head.rule() : choice.base());
+      if (choice != null) {
+        candidates.addAll(choice.rules());
+      }
+      return TokenBucketScript.leaseArgs(head.leaseSecret(), candidates, own);
     }
   }
 

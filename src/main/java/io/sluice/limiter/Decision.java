@@ -24,6 +24,8 @@ import io.sluice.telemetry.Metrics;
  * @param tier           the plan that decided: the request's, else the one stored for the user; empty for none
  * @param overridden     the user's override of the rule's numbers decided ({@code limit} and {@code refillPerSecond} are its)
  * @param quota          the rule's calendar quota as Redis counted it; null without one (or when Redis did not decide)
+ * @param lease          the concurrency lease a check that acquires took with it; null for a check that acquires
+ *                       none (or when Redis did not decide, or did not get so far: a listed user, a cached ban or refusal)
  */
 public record Decision(
     Outcome outcome,
@@ -42,7 +44,8 @@ public record Decision(
     Outcome shadowDecision,
     String tier,
     boolean overridden,
-    Quota quota) {
+    Quota quota,
+    Lease lease) {
 
   public enum Outcome { ALLOW, DENY, BAN }
 
@@ -54,6 +57,24 @@ public record Decision(
    * @param refused      the quota refused the check (the bucket may have held it)
    */
   public record Quota(long limit, long remaining, long resetAfterMs, boolean refused) {
+  }
+
+  /**
+   * A concurrency lease, as a check that acquires left it.
+   *
+   * @param leaseId  the lease held, for Release; empty when none is (refused, or given back)
+   * @param inFlight the user's leases after the check, this one included
+   * @param refused  every slot was held: the limit that refused (bucket and quota may have held the cost)
+   */
+  public record Lease(String leaseId, long leaseMs, long inFlight, int maxInFlight, boolean refused) {
+  }
+
+  /** A decision without a lease. */
+  public Decision(Outcome outcome, String rule, long limit, double refillPerSecond, long remaining, long retryAfterMs, long resetAfterMs,
+                  String degradedReason, int violations, int maxViolations, int banLevel, String banScope, String banReason,
+                  Outcome shadowDecision, String tier, boolean overridden, Quota quota) {
+    this(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations, maxViolations,
+        banLevel, banScope, banReason, shadowDecision, tier, overridden, quota, null);
   }
 
   /** A decision without a quota. */
@@ -114,18 +135,28 @@ public record Decision(
   /** This decision as shadow mode answers it: ALLOW, saying what it would have been. */
   public Decision shadowed() {
     return new Decision(Outcome.ALLOW, rule, limit, refillPerSecond, remaining, retryAfterMs, resetAfterMs, degradedReason, violations,
-        maxViolations, banLevel, banScope, banReason, outcome, tier, overridden, quota);
+        maxViolations, banLevel, banScope, banReason, outcome, tier, overridden, quota, lease);
+  }
+
+  /** This decision with its lease given back (an all_or_nothing batch refused): it holds none. */
+  public Decision leaseGivenBack() {
+    return lease == null || lease.leaseId().isEmpty() ? this : new Decision(outcome, rule, limit, refillPerSecond, remaining, retryAfterMs,
+        resetAfterMs, degradedReason, violations, maxViolations, banLevel, banScope, banReason, shadowDecision, tier, overridden, quota,
+        new Lease("", 0, lease.inFlight() - 1, lease.maxInFlight(), false));
   }
 
   /**
-   * The limit that refused (or would have, in shadow mode): {@code quota} or {@code rate}; empty for
+   * The limit that refused (or would have, in shadow mode): {@code quota}, {@code concurrency} or {@code rate}; empty for
    * an ALLOW, a ban, and a failure mode's answer (its {@code degradedReason} says why).
    */
   public String limitedBy() {
     if (degraded() || (outcome != Outcome.DENY && shadowDecision != Outcome.DENY)) {
       return "";
     }
-    return quota != null && quota.refused() ? "quota" : "rate";
+    if (quota != null && quota.refused()) {
+      return "quota";
+    }
+    return lease != null && lease.refused() ? "concurrency" : "rate";
   }
 
   /** The {@code outcome} label this decision counts under in {@code sluice_decisions_total}. */

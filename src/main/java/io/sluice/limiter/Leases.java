@@ -138,21 +138,7 @@ public final class Leases {
           public void onLateReply(Object reply) {
             // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
             if (reply instanceof Object[] fields && fields.length > 0 && Long.valueOf(1).equals(fields[0])) {
-              store.lease(new String[] {keys[0]}, new Object[] {"release", member}, System.nanoTime(), Long.MAX_VALUE, new StoreAnswer<>(
-                  Promise.<Void>promise(), metrics) {
-                @Override
-                public void onReply(Object released) {
-                }
-
-                // Not counted: the grant's own call was counted already; the lease ends at its expiry.
-                @Override
-                public void onUnavailable(Unavailable why, long retryAfterMs) {
-                }
-
-                @Override
-                void unavailable(Unavailable why, long retryAfterMs) {
-                }
-              });
+              releaseUnheld(leaseId, Long.MAX_VALUE);
             }
           }
 
@@ -198,6 +184,35 @@ public final class Leases {
     return answer.future();
   }
 
+  /**
+   * Ends a lease Redis granted that nobody holds (its answer came after the caller stopped waiting, or
+   * its batch was refused whole): completes however Redis answers; when it cannot be asked, the lease
+   * ends at its expiry.
+   */
+  Future<Void> releaseUnheld(String leaseId, long callerDeadlineNanos) {
+    String[] owner = owner(leaseId);
+    Promise<Void> done = Promise.promise();
+    store.lease(new String[] {RedisKeys.leases(owner[0], owner[1])}, new Object[] {"release", secretOf(leaseId)}, System.nanoTime(),
+        callerDeadlineNanos, new StoreAnswer<>(done, metrics) {
+          @Override
+          public void onReply(Object released) {
+            done.tryComplete();
+          }
+
+          // Not counted: the grant's own call was counted already.
+          @Override
+          public void onUnavailable(Unavailable why, long retryAfterMs) {
+            done.tryComplete();
+          }
+
+          @Override
+          void unavailable(Unavailable why, long retryAfterMs) {
+            done.tryComplete();
+          }
+        });
+    return done.future();
+  }
+
   private Lease enforceOrShadow(Lease lease, boolean shadow, String userId) {
     if (!shadow || lease.outcome() == Decision.Outcome.ALLOW) {
       return lease;
@@ -217,7 +232,7 @@ public final class Leases {
   }
 
   /** The lease's secret: its member in the owner's set. */
-  private static String secretOf(String leaseId) {
+  static String secretOf(String leaseId) {
     return leaseId.substring(leaseId.lastIndexOf('.') + 1);
   }
 

@@ -93,8 +93,12 @@ public final class Limiter {
   /** The most checks one CheckBatch call may hold. */
   public static final int MAX_BATCH = 100;
 
-  /** One check as asked: {@code cost} 0 means 1; {@code tier} empty for none. */
-  public record Request(String userId, String action, long cost, String tier) {
+  /** One check as asked: {@code cost} 0 means 1; {@code tier} empty for none; {@code acquire} takes a concurrency lease too. */
+  public record Request(String userId, String action, long cost, String tier, boolean acquire) {
+
+    public Request(String userId, String action, long cost, String tier) {
+      this(userId, action, cost, tier, false);
+    }
 
     /** The tokens it takes. */
     public long tokens() {
@@ -118,7 +122,7 @@ public final class Limiter {
    * the plans the user's stored tier chooses among (null when the request names its tier, or no
    * tier changes the rule).
    */
-  private record Valid(String userId, String action, long tokens, Rule nominal, TierChoice choice, Limits snapshot) {
+  private record Valid(String userId, String action, long tokens, Rule nominal, TierChoice choice, Limits snapshot, boolean acquire) {
   }
 
   /**
@@ -129,9 +133,14 @@ public final class Limiter {
    *     {@link CheckFailure} when no decision could be made
    */
   public Future<Decision> check(String userId, String action, long cost, String tier, long callerDeadlineNanos) {
+    return check(new Request(userId, action, cost, tier), callerDeadlineNanos);
+  }
+
+  /** The same, as asked: {@link Request#acquire} takes one of the rule's concurrency slots in the same script call. */
+  public Future<Decision> check(Request request, long callerDeadlineNanos) {
     Valid check;
     try {
-      check = validate("", limits.get(), userId, action, cost, tier);
+      check = validate("", limits.get(), request);
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
@@ -154,7 +163,7 @@ public final class Limiter {
       Limits snapshot = limits.get();
       for (int i = 0; i < requests.size(); i++) {
         Request request = requests.get(i);
-        checks.add(validate("checks[" + i + "].", snapshot, request.userId(), request.action(), request.cost(), request.tier()));
+        checks.add(validate("checks[" + i + "].", snapshot, request));
       }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
@@ -181,6 +190,11 @@ public final class Limiter {
           if (answer.succeeded() && tookRedisTokens(answer.result())) {
             givenBack[i] = true;
             givingBack.add(giveBack(checks.get(i), answer.result(), callerDeadlineNanos));
+          }
+          if (answer.succeeded() && answer.result().lease() != null && !answer.result().lease().leaseId().isEmpty()) {
+            // The refused batch holds no slot either: nobody is given this lease to release.
+            givingBack.add(leases.releaseUnheld(answer.result().lease().leaseId(), callerDeadlineNanos));
+            answers.set(i, Future.succeededFuture(answer.result().leaseGivenBack()));
           }
         }
       });
@@ -224,9 +238,18 @@ public final class Limiter {
         .onComplete(givenBack -> denyCache.forget(check.userId(), check.nominal().name()));
   }
 
-  private Valid validate(String fieldPrefix, Limits snapshot, String userId, String action, long cost, String tier) {
-    Rule nominal = ruleOfValid(fieldPrefix, snapshot, userId, action, tier);
-    TierChoice choice = choiceOf(snapshot, action, tier);
+  private Valid validate(String fieldPrefix, Limits snapshot, Request request) {
+    String userId = request.userId();
+    String action = request.action();
+    long cost = request.cost();
+    Rule nominal = ruleOfValid(fieldPrefix, snapshot, userId, action, request.tier());
+    TierChoice choice = choiceOf(snapshot, action, request.tier());
+    if (request.acquire()) {
+      requireConcurrency(fieldPrefix + "acquire", nominal, action, "");
+      for (int i = 0; choice != null && i < choice.rules().size(); i++) {
+        requireConcurrency(fieldPrefix + "acquire", choice.rules().get(i), action, choice.tiers().get(i));
+      }
+    }
     // Which plan a stored tier makes is known in Redis only: a cost any of them can hold is accepted
     // (a plan that holds less refuses it, as a bucket refuses what it does not have).
     long capacity = choice == null ? nominal.capacity() : choice.largestCapacity();
@@ -241,7 +264,16 @@ public final class Limiter {
       throw new InvalidRequestException(fieldPrefix + "cost", fieldPrefix + "cost must be at most the quota of rule '" + nominal.name()
           + "' (" + nominal.quota().limit() + " per " + nominal.quota().period().wireName() + "), was " + tokens);
     }
-    return new Valid(userId, action, tokens, nominal, choice, snapshot);
+    return new Valid(userId, action, tokens, nominal, choice, snapshot, request.acquire());
+  }
+
+  /** A check that acquires needs a slot to take: under its rule, and under every plan a stored tier may choose. */
+  private static void requireConcurrency(String field, Rule rule, String action, String tier) {
+    if (rule.concurrency() == null) {
+      throw new InvalidRequestException(field, field + " needs a concurrency limit, and rule '" + rule.name() + "' (of action '"
+          + LimitsParser.printable(action) + "'" + (tier.isEmpty() ? "" : ", on tier '" + tier + "'")
+          + ") has none: give it \"concurrency\": {\"maxInFlight\", \"leaseSeconds\"} in the limits");
+    }
   }
 
   /** The snapshot whose plans {@link #choices} holds: a check builds none of them (one Limiter per event loop). */
@@ -299,7 +331,7 @@ public final class Limiter {
       return Future.succeededFuture(certain);
     }
     PendingCheck pending = new PendingCheck(userId, action, rule, choice, tokens, shadowEverything, shadowEverything || rule.shadow(), now,
-        cacheNow);
+        cacheNow, check.acquire() ? Leases.leaseId(userId, nominal.name()) : null);
     store.take(pending, now, callerDeadlineNanos);
     return pending.promise.future();
   }
@@ -315,7 +347,7 @@ public final class Limiter {
    * ({@link RedisKeys#envoySubject}).
    */
   public Future<Decision> checkSubject(String subject, Rule rule, long tokens, long callerDeadlineNanos) {
-    return decide(new Valid(RedisKeys.envoySubject(subject), rule.name(), tokens, rule, null, NO_LISTS), callerDeadlineNanos);
+    return decide(new Valid(RedisKeys.envoySubject(subject), rule.name(), tokens, rule, null, NO_LISTS, false), callerDeadlineNanos);
   }
 
   /**
@@ -462,8 +494,9 @@ public final class Limiter {
     boolean shadow = reply.code() == TokenBucketScript.Reply.BAN ? pending.shadowEverything : shadowRule;
     rememberBan(pending, reply);
     // An override's refusal is not cached: it ends with the override, which tells no instance. Nor
-    // a quota's rule's, whose answer says what is left of the period: only Redis knows.
-    if (reply.code() == TokenBucketScript.Reply.DENY && !reply.overridden() && !reply.counted()) {
+    // a quota's rule's, whose answer says what is left of the period: only Redis knows. Nor a full
+    // set of leases, which a release empties at any time.
+    if (reply.code() == TokenBucketScript.Reply.DENY && !reply.overridden() && !reply.counted() && !reply.concurrencyRefused()) {
       if (pending.choice == null) {
         denyCache.remember(pending.userId, rule, pending.tokens, pending.cachedAtNanos, reply.retryAfterMs());
       } else if (!pending.choice.readsStoredPlan()) {
@@ -477,7 +510,10 @@ public final class Limiter {
     Decision decision = new Decision(reply.outcome(), rule.name(), rule.capacity(), rule.refillPerSecond(), reply.remaining(),
         reply.retryAfterMs(), reply.resetAfterMs(), null, reply.violations(), maxViolations, reply.banLevel(), reply.banScope(),
         reply.banReason(), null, plan, reply.overridden(), reply.counted() && rule.quota() != null
-        ? new Decision.Quota(rule.quota().limit(), reply.quotaRemaining(), reply.quotaResetAfterMs(), reply.quotaRefused()) : null);
+        ? new Decision.Quota(rule.quota().limit(), reply.quotaRemaining(), reply.quotaResetAfterMs(), reply.quotaRefused()) : null,
+        pending.leaseId == null || reply.inFlight() < 0 ? null : new Decision.Lease(reply.leaseGranted() ? pending.leaseId : "",
+            reply.leaseGranted() ? rule.concurrency().leaseMs() : 0, reply.inFlight(), rule.concurrency().maxInFlight(),
+            reply.concurrencyRefused()));
     return enforceOrShadow(decision, shadow, pending.userId, pending.action);
   }
 
@@ -522,9 +558,12 @@ public final class Limiter {
     final long epoch = banCache.epoch();
     /** The same of plan changes: a refusal decided under a plan changed meanwhile is not cached. */
     final long plansChangedAtSend = denyCache.plansChanged();
+    /** A check that acquires: the id of the lease it takes if granted; else null. */
+    final String leaseId;
 
     PendingCheck(String userId, String action, Rule rule, TierChoice choice, long tokens, boolean shadowEverything, boolean shadowRule,
-        long sentNanos, long cachedAtNanos) {
+        long sentNanos, long cachedAtNanos, String leaseId) {
+      this.leaseId = leaseId;
       this.userId = userId;
       this.action = action;
       this.rule = rule;
@@ -564,6 +603,11 @@ public final class Limiter {
     @Override
     public TierChoice choice() {
       return choice;
+    }
+
+    @Override
+    public String leaseSecret() {
+      return leaseId == null ? null : Leases.secretOf(leaseId);
     }
 
     /** The decision in the script's reply; a cost the stored plan cannot hold is refused as bad input. */
@@ -629,7 +673,12 @@ public final class Limiter {
     @Override
     public void onLateReply(Object reply) {
       try {
-        rememberBan(this, TokenBucketScript.Reply.decode((Object[]) reply));
+        TokenBucketScript.Reply decoded = TokenBucketScript.Reply.decode((Object[]) reply);
+        rememberBan(this, decoded);
+        if (decoded.leaseGranted()) {
+          // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
+          leases.releaseUnheld(leaseId, Long.MAX_VALUE);
+        }
       } catch (RuntimeException e) {
         faults.record(RedisFault.REPLY, "cannot read a late check reply: " + e);
       }
@@ -641,7 +690,7 @@ public final class Limiter {
     private final ScriptedLimit limit;
 
     CountedCheck(ScriptedLimit limit, String subject, Rule rule, long hits, boolean shadow, long sentNanos, long cachedAtNanos) {
-      super(subject, rule.name(), rule, null, hits, shadow, shadow, sentNanos, cachedAtNanos);
+      super(subject, rule.name(), rule, null, hits, shadow, shadow, sentNanos, cachedAtNanos, null);
       this.limit = limit;
     }
 

@@ -1,6 +1,7 @@
 package io.sluice.limiter;
 
 import io.sluice.limits.AbusePolicy;
+import io.sluice.limits.ConcurrencyPolicy;
 import io.sluice.limits.Rule;
 import io.sluice.limits.TierChoice;
 import io.sluice.redis.RedisKeys;
@@ -30,6 +31,35 @@ final class TokenBucketScript {
         (long) abuse.maxViolations(), abuse.windowMs(), abuse.banMs(), abuse.banMultiplier(), abuse.maxBanMs(),
         abuse.historyMs(), abuse.scope().wireName(), rule.name(), RedisKeys.readable(identity), rule.name()};
     return rule.quota() == null ? args : quotas.after(args, rule.quota());
+  }
+
+  /**
+   * A check that takes a lease too: its layout ('L' before the segment's own), keys (the user's
+   * leases of the rule first) and arguments (the lease's secret, each candidate's maxInFlight and
+   * leaseMs, then the segment's own), as lua/token_bucket.lua reads them.
+   */
+  static String leaseLayout(String segmentLayout) {
+    return "L" + segmentLayout;
+  }
+
+  static String[] leaseKeys(String identity, Rule rule, String[] segmentKeys) {
+    String[] all = new String[segmentKeys.length + 1];
+    all[0] = RedisKeys.leases(identity, rule.name());
+    System.arraycopy(segmentKeys, 0, all, 1, segmentKeys.length);
+    return all;
+  }
+
+  /** The lease's arguments, before the segment's: {@code candidates} are the plain rule, or a choice's base and plans in order. */
+  static Object[] leaseArgs(String secret, List<Rule> candidates, Object[] segmentArgs) {
+    Object[] all = new Object[1 + 2 * candidates.size() + segmentArgs.length];
+    all[0] = secret;
+    for (int i = 0; i < candidates.size(); i++) {
+      ConcurrencyPolicy concurrency = candidates.get(i).concurrency();
+      all[1 + 2 * i] = (long) concurrency.maxInFlight();
+      all[2 + 2 * i] = concurrency.leaseMs();
+    }
+    System.arraycopy(segmentArgs, 0, all, 1 + 2 * candidates.size(), segmentArgs.length);
+    return all;
   }
 
   /**
@@ -89,10 +119,14 @@ final class TokenBucketScript {
    * @param quotaRefused     a rule with a quota: the quota refused (the bucket may have held the cost)
    * @param quotaRemaining   a rule with a quota: its tokens left in the period; -1 without a quota
    * @param quotaResetAfterMs and ms until the period ends
+   * @param concurrencyRefused a check taking a lease: every slot was held (bucket and quota may have held the cost)
+   * @param leaseGranted      a check taking a lease: it holds one now
+   * @param inFlight          a check taking a lease: the user's leases after it; -1 for a check that takes none
    */
   record Reply(int code, long remaining, long retryAfterMs, long resetAfterMs, int violations, int banLevel, String banScope,
                String banReason, boolean banCreated, String storedTier, long overrideCapacity, double overrideRefill,
-               boolean quotaRefused, long quotaRemaining, long quotaResetAfterMs) {
+               boolean quotaRefused, long quotaRemaining, long quotaResetAfterMs, boolean concurrencyRefused, boolean leaseGranted,
+               long inFlight) {
 
     boolean counted() {
       return quotaRemaining >= 0;
@@ -120,13 +154,15 @@ final class TokenBucketScript {
       // An answer without a ban carries the first five fields only.
       boolean withBan = reply.length > 5;
       boolean withQuota = reply.length > 15;
+      boolean withLease = reply.length > 18;
       return new Reply(code, (Long) reply[1], (Long) reply[2], (Long) reply[3], ((Long) reply[4]).intValue(),
           withBan ? ((Long) reply[5]).intValue() : 0, withBan ? (String) reply[6] : "", withBan ? (String) reply[7] : "",
           withBan && (Long) reply[8] == 1, reply.length > 9 ? (String) reply[9] : null,
           // As Redis holds them ("1e3" is a whole capacity too); the script took only whole ones.
           reply.length > 12 && (Long) reply[10] == 1 ? (long) Double.parseDouble((String) reply[11]) : 0,
           reply.length > 12 && (Long) reply[10] == 1 ? Double.parseDouble((String) reply[12]) : 0,
-          withQuota && "quota".equals(reply[13]), withQuota ? (Long) reply[14] : -1, withQuota ? (Long) reply[15] : 0);
+          withQuota && "quota".equals(reply[13]), withQuota ? (Long) reply[14] : -1, withQuota ? (Long) reply[15] : 0,
+          withLease && "concurrency".equals(reply[13]), withLease && (Long) reply[16] == 1, withLease ? (Long) reply[17] : -1);
     }
 
     Decision.Outcome outcome() {
