@@ -51,12 +51,13 @@ start_sluice() {
 }
 
 # bench_closed_loop GRPC_PORT REDIS_PORT SECONDS CONCURRENCY [BENCH FLAG...]: one closed-loop run of
-# `sluice bench` against one instance (10,000 users, the lean client, 3 s of warm-up), Redis's work
-# per decision read from REDIS_PORT; the flags (the action, say) head its output.
+# `sluice bench` against one instance (10,000 users, the lean client unless bench_client says
+# another, 3 s of warm-up), Redis's work per decision read from REDIS_PORT; the flags (the action,
+# say) head its output.
 bench_closed_loop() {
   local grpc=$1 redis_port=$2 seconds=$3 concurrency=$4
   shift 4
   echo "== $*"
-  java -jar "$jar" bench --targets "127.0.0.1:$grpc" --client lean --users 10000 --seconds "$seconds" --warmup-seconds 3 \
+  java -jar "$jar" bench --targets "127.0.0.1:$grpc" --client "${bench_client:-lean}" --users 10000 --seconds "$seconds" --warmup-seconds 3 \
     --concurrency "$concurrency" --redis "redis://127.0.0.1:$redis_port" "$@"
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks of a rule with a bucket only and of a rule with a bucket and a calendar quota (stacked, taken
-# together in one script call), one after the other against one instance and one Redis: checks/s and
-# Redis's work per decision (docs/benchmarks.md, "Limit kinds").
-#   scripts/bench-limit-kinds.sh [seconds] [concurrency] [rounds]     (each round runs both; the first warms the instance)
+# Checks of a rule with a bucket only, of a rule with a bucket and a calendar quota (stacked, taken
+# together in one script call), and leases of a rule with a concurrency limit (Acquire then Release;
+# a check that acquires, then Release), one after the other against one instance and one Redis:
+# answers/s and Redis's work per answer (docs/benchmarks.md, "Limit kinds").
+#   scripts/bench-limit-kinds.sh [seconds] [concurrency] [rounds]     (each round runs all four; the first warms the instance)
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
 seconds=${1:-10}
@@ -10,18 +11,24 @@ concurrency=${2:-64}
 rounds=${3:-2}
 (( rounds >= 2 )) || echo "bench-limit-kinds: with one round, the figures include the instance's warm-up: compare from round 2 on" >&2
 redis_port=6394 grpc=50094 http=8094
-# The two rules are alike but for the quota, which is never reached: the cost of counting it, not of refusing.
+# The rules are alike but for the quota and the concurrency limit, which are never reached: the cost
+# of counting them, not of refusing.
 cat > "$work/limits.json" <<'JSON'
 { "rules": { "default": { "capacity": 100, "refillPerSecond": 10 },
              "plain": { "capacity": 200, "refillPerSecond": 50 },
              "stacked": { "capacity": 200, "refillPerSecond": 50,
-                          "quota": { "limit": 1000000000000, "period": "month", "timezone": "Europe/Berlin" } } } }
+                          "quota": { "limit": 1000000000000, "period": "month", "timezone": "Europe/Berlin" } },
+             "leased": { "capacity": 200, "refillPerSecond": 50, "concurrency": { "maxInFlight": 100, "leaseSeconds": 60 } } } }
 JSON
 start_redis "$redis_port"
 start_sluice "$grpc" "$http" "$redis_port" "$work/limits.json"
+# Leases need the gRPC client (the lean one sends checks only): every run uses it, so that they compare.
+bench_client=grpc
 run() { bench_closed_loop "$grpc" "$redis_port" "$seconds" "$concurrency" "$@"; }
 for round in $(seq 1 "$rounds"); do
   echo "=== round $round of $rounds"
   run --action plain
   run --action stacked
+  run --action leased --call acquire
+  run --action leased --call check-acquire
 done

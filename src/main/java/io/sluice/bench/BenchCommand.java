@@ -4,6 +4,8 @@ import io.sluice.cli.ClientOptions;
 import io.sluice.cli.FleetTargets;
 import io.sluice.grpc.FleetClient;
 import io.sluice.grpc.SluiceClient;
+import io.sluice.grpc.v1.AcquireRequest;
+import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.redis.RedisKeys;
 import io.vertx.core.Context;
@@ -81,8 +83,10 @@ public final class BenchCommand implements Callable<Integer> {
   String action;
 
   @Option(names = "--call", defaultValue = "check",
-      description = "check, or health: grpc.health.v1.Health/Check instead, the floor of any gRPC call on the same server, "
-          + "to compare with (each answer counts as an allow) (default: ${DEFAULT-VALUE}).")
+      description = "check; acquire: RateLimiter/Acquire, then Release of the lease it granted (the pair is one answer); "
+          + "check-acquire: a check that acquires, then Release (the pair is one answer); or health: grpc.health.v1.Health/Check "
+          + "instead, the floor of any gRPC call on the same server, to compare with (each answer counts as an allow) "
+          + "(default: ${DEFAULT-VALUE}).")
   String call;
 
   @Option(names = "--client", defaultValue = "grpc",
@@ -120,8 +124,12 @@ public final class BenchCommand implements Callable<Integer> {
       System.err.println("bench: --concurrency and --users must be >= 1, --seconds > 0, --warmup-seconds, --rate and --checks >= 0");
       return 2;
     }
-    if (!call.equals("check") && !call.equals("health")) {
-      System.err.println("bench: --call must be check or health, was '" + call + "'");
+    if (!List.of("check", "acquire", "check-acquire", "health").contains(call)) {
+      System.err.println("bench: --call must be check, acquire, check-acquire or health, was '" + call + "'");
+      return 2;
+    }
+    if (call.contains("acquire") && clientKind.equals("lean")) {
+      System.err.println("bench: --call " + call + " needs --client grpc (the lean client sends checks and health calls only)");
       return 2;
     }
     if (!clientKind.equals("grpc") && !clientKind.equals("lean")) {
@@ -261,7 +269,12 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private Future<FleetClient.Answer> send(LoadClient fleet, SplittableRandom random) {
-    return call.equals("health") ? fleet.health() : fleet.check(chooser.user(random), action, 1);
+    return switch (call) {
+      case "health" -> fleet.health();
+      case "acquire" -> fleet.leaseAndRelease(chooser.user(random), action, false);
+      case "check-acquire" -> fleet.leaseAndRelease(chooser.user(random), action, true);
+      default -> fleet.check(chooser.user(random), action, 1);
+    };
   }
 
   private static void awaitInFlight(Vertx vertx, AtomicLong inFlight, CountDownLatch done) {
@@ -315,7 +328,8 @@ public final class BenchCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "bench: %d instance(s), %s, %.0f s measured after %.0f s warm-up, %s, %s%n",
         instances, rate > 0 ? String.format(Locale.ROOT, "open loop at %.0f checks/s", rate) : "closed loop, concurrency " + concurrency,
         seconds, warmupSeconds, "hot".equals(keys) ? "one user" : users + " users (" + keys + ")",
-        call.equals("health") ? "grpc.health.v1.Health/Check instead of checks" : "action " + action + (storedTier == null ? "" : ", every user on the stored tier " + storedTier));
+        call.equals("health") ? "grpc.health.v1.Health/Check instead of checks" : "action " + action
+            + (call.equals("acquire") ? ", Acquire and Release" : call.equals("check-acquire") ? ", checks that acquire, and Release" : "") + (storedTier == null ? "" : ", every user on the stored tier " + storedTier));
     long decided = decisions[1].get() + decisions[2].get() + decisions[3].get();
     long degradedTotal = degraded.values().stream().mapToLong(AtomicLong::get).sum();
     long errorTotal = errors.values().stream().mapToLong(AtomicLong::get).sum();
@@ -355,6 +369,14 @@ public final class BenchCommand implements Callable<Integer> {
   interface LoadClient {
     Future<FleetClient.Answer> check(String userId, String action, int cost);
 
+    /**
+     * A lease taken (by Acquire, or by a check that acquires) and, when granted, released on the same
+     * instance: the answer is the taking's, as a check's answer.
+     */
+    default Future<FleetClient.Answer> leaseAndRelease(String userId, String action, boolean byCheck) {
+      throw new UnsupportedOperationException("leases need the gRPC client");
+    }
+
     Future<FleetClient.Answer> health();
 
     int size();
@@ -374,6 +396,21 @@ public final class BenchCommand implements Callable<Integer> {
           @Override
           public Future<FleetClient.Answer> health() {
             return fleet.health();
+          }
+
+          private final AtomicInteger nextInstance = new AtomicInteger();
+
+          @Override
+          public Future<FleetClient.Answer> leaseAndRelease(String userId, String action, boolean byCheck) {
+            int index = Math.floorMod(nextInstance.getAndIncrement(), fleet.size());
+            SluiceClient instance = fleet.instance(index);
+            Future<CheckResponse> taken = byCheck
+                ? instance.check(CheckRequest.newBuilder().setUserId(userId).setAction(action).setAcquire(true).build())
+                : instance.acquire(AcquireRequest.newBuilder().setUserId(userId).setAction(action).build())
+                    .map(lease -> CheckResponse.newBuilder().setDecision(lease.getDecision()).setLeaseId(lease.getLeaseId())
+                        .setDegraded(lease.getDegraded()).setDegradedReason(lease.getDegradedReason()).build());
+            return taken.compose(response -> response.getLeaseId().isEmpty() ? Future.succeededFuture(response)
+                : instance.release(response.getLeaseId()).map(released -> response)).map(response -> new FleetClient.Answer(response, index));
           }
 
           @Override
