@@ -24,7 +24,8 @@ class CliTest {
 
   private static final String LIMITS = """
       { "rules": { "default": { "capacity": 2, "refillPerSecond": 0.001 },
-                   "login": { "capacity": 1, "refillPerSecond": 0.001 } } }
+                   "login": { "capacity": 1, "refillPerSecond": 0.001 },
+                   "jobs": { "capacity": 1000000, "refillPerSecond": 1000000, "concurrency": { "maxInFlight": 4, "leaseSeconds": 60 } } } }
       """;
 
   @Test
@@ -241,6 +242,19 @@ class CliTest {
       Run lean = Cli.run("bench", "--targets", target, "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "4", "--client", "lean");
       assertEquals(0, lean.exitCode(), lean.err());
       assertThat(lean.out()).containsPattern("checks: [1-9][0-9]* ").contains("decided");
+
+      // A lease taken and given back per answer: four in flight on four slots, so every one is granted and released.
+      for (String call : List.of("acquire", "check-acquire")) {
+        Run leases = Cli.run("bench", "--targets", target, "--seconds", "1", "--warmup-seconds", "0", "--concurrency", "4", "--users", "1",
+            "--action", "jobs", "--call", call);
+        assertEquals(0, leases.exitCode(), leases.err());
+        assertThat(leases.out()).containsPattern("checks: [1-9][0-9]* ").contains("deny 0").contains("errors: 0");
+      }
+      assertThat(redis.command(io.vertx.redis.client.Command.EXISTS, io.sluice.redis.RedisKeys.leases("bench-0", "jobs")).toInteger())
+          .as("every lease released").isZero();
+      Run leanLeases = Cli.run("bench", "--targets", target, "--client", "lean", "--call", "acquire");
+      assertEquals(2, leanLeases.exitCode());
+      assertThat(leanLeases.err()).contains("needs --client grpc");
 
       assertEquals(2, Cli.run("bench", "--targets", target, "--call", "ping").exitCode());
       assertEquals(2, Cli.run("bench", "--targets", target, "--client", "h2load").exitCode());
