@@ -15,7 +15,8 @@ public final class LeaseCommands {
   }
 
   static String format(AcquireResponse lease) {
-    StringBuilder line = new StringBuilder().append(lease.getDecision()).append(" rule=").append(lease.getRule());
+    StringBuilder line = new StringBuilder().append(lease.getDecision()).append(" rule=").append(lease.getRule())
+        .append(lease.getTier().isEmpty() ? "" : " tier=" + lease.getTier());
     if (!lease.getLeaseId().isEmpty()) {
       line.append(" lease_id=").append(lease.getLeaseId()).append(" lease_ms=").append(lease.getLeaseMs());
     }

@@ -146,6 +146,7 @@ public final class RateLimiterEndpoint {
             .setDegraded(lease.degraded())
             .setDegradedReason(lease.degraded() ? lease.degradedReason() : "")
             .setShadow(lease.shadow())
+            .setTier(request.getTier().isEmpty() ? lease.storedTier() : request.getTier())
             .build();
         }));
   }

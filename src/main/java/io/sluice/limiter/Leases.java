@@ -4,6 +4,7 @@ import io.sluice.config.FailureMode;
 import io.sluice.limits.ConcurrencyPolicy;
 import io.sluice.limits.Limits;
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisKeys;
@@ -35,9 +36,15 @@ public final class Leases {
    * @param retryAfterMs   DENY: until the user's earliest lease ends; BAN: until the ban ends
    * @param degradedReason why Redis could not decide and the rule's failure mode answered; null when Redis decided
    * @param shadow         shadow mode let through what enforcing would have refused
+   * @param storedTier     the plan stored for the user that decided (read in the same call); empty for none, or when not read
    */
   public record Lease(Decision.Outcome outcome, String rule, String leaseId, long leaseMs, long retryAfterMs, long inFlight,
-                      int maxInFlight, String degradedReason, boolean shadow) {
+                      int maxInFlight, String degradedReason, boolean shadow, String storedTier) {
+
+    Lease(Decision.Outcome outcome, String rule, String leaseId, long leaseMs, long retryAfterMs, long inFlight, int maxInFlight,
+          String degradedReason, boolean shadow) {
+      this(outcome, rule, leaseId, leaseMs, retryAfterMs, inFlight, maxInFlight, degradedReason, shadow, "");
+    }
 
     public boolean degraded() {
       return degradedReason != null;
@@ -62,16 +69,23 @@ public final class Leases {
   /** Its own logger, as the checks' would-block lines have. */
   private static final org.slf4j.Logger shadowLog = org.slf4j.LoggerFactory.getLogger("sluice.shadow");
 
+  /** The plans a request of an action on a tier chooses among (Limiter's, kept per limits snapshot). */
+  interface Plans {
+    TierChoice choiceOf(Limits snapshot, String action, String tier);
+  }
+
   private final CheckStore store;
+  private final Plans plans;
   private final Supplier<Limits> limits;
   private final FailureMode defaultFailureMode;
   private final boolean shadowSetting;
   private final Metrics metrics;
   private final RedisFaults faults;
 
-  Leases(CheckStore store, Supplier<Limits> limits, FailureMode defaultFailureMode, boolean shadowSetting, Metrics metrics,
+  Leases(CheckStore store, Plans plans, Supplier<Limits> limits, FailureMode defaultFailureMode, boolean shadowSetting, Metrics metrics,
          RedisFaults faults) {
     this.store = store;
+    this.plans = plans;
     this.limits = limits;
     this.defaultFailureMode = defaultFailureMode;
     this.shadowSetting = shadowSetting;
@@ -83,11 +97,17 @@ public final class Leases {
   public Future<Lease> acquire(String userId, String action, String tier, long callerDeadlineNanos) {
     Limits snapshot = limits.get();
     Rule rule;
+    TierChoice choice;
     try {
       rule = Limiter.ruleOfValid("", snapshot, userId, action, tier);
-      if (rule.concurrency() == null) {
-        throw new InvalidRequestException("action", "rule '" + rule.name() + "' (of action '" + action
-            + "') has no concurrency limit: give it \"concurrency\": {\"maxInFlight\", \"leaseSeconds\"} in the limits");
+      requireConcurrency(rule, action, "");
+      // A request that names no plan takes the one stored for the user, read in the same script call.
+      choice = tier.isEmpty() ? plans.choiceOf(snapshot, action, tier) : null;
+      if (choice != null && !choice.readsStoredPlan()) {
+        choice = null;
+      }
+      for (int i = 0; choice != null && i < choice.rules().size(); i++) {
+        requireConcurrency(choice.rules().get(i), action, choice.tiers().get(i));
       }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
@@ -97,7 +117,6 @@ public final class Leases {
       return Future.succeededFuture(new Lease(Decision.Outcome.ALLOW, Decision.ALLOWLIST_RULE, "", 0, 0, 0, concurrency.maxInFlight(), null,
           false));
     }
-    boolean shadow = shadowSetting || snapshot.shadow() || rule.shadow();
     if (snapshot.denylist().contains(userId)) {
       // As for a check: only the instance's or the document's shadow lets a listed user through, not the rule's.
       return Future.succeededFuture(enforceOrShadow(new Lease(Decision.Outcome.BAN, Decision.DENYLIST_RULE, "", 0, 0, 0,
@@ -106,32 +125,59 @@ public final class Leases {
     String leaseId = leaseId(userId, rule.name());
     // The key names the owner: the set holds only each lease's secret, so that a long user id costs Redis nothing per lease.
     String member = secretOf(leaseId);
-    String[] keys = {RedisKeys.leases(userId, rule.name()), RedisKeys.ban(userId, ""), RedisKeys.ban(userId, rule.name())};
+    String[] keys;
+    Object[] args;
+    if (choice == null) {
+      keys = new String[] {RedisKeys.leases(userId, rule.name()), RedisKeys.ban(userId, ""), RedisKeys.ban(userId, rule.name())};
+      args = new Object[] {"acquire", (long) concurrency.maxInFlight(), concurrency.leaseMs(), member};
+    } else {
+      keys = new String[] {RedisKeys.leases(userId, rule.name()), RedisKeys.ban(userId, ""), RedisKeys.ban(userId, rule.name()),
+          RedisKeys.tier(userId)};
+      args = new Object[4 + 3 * choice.tiers().size()];
+      args[0] = "acquire";
+      args[1] = (long) concurrency.maxInFlight();
+      args[2] = concurrency.leaseMs();
+      args[3] = member;
+      for (int i = 0; i < choice.tiers().size(); i++) {
+        ConcurrencyPolicy plan = choice.rules().get(i).concurrency();
+        args[4 + 3 * i] = choice.tiers().get(i);
+        args[5 + 3 * i] = (long) plan.maxInFlight();
+        args[6 + 3 * i] = plan.leaseMs();
+      }
+    }
+    TierChoice chosen = choice;
     Promise<Lease> answer = Promise.promise();
     long now = System.nanoTime();
-    store.lease(keys, new Object[] {"acquire", (long) concurrency.maxInFlight(), concurrency.leaseMs(), member}, now, callerDeadlineNanos,
+    store.lease(keys, args, now, callerDeadlineNanos,
         new StoreAnswer<>(answer, metrics) {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
             Lease lease;
             int code;
+            Rule decided;
             try {
               Object[] fields = (Object[]) reply;
               code = ((Long) fields[0]).intValue();
               long count = (Long) fields[1];
               long ms = (Long) fields[2];
+              String stored = chosen == null ? "" : (String) fields[3];
+              decided = chosen == null ? rule : chosen.ruleOf(stored);
+              int max = decided.concurrency().maxInFlight();
+              String plan = chosen == null ? "" : chosen.planOf(stored);
               lease = switch (code) {
-                case 1 -> new Lease(Decision.Outcome.ALLOW, rule.name(), leaseId, ms, 0, count, concurrency.maxInFlight(), null, false);
-                case 0 -> new Lease(Decision.Outcome.DENY, rule.name(), "", 0, ms, count, concurrency.maxInFlight(), null, false);
-                case 2 -> new Lease(Decision.Outcome.BAN, rule.name(), "", 0, ms, 0, concurrency.maxInFlight(), null, false);
+                case 1 -> new Lease(Decision.Outcome.ALLOW, rule.name(), leaseId, ms, 0, count, max, null, false, plan);
+                case 0 -> new Lease(Decision.Outcome.DENY, rule.name(), "", 0, ms, count, max, null, false, plan);
+                case 2 -> new Lease(Decision.Outcome.BAN, rule.name(), "", 0, ms, 0, max, null, false, plan);
                 default -> throw new IllegalStateException("unknown lease code " + code);
               };
             } catch (RuntimeException e) {
               answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a lease reply: " + e)));
               return;
             }
-            answer.tryComplete(enforceOrShadow(lease, code == 2 ? shadowSetting || snapshot.shadow() : shadow, userId));
+            // The plan that decided says whether it is in shadow; a real ban blocks unless everything is in shadow.
+            boolean shadowDecided = shadowSetting || snapshot.shadow() || (code != 2 && decided.shadow());
+            answer.tryComplete(enforceOrShadow(lease, shadowDecided, userId));
           }
 
           @Override
@@ -184,6 +230,15 @@ public final class Leases {
     return answer.future();
   }
 
+  /** Acquire needs a slot to take: under its rule, and under every plan a stored tier may choose. */
+  private static void requireConcurrency(Rule rule, String action, String tier) {
+    if (rule.concurrency() == null) {
+      throw new InvalidRequestException("action", "rule '" + rule.name() + "' (of action '" + action + "'"
+          + (tier.isEmpty() ? "" : ", on tier '" + tier + "'")
+          + ") has no concurrency limit: give it \"concurrency\": {\"maxInFlight\", \"leaseSeconds\"} in the limits");
+    }
+  }
+
   /**
    * Ends a lease Redis granted that nobody holds (its answer came after the caller stopped waiting, or
    * its batch was refused whole): completes however Redis answers; when it cannot be asked, the lease
@@ -220,7 +275,7 @@ public final class Leases {
     shadowLog.info("would have blocked user={} rule={} decision={} (a lease)", RedisKeys.readable(userId), lease.rule(), lease.outcome());
     metrics.shadowWouldBlock(lease.rule(), lease.outcome().name());
     return new Lease(Decision.Outcome.ALLOW, lease.rule(), "", 0, lease.retryAfterMs(), lease.inFlight(), lease.maxInFlight(),
-        lease.degradedReason(), true);
+        lease.degradedReason(), true, lease.storedTier());
   }
 
   /** A lease names its owner, so that Release needs nothing else: {@code l1.<user>.<rule>.<secret>}, names in base64url. */

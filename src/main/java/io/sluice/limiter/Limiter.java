@@ -76,7 +76,7 @@ public final class Limiter {
     this.faults = faults;
     this.clock = clock;
     this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster(), quotaClock);
-    this.leases = new Leases(store, limits, defaultFailureMode, shadowSetting, metrics, faults);
+    this.leases = new Leases(store, this::choiceOf, limits, defaultFailureMode, shadowSetting, metrics, faults);
     this.adjustments = new Adjustments(store, limits, metrics, faults, denyCache);
   }
 

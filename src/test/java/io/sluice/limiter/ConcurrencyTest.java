@@ -117,6 +117,31 @@ class ConcurrencyTest {
   }
 
   @Test
+  void thePlanStoredForTheUserDecidesReadInTheSameCall(TestRedis redis) throws Exception {
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS)) {
+      String gold = "stored-gold-" + UUID.randomUUID();
+      a.await(a.client().setTier(gold, "gold"));
+      int granted = 0;
+      for (int i = 0; i < 7; i++) {
+        SluiceFixture instance = i % 2 == 0 ? a : b;
+        AcquireResponse answer = instance.await(instance.client().acquire(acquire(gold, "jobs")));
+        assertEquals("gold", answer.getTier(), "the answer names the stored plan");
+        assertEquals(5, answer.getMaxInFlight());
+        granted += answer.getDecision() == Decision.ALLOW ? 1 : 0;
+      }
+      assertEquals(5, granted, "gold's five slots, not the rule's three");
+
+      String plain = "stored-none-" + UUID.randomUUID();
+      AcquireResponse none = a.await(a.client().acquire(acquire(plain, "jobs")));
+      assertEquals("", none.getTier());
+      assertEquals(3, none.getMaxInFlight());
+      Cli.Run printed = Cli.run("acquire", "--target", "127.0.0.1:" + a.port(), "--user", gold, "--action", "jobs");
+      assertThat(printed.out()).startsWith("DENY rule=jobs tier=gold in_flight=5/5 limited_by=concurrency");
+    }
+  }
+
+  @Test
   void aLeaseNotReleasedEndsAtItsExpiry(TestRedis redis) throws Exception {
     try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
       String crashed = "crashed-" + UUID.randomUUID();
