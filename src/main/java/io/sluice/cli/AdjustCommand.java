@@ -30,7 +30,7 @@ public final class AdjustCommand implements Callable<Integer> {
   @Option(names = "--adjustment-id", defaultValue = "", description = "1 to 128 bytes: a retry with the same id within 24 hours changes nothing (default: none, every call applies).")
   String adjustmentId;
 
-  @Option(names = "--tier", defaultValue = "", description = "The user's plan: a tier of the limits in force (default: none).")
+  @Option(names = "--tier", defaultValue = "", description = "The user's plan: a tier of the limits in force (default: the plan stored for the user, else none).")
   String tier;
 
   @Override
@@ -44,7 +44,8 @@ public final class AdjustCommand implements Callable<Integer> {
       return "not known to be applied: Redis did not answer (" + adjusted.getDegradedReason()
           + "); retry with the same --adjustment-id, which applies it at most once";
     }
-    return (adjusted.getApplied() ? "applied" : "already applied") + " rule=" + adjusted.getRule() + " remaining=" + adjusted.getRemaining()
-        + (adjusted.getHasQuota() ? " quota_remaining=" + adjusted.getQuotaRemaining() : "");
+    return (adjusted.getApplied() ? "applied" : "already applied") + " rule=" + adjusted.getRule()
+        + (adjusted.getTier().isEmpty() ? "" : " tier=" + adjusted.getTier()) + (adjusted.getOverridden() ? " overridden=true" : "")
+        + " remaining=" + adjusted.getRemaining() + (adjusted.getHasQuota() ? " quota_remaining=" + adjusted.getQuotaRemaining() : "");
   }
 }

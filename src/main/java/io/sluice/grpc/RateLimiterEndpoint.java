@@ -158,7 +158,8 @@ public final class RateLimiterEndpoint {
         .map(adjusted -> {
           AdjustResponse.Builder response = AdjustResponse.newBuilder().setApplied(adjusted.applied()).setRemaining(adjusted.remaining())
               .setRule(adjusted.rule()).setDegraded(adjusted.degradedReason() != null)
-              .setDegradedReason(adjusted.degradedReason() == null ? "" : adjusted.degradedReason());
+              .setDegradedReason(adjusted.degradedReason() == null ? "" : adjusted.degradedReason())
+              .setTier(request.getTier().isEmpty() ? adjusted.storedTier() : request.getTier()).setOverridden(adjusted.overridden());
           if (adjusted.quotaRemaining() != null) {
             response.setHasQuota(true).setQuotaRemaining(adjusted.quotaRemaining());
           }

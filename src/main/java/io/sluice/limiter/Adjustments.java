@@ -3,6 +3,7 @@ package io.sluice.limiter;
 import io.sluice.limits.Limits;
 import io.sluice.limits.LimitsParser;
 import io.sluice.limits.Rule;
+import io.sluice.limits.TierChoice;
 import io.sluice.redis.RedisFault;
 import io.sluice.redis.RedisFaults;
 import io.sluice.redis.RedisKeys;
@@ -11,6 +12,9 @@ import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -32,18 +36,23 @@ public final class Adjustments {
    * @param remaining      the bucket's whole tokens now, negative for a debt
    * @param quotaRemaining the quota's tokens left in the period (negative: over it); null without a quota
    * @param degradedReason why Redis could not be asked (nothing was applied); null when it was
+   * @param storedTier     the plan stored for the user that settled it (read in the same call); empty for none, or not read
+   * @param overridden     the user's override of the rule's numbers settled it
    */
-  public record Adjusted(String rule, boolean applied, long remaining, Long quotaRemaining, String degradedReason) {
+  public record Adjusted(String rule, boolean applied, long remaining, Long quotaRemaining, String degradedReason, String storedTier,
+                         boolean overridden) {
   }
 
   private final CheckStore store;
+  private final Leases.Plans plans;
   private final Supplier<Limits> limits;
   private final Metrics metrics;
   private final RedisFaults faults;
   private final DenyCache denyCache;
 
-  Adjustments(CheckStore store, Supplier<Limits> limits, Metrics metrics, RedisFaults faults, DenyCache denyCache) {
+  Adjustments(CheckStore store, Leases.Plans plans, Supplier<Limits> limits, Metrics metrics, RedisFaults faults, DenyCache denyCache) {
     this.store = store;
+    this.plans = plans;
     this.limits = limits;
     this.metrics = metrics;
     this.faults = faults;
@@ -66,28 +75,16 @@ public final class Adjustments {
       if (!adjustmentId.isEmpty()) {
         Limiter.requireName("adjustment_id", adjustmentId, MAX_ID_BYTES);
       }
-      // The check read the user's stored plan or override in Redis; a settlement under other numbers
-      // would clamp the bucket to the wrong capacity, or miss the plan's quota.
-      io.sluice.limits.TierChoice choice = snapshot.choiceFor(action, tier);
-      if (choice != null && choice.readsOverride()) {
-        throw new InvalidRequestException("action", "rule '" + rule.name() + "' (of action '" + action
-            + "') is overridable: its users' numbers live in Redis, and Adjust does not settle them yet");
-      }
-      if (choice != null && choice.readsStoredPlan()) {
-        throw new InvalidRequestException("tier", "tier: name the user's plan; plans change rule '" + rule.name() + "' (of action '" + action
-            + "'), and Adjust settles on the plan the request names, not on one stored for the user");
-      }
     } catch (InvalidRequestException e) {
       return Future.failedFuture(e);
     }
-    String[] keys = rule.quota() == null
-        ? new String[] {RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId)}
-        : new String[] {RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId),
-            RedisKeys.quota(userId, rule.name())};
+    // The check read the user's stored plan or override in Redis: the settlement reads them too, in its
+    // own call, so that it clamps to the capacity and counts the quota the check was decided under.
+    TierChoice choice = plans.choiceOf(snapshot, action, tier);
     Object[] args = {rule.capacity(), rule.refillPerSecond(), delta, adjustmentId.isEmpty() ? 0L : REMEMBER_MS};
     Promise<Adjusted> answer = Promise.promise();
     long now = System.nanoTime();
-    store.adjust(keys, args, rule, now, callerDeadlineNanos, new StoreAnswer<>(answer, metrics) {
+    StoreAnswer<Adjusted> settled = new StoreAnswer<>(answer, metrics) {
       @Override
       public void onReply(Object reply) {
         metrics.redisCall(now);
@@ -95,7 +92,8 @@ public final class Adjustments {
         try {
           Object[] fields = (Object[]) reply;
           adjusted = new Adjusted(rule.name(), (Long) fields[0] == 1, (Long) fields[1],
-              fields[2] instanceof Long quotaRemaining ? quotaRemaining : null, null);
+              fields[2] instanceof Long quotaRemaining ? quotaRemaining : null, null,
+              choice == null ? "" : choice.planOf((String) fields[3]), (Long) fields[4] == 1);
         } catch (RuntimeException e) {
           answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read an adjust reply: " + e)));
           return;
@@ -111,9 +109,27 @@ public final class Adjustments {
       @Override
       void unavailable(Unavailable why, long retryAfterMs) {
         // A call that was sent may have run: the caller retries with the same adjustment id to be sure.
-        answer.tryComplete(new Adjusted(rule.name(), false, 0, null, why.label()));
+        answer.tryComplete(new Adjusted(rule.name(), false, 0, null, why.label(), "", false));
       }
-    });
+    };
+    if (choice == null) {
+      String[] keys = rule.quota() == null
+          ? new String[] {RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId)}
+          : new String[] {RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId),
+              RedisKeys.quota(userId, rule.name())};
+      store.adjust(keys, args, rule, now, callerDeadlineNanos, settled);
+    } else {
+      List<String> keys = new ArrayList<>(5);
+      Collections.addAll(keys, RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId),
+          RedisKeys.quota(userId, rule.name()));
+      if (choice.readsStoredPlan()) {
+        keys.add(RedisKeys.tier(userId));
+      }
+      if (choice.readsOverride()) {
+        keys.add(RedisKeys.override(userId, rule.name()));
+      }
+      store.adjust(keys.toArray(String[]::new), args, choice, now, callerDeadlineNanos, settled);
+    }
     return answer.future();
   }
 }

@@ -150,6 +150,30 @@ final class CheckStore {
     redis.eval(scripts.adjust(), keys, rule.quota() == null ? args : quotas.after(args, rule.quota()), now + redisTimeoutNanos, callerDeadlineNanos, pending);
   }
 
+  /**
+   * The same, settled on what operators stored for the user, as the check was decided: after the four
+   * arguments of every settlement, {@code choice}'s candidates, each with its numbers and quota (lua/adjust.lua).
+   */
+  void adjust(String[] keys, Object[] head, TierChoice choice, long now, long callerDeadlineNanos, ScriptCallback pending) {
+    int reads = (choice.readsStoredPlan() ? 1 : 0) + (choice.readsOverride() ? 2 : 0);
+    List<Object> args = new ArrayList<>(head.length + 3 + 10 * (choice.rules().size() + 1));
+    Collections.addAll(args, head);
+    Collections.addAll(args, "choice", (long) reads, (long) (choice.rules().size() + 1));
+    for (int i = 0; i <= choice.rules().size(); i++) {
+      Rule candidate = i == 0 ? choice.base() : choice.rules().get(i - 1);
+      Object[] numbers = {i == 0 ? "" : choice.tiers().get(i - 1), candidate.capacity(), candidate.refillPerSecond()};
+      Collections.addAll(args, candidate.quota() == null ? withoutQuota(numbers) : quotas.after(numbers, candidate.quota()));
+    }
+    redis.eval(scripts.adjust(), keys, args.toArray(), now + redisTimeoutNanos, callerDeadlineNanos, pending);
+  }
+
+  /** A candidate without a quota: its numbers, and a limit of 0 where a quota's seven arguments go. */
+  private static Object[] withoutQuota(Object[] numbers) {
+    Object[] all = java.util.Arrays.copyOf(numbers, numbers.length + 7);
+    java.util.Arrays.fill(all, numbers.length, all.length, 0L);
+    return all;
+  }
+
   /** One call of a {@link ScriptedLimit}'s script, adding {@code hits} to the subject's count. */
   void count(ScriptedLimit limit, String identity, Rule rule, long hits, long now, long callerDeadlineNanos, ScriptCallback pending) {
     redis.eval(limit.script(scripts), new String[] {limit.key(identity, rule)}, limit.args(rule, hits), now + redisTimeoutNanos,

@@ -77,7 +77,7 @@ public final class Limiter {
     this.clock = clock;
     this.store = new CheckStore(redis, scripts, metrics, faults, redisTimeoutNanos, !settings.redis().cluster(), quotaClock);
     this.leases = new Leases(store, this::choiceOf, limits, defaultFailureMode, shadowSetting, metrics, faults);
-    this.adjustments = new Adjustments(store, limits, metrics, faults, denyCache);
+    this.adjustments = new Adjustments(store, this::choiceOf, limits, metrics, faults, denyCache);
   }
 
   /** Concurrency limits: leases acquired and released, under the same limits, store and failure policy. */

@@ -3,8 +3,10 @@ package io.sluice.limiter;
 import io.sluice.grpc.SluiceClient.CallFailedException;
 import io.sluice.grpc.v1.AdjustRequest;
 import io.sluice.grpc.v1.AdjustResponse;
+import io.sluice.grpc.v1.CheckRequest;
 import io.sluice.grpc.v1.CheckResponse;
 import io.sluice.grpc.v1.Decision;
+import io.sluice.grpc.v1.SetOverrideRequest;
 import io.sluice.redis.RedisKeys;
 import io.sluice.support.Cli;
 import io.sluice.support.RedisExtension;
@@ -127,13 +129,45 @@ class AdjustTest {
       assertThat(longId.getMessage()).contains("adjustment_id");
       assertThat(redis.keys()).noneMatch(key -> key.contains(user));
     }
+  }
+
+  @Test
+  void theStoredPlanAndTheUsersOverrideSettleAsTheyDecidedTheCheck(TestRedis redis) throws Exception {
     String planned = LIMITS.replace("\"calls\": { \"capacity\": 10, \"refillPerSecond\": 1 } }",
-        "\"calls\": { \"capacity\": 10, \"refillPerSecond\": 1 } }, \"tiers\": { \"pro\": { \"llm\": { \"capacity\": 20000 } } }");
-    try (SluiceFixture a = SluiceFixture.start(redis.uri(), planned)) {
-      CallFailedException unnamed = assertThrows(CallFailedException.class, () -> a.await(a.client().adjust(adjust("u", "llm", 5))));
-      assertEquals(GrpcStatus.INVALID_ARGUMENT, unnamed.status());
-      assertThat(unnamed.getMessage()).as("a plan stored for the user would decide the check").contains("tier: name the user's plan");
-      assertThat(a.await(a.client().adjust(adjust("u", "llm", 5).toBuilder().setTier("pro").build())).getRemaining()).isEqualTo(19_995);
+        "\"calls\": { \"capacity\": 10, \"refillPerSecond\": 1, \"overridable\": true } }, "
+            + "\"tiers\": { \"pro\": { \"llm\": { \"capacity\": 20000, \"quota\": { \"limit\": 200000, \"period\": \"month\" } } } }");
+    try (SluiceFixture a = SluiceFixture.start(redis.uri(), planned);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), planned)) {
+      String pro = "pro-" + UUID.randomUUID();
+      a.await(a.client().setTier(pro, "pro"));
+      CheckResponse checked = a.await(a.client().check(CheckRequest.newBuilder().setUserId(pro).setAction("llm").setCost(500).build()));
+      assertEquals("pro", checked.getTier());
+      assertEquals(19_500, checked.getRemaining());
+      AdjustResponse taken = b.await(b.client().adjust(adjust(pro, "llm", 1300)));
+      assertEquals("pro", taken.getTier(), "the plan stored for the user, read in the settlement's own call");
+      assertEquals(18_200, taken.getRemaining());
+      assertEquals(200_000 - 1800, taken.getQuotaRemaining(), "the plan's quota, not the rule's");
+      AdjustResponse givenBack = b.await(b.client().adjust(adjust(pro, "llm", -5000)));
+      assertEquals(20_000, givenBack.getRemaining(), "a give-back fills up to the plan's capacity, not the rule's 10,000");
+
+      String plain = "plain-" + UUID.randomUUID();
+      AdjustResponse rule = a.await(a.client().adjust(adjust(plain, "llm", 1800)));
+      assertEquals("", rule.getTier());
+      assertEquals(8_200, rule.getRemaining());
+      assertEquals(98_200, rule.getQuotaRemaining());
+      AdjustResponse named = a.await(a.client().adjust(adjust(plain, "llm", 5).toBuilder().setTier("pro").build()));
+      assertEquals("pro", named.getTier(), "a request's tier beats the stored plan (here none)");
+
+      String acme = "acme-" + UUID.randomUUID();
+      a.await(a.client().setOverride(SetOverrideRequest.newBuilder().setUserId(acme).setAction("calls").setCapacity(50)
+          .setRefillPerSecond(0.001).setSeconds(600).build()));
+      assertEquals(49, a.await(a.client().check(CheckRequest.newBuilder().setUserId(acme).setAction("calls").build())).getRemaining());
+      AdjustResponse overridden = b.await(b.client().adjust(adjust(acme, "calls", -100)));
+      assertThat(overridden.getOverridden()).isTrue();
+      assertEquals(50, overridden.getRemaining(), "the override's capacity bounds the give-back, not the rule's 10");
+      AdjustResponse noOverride = b.await(b.client().adjust(adjust(plain, "calls", 3)));
+      assertThat(noOverride.getOverridden()).isFalse();
+      assertEquals(7, noOverride.getRemaining());
     }
   }
 
