@@ -29,7 +29,7 @@ public final class CheckCommand implements Callable<Integer> {
       converter = Values.NonNegative.class)
   int cost;
 
-  @Option(names = "--tier", description = "The user's plan: a tier of the limits in force, whose overrides decide (default: none).",
+  @Option(names = "--tier", description = "The user's plan: a tier of the limits in force, whose overrides decide (default: the plan stored for the user, else none).",
       defaultValue = "")
   String tier;
 

@@ -51,7 +51,7 @@ public final class LeaseCommands {
     @Option(names = "--action", required = true, description = "The action, whose rule has a concurrency limit.")
     String action;
 
-    @Option(names = "--tier", defaultValue = "", description = "The user's plan: a tier of the limits in force (default: none).")
+    @Option(names = "--tier", defaultValue = "", description = "The user's plan: a tier of the limits in force (default: the plan stored for the user, else none).")
     String tier;
 
     @Override
