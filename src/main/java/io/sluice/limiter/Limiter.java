@@ -177,10 +177,14 @@ public final class Limiter {
     return Future.join(answers).transform(joined -> {
       boolean[] givenBack = new boolean[checks.size()];
       boolean refused = false;
+      boolean failed = false;
       for (Future<Decision> answer : answers) {
         refused |= answer.failed() || answer.result().blocks();
+        failed |= answer.failed();
       }
-      if (!allOrNothing || !refused) {
+      // A batch that fails answers no check (a cost the user's stored plan cannot hold, a shed or faulted
+      // call): what its other checks took is given back, atomic or not, since nobody is told of it.
+      if (!failed && (!allOrNothing || !refused)) {
         return outcome(answers, givenBack);
       }
       List<Future<Void>> givingBack = new ArrayList<>();
@@ -209,9 +213,12 @@ public final class Limiter {
 
   private static Future<BatchOutcome> outcome(List<Future<Decision>> answers, boolean[] givenBack) {
     List<Decision> decisions = new ArrayList<>(answers.size());
-    for (Future<Decision> answer : answers) {
+    for (int i = 0; i < answers.size(); i++) {
+      Future<Decision> answer = answers.get(i);
       if (answer.failed()) {
-        return Future.failedFuture(answer.cause());
+        // Bad input found in Redis (a cost the stored plan cannot hold) names its check, as validation does.
+        return Future.failedFuture(answer.cause() instanceof InvalidRequestException bad && !bad.field().startsWith("checks[")
+            ? new InvalidRequestException("checks[" + i + "]." + bad.field(), "checks[" + i + "]." + bad.getMessage()) : answer.cause());
       }
       decisions.add(answer.result());
     }

@@ -289,6 +289,18 @@ class StoredTiersTest {
       assertEquals(Decision.ALLOW, a.check(gold, "export", 3).getDecision(), "gold holds three");
       CallFailedException tooLarge = assertThrows(CallFailedException.class, () -> a.check(gold, "export", 4));
       assertThat(tooLarge.getMessage()).contains("cost must be from 0 to the capacity of rule 'export' (3, of its largest plan), was 4");
+
+      // Found too large in Redis, after another check of the batch took its token: the batch fails
+      // whole, atomic or not, and what the other took is given back (nobody is told of it).
+      String batched = "free-batch-" + UUID.randomUUID();
+      redis.command(Command.SET, RedisKeys.tier(batched), "free");
+      CallFailedException batch = assertThrows(CallFailedException.class, () -> a.await(a.client().checkBatch(
+          io.sluice.grpc.v1.CheckBatchRequest.newBuilder()
+              .addChecks(CheckRequest.newBuilder().setUserId(batched).setAction("api"))
+              .addChecks(CheckRequest.newBuilder().setUserId(batched).setAction("export").setCost(3)).build())));
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, batch.status());
+      assertThat(batch.getMessage()).contains("checks[1].cost must be from 0 to the capacity of rule 'export' on the user's stored tier 'free'");
+      assertEquals(2, a.check(batched, "api").getRemaining() + 1, "api's token was given back: the bucket is full");
     }
   }
 
