@@ -74,6 +74,15 @@ public final class Leases {
     TierChoice choiceOf(Limits snapshot, String action, String tier);
   }
 
+  /**
+   * Leases an Acquire (or a check that acquires) may have been granted though its answer was lost (a
+   * timeout, a dropped connection): nobody holds their ids, so they are released once Redis answers a
+   * lease call again, a few with each answer. Bounded: past it the oldest are left to end at their expiry.
+   */
+  static final int MAX_UNSURE = 1000;
+  private static final int UNSURE_PER_ANSWER = 16;
+  private final java.util.ArrayDeque<String> unsure = new java.util.ArrayDeque<>();
+
   private final CheckStore store;
   private final Plans plans;
   private final Supplier<Limits> limits;
@@ -153,6 +162,7 @@ public final class Leases {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
+            releaseUnsure();
             Lease lease;
             int code;
             Rule decided;
@@ -190,6 +200,7 @@ public final class Leases {
 
           @Override
           void unavailable(Unavailable why, long retryAfterMs) {
+            mayHaveRun(leaseId, why);
             FailureMode mode = rule.failureMode() != null ? rule.failureMode() : defaultFailureMode;
             metrics.degraded(why.label(), mode.wireName());
             // No lease can be held without Redis: open and local let the work through unheld, closed refuses it.
@@ -215,6 +226,7 @@ public final class Leases {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
+            releaseUnsure();
             if (!(reply instanceof Long released)) {
               answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a release reply: " + reply)));
               return;
@@ -240,6 +252,27 @@ public final class Leases {
   }
 
   /**
+   * A lease call that Redis was sent (or may have been) and did not answer: when it was an Acquire, its
+   * lease may be held, and is released later. An open breaker, a failover or a busy Redis ran nothing.
+   */
+  void mayHaveRun(String leaseId, Unavailable why) {
+    if (why != Unavailable.TIMEOUT && why != Unavailable.DISCONNECTED) {
+      return;
+    }
+    if (unsure.size() >= MAX_UNSURE) {
+      unsure.pollFirst();
+    }
+    unsure.addLast(leaseId);
+  }
+
+  /** Redis answers again: a few of the leases whose grant was not heard are released. */
+  void releaseUnsure() {
+    for (int i = 0; i < UNSURE_PER_ANSWER && !unsure.isEmpty(); i++) {
+      releaseUnheld(unsure.pollFirst(), Long.MAX_VALUE);
+    }
+  }
+
+  /**
    * Ends a lease Redis granted that nobody holds (its answer came after the caller stopped waiting, or
    * its batch was refused whole): completes however Redis answers; when it cannot be asked, the lease
    * ends at its expiry.
@@ -254,9 +287,10 @@ public final class Leases {
             done.tryComplete();
           }
 
-          // Not counted: the grant's own call was counted already.
+          // Not counted: the grant's own call was counted already. Not released: tried again later.
           @Override
           public void onUnavailable(Unavailable why, long retryAfterMs) {
+            mayHaveRun(leaseId, why == Unavailable.BREAKER_OPEN ? Unavailable.DISCONNECTED : why);
             done.tryComplete();
           }
 

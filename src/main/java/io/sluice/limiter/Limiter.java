@@ -639,6 +639,9 @@ public final class Limiter {
     @Override
     public void onReply(Object reply) {
       metrics.redisCall(sentNanos);
+      if (leaseId != null) {
+        leases.releaseUnsure();
+      }
       Decision decision;
       try {
         decision = read((Object[]) reply);
@@ -656,6 +659,9 @@ public final class Limiter {
     public void onUnavailable(Unavailable why, long retryAfterMs) {
       if (why != Unavailable.BREAKER_OPEN) {
         metrics.redisError(why.label());
+      }
+      if (leaseId != null) {
+        leases.mayHaveRun(leaseId, why);
       }
       promise.complete(failureMode(this, why, retryAfterMs));
     }

@@ -7,6 +7,7 @@ import io.sluice.grpc.v1.Decision;
 import io.sluice.redis.RedisKeys;
 import io.sluice.support.Await;
 import io.sluice.support.Cli;
+import io.sluice.support.PausableProxy;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
@@ -138,6 +139,40 @@ class ConcurrencyTest {
       assertEquals(3, none.getMaxInFlight());
       Cli.Run printed = Cli.run("acquire", "--target", "127.0.0.1:" + a.port(), "--user", gold, "--action", "jobs");
       assertThat(printed.out()).startsWith("DENY rule=jobs tier=gold in_flight=5/5 limited_by=concurrency");
+    }
+  }
+
+  @Test
+  void aLeaseWhoseGrantWasNotHeardIsReleasedOnceRedisAnswersAgain(TestRedis redis) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(redis.dataPorts().size() == 1,
+        "one Redis behind the proxy: a Cluster's client finds its nodes past it (the path is the same)");
+    try (PausableProxy proxy = PausableProxy.to(redis.port());
+         SluiceFixture a = SluiceFixture.start(proxy.uri(), LIMITS)) {
+      String user = "unheard-" + UUID.randomUUID();
+      String key = RedisKeys.leases(user, "jobs");
+      // Until a grant is lost on its way back: another call's reply may drop the connection first, and then nothing ran.
+      AcquireResponse lost = null;
+      for (int attempt = 0; attempt < 20 && redis.command(Command.ZCARD, key).toInteger() == 0; attempt++) {
+        proxy.loseReplies(true);
+        try {
+          lost = a.await(a.client().acquire(acquire(user, "jobs")));
+        } finally {
+          proxy.loseReplies(false);
+        }
+      }
+      assertEquals(1, redis.command(Command.ZCARD, key).toInteger(), "the grant ran in Redis");
+      assertThat(lost.getDegraded()).as("and its answer was lost").isTrue();
+      assertThat(lost.getLeaseId()).isEmpty();
+
+      // The next lease calls Redis answers take the unheard one along: its slot does not wait a minute for its expiry.
+      String other = "other-" + UUID.randomUUID();
+      Await.until("the unheard lease to be released", Duration.ofSeconds(15), () -> {
+        AcquireResponse next = a.await(a.client().acquire(acquire(other, "jobs")));
+        if (!next.getLeaseId().isEmpty()) {
+          a.await(a.client().release(next.getLeaseId()));
+        }
+        return redis.command(Command.EXISTS, key).toInteger() == 0;
+      });
     }
   }
 

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A TCP proxy in front of one Redis that can cut off whoever uses it, and only them: paused, it
  * forwards nothing either way (bytes wait in the sockets, as behind a network partition that holds
- * packets), while everyone else still reaches Redis. Resumed, everything held goes through.
+ * packets), while everyone else still reaches Redis. Resumed, everything held goes through. Or it
+ * can lose Redis's replies, dropping the connections they were on ({@link #loseReplies}).
  */
 public final class PausableProxy implements AutoCloseable {
 
@@ -20,6 +21,7 @@ public final class PausableProxy implements AutoCloseable {
   private final NetServer server;
   private final List<NetSocket> sockets = new CopyOnWriteArrayList<>();
   private volatile boolean paused;
+  private volatile boolean losingReplies;
 
   private PausableProxy(int targetPort) throws Exception {
     NetClient client = vertx.createNetClient();
@@ -34,7 +36,14 @@ public final class PausableProxy implements AutoCloseable {
         sockets.add(downstream);
         sockets.add(upstream);
         downstream.handler(upstream::write);
-        upstream.handler(downstream::write);
+        upstream.handler(reply -> {
+          if (losingReplies) {
+            // What Redis ran, its client never hears: the connection drops with the reply on its way.
+            downstream.close();
+          } else {
+            downstream.write(reply);
+          }
+        });
         downstream.closeHandler(closed -> upstream.close());
         upstream.closeHandler(closed -> downstream.close());
         if (!paused) {
@@ -60,6 +69,14 @@ public final class PausableProxy implements AutoCloseable {
   public void pause() {
     paused = true;
     sockets.forEach(NetSocket::pause);
+  }
+
+  /**
+   * While {@code losing}, each connection that Redis answers is closed instead of answered: the
+   * commands ran, their replies are lost (a connection dropped mid-call).
+   */
+  public void loseReplies(boolean losing) {
+    losingReplies = losing;
   }
 
   public void resume() {
