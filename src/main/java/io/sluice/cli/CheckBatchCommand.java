@@ -27,7 +27,7 @@ public final class CheckBatchCommand implements Callable<Integer> {
       description = "One check: user:action[:cost]; repeat for several (1 to 100), answered in this order.")
   List<CheckRequest> checks;
 
-  @Option(names = "--tier", defaultValue = "", description = "The plan of every check: a tier of the limits in force (default: none).")
+  @Option(names = "--tier", defaultValue = "", description = "The plan of every check: a tier of the limits in force (default: the plan stored for each user, else none).")
   String tier;
 
   @Option(names = "--all-or-nothing", description = "Take tokens only when every check is allowed.")
