@@ -61,3 +61,14 @@ bench_closed_loop() {
   java -jar "$jar" bench --targets "127.0.0.1:$grpc" --client "${bench_client:-lean}" --users 10000 --seconds "$seconds" --warmup-seconds 3 \
     --concurrency "$concurrency" --redis "redis://127.0.0.1:$redis_port" "$@"
 }
+
+# bench_rounds NAME [seconds] [concurrency] [rounds]: the arguments of a script that compares kinds of
+# checks round after round (defaults 10 s, 64 in flight, 2 rounds), and the warning that one round
+# measures the instance's warm-up too.
+bench_rounds() {
+  local name=$1
+  seconds=${2:-10}
+  concurrency=${3:-64}
+  rounds=${4:-2}
+  (( rounds >= 2 )) || echo "$name: with one round, the figures include the instance's warm-up: compare from round 2 on" >&2
+}

@@ -6,10 +6,7 @@
 #   scripts/bench-limit-kinds.sh [seconds] [concurrency] [rounds]     (each round runs all four; the first warms the instance)
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
-seconds=${1:-10}
-concurrency=${2:-64}
-rounds=${3:-2}
-(( rounds >= 2 )) || echo "bench-limit-kinds: with one round, the figures include the instance's warm-up: compare from round 2 on" >&2
+bench_rounds bench-limit-kinds "$@"
 redis_port=6394 grpc=50094 http=8094
 # The rules are alike but for the quota and the concurrency limit, which are never reached: the cost
 # of counting them, not of refusing.

@@ -5,10 +5,7 @@
 #   scripts/bench-plans.sh [seconds] [concurrency] [rounds]     (each round runs the three; the first warms the instance)
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
-seconds=${1:-10}
-concurrency=${2:-64}
-rounds=${3:-2}
-(( rounds >= 2 )) || echo "bench-plans: with one round, the figures include the instance's warm-up: compare from round 2 on" >&2
+bench_rounds bench-plans "$@"
 redis_port=6393 grpc=50093 http=8093
 # The two rules are alike; "planned" has a plan, which gold users are on.
 cat > "$work/limits.json" <<'JSON'

@@ -112,22 +112,22 @@ public final class Adjustments {
         answer.tryComplete(new Adjusted(rule.name(), false, 0, null, why.label(), "", false));
       }
     };
+    // lua/adjust.lua's keys: the bucket, the id, then the quota (always for a choice, whose plans may
+    // have one), and what a choice reads.
+    List<String> keys = new ArrayList<>(5);
+    Collections.addAll(keys, RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId));
+    if (rule.quota() != null || choice != null) {
+      keys.add(RedisKeys.quota(userId, rule.name()));
+    }
+    if (choice != null && choice.readsStoredPlan()) {
+      keys.add(RedisKeys.tier(userId));
+    }
+    if (choice != null && choice.readsOverride()) {
+      keys.add(RedisKeys.override(userId, rule.name()));
+    }
     if (choice == null) {
-      String[] keys = rule.quota() == null
-          ? new String[] {RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId)}
-          : new String[] {RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId),
-              RedisKeys.quota(userId, rule.name())};
-      store.adjust(keys, args, rule, now, callerDeadlineNanos, settled);
+      store.adjust(keys.toArray(String[]::new), args, rule, now, callerDeadlineNanos, settled);
     } else {
-      List<String> keys = new ArrayList<>(5);
-      Collections.addAll(keys, RedisKeys.bucket(userId, rule.name()), RedisKeys.adjustment(userId, rule.name(), adjustmentId),
-          RedisKeys.quota(userId, rule.name()));
-      if (choice.readsStoredPlan()) {
-        keys.add(RedisKeys.tier(userId));
-      }
-      if (choice.readsOverride()) {
-        keys.add(RedisKeys.override(userId, rule.name()));
-      }
       store.adjust(keys.toArray(String[]::new), args, choice, now, callerDeadlineNanos, settled);
     }
     return answer.future();
