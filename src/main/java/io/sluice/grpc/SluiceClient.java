@@ -92,7 +92,12 @@ public final class SluiceClient {
   }
 
   public Future<AcquireResponse> acquire(AcquireRequest request) {
-    return call(RateLimiterGrpcClient.Acquire, request, 0);
+    return acquire(request, 0);
+  }
+
+  /** @param timeoutMs the gRPC deadline ({@code grpc-timeout}); 0 for none */
+  public Future<AcquireResponse> acquire(AcquireRequest request, long timeoutMs) {
+    return call(RateLimiterGrpcClient.Acquire, request, timeoutMs);
   }
 
   public Future<AdjustResponse> adjust(AdjustRequest request) {

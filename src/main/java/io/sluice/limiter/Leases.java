@@ -75,13 +75,14 @@ public final class Leases {
   }
 
   /**
-   * Leases an Acquire (or a check that acquires) may have been granted though its answer was lost (a
-   * timeout, a dropped connection): nobody holds their ids, so they are released once Redis answers a
-   * lease call again, a few with each answer. Bounded: past it the oldest are left to end at their expiry.
+   * Leases an Acquire (or a check that acquires) may have been granted though its answer was not heard
+   * (a deadline, a timeout, a dropped connection, a reply that could not be read): nobody holds their
+   * ids, so they are released once Redis answers a lease call again, a few with each answer; a late
+   * reply settles its own at once. Bounded: past it the oldest are left to end at their expiry.
    */
-  static final int MAX_UNSURE = 1000;
-  private static final int UNSURE_PER_ANSWER = 16;
-  private final java.util.ArrayDeque<String> unsure = new java.util.ArrayDeque<>();
+  static final int MAX_UNHEARD = 1000;
+  private static final int UNHEARD_PER_ANSWER = 16;
+  private final java.util.LinkedHashSet<String> unheard = new java.util.LinkedHashSet<>();
 
   private final CheckStore store;
   private final Plans plans;
@@ -162,7 +163,7 @@ public final class Leases {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
-            releaseUnsure();
+            releaseUnheard();
             Lease lease;
             int code;
             Rule decided;
@@ -182,6 +183,7 @@ public final class Leases {
                 default -> throw new IllegalStateException("unknown lease code " + code);
               };
             } catch (RuntimeException e) {
+              unheard(leaseId);
               answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a lease reply: " + e)));
               return;
             }
@@ -191,10 +193,22 @@ public final class Leases {
           }
 
           @Override
+          public void onDeadline() {
+            unheard(leaseId);
+            super.onDeadline();
+          }
+
+          @Override
+          public void onFault(RedisFault fault, String incidentId) {
+            // A script stopped by an error keeps what it wrote before it.
+            unheard(leaseId);
+            super.onFault(fault, incidentId);
+          }
+
+          @Override
           public void onLateReply(Object reply) {
-            // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
-            if (reply instanceof Object[] fields && fields.length > 0 && Long.valueOf(1).equals(fields[0])) {
-              releaseUnheld(leaseId, Long.MAX_VALUE);
+            if (reply instanceof Object[] fields && fields.length > 0 && fields[0] instanceof Long code) {
+              heardLate(leaseId, code == 1);
             }
           }
 
@@ -226,7 +240,7 @@ public final class Leases {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
-            releaseUnsure();
+            releaseUnheard();
             if (!(reply instanceof Long released)) {
               answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a release reply: " + reply)));
               return;
@@ -256,46 +270,78 @@ public final class Leases {
    * lease may be held, and is released later. An open breaker, a failover or a busy Redis ran nothing.
    */
   void mayHaveRun(String leaseId, Unavailable why) {
-    if (why != Unavailable.TIMEOUT && why != Unavailable.DISCONNECTED) {
-      return;
+    if (why == Unavailable.TIMEOUT || why == Unavailable.DISCONNECTED) {
+      unheard(leaseId);
     }
-    if (unsure.size() >= MAX_UNSURE) {
-      unsure.pollFirst();
+  }
+
+  /** A lease that may be held though its grant was not heard: it is released with the next lease calls Redis answers. */
+  void unheard(String leaseId) {
+    if (unheard.add(leaseId) && unheard.size() > MAX_UNHEARD) {
+      unheard.remove(unheard.iterator().next());
     }
-    unsure.addLast(leaseId);
+  }
+
+  /** The reply to an unheard grant came after all: a lease granted is released now, one refused is settled. */
+  void heardLate(String leaseId, boolean granted) {
+    unheard.remove(leaseId);
+    if (granted) {
+      releaseUnheld(leaseId);
+    }
   }
 
   /** Redis answers again: a few of the leases whose grant was not heard are released. */
-  void releaseUnsure() {
-    for (int i = 0; i < UNSURE_PER_ANSWER && !unsure.isEmpty(); i++) {
-      releaseUnheld(unsure.pollFirst(), Long.MAX_VALUE);
+  void releaseUnheard() {
+    for (int i = 0; i < UNHEARD_PER_ANSWER && !unheard.isEmpty(); i++) {
+      String leaseId = unheard.iterator().next();
+      unheard.remove(leaseId);
+      releaseUnheld(leaseId);
     }
   }
 
   /**
-   * Ends a lease Redis granted that nobody holds (its answer came after the caller stopped waiting, or
-   * its batch was refused whole): completes however Redis answers; when it cannot be asked, the lease
-   * ends at its expiry.
+   * Ends a lease Redis granted (or may have) that nobody holds: its answer was not heard, or its batch
+   * was refused whole. Waits for no caller's deadline; when Redis cannot be asked, or Sluice was too
+   * busy to ask it, the lease is kept to be released later, and at worst ends at its expiry.
    */
-  Future<Void> releaseUnheld(String leaseId, long callerDeadlineNanos) {
+  Future<Void> releaseUnheld(String leaseId) {
     String[] owner = owner(leaseId);
     Promise<Void> done = Promise.promise();
+    // Not counted as calls or errors: the grant's own call was counted already.
     store.lease(new String[] {RedisKeys.leases(owner[0], owner[1])}, new Object[] {"release", secretOf(leaseId)}, System.nanoTime(),
-        callerDeadlineNanos, new StoreAnswer<>(done, metrics) {
+        Long.MAX_VALUE, new ScriptCallback() {
           @Override
           public void onReply(Object released) {
             done.tryComplete();
           }
 
-          // Not counted: the grant's own call was counted already. Not released: tried again later.
           @Override
           public void onUnavailable(Unavailable why, long retryAfterMs) {
-            mayHaveRun(leaseId, why == Unavailable.BREAKER_OPEN ? Unavailable.DISCONNECTED : why);
+            tryAgainLater();
+          }
+
+          @Override
+          public void onDeadline() {
+            tryAgainLater();
+          }
+
+          @Override
+          public void onOverload() {
+            tryAgainLater();
+          }
+
+          @Override
+          public void onFault(RedisFault fault, String incidentId) {
+            // Not kept: a release Redis refuses would be refused again; the lease ends at its expiry.
             done.tryComplete();
           }
 
           @Override
-          void unavailable(Unavailable why, long retryAfterMs) {
+          public void onLateReply(Object reply) {
+          }
+
+          private void tryAgainLater() {
+            unheard(leaseId);
             done.tryComplete();
           }
         });

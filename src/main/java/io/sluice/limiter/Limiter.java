@@ -197,7 +197,7 @@ public final class Limiter {
           }
           if (answer.succeeded() && answer.result().lease() != null && !answer.result().lease().leaseId().isEmpty()) {
             // The refused batch holds no slot either: nobody is given this lease to release.
-            givingBack.add(leases.releaseUnheld(answer.result().lease().leaseId(), callerDeadlineNanos));
+            givingBack.add(leases.releaseUnheld(answer.result().lease().leaseId()));
             answers.set(i, Future.succeededFuture(answer.result().leaseGivenBack()));
           }
         }
@@ -640,7 +640,7 @@ public final class Limiter {
     public void onReply(Object reply) {
       metrics.redisCall(sentNanos);
       if (leaseId != null) {
-        leases.releaseUnsure();
+        leases.releaseUnheard();
       }
       Decision decision;
       try {
@@ -649,6 +649,9 @@ public final class Limiter {
         promise.fail(e);
         return;
       } catch (RuntimeException e) {
+        if (leaseId != null) {
+          leases.unheard(leaseId);
+        }
         promise.fail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a check reply: " + e)));
         return;
       }
@@ -668,6 +671,9 @@ public final class Limiter {
 
     @Override
     public void onDeadline() {
+      if (leaseId != null) {
+        leases.unheard(leaseId);
+      }
       metrics.shed("deadline");
       promise.fail(CheckFailure.deadline());
     }
@@ -680,6 +686,10 @@ public final class Limiter {
 
     @Override
     public void onFault(RedisFault fault, String incidentId) {
+      if (leaseId != null) {
+        // A script stopped by an error keeps what it wrote before it.
+        leases.unheard(leaseId);
+      }
       promise.fail(CheckFailure.fault(incidentId));
     }
 
@@ -688,9 +698,9 @@ public final class Limiter {
       try {
         TokenBucketScript.Reply decoded = TokenBucketScript.Reply.decode((Object[]) reply);
         rememberBan(this, decoded);
-        if (decoded.leaseGranted()) {
+        if (leaseId != null) {
           // Granted after its caller stopped waiting: nobody holds its id, so its slot is given back now.
-          leases.releaseUnheld(leaseId, Long.MAX_VALUE);
+          leases.heardLate(leaseId, decoded.leaseGranted());
         }
       } catch (RuntimeException e) {
         faults.record(RedisFault.REPLY, "cannot read a late check reply: " + e);

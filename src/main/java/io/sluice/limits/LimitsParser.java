@@ -127,13 +127,11 @@ public final class LimitsParser {
         new java.util.TreeMap<>(overrides).forEach((name, rule) -> {
           JsonObject spelled = withoutOverridable(toJson(rule)).put("shadow", rule.shadow()).put("adaptive", rule.adaptive())
               .put("abuse", json(rule.abuse())).put("failureMode", rule.failureMode() == null ? null : rule.failureMode().wireName());
-          // A null only where it removes the rule's own: a build that knows neither field refuses it even so.
+          // A null only where it removes the rule's own quota (a plan cannot remove its concurrency): a build that knows
+          // no quotas refuses it even so.
           Rule base = limits.rules().get(name);
-          if (rule.concurrency() != null || (base != null && base.concurrency() != null)) {
-            spelled.put("concurrency", concurrencyJson(rule));
-          }
-          if (rule.quota() != null || (base != null && base.quota() != null)) {
-            spelled.put("quota", quotaJson(rule));
+          if (rule.quota() == null && base != null && base.quota() != null) {
+            spelled.putNull("quota");
           }
           json.put(name, spelled);
         });
@@ -145,13 +143,13 @@ public final class LimitsParser {
   }
 
   private static JsonObject concurrencyJson(Rule rule) {
-    return rule.concurrency() == null ? null : new JsonObject().put("maxInFlight", rule.concurrency().maxInFlight())
+    return new JsonObject().put("maxInFlight", rule.concurrency().maxInFlight())
         .put("leaseSeconds", rule.concurrency().leaseMs() / 1000);
   }
 
   private static JsonObject quotaJson(Rule rule) {
     QuotaPolicy quota = rule.quota();
-    return quota == null ? null : new JsonObject().put("limit", quota.limit()).put("period", quota.period().wireName())
+    return new JsonObject().put("limit", quota.limit()).put("period", quota.period().wireName())
         .put("timezone", quota.zone().getId()).put("countsTowardBans", quota.countsTowardBans());
   }
 
@@ -242,6 +240,12 @@ public final class LimitsParser {
         }
         // Checked as the whole rule it makes: an unknown field of the override is reported there, once.
         Rule rule = parseRule(rulePath, ruleName, base.copy().mergeIn(override), problems);
+        if (override.containsKey("concurrency") && override.getValue("concurrency") == null && base.getValue("concurrency") != null) {
+          // An Acquire that names no plan reads the stored one in Redis: it must find a slot to take under each.
+          problems.add(rulePath + ".concurrency: a plan may change the rule's concurrency limit, not remove it (Acquire and"
+              + " acquiring checks take a slot under every plan); give it a larger maxInFlight instead");
+          rule = null;
+        }
         if (rule != null) {
           rules.put(ruleName, rule);
         }

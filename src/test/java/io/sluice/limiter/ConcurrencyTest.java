@@ -177,6 +177,43 @@ class ConcurrencyTest {
   }
 
   @Test
+  void aGrantRunAfterItsCallersDeadlineIsReleasedEvenWhenItsReplyIsLost(TestRedis redis) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(redis.dataPorts().size() == 1,
+        "one Redis behind the proxy: a Cluster's client finds its nodes past it (the path is the same)");
+    // Redis is given long enough that only the callers' own deadlines end their calls.
+    try (PausableProxy proxy = PausableProxy.to(redis.port());
+         SluiceFixture a = SluiceFixture.start(proxy.uri(), LIMITS, new JsonObject().put("redisTimeoutMs", 20_000))) {
+      String user = "late-" + UUID.randomUUID();
+      String key = RedisKeys.leases(user, "jobs");
+      proxy.pause();
+      CallFailedException acquireLate;
+      CallFailedException checkLate;
+      try {
+        acquireLate = assertThrows(CallFailedException.class, () -> a.await(a.client().acquire(acquire(user, "jobs"), 300)));
+        checkLate = assertThrows(CallFailedException.class, () -> a.await(a.client().check(
+            io.sluice.grpc.v1.CheckRequest.newBuilder().setUserId(user).setAction("jobs").setCost(1).setAcquire(true).build(), 300)));
+        // Both calls wait in the proxy, written: Redis runs them once it lets them through, and their replies are lost.
+        proxy.loseReplies(true);
+      } finally {
+        proxy.resume();
+      }
+      assertEquals(GrpcStatus.DEADLINE_EXCEEDED, acquireLate.status());
+      assertEquals(GrpcStatus.DEADLINE_EXCEEDED, checkLate.status());
+      Await.until("both grants to run in Redis", Duration.ofSeconds(10), () -> redis.command(Command.ZCARD, key).toInteger() == 2);
+      proxy.loseReplies(false);
+
+      String other = "other-" + UUID.randomUUID();
+      Await.until("the two unheard leases to be released", Duration.ofSeconds(15), () -> {
+        AcquireResponse next = a.await(a.client().acquire(acquire(other, "jobs")));
+        if (!next.getLeaseId().isEmpty()) {
+          a.await(a.client().release(next.getLeaseId()));
+        }
+        return redis.command(Command.EXISTS, key).toInteger() == 0;
+      });
+    }
+  }
+
+  @Test
   void aLeaseNotReleasedEndsAtItsExpiry(TestRedis redis) throws Exception {
     try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
       String crashed = "crashed-" + UUID.randomUUID();

@@ -66,6 +66,22 @@ class TiersTest {
         .satisfiesOnlyOnce(problem -> assertThat(problem).contains("burst"))
         .anySatisfy(problem -> assertThat(problem).startsWith("tiers.: a tier's name"));
 
+    // A plan may drop a rule's quota, but Acquire finds a slot to take under every plan, so none drops its concurrency.
+    Limits dropsQuota = LimitsParser.parse("""
+        { "rules": { "default": { "capacity": 1, "refillPerSecond": 1, "quota": { "limit": 10, "period": "day" },
+                                  "concurrency": { "maxInFlight": 2, "leaseSeconds": 30 } } },
+          "tiers": { "gold": { "default": { "quota": null, "concurrency": { "maxInFlight": 9, "leaseSeconds": 30 } } } } }
+        """, "test", 1);
+    assertThat(dropsQuota.ruleFor("x", "gold").quota()).isNull();
+    assertEquals(9, dropsQuota.ruleFor("x", "gold").concurrency().maxInFlight());
+    assertEquals(dropsQuota.digest(), LimitsParser.parse(LimitsParser.toJson(dropsQuota), "again", 2).digest(), "and so it reads back");
+    InvalidLimitsException dropsConcurrency = assertThrows(InvalidLimitsException.class, () -> LimitsParser.parse("""
+        { "rules": { "default": { "capacity": 1, "refillPerSecond": 1, "concurrency": { "maxInFlight": 2, "leaseSeconds": 30 } } },
+          "tiers": { "gold": { "default": { "concurrency": null } } } }
+        """, "test", 1));
+    assertThat(dropsConcurrency.problems()).singleElement().asString()
+        .startsWith("tiers.gold.default.concurrency: a plan may change the rule's concurrency limit, not remove it");
+
     // A stored plan is chosen in the check's script call, among at most eight plans of one rule.
     StringBuilder nine = new StringBuilder("{ \"rules\": { \"default\": { \"capacity\": 1, \"refillPerSecond\": 1 } }, \"tiers\": {");
     for (int i = 1; i <= 9; i++) {
