@@ -621,7 +621,8 @@ public final class Limiter {
     Decision read(Object[] reply) {
       TokenBucketScript.Reply decoded = TokenBucketScript.Reply.decode(reply);
       if (decoded.code() == TokenBucketScript.Reply.TOO_LARGE) {
-        boolean stored = choice != null && choice.readsStoredPlan() && decoded.storedTier() != null;
+        boolean stored = choice != null && choice.readsStoredPlan() && decoded.storedTier() != null
+            && !choice.planOf(decoded.storedTier()).isEmpty();
         Rule decided = stored ? choice.ruleOf(decoded.storedTier()) : rule;
         if (decided.quota() != null && tokens > decided.quota().limit()) {
           throw new InvalidRequestException("cost", "cost must be at most the quota of rule '" + rule.name() + "'"

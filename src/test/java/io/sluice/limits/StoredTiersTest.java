@@ -284,6 +284,9 @@ class StoredTiersTest {
         assertThat(refused.getMessage()).contains("cost must be from 0 to the capacity of rule 'export' on the user's stored tier 'free' (1), was 3");
       }
       assertThat(redis.keys()).as("no violation counted, no ban made").noneMatch(key -> key.contains(free) && !key.startsWith("tier:"));
+      CallFailedException noPlan = assertThrows(CallFailedException.class, () -> a.check("no-plan-" + UUID.randomUUID(), "export", 3));
+      assertThat(noPlan.getMessage()).as("a user with no stored plan is measured against the rule, and told so")
+          .contains("cost must be from 0 to the capacity of rule 'export' (1), was 3");
       String gold = "gold-big-" + UUID.randomUUID();
       redis.command(Command.SET, RedisKeys.tier(gold), "gold");
       assertEquals(Decision.ALLOW, a.check(gold, "export", 3).getDecision(), "gold holds three");
