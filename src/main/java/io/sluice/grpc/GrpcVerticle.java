@@ -146,9 +146,13 @@ public final class GrpcVerticle extends VerticleBase {
         shared.limits());
     GrpcServer grpc = GrpcServer.server(vertx)
         .addService(new UnaryService(RateLimiterGrpcService.SERVICE_NAME, RateLimiterGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
-            .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check)
-            .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch)
-            .method(RateLimiterGrpcService.Acquire, AcquireRequest.parser(), rateLimiter::acquire)
+            // A lease granted to a caller who is gone is given back at once, not left to its expiry.
+            .method(RateLimiterGrpcService.Check, CheckRequest.parser(), rateLimiter::check,
+                answer -> limiter.leases().undelivered(answer.getLeaseId()))
+            .method(RateLimiterGrpcService.CheckBatch, CheckBatchRequest.parser(), rateLimiter::checkBatch,
+                answer -> answer.getResultsList().forEach(result -> limiter.leases().undelivered(result.getLeaseId())))
+            .method(RateLimiterGrpcService.Acquire, AcquireRequest.parser(), rateLimiter::acquire,
+                answer -> limiter.leases().undelivered(answer.getLeaseId()))
             .method(RateLimiterGrpcService.Release, ReleaseRequest.parser(), rateLimiter::release)
             .method(RateLimiterGrpcService.Adjust, AdjustRequest.parser(), rateLimiter::adjust)
             .method(RateLimiterGrpcService.ReportLatency, ReportLatencyRequest.parser(), (call, request) -> rateLimiter.reportLatency(request)))

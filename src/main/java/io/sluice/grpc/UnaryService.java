@@ -53,11 +53,12 @@ final class UnaryService implements Service {
     ConnectionGuards.Call started(HttpConnection connection);
   }
 
-  private record Binding<Req, Resp>(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
+  private record Binding<Req, Resp>(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body,
+                                     java.util.function.Consumer<Resp> undelivered) {
 
     void bind(GrpcServer server, Descriptors.ServiceDescriptor service, Metrics metrics, Answers answers) {
       Descriptors.Descriptor requestType = service.findMethodByName(method.methodName()).getInputType();
-      server.callHandler(method, call -> new Exchange<>(call, parser, requestType, body, metrics, answers).start());
+      server.callHandler(method, call -> new Exchange<>(call, parser, requestType, body, undelivered, metrics, answers).start());
     }
   }
 
@@ -75,7 +76,16 @@ final class UnaryService implements Service {
   }
 
   <Req, Resp> UnaryService method(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body) {
-    bindings.add(new Binding<>(method, parser, body));
+    return method(method, parser, body, answer -> { });
+  }
+
+  /**
+   * @param undelivered hears of an answer its caller never got (the stream was gone first): what it
+   *                    holds for the caller (a lease) is given back
+   */
+  <Req, Resp> UnaryService method(ServiceMethod<Req, Resp> method, Parser<Req> parser, Method<Req, Resp> body,
+                                  java.util.function.Consumer<Resp> undelivered) {
+    bindings.add(new Binding<>(method, parser, body, undelivered));
     return this;
   }
 
@@ -100,6 +110,7 @@ final class UnaryService implements Service {
     private final Parser<Req> parser;
     private final Descriptors.Descriptor requestType;
     private final Method<Req, Resp> body;
+    private final java.util.function.Consumer<Resp> undelivered;
     private final Metrics metrics;
     private final Answers answers;
     private ConnectionGuards.Call held;
@@ -107,7 +118,8 @@ final class UnaryService implements Service {
     private boolean answered;
 
     Exchange(GrpcServerRequest<Req, Resp> call, Parser<Req> parser, Descriptors.Descriptor requestType, Method<Req, Resp> body,
-        Metrics metrics, Answers answers) {
+        java.util.function.Consumer<Resp> undelivered, Metrics metrics, Answers answers) {
+      this.undelivered = undelivered;
       this.call = call;
       this.parser = parser;
       this.requestType = requestType;
@@ -167,12 +179,20 @@ final class UnaryService implements Service {
       }
       answer.onComplete(done -> {
         if (answered) {
+          if (done.succeeded()) {
+            undelivered.accept(done.result());
+          }
           return;
         }
         answered = true;
         try {
           if (done.succeeded()) {
-            held.answered(call.response().end(done.result()), received);
+            try {
+              held.answered(call.response().end(done.result()), received);
+            } catch (RuntimeException e) {
+              undelivered.accept(done.result());
+              throw e;
+            }
           } else {
             StatusException status = GrpcErrors.toStatus(done.cause());
             if (GrpcErrors.isShed(done.cause())) {

@@ -66,6 +66,7 @@ public final class Leases {
   /** The part of a lease id nobody can guess (so no caller ends another's lease): 128 bits, as 32 hex digits. */
   private static final int SECRET_BYTES = 16;
   private static final SecureRandom SECRETS = new SecureRandom();
+  private static final java.util.regex.Pattern SECRET = java.util.regex.Pattern.compile("[0-9a-f]{" + SECRET_BYTES * 2 + "}");
   /** Its own logger, as the checks' would-block lines have. */
   private static final org.slf4j.Logger shadowLog = org.slf4j.LoggerFactory.getLogger("sluice.shadow");
 
@@ -163,7 +164,6 @@ public final class Leases {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
-            releaseUnheard();
             Lease lease;
             int code;
             Rule decided;
@@ -190,6 +190,7 @@ public final class Leases {
             // The plan that decided says whether it is in shadow; a real ban blocks unless everything is in shadow.
             boolean shadowDecided = shadowSetting || snapshot.shadow() || (code != 2 && decided.shadow());
             answer.tryComplete(enforceOrShadow(lease, shadowDecided, userId));
+            releaseUnheard();
           }
 
           @Override
@@ -240,17 +241,31 @@ public final class Leases {
           @Override
           public void onReply(Object reply) {
             metrics.redisCall(now);
-            releaseUnheard();
             if (!(reply instanceof Long released)) {
               answer.tryFail(CheckFailure.fault(faults.record(RedisFault.REPLY, "cannot read a release reply: " + reply)));
               return;
             }
             answer.tryComplete(new Released(released == 1, false));
+            releaseUnheard();
           }
 
           @Override
           void unavailable(Unavailable why, long retryAfterMs) {
+            // Its caller hears degraded=true; the lease is released later rather than left to its expiry.
+            unheard(leaseId);
             answer.tryComplete(new Released(false, true));
+          }
+
+          @Override
+          public void onDeadline() {
+            unheard(leaseId);
+            super.onDeadline();
+          }
+
+          @Override
+          public void onOverload() {
+            unheard(leaseId);
+            super.onOverload();
           }
         });
     return answer.future();
@@ -275,6 +290,13 @@ public final class Leases {
     }
   }
 
+  /** A lease granted to a caller who was gone before its answer could be written: it is released now. */
+  public void undelivered(String leaseId) {
+    if (!leaseId.isEmpty()) {
+      releaseUnheld(leaseId);
+    }
+  }
+
   /** A lease that may be held though its grant was not heard: it is released with the next lease calls Redis answers. */
   void unheard(String leaseId) {
     if (unheard.add(leaseId) && unheard.size() > MAX_UNHEARD) {
@@ -290,12 +312,19 @@ public final class Leases {
     }
   }
 
-  /** Redis answers again: a few of the leases whose grant was not heard are released. */
+  /**
+   * Redis answers again: a few of the leases whose grant was not heard are released. Stops at the
+   * first that cannot be sent now (an open breaker answers at once): the rest wait for a later answer.
+   */
   void releaseUnheard() {
-    for (int i = 0; i < UNHEARD_PER_ANSWER && !unheard.isEmpty(); i++) {
+    int before = unheard.size();
+    for (int i = 0; i < UNHEARD_PER_ANSWER && i < before && !unheard.isEmpty(); i++) {
       String leaseId = unheard.iterator().next();
       unheard.remove(leaseId);
       releaseUnheld(leaseId);
+      if (unheard.contains(leaseId)) {
+        break;
+      }
     }
   }
 
@@ -377,7 +406,7 @@ public final class Leases {
       return null;
     }
     String[] parts = leaseId.substring(LEASE_PREFIX.length()).split("\\.", -1);
-    if (parts.length != 3 || !parts[2].matches("[0-9a-f]{" + SECRET_BYTES * 2 + "}")) {
+    if (parts.length != 3 || !SECRET.matcher(parts[2]).matches()) {
       return null;
     }
     try {

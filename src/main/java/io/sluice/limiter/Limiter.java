@@ -640,9 +640,6 @@ public final class Limiter {
     @Override
     public void onReply(Object reply) {
       metrics.redisCall(sentNanos);
-      if (leaseId != null) {
-        leases.releaseUnheard();
-      }
       Decision decision;
       try {
         decision = read((Object[]) reply);
@@ -657,6 +654,8 @@ public final class Limiter {
         return;
       }
       promise.complete(decision);
+      // Any answer of Redis's on this loop gives back a few leases whose grant was not heard.
+      leases.releaseUnheard();
     }
 
     @Override

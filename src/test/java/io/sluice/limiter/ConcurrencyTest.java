@@ -214,6 +214,42 @@ class ConcurrencyTest {
   }
 
   @Test
+  void aLeaseGrantedToACallerWhoLeftIsGivenBackAtOnce(TestRedis redis) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(redis.dataPorts().size() == 1,
+        "one Redis behind the proxy: a Cluster's client finds its nodes past it (the path is the same)");
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try (PausableProxy proxy = PausableProxy.to(redis.port());
+         SluiceFixture a = SluiceFixture.start(proxy.uri(), LIMITS, new JsonObject().put("redisTimeoutMs", 20_000))) {
+      String user = "left-" + UUID.randomUUID();
+      String key = RedisKeys.leases(user, "jobs");
+      io.micrometer.core.instrument.MeterRegistry meters = a.sluice().metrics().registry();
+      // No deadline of its own: the caller just leaves (resets the stream) while Redis is slow to answer.
+      io.vertx.grpc.client.GrpcClient grpc = io.vertx.grpc.client.GrpcClient.client(vertx);
+      proxy.pause();
+      long repliesBefore;
+      try {
+        var call = grpc.request(io.vertx.core.net.SocketAddress.inetSocketAddress(a.port(), "127.0.0.1"),
+            io.sluice.grpc.v1.RateLimiterGrpcClient.Acquire).await(10, TimeUnit.SECONDS);
+        call.end(acquire(user, "jobs")).await(10, TimeUnit.SECONDS);
+        Await.until("the acquire to wait on Redis", Duration.ofSeconds(10),
+            () -> meters.get(io.sluice.telemetry.Metrics.CHECKS_IN_FLIGHT).gauge().value() >= 1);
+        call.cancel();
+        Await.until("the instance to hear its caller left", Duration.ofSeconds(10),
+            () -> meters.find(io.sluice.telemetry.Metrics.ABANDONED).counters().stream().mapToDouble(c -> c.count()).sum() >= 1);
+        repliesBefore = meters.get(io.sluice.telemetry.Metrics.REDIS_CALL_DURATION).timer().count();
+      } finally {
+        proxy.resume();
+      }
+      Await.until("Redis to grant the lease nobody will hear of", Duration.ofSeconds(10),
+          () -> meters.get(io.sluice.telemetry.Metrics.REDIS_CALL_DURATION).timer().count() > repliesBefore);
+      Await.until("the lease to be given back, not held for its minute", Duration.ofSeconds(5),
+          () -> redis.command(Command.EXISTS, key).toInteger() == 0);
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aLeaseNotReleasedEndsAtItsExpiry(TestRedis redis) throws Exception {
     try (SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS)) {
       String crashed = "crashed-" + UUID.randomUUID();
