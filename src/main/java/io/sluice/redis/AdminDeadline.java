@@ -150,6 +150,8 @@ public final class AdminDeadline {
     boolean[] connected = new boolean[1];
     boolean[] sent = new boolean[1];
     RedisConnection[] open = new RedisConnection[1];
+    // A pooled connection given back twice breaks the pool's count: the give-up and the answer may both come.
+    boolean[] closed = new boolean[1];
     long timer = vertx.setTimer(leftMs(timeoutMs, startedNanos), late -> {
       String message = sent[0]
           ? "Redis did not answer within " + timeoutMs + " ms (adminTimeoutMs); " + effect + " may or may not be in place: " + checkIt
@@ -161,7 +163,7 @@ public final class AdminDeadline {
         vertx.setTimer(SETTLE_DEADLINES * timeoutMs, giveUp -> {
           if (!settled.future().isComplete()) {
             // Closing does not take back what Redis received; it ends the wait of what follows.
-            open[0].close();
+            closeOnce(open, closed);
           }
         });
       }
@@ -204,7 +206,7 @@ public final class AdminDeadline {
         }
         done.onComplete(result -> {
           vertx.cancelTimer(timer);
-          connection.close();
+          closeOnce(open, closed);
           settled.complete();
           if (result.succeeded()) {
             outcome.tryComplete(result.result());
@@ -222,5 +224,12 @@ public final class AdminDeadline {
       });
     });
     return new Change<>(outcome.future(), settled.future());
+  }
+
+  private static void closeOnce(RedisConnection[] open, boolean[] closed) {
+    if (!closed[0]) {
+      closed[0] = true;
+      open[0].close();
+    }
   }
 }

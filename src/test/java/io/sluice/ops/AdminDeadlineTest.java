@@ -151,7 +151,8 @@ class AdminDeadlineTest {
           + "after 500 ms (adminTimeoutMs): the unban of mallory was not made");
       assertEquals(false, new JsonObject(unban.body()).getBoolean("maybeDone"));
       assertThat(sluice.await(sluice.client().listBans("mallory")).getBansList()).as("the ban landed, and nothing lifted it").hasSize(1);
-      assertEquals(200, post(sluice, "DELETE", "/admin/bans?user=mallory", null).statusCode());
+      HttpResponse<String> lifted = post(sluice, "DELETE", "/admin/bans?user=mallory", null);
+      assertEquals(200, lifted.statusCode(), lifted.body());
       assertThat(sluice.await(sluice.client().listBans("mallory")).getBansList()).isEmpty();
     }
   }
