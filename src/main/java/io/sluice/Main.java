@@ -64,6 +64,7 @@ public final class Main implements Callable<Integer> {
     TOOLS.put("bans", AdminCommands.List::new);
     TOOLS.put("ban", AdminCommands.Ban::new);
     TOOLS.put("unban", AdminCommands.Unban::new);
+    TOOLS.put("audit", AdminCommands.Audit::new);
     TOOLS.put("tier", TierCommands::new);
     TOOLS.put("override", OverrideCommands::new);
     TOOLS.put("limits", LimitsCommands.Show::new);

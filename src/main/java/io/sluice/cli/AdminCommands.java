@@ -25,7 +25,7 @@ public final class AdminCommands {
   static <T> int run(InstanceTarget target, ClientOptions options, Function<SluiceClient, Future<T>> call, Function<T, String> format) {
     Vertx vertx = OneShot.vertx();
     try {
-      T result = call.apply(new SluiceClient(vertx, target.address(), options.access())).await(WAIT_SECONDS, TimeUnit.SECONDS);
+      T result = call.apply(new SluiceClient(vertx, target.address(), options.access()).calledBy("cli")).await(WAIT_SECONDS, TimeUnit.SECONDS);
       System.out.println(format.apply(result));
       return 0;
     } catch (Exception e) {
@@ -113,6 +113,31 @@ public final class AdminCommands {
     public Integer call() {
       return run(target, client, client -> client.unban(user, action), response -> "lifted " + response.getRemoved() + " ban(s); "
           + response.getInstancesConfirmed() + " of " + response.getInstancesNotified() + " instance(s) confirmed they dropped it");
+    }
+  }
+
+  @Command(name = "audit", mixinStandardHelpOptions = true,
+      description = "The fleet's latest admin actions, newest first: when, who (the admin token's name), through which API, what, and its outcome.")
+  public static final class Audit implements Callable<Integer> {
+    @Mixin
+    InstanceTarget target;
+
+    @Mixin
+    ClientOptions client;
+
+    @Option(names = "--user", defaultValue = "", description = "Only actions on this user (among the latest 1000).")
+    String user;
+
+    @Option(names = "--count", defaultValue = "20", description = "How many, 1 to 1000 (default: ${DEFAULT-VALUE}).")
+    int count;
+
+    @Override
+    public Integer call() {
+      return run(target, client, client -> client.listAudit(count, user), response -> response.getEntriesList().isEmpty()
+          ? "no admin actions recorded"
+          : String.join("\n", response.getEntriesList().stream().map(entry -> entry.getAt() + " " + entry.getActor() + " via=" + entry.getVia()
+              + " " + entry.getAction() + " user=" + entry.getUserId() + (entry.getScope().isEmpty() ? "" : " scope=" + entry.getScope())
+              + " " + entry.getOutcome() + (entry.getDetail().isEmpty() ? "" : " \"" + entry.getDetail() + "\"")).toList()));
     }
   }
 }

@@ -5,7 +5,9 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -70,8 +72,11 @@ public record Settings(
    * @param tlsCert     PEM certificate (chain) of this instance; with {@code tlsKey}, gRPC serves TLS only
    * @param tlsClientCa PEM CA that client certificates must chain to; set: gRPC requires client certificates (mTLS)
    * @param httpTls     the ops port: {@code off}, {@code tls} (the same certificate), or {@code mtls} (also client certificates)
+   * @param adminTokens every admin token by its name (the actor the audit trail records): {@code adminToken}'s is "admin",
+   *                    then those of {@code adminTokensFile}; empty: the admin APIs are off
    */
-  public record Security(String adminToken, String reportToken, String tlsCert, String tlsKey, String tlsClientCa, String httpTls) {
+  public record Security(String adminToken, String reportToken, String tlsCert, String tlsKey, String tlsClientCa, String httpTls,
+                         Map<String, String> adminTokens) {
 
     public boolean grpcTls() {
       return !tlsCert.isEmpty();
@@ -80,7 +85,7 @@ public record Settings(
     @Override
     public String toString() {
       return "Security[adminToken=" + masked(adminToken) + ", reportToken=" + masked(reportToken) + ", tlsCert=" + tlsCert
-          + ", tlsKey=" + tlsKey + ", tlsClientCa=" + tlsClientCa + ", httpTls=" + httpTls + "]";
+          + ", tlsKey=" + tlsKey + ", tlsClientCa=" + tlsClientCa + ", httpTls=" + httpTls + ", adminTokens=" + adminTokens.keySet() + "]";
     }
   }
 
@@ -216,6 +221,7 @@ public record Settings(
       .put("httpPort", 8081)
       .put("adminToken", "")
       .put("adminTokenFile", "")
+      .put("adminTokensFile", "")
       .put("reportToken", "")
       .put("tlsCert", "")
       .put("tlsKey", "")
@@ -309,10 +315,11 @@ public record Settings(
   }
 
   private static Security security(JsonObject json, List<String> problems) {
-    Security security = new Security(adminToken(json, problems),
+    String adminToken = adminToken(json, problems);
+    Security security = new Security(adminToken,
         token(json, "reportToken", "anyone may report latency", problems),
         readableFile(json, "tlsCert", problems), readableFile(json, "tlsKey", problems), readableFile(json, "tlsClientCa", problems),
-        oneOf(json, "httpTls", List.of("off", "tls", "mtls"), problems));
+        oneOf(json, "httpTls", List.of("off", "tls", "mtls"), problems), adminTokens(json, adminToken, problems));
     if (security.tlsCert().isEmpty() != security.tlsKey().isEmpty()) {
       problems.add("tlsCert and tlsKey must be set together (a PEM certificate and its private key)");
     }
@@ -361,6 +368,56 @@ public record Settings(
       problems.add("adminTokenFile must name a readable file holding the admin token, was '" + file + "'");
       return "";
     }
+  }
+
+  /** A name the audit trail records as who acted: short, and nothing a log or a terminal could misread. */
+  private static final java.util.regex.Pattern TOKEN_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+
+  /**
+   * Every admin token by name: {@code adminToken}'s (or {@code adminTokenFile}'s) is "admin"; {@code
+   * adminTokensFile} holds more, one {@code <name> <token>} a line ({@code #} begins a comment), so
+   * that each operator, team or tool has its own and the audit trail says who acted.
+   */
+  private static Map<String, String> adminTokens(JsonObject json, String adminToken, List<String> problems) {
+    Map<String, String> tokens = new LinkedHashMap<>();
+    if (!adminToken.isEmpty()) {
+      tokens.put("admin", adminToken);
+    }
+    String file = optionalText(json, "adminTokensFile");
+    if (file.isEmpty()) {
+      return Map.copyOf(tokens);
+    }
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(Path.of(file));
+    } catch (java.io.IOException | RuntimeException e) {
+      problems.add("adminTokensFile must name a readable file of '<name> <token>' lines, was '" + file + "'");
+      return Map.copyOf(tokens);
+    }
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty() || line.startsWith("#")) {
+        continue;
+      }
+      // Never the line itself in a message: it holds a secret.
+      String where = "adminTokensFile " + file + " line " + (i + 1);
+      String[] parts = line.split("\\s+");
+      if (parts.length != 2 || !TOKEN_NAME.matcher(parts[0]).matches()) {
+        problems.add(where + " must be '<name> <token>', a name of 1 to 64 letters, digits or . _ @ - and a token without spaces");
+      } else if (tokens.containsKey(parts[0])) {
+        problems.add(where + ": the name " + parts[0] + " is given twice" + ("admin".equals(parts[0]) ? " (adminToken is named admin)" : ""));
+      } else if (tokens.containsValue(parts[1])) {
+        problems.add(where + ": its token is another name's too, so the audit trail could not tell who acted");
+      } else if (parts[1].length() < 16) {
+        problems.add(where + ": the token of " + parts[0] + " must be at least 16 characters, was " + parts[1].length());
+      } else {
+        tokens.put(parts[0], parts[1]);
+      }
+    }
+    if (tokens.size() == (adminToken.isEmpty() ? 0 : 1)) {
+      problems.add("adminTokensFile " + file + " holds no token: write '<name> <token>' lines into it, or unset it");
+    }
+    return java.util.Collections.unmodifiableMap(tokens);
   }
 
   private static String token(JsonObject json, String key, String whenEmpty, List<String> problems) {

@@ -1,5 +1,6 @@
 package io.sluice.grpc;
 
+import io.sluice.security.AdminTokens;
 import io.sluice.security.BearerToken;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Handler;
@@ -9,7 +10,7 @@ import io.vertx.grpc.server.GrpcServer;
 
 /**
  * Who may call what on the gRPC port, decided before gRPC reads a byte of the call: the Admin
- * service needs the admin token, ReportLatency the report token when one is set. Checks, health and
+ * service needs an admin token, ReportLatency the report token when one is set. Checks, health and
  * reflection are open to whoever reaches the port (TLS and client certificates decide that). A
  * refusal is a gRPC {@code UNAUTHENTICATED}, counted in {@code sluice_unauthenticated_total}.
  */
@@ -19,7 +20,7 @@ final class AccessGuard implements Handler<HttpServerRequest> {
   static final String REPORT_PATH = "/sluice.v1.RateLimiter/ReportLatency";
 
   private final GrpcServer grpc;
-  private final BearerToken admin;
+  private final AdminTokens admin;
   private final BearerToken report;
   private final Metrics metrics;
 
@@ -27,7 +28,7 @@ final class AccessGuard implements Handler<HttpServerRequest> {
    * @param admin  null when the Admin service is not served at all (no admin token set)
    * @param report null when reports need no token
    */
-  AccessGuard(GrpcServer grpc, BearerToken admin, BearerToken report, Metrics metrics) {
+  AccessGuard(GrpcServer grpc, AdminTokens admin, BearerToken report, Metrics metrics) {
     this.grpc = grpc;
     this.admin = admin;
     this.report = report;
@@ -37,7 +38,7 @@ final class AccessGuard implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     String path = request.path();
-    if (admin != null && path.startsWith(ADMIN_PATH) && !admin.accepts(request.getHeader("authorization"))) {
+    if (admin != null && path.startsWith(ADMIN_PATH) && admin.actorOf(request.getHeader("authorization")) == null) {
       refuse(request, "grpc-admin", "the Admin service needs 'authorization: Bearer <adminToken>'");
     } else if (report != null && path.equals(REPORT_PATH) && !report.accepts(request.getHeader("authorization"))) {
       refuse(request, "grpc-report", "ReportLatency needs 'authorization: Bearer <reportToken>'");

@@ -23,6 +23,10 @@ import io.sluice.grpc.v1.StoredTier;
 import io.sluice.grpc.v1.OverrideRequest;
 import io.sluice.grpc.v1.SetOverrideRequest;
 import io.sluice.grpc.v1.StoredOverride;
+import io.sluice.audit.AuditTrail;
+import io.sluice.grpc.v1.AuditEntry;
+import io.sluice.grpc.v1.ListAuditRequest;
+import io.sluice.grpc.v1.ListAuditResponse;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
@@ -36,33 +40,47 @@ public final class AdminEndpoint {
   private final LiveLimits limits;
   private final Redis redis;
 
-  public AdminEndpoint(BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis) {
+  private final AuditTrail audit;
+
+  public AdminEndpoint(BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis, AuditTrail audit) {
+    this.audit = audit;
     this.bans = bans;
     this.tiers = tiers;
     this.limits = limits;
     this.redis = redis;
   }
 
-  public Future<StoredTier> setTier(SetTierRequest request) {
-    return (request.getTier().isEmpty() ? tiers.clear(request.getUserId()) : tiers.set(request.getUserId(), request.getTier()))
-        .map(AdminEndpoint::toWire);
+  public Future<StoredTier> setTier(AuditTrail.Actor actor, SetTierRequest request) {
+    boolean clear = request.getTier().isEmpty();
+    return audit.recorded(actor, clear ? "tier.clear" : "tier.set", request.getUserId(), "", clear ? "" : "tier=" + request.getTier(),
+        clear ? tiers.clear(request.getUserId()) : tiers.set(request.getUserId(), request.getTier())).map(AdminEndpoint::toWire);
   }
 
   public Future<StoredTier> getTier(GetTierRequest request) {
     return tiers.get(request.getUserId()).map(AdminEndpoint::toWire);
   }
 
-  public Future<StoredOverride> setOverride(SetOverrideRequest request) {
-    return tiers.setOverride(request.getUserId(), request.getAction(), request.getCapacity(), request.getRefillPerSecond(),
-        request.getUntil(), request.getSeconds()).map(AdminEndpoint::toWire);
+  public Future<StoredOverride> setOverride(AuditTrail.Actor actor, SetOverrideRequest request) {
+    return audit.recorded(actor, "override.set", request.getUserId(), request.getAction(),
+        AuditTrail.overrideDetail(request.getCapacity(), request.getRefillPerSecond(), request.getUntil(), request.getSeconds()),
+        tiers.setOverride(request.getUserId(), request.getAction(), request.getCapacity(), request.getRefillPerSecond(),
+            request.getUntil(), request.getSeconds())).map(AdminEndpoint::toWire);
   }
 
   public Future<StoredOverride> getOverride(OverrideRequest request) {
     return tiers.getOverride(request.getUserId(), request.getAction()).map(AdminEndpoint::toWire);
   }
 
-  public Future<StoredOverride> clearOverride(OverrideRequest request) {
-    return tiers.clearOverride(request.getUserId(), request.getAction()).map(AdminEndpoint::toWire);
+  public Future<StoredOverride> clearOverride(AuditTrail.Actor actor, OverrideRequest request) {
+    return audit.recorded(actor, "override.clear", request.getUserId(), request.getAction(), "",
+        tiers.clearOverride(request.getUserId(), request.getAction())).map(AdminEndpoint::toWire);
+  }
+
+  public Future<ListAuditResponse> listAudit(ListAuditRequest request) {
+    return audit.recent(request.getCount() == 0 ? 100 : (int) Math.min(request.getCount(), Integer.MAX_VALUE), request.getUserId())
+        .map(entries -> ListAuditResponse.newBuilder().addAllEntries(entries.stream().map(entry -> AuditEntry.newBuilder()
+            .setId(entry.id()).setAt(entry.atText()).setActor(entry.actor()).setVia(entry.via()).setAction(entry.action())
+            .setUserId(entry.user()).setScope(entry.scope()).setOutcome(entry.outcome()).setDetail(entry.detail()).build()).toList()).build());
   }
 
   private static StoredOverride toWire(TierAdmin.StoredOverride stored) {
@@ -114,13 +132,14 @@ public final class AdminEndpoint {
         .map(list -> ListBansResponse.newBuilder().addAllBans(list.stream().map(AdminEndpoint::toWire).toList()).build());
   }
 
-  public Future<io.sluice.grpc.v1.BanInfo> ban(BanRequest request) {
-    return bans.ban(request.getUserId(), request.getAction(), request.getDurationSeconds(), request.getReason())
-        .map(AdminEndpoint::toWire);
+  public Future<io.sluice.grpc.v1.BanInfo> ban(AuditTrail.Actor actor, BanRequest request) {
+    return audit.recorded(actor, "ban", request.getUserId(), request.getAction(),
+        AuditTrail.banDetail(request.getDurationSeconds(), request.getReason()),
+        bans.ban(request.getUserId(), request.getAction(), request.getDurationSeconds(), request.getReason())).map(AdminEndpoint::toWire);
   }
 
-  public Future<UnbanResponse> unban(UnbanRequest request) {
-    return bans.unban(request.getUserId(), request.getAction())
+  public Future<UnbanResponse> unban(AuditTrail.Actor actor, UnbanRequest request) {
+    return audit.recorded(actor, "unban", request.getUserId(), request.getAction(), "", bans.unban(request.getUserId(), request.getAction()))
         .map(unbanned -> UnbanResponse.newBuilder().setRemoved(unbanned.removed())
             .setInstancesNotified((int) unbanned.instancesNotified())
             .setInstancesConfirmed((int) unbanned.instancesConfirmed()).build());

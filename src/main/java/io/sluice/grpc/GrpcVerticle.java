@@ -20,7 +20,9 @@ import io.sluice.grpc.v1.ListBansRequest;
 import io.sluice.grpc.v1.ReportLatencyRequest;
 import io.sluice.grpc.v1.UnbanRequest;
 import io.sluice.grpc.v1.RateLimiterGrpcService;
+import io.sluice.audit.AuditTrail;
 import io.sluice.limiter.BanAdmin;
+import io.sluice.security.AdminTokens;
 import io.sluice.limiter.TierAdmin;
 import io.sluice.grpc.v1.GetTierRequest;
 import io.sluice.grpc.v1.SetTierRequest;
@@ -164,25 +166,29 @@ public final class GrpcVerticle extends VerticleBase {
           .method(RateLimitServiceGrpcService.ShouldRateLimit, RateLimitRequest.parser(), envoy::shouldRateLimit));
     }
     Settings.Security security = settings.security();
-    BearerToken adminToken = BearerToken.of(security.adminToken());
-    if (adminToken != null) {
+    AdminTokens adminTokens = AdminTokens.of(security.adminTokens());
+    if (adminTokens != null) {
       // Without an admin token the Admin service is not served at all, as the admin HTTP API is not.
       AdminEndpoint admin = new AdminEndpoint(bans, new TierAdmin(vertx, redis, settings.ops().adminTimeoutMs(), shared.limits(),
-          shared.denyCache(), shared.adminOrder()), shared.limits(), redis);
+          shared.denyCache(), shared.adminOrder()), shared.limits(), redis, new AuditTrail(redis, settings.ops().adminTimeoutMs()));
+      // The access guard let the call in for one of the tokens: the audit trail records its name.
+      java.util.function.Function<io.vertx.grpc.server.GrpcServerRequest<?, ?>, AuditTrail.Actor> actor = call -> new AuditTrail.Actor(
+          adminTokens.actorOf(call.headers().get("authorization")), "cli".equals(call.headers().get(SluiceClient.CLIENT_HEADER)) ? "cli" : "grpc");
       grpc.addService(new UnaryService(AdminGrpcService.SERVICE_NAME, AdminGrpcService.SERVICE_DESCRIPTOR, shared.metrics(), guards::started)
           .method(AdminGrpcService.ListBans, ListBansRequest.parser(), (call, request) -> admin.listBans(request))
-          .method(AdminGrpcService.Ban, BanRequest.parser(), (call, request) -> admin.ban(request))
-          .method(AdminGrpcService.Unban, UnbanRequest.parser(), (call, request) -> admin.unban(request))
+          .method(AdminGrpcService.Ban, BanRequest.parser(), (call, request) -> admin.ban(actor.apply(call), request))
+          .method(AdminGrpcService.Unban, UnbanRequest.parser(), (call, request) -> admin.unban(actor.apply(call), request))
           .method(AdminGrpcService.GetLimits, GetLimitsRequest.parser(), (call, request) -> admin.getLimits(request))
           .method(AdminGrpcService.GetThrottle, GetThrottleRequest.parser(), (call, request) -> admin.getThrottle(request))
-          .method(AdminGrpcService.SetTier, SetTierRequest.parser(), (call, request) -> admin.setTier(request))
+          .method(AdminGrpcService.SetTier, SetTierRequest.parser(), (call, request) -> admin.setTier(actor.apply(call), request))
           .method(AdminGrpcService.GetTier, GetTierRequest.parser(), (call, request) -> admin.getTier(request))
-          .method(AdminGrpcService.SetOverride, SetOverrideRequest.parser(), (call, request) -> admin.setOverride(request))
+          .method(AdminGrpcService.SetOverride, SetOverrideRequest.parser(), (call, request) -> admin.setOverride(actor.apply(call), request))
           .method(AdminGrpcService.GetOverride, OverrideRequest.parser(), (call, request) -> admin.getOverride(request))
-          .method(AdminGrpcService.ClearOverride, OverrideRequest.parser(), (call, request) -> admin.clearOverride(request)));
+          .method(AdminGrpcService.ClearOverride, OverrideRequest.parser(), (call, request) -> admin.clearOverride(actor.apply(call), request))
+          .method(AdminGrpcService.ListAudit, io.sluice.grpc.v1.ListAuditRequest.parser(), (call, request) -> admin.listAudit(request)));
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
-        .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminToken, BearerToken.of(security.reportToken()), shared.metrics())))
+        .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminTokens, BearerToken.of(security.reportToken()), shared.metrics())))
         .connectionHandler(connection -> {
           if (guards.arrived(connection)) {
             flushOncePerTurn(connection);

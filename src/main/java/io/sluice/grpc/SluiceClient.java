@@ -60,9 +60,13 @@ public final class SluiceClient {
       ServiceName.create("grpc.health.v1.Health"), "Check",
       GrpcMessageEncoder.encoder(), GrpcMessageDecoder.decoder(HealthCheckResponse.newBuilder()));
 
+  /** Metadata that says which tool made an Admin call: the audit trail records {@code cli} for the CLI's. */
+  public static final String CLIENT_HEADER = "sluice-client";
+
   private final GrpcClient client;
   private final SocketAddress target;
   private final String authorization;
+  private String clientName;
 
   public SluiceClient(Vertx vertx, SocketAddress target) {
     this(vertx, target, ClientAccess.PLAIN);
@@ -72,6 +76,12 @@ public final class SluiceClient {
     this.client = GrpcClient.client(vertx, access.httpOptions());
     this.target = target;
     this.authorization = access.bearerToken().isEmpty() ? null : "Bearer " + access.bearerToken();
+  }
+
+  /** Says on each call that {@code name} (the CLI: "cli") makes it. */
+  public SluiceClient calledBy(String name) {
+    this.clientName = name;
+    return this;
   }
 
   public SocketAddress target() {
@@ -120,6 +130,10 @@ public final class SluiceClient {
   /** Envoy's rate limit service, as Envoy calls it. */
   public Future<RateLimitResponse> shouldRateLimit(RateLimitRequest request) {
     return call(RateLimitServiceGrpcClient.ShouldRateLimit, request, 0);
+  }
+
+  public Future<io.sluice.grpc.v1.ListAuditResponse> listAudit(int count, String userIdOrEmpty) {
+    return call(AdminGrpcClient.ListAudit, io.sluice.grpc.v1.ListAuditRequest.newBuilder().setCount(count).setUserId(userIdOrEmpty).build());
   }
 
   public Future<ListBansResponse> listBans(String userIdOrEmpty) {
@@ -187,6 +201,9 @@ public final class SluiceClient {
           if (authorization != null && method != RateLimiterGrpcClient.Check) {
             // The Admin service and ReportLatency want a token; checks never carry it.
             call.headers().set("authorization", authorization);
+          }
+          if (clientName != null) {
+            call.headers().set(CLIENT_HEADER, clientName);
           }
           return call.end(request).compose(sent -> call.response());
         })

@@ -7,7 +7,8 @@ import io.sluice.limiter.TierAdmin;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limits.JsonSyntax;
 import io.sluice.limits.LiveLimits;
-import io.sluice.security.BearerToken;
+import io.sluice.audit.AuditTrail;
+import io.sluice.security.AdminTokens;
 import io.sluice.redis.AdminDeadline;
 import io.sluice.telemetry.Metrics;
 import io.sluice.throttle.ThrottleReport;
@@ -40,7 +41,11 @@ final class AdminRoutes {
   private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
   private static final int MAX_BODY_BYTES = 64 * 1024;
 
-  private final BearerToken token;
+  /** Where {@link #authorize} leaves the name of the token shown, for the audit trail. */
+  private static final String ACTOR = "sluice.actor";
+
+  private final AdminTokens tokens;
+  private final AuditTrail audit;
   private final BanAdmin bans;
   private final TierAdmin tiers;
   private final LiveLimits limits;
@@ -49,10 +54,12 @@ final class AdminRoutes {
   private final LiveEnvoyRules envoyRules;
 
   /** @param envoyRules null when no Envoy rules are served */
-  AdminRoutes(BearerToken token, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis, Metrics metrics, LiveEnvoyRules envoyRules) {
+  AdminRoutes(AdminTokens tokens, AuditTrail audit, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis, Metrics metrics,
+              LiveEnvoyRules envoyRules) {
     this.tiers = tiers;
     this.envoyRules = envoyRules;
-    this.token = token;
+    this.tokens = tokens;
+    this.audit = audit;
     this.bans = bans;
     this.limits = limits;
     this.redis = redis;
@@ -78,22 +85,36 @@ final class AdminRoutes {
     router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
     router.post("/admin/bans").handler(this::ban);
-    router.delete("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
-        bans.unban(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(BanAdmin.Unbanned::toJson)));
+    router.delete("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> audit.recorded(actor(ctx), "unban",
+        query.getOrDefault("user", ""), query.getOrDefault("action", ""), "",
+        bans.unban(query.getOrDefault("user", ""), query.getOrDefault("action", "")))).map(BanAdmin.Unbanned::toJson)));
     router.get("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.get(query.getOrDefault("user", "")))
         .map(TierAdmin.StoredTier::toJson)));
     router.put("/admin/tiers").handler(this::setTier);
     router.get("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
         tiers.getOverride(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(TierAdmin.StoredOverride::toJson)));
     router.put("/admin/overrides").handler(this::setOverride);
-    router.delete("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
-        tiers.clearOverride(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(TierAdmin.StoredOverride::toJson)));
-    router.delete("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.clear(query.getOrDefault("user", "")))
-        .map(TierAdmin.StoredTier::toJson)));
+    router.delete("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> audit.recorded(actor(ctx),
+        "override.clear", query.getOrDefault("user", ""), query.getOrDefault("action", ""), "",
+        tiers.clearOverride(query.getOrDefault("user", ""), query.getOrDefault("action", "")))).map(TierAdmin.StoredOverride::toJson)));
+    router.delete("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> audit.recorded(actor(ctx), "tier.clear",
+        query.getOrDefault("user", ""), "", "", tiers.clear(query.getOrDefault("user", "")))).map(TierAdmin.StoredTier::toJson)));
+    router.get("/admin/audit").handler(ctx -> answer(ctx, withQuery(ctx, AUDIT_QUERY, query -> {
+      int count;
+      try {
+        count = Integer.parseInt(query.getOrDefault("count", "100"));
+      } catch (NumberFormatException e) {
+        return Future.failedFuture(new InvalidRequestException("count", "count must be a whole number from 1 to " + AuditTrail.MAX_READ
+            + ", was " + query.get("count")));
+      }
+      return audit.recent(count, query.getOrDefault("user", ""));
+    }).map(entries -> new JsonObject().put("entries", new JsonArray(entries.stream().map(AuditTrail.Entry::toJson).toList())))));
   }
 
   private void authorize(RoutingContext ctx) {
-    if (token.accepts(ctx.request().getHeader("Authorization"))) {
+    String actor = tokens.actorOf(ctx.request().getHeader("Authorization"));
+    if (actor != null) {
+      ctx.put(ACTOR, actor);
       ctx.next();
       return;
     }
@@ -108,6 +129,11 @@ final class AdminRoutes {
   private static final List<String> BAN_QUERY = List.of("user", "action");
   /** What a tier's query may hold. */
   private static final List<String> TIER_QUERY = List.of("user");
+  private static final List<String> AUDIT_QUERY = List.of("count", "user");
+
+  private static AuditTrail.Actor actor(RoutingContext ctx) {
+    return new AuditTrail.Actor(ctx.get(ACTOR), "http");
+  }
   private static final Set<String> TIER_FIELDS = Set.of("user", "tier");
 
   /**
@@ -173,8 +199,9 @@ final class AdminRoutes {
       invalid(ctx, e.field(), e.getMessage());
       return;
     }
-    answer(ctx, tiers.setOverride(user, action, c.longValue(), r.doubleValue(), until, seconds == null ? 0 : ((Number) seconds).longValue())
-        .map(TierAdmin.StoredOverride::toJson));
+    long forSeconds = seconds == null ? 0 : ((Number) seconds).longValue();
+    answer(ctx, audit.recorded(actor(ctx), "override.set", user, action, AuditTrail.overrideDetail(c.longValue(), r.doubleValue(), until, forSeconds),
+        tiers.setOverride(user, action, c.longValue(), r.doubleValue(), until, forSeconds)).map(TierAdmin.StoredOverride::toJson));
   }
 
   private void setTier(RoutingContext ctx) {
@@ -192,7 +219,8 @@ final class AdminRoutes {
       return;
     }
     // An empty tier removes the stored one, as gRPC's SetTier does (and DELETE).
-    answer(ctx, (tier.isEmpty() ? tiers.clear(user) : tiers.set(user, tier)).map(TierAdmin.StoredTier::toJson));
+    answer(ctx, audit.recorded(actor(ctx), tier.isEmpty() ? "tier.clear" : "tier.set", user, "", tier.isEmpty() ? "" : "tier=" + tier,
+        tier.isEmpty() ? tiers.clear(user) : tiers.set(user, tier)).map(TierAdmin.StoredTier::toJson));
   }
 
   private void ban(RoutingContext ctx) {
@@ -217,7 +245,8 @@ final class AdminRoutes {
       invalid(ctx, e.field(), e.getMessage());
       return;
     }
-    answer(ctx, bans.ban(user, action, n.longValue(), reason).map(BanInfo::toJson));
+    answer(ctx, audit.recorded(actor(ctx), "ban", user, action, AuditTrail.banDetail(n.longValue(), reason),
+        bans.ban(user, action, n.longValue(), reason)).map(BanInfo::toJson));
   }
 
   private static void invalid(RoutingContext ctx, String field, String message) {

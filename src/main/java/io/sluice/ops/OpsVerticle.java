@@ -1,5 +1,7 @@
 package io.sluice.ops;
 
+import io.sluice.audit.AuditTrail;
+import io.sluice.security.AdminTokens;
 import io.sluice.config.Listening;
 import io.sluice.config.Settings;
 import io.sluice.limiter.BanAdmin;
@@ -13,7 +15,6 @@ import io.sluice.redis.LuaScript;
 import io.sluice.redis.NodeClients;
 import io.sluice.redis.RedisTopology;
 import io.sluice.redis.RedisClients;
-import io.sluice.security.BearerToken;
 import io.sluice.security.ServerTls;
 import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
@@ -80,12 +81,12 @@ public final class OpsVerticle extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
     router.get("/health/live").handler(ctx -> AdminRoutes.json(ctx, 200, new JsonObject().put("live", true)));
     router.get("/health/ready").handler(ctx -> AdminRoutes.json(ctx, health.ready() ? 200 : 503, health.toJson()));
-    BearerToken adminToken = BearerToken.of(settings.security().adminToken());
-    if (adminToken == null) {
+    AdminTokens adminTokens = AdminTokens.of(settings.security().adminTokens());
+    if (adminTokens == null) {
       AdminRoutes.disabled(router);
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
-      new AdminRoutes(adminToken, new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
+      new AdminRoutes(adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
           envoyRules).mount(router);
     }
@@ -97,7 +98,7 @@ public final class OpsVerticle extends VerticleBase {
           probeTimer = vertx.setPeriodic(ops.healthCheckMs(), timer -> probeRedis());
           return Listening.listen(server, "HTTP (metrics, health, admin)", settings.host(), ops.httpPort(), "--http-port");
         })
-        .onSuccess(listening -> log.info("metrics, health{} on {}://{}:{}", adminToken == null ? "" : " and admin",
+        .onSuccess(listening -> log.info("metrics, health{} on {}://{}:{}", adminTokens == null ? "" : " and admin",
             "off".equals(settings.security().httpTls()) ? "http" : "https", settings.host(), listening.actualPort()));
   }
 

@@ -8,9 +8,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,6 +96,32 @@ class SettingsTest {
     assertTrue(e.getMessage().contains("failureMode must be 'open', 'closed' or 'local'"), e.getMessage());
     assertTrue(e.getMessage().contains("was 'maybe'"), e.getMessage());
     assertTrue(e.getMessage().contains("unknown setting 'prot'"), e.getMessage());
+  }
+
+  @Test
+  void namedAdminTokensComeFromAFileAndABadLineIsRefusedWithoutShowingItsToken(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("admin-tokens"), "# who may administer\nalice alice-token-of-32-characters-xx\n\n  ci-bot\tci-token-of-more-than-16\n");
+    Settings settings = SettingsLoader.load(vertx, null, Map.of("SLUICE_ADMIN_TOKENS_FILE", file.toString(),
+        "SLUICE_ADMIN_TOKEN", "the-admin-token-of-16-characters"), new JsonObject()).await(10, TimeUnit.SECONDS);
+    assertEquals(List.of("admin", "alice", "ci-bot"), List.copyOf(settings.security().adminTokens().keySet()));
+    assertEquals("ci-token-of-more-than-16", settings.security().adminTokens().get("ci-bot"));
+    assertThat(settings.security().toString()).contains("adminTokens=[admin, alice, ci-bot]").doesNotContain("alice-token");
+
+    Path bad = Files.writeString(dir.resolve("bad"), String.join("\n", "alice alice-token-of-32-characters-xx", "alice another-token-of-32-characters",
+        "bob alice-token-of-32-characters-xx", "carol short", "dave has two tokens-of-16-characters", "admin admin-token-of-32-characters-xx"));
+    String refused = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("adminTokensFile", bad.toString()).put("adminToken", "the-admin-token-of-16-characters"))).getMessage();
+    assertThat(refused).contains("adminTokensFile " + bad + " line 2: the name alice is given twice")
+        .contains("line 3: its token is another name's too")
+        .contains("line 4: the token of carol must be at least 16 characters, was 5")
+        .contains("line 5 must be '<name> <token>'")
+        .contains("line 6: the name admin is given twice (adminToken is named admin)")
+        .doesNotContain("another-token").doesNotContain("tokens-of-16");
+    Path none = Files.writeString(dir.resolve("none"), "# nobody yet\n");
+    assertThat(assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject().put("adminTokensFile", none.toString())))
+        .getMessage()).contains("adminTokensFile " + none + " holds no token");
+    assertThat(assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
+        .put("adminTokensFile", dir.resolve("missing").toString()))).getMessage()).contains("adminTokensFile must name a readable file");
   }
 
   @Test

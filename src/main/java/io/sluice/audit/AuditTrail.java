@@ -1,0 +1,137 @@
+package io.sluice.audit;
+
+import io.sluice.limiter.InvalidRequestException;
+import io.sluice.limits.LimitsParser;
+import io.sluice.redis.AdminDeadline;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every admin action, whoever asked and through whichever API, recorded once in Redis: a capped
+ * stream ({@code XADD ... MAXLEN ~}) that every instance writes and reads, so the trail is the
+ * fleet's. An entry's time is Redis's (the stream id), its actor the name of the admin token shown,
+ * never the token. An action done or refused is answered once its entry is written (or writing it
+ * failed, which is logged), so that a caller who asks for the trail next sees it; one that failed is
+ * answered at once, its entry on its way.
+ */
+public final class AuditTrail {
+
+  private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
+
+  /** In the {sluice} Cluster slot, with the fleet's other shared keys. */
+  public static final String KEY = "{sluice}:audit";
+  /** About this many entries are kept (MAXLEN ~ trims whole stream nodes, so a few more may stay). */
+  public static final int MAX_ENTRIES = 10_000;
+  /** At most this many are read for one answer. */
+  public static final int MAX_READ = 1_000;
+  /** What an entry keeps of a field: user ids, reasons and messages are the callers', of any length. */
+  private static final int MAX_FIELD_CHARS = 300;
+
+  /** Who acted: the admin token's name, and the API used ({@code grpc}, {@code http}, {@code cli}, {@code console}). */
+  public record Actor(String name, String via) {
+  }
+
+  /** One admin action as recorded. {@code scope} is the action or rule it concerned, empty for all. */
+  public record Entry(String id, Instant at, String actor, String via, String action, String user, String scope, String outcome,
+                      String detail) {
+
+    /** Always to the millisecond (the stream id's precision), so that every entry's time is as long. */
+    private static final java.time.format.DateTimeFormatter AT = java.time.format.DateTimeFormatter
+        .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(java.time.ZoneOffset.UTC);
+
+    public String atText() {
+      return AT.format(at);
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("id", id).put("at", atText()).put("actor", actor).put("via", via).put("action", action)
+          .put("user", user).put("scope", scope).put("outcome", outcome).put("detail", detail);
+    }
+  }
+
+  private final Redis redis;
+  private final long timeoutMs;
+
+  public AuditTrail(Redis redis, long timeoutMs) {
+    this.redis = redis;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Answers as {@code operation} does, once what became of it is recorded: {@code ok}, {@code refused}
+   * (bad input, with the reason) or {@code failed} (Redis could not do it, or it may not be done).
+   */
+  public <T> Future<T> recorded(Actor actor, String action, String user, String scope, String detail, Future<T> operation) {
+    return operation.transform(done -> {
+      String outcome = done.succeeded() ? "ok" : done.cause() instanceof InvalidRequestException ? "refused" : "failed";
+      String said = done.succeeded() ? detail : (detail.isEmpty() ? "" : detail + ": ") + done.cause().getMessage();
+      Request add = Request.cmd(Command.XADD).arg(KEY).arg("MAXLEN").arg("~").arg(MAX_ENTRIES).arg("*")
+          .arg("actor").arg(bounded(actor.name())).arg("via").arg(actor.via()).arg("action").arg(action)
+          .arg("user").arg(bounded(user)).arg("scope").arg(bounded(scope)).arg("outcome").arg(outcome).arg("detail").arg(bounded(said));
+      Future<Response> written = AdminDeadline.read(redis.send(add), timeoutMs, "the audit entry")
+          .onFailure(failure -> log.warn("the audit trail did not record {} of user={} by {} via {} ({}): {}", action, bounded(user),
+              actor.name(), actor.via(), outcome, failure.getMessage()));
+      // A failure is most often Redis's: its caller is not kept waiting on Redis a second time for the entry.
+      return "failed".equals(outcome) ? operation : written.transform(recorded -> operation);
+    });
+  }
+
+  /** The latest {@code count} entries, newest first; of one user's only when {@code user} is not empty. */
+  public Future<List<Entry>> recent(int count, String user) {
+    if (count < 1 || count > MAX_READ) {
+      return Future.failedFuture(new InvalidRequestException("count", "count must be from 1 to " + MAX_READ + ", was " + count));
+    }
+    // A user's entries are looked for among the latest MAX_READ: a search never walks the whole stream.
+    int read = user.isEmpty() ? count : MAX_READ;
+    return AdminDeadline.read(redis.send(Request.cmd(Command.XREVRANGE).arg(KEY).arg("+").arg("-").arg("COUNT").arg(read)), timeoutMs,
+        "the audit trail").map(reply -> {
+          List<Entry> entries = new ArrayList<>();
+          for (int i = 0; reply != null && i < reply.size() && entries.size() < count; i++) {
+            Entry entry = entry(reply.get(i));
+            if (user.isEmpty() || entry.user().equals(user)) {
+              entries.add(entry);
+            }
+          }
+          return entries;
+        });
+  }
+
+  /** What a ban's entry says of it, whichever API asked. */
+  public static String banDetail(long seconds, String reason) {
+    return "seconds=" + seconds + (reason.isEmpty() ? "" : " reason=" + reason);
+  }
+
+  /** What an override's entry says of it, whichever API asked. */
+  public static String overrideDetail(long capacity, double refillPerSecond, String until, long seconds) {
+    return "capacity=" + capacity + " refillPerSecond=" + refillPerSecond + (until.isEmpty() ? " seconds=" + seconds : " until=" + until);
+  }
+
+  private static Entry entry(Response item) {
+    String id = item.get(0).toString();
+    Response fields = item.get(1);
+    java.util.Map<String, String> values = new java.util.HashMap<>();
+    for (int i = 0; i + 1 < fields.size(); i += 2) {
+      values.put(fields.get(i).toString(), fields.get(i + 1).toString());
+    }
+    Instant at = Instant.ofEpochMilli(Long.parseLong(id.substring(0, id.indexOf('-'))));
+    return new Entry(id, at, values.getOrDefault("actor", ""), values.getOrDefault("via", ""), values.getOrDefault("action", ""),
+        values.getOrDefault("user", ""), values.getOrDefault("scope", ""), values.getOrDefault("outcome", ""),
+        values.getOrDefault("detail", ""));
+  }
+
+  /** A caller's text as an entry keeps it: printable, and short. */
+  private static String bounded(String text) {
+    String printable = LimitsParser.printable(text == null ? "" : text);
+    return printable.length() > MAX_FIELD_CHARS ? printable.substring(0, MAX_FIELD_CHARS) + "..." : printable;
+  }
+}
