@@ -126,6 +126,8 @@ public final class MainVerticle extends VerticleBase {
         .map(deployed -> {
           registerGauges();
           health.serving();
+          // The fleet hears at once that this instance is ready, not a heartbeat later.
+          fleet.announceNow();
           log.info("memory budgets of a {} MiB heap: caches {} MiB (bans {}, certain refusals {}, local buckets {}), {} answers waiting, "
                   + "{} checks in flight", Runtime.getRuntime().maxMemory() >> 20,
               (budgets.banBytes() + budgets.refusalBytes() + budgets.localBucketBytes()) >> 20, budgets.banBytes() >> 20,
@@ -191,9 +193,20 @@ public final class MainVerticle extends VerticleBase {
           redisSettings.breakerResetMs(), waitMs);
       topology.nodes().forEach(breakers::forNode);
       health.breakerState(breakers::worst);
-      fleet = new FleetSize(vertx, redis, heartbeatScript, instanceId, settings.heartbeatMs());
+      fleet = new FleetSize(vertx, redis, heartbeatScript, instanceId, settings.heartbeatMs(), this::statusForTheFleet);
       return fleet.start();
     });
+  }
+
+  /** The build, as its jar's manifest names it; "dev" when run from classes (tests, an IDE). */
+  public static final String VERSION = java.util.Objects.requireNonNullElse(MainVerticle.class.getPackage().getImplementationVersion(), "dev");
+
+  /** What this instance tells the fleet of itself with each heartbeat: what the console shows of it. */
+  private String statusForTheFleet() {
+    io.sluice.limits.LimitsStatus status = limits.status();
+    return health.toJson().put("version", VERSION).put("grpc", settings.host() + ":" + settings.port())
+        .put("http", settings.host() + ":" + settings.ops().httpPort()).put("limitsDigest", status.current().digest())
+        .put("limitsVersion", status.current().version()).put("publishedVersion", status.publishedVersion()).encode();
   }
 
   /**

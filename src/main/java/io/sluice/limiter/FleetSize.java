@@ -24,10 +24,14 @@ public final class FleetSize {
   private final LuaScript script;
   private final String instanceId;
   private final long heartbeatMs;
+  private final java.util.function.Supplier<String> status;
   private volatile int live = 1;
   private long timer = -1;
 
-  public FleetSize(Vertx vertx, Redis redis, LuaScript script, String instanceId, long heartbeatMs) {
+  /** @param status what the heartbeat says of this instance (JSON), for the console's view of the fleet */
+  public FleetSize(Vertx vertx, Redis redis, LuaScript script, String instanceId, long heartbeatMs,
+                   java.util.function.Supplier<String> status) {
+    this.status = status;
     this.vertx = vertx;
     this.redis = redis;
     this.script = script;
@@ -39,6 +43,11 @@ public final class FleetSize {
   public Future<Void> start() {
     timer = vertx.setPeriodic(heartbeatMs, tick -> beat());
     return beat().otherwiseEmpty();
+  }
+
+  /** Announces this instance now, out of turn: what it says of itself changed (it began to serve). */
+  public void announceNow() {
+    beat();
   }
 
   /** Live instances, at least 1 (this one). */
@@ -58,7 +67,8 @@ public final class FleetSize {
   }
 
   private Future<Integer> announce(String what) {
-    return script.call(redis, 1, RedisKeys.INSTANCES, instanceId, heartbeatMs * BEATS_PER_ANNOUNCEMENT, what)
+    return script.call(redis, 2, RedisKeys.INSTANCES, RedisKeys.INSTANCE_STATUS, instanceId, heartbeatMs * BEATS_PER_ANNOUNCEMENT, what,
+            "leave".equals(what) ? "" : status.get())
         .map(reply -> reply.toInteger());
   }
 

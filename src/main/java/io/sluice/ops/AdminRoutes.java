@@ -42,7 +42,9 @@ final class AdminRoutes {
   private static final int MAX_BODY_BYTES = 64 * 1024;
 
   /** Where {@link #authorize} leaves the name of the token shown, for the audit trail. */
-  private static final String ACTOR = "sluice.actor";
+  static final String ACTOR = "sluice.actor";
+  /** Where an authorizer other than the bearer token's leaves the name of its API ("console"). */
+  static final String VIA = "sluice.via";
 
   private final AdminTokens tokens;
   private final AuditTrail audit;
@@ -73,33 +75,43 @@ final class AdminRoutes {
   }
 
   void mount(Router router) {
-    router.route("/admin/*").handler(this::authorize);
-    router.route("/admin/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
-    router.get("/admin/limits").handler(ctx -> json(ctx, 200, limits.status().toJson()));
-    router.get("/admin/envoy").handler(ctx -> json(ctx, envoyRules == null ? 404 : 200, envoyRules == null
+    mount(router, "/admin", this::authorize);
+  }
+
+  /**
+   * The API under {@code base}, behind {@code authorize}, which lets a request through only for an
+   * actor it names in the context ({@link #ACTOR}, and {@link #VIA} for the API's name): the console's
+   * own session is one.
+   */
+  void mount(Router router, String base, io.vertx.core.Handler<RoutingContext> authorize) {
+    router.route(base + "/*").handler(authorize);
+    router.route(base + "/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
+    router.get(base + "/fleet").handler(ctx -> answer(ctx, FleetView.read(redis, bans.timeoutMs())));
+    router.get(base + "/limits").handler(ctx -> json(ctx, 200, limits.status().toJson()));
+    router.get(base + "/envoy").handler(ctx -> json(ctx, envoyRules == null ? 404 : 200, envoyRules == null
         ? new JsonObject().put("error", "no Envoy rules are served; set envoyRules (--envoy-rules) to a directory of rule files")
         : envoyRules.toJson()));
-    router.get("/admin/throttle").handler(ctx -> answer(ctx, ThrottleReport.report(redis, bans.timeoutMs()).map(report -> new JsonObject()
+    router.get(base + "/throttle").handler(ctx -> answer(ctx, ThrottleReport.report(redis, bans.timeoutMs()).map(report -> new JsonObject()
         .put("subjects", new JsonArray(report.subjects().stream().map(ThrottleReport.Subject::toJson).toList()))
         .put("settings", report.settings()))));
-    router.get("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
+    router.get(base + "/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> bans.list(query.getOrDefault("user", ""))).map(list ->
         new JsonObject().put("bans", new JsonArray(list.stream().map(BanInfo::toJson).toList())))));
-    router.post("/admin/bans").handler(this::ban);
-    router.delete("/admin/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> audit.recorded(actor(ctx), "unban",
+    router.post(base + "/bans").handler(this::ban);
+    router.delete(base + "/bans").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> audit.recorded(actor(ctx), "unban",
         query.getOrDefault("user", ""), query.getOrDefault("action", ""), "",
         bans.unban(query.getOrDefault("user", ""), query.getOrDefault("action", "")))).map(BanAdmin.Unbanned::toJson)));
-    router.get("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.get(query.getOrDefault("user", "")))
+    router.get(base + "/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> tiers.get(query.getOrDefault("user", "")))
         .map(TierAdmin.StoredTier::toJson)));
-    router.put("/admin/tiers").handler(this::setTier);
-    router.get("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
+    router.put(base + "/tiers").handler(this::setTier);
+    router.get(base + "/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query ->
         tiers.getOverride(query.getOrDefault("user", ""), query.getOrDefault("action", ""))).map(TierAdmin.StoredOverride::toJson)));
-    router.put("/admin/overrides").handler(this::setOverride);
-    router.delete("/admin/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> audit.recorded(actor(ctx),
+    router.put(base + "/overrides").handler(this::setOverride);
+    router.delete(base + "/overrides").handler(ctx -> answer(ctx, withQuery(ctx, BAN_QUERY, query -> audit.recorded(actor(ctx),
         "override.clear", query.getOrDefault("user", ""), query.getOrDefault("action", ""), "",
         tiers.clearOverride(query.getOrDefault("user", ""), query.getOrDefault("action", "")))).map(TierAdmin.StoredOverride::toJson)));
-    router.delete("/admin/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> audit.recorded(actor(ctx), "tier.clear",
+    router.delete(base + "/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> audit.recorded(actor(ctx), "tier.clear",
         query.getOrDefault("user", ""), "", "", tiers.clear(query.getOrDefault("user", "")))).map(TierAdmin.StoredTier::toJson)));
-    router.get("/admin/audit").handler(ctx -> answer(ctx, withQuery(ctx, AUDIT_QUERY, query -> {
+    router.get(base + "/audit").handler(ctx -> answer(ctx, withQuery(ctx, AUDIT_QUERY, query -> {
       int count;
       try {
         count = Integer.parseInt(query.getOrDefault("count", "100"));
@@ -132,7 +144,8 @@ final class AdminRoutes {
   private static final List<String> AUDIT_QUERY = List.of("count", "user");
 
   private static AuditTrail.Actor actor(RoutingContext ctx) {
-    return new AuditTrail.Actor(ctx.get(ACTOR), "http");
+    String via = ctx.get(VIA);
+    return new AuditTrail.Actor(ctx.get(ACTOR), via == null ? "http" : via);
   }
   private static final Set<String> TIER_FIELDS = Set.of("user", "tier");
 

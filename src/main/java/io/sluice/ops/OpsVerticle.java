@@ -84,11 +84,15 @@ public final class OpsVerticle extends VerticleBase {
     AdminTokens adminTokens = AdminTokens.of(settings.security().adminTokens());
     if (adminTokens == null) {
       AdminRoutes.disabled(router);
+      router.route("/console*").handler(ctx -> AdminRoutes.json(ctx, 404,
+          new JsonObject().put("error", "the console is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
-      new AdminRoutes(adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
+      AdminRoutes admin = new AdminRoutes(adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
-          envoyRules).mount(router);
+          envoyRules);
+      admin.mount(router);
+      new Console(adminTokens, !"off".equals(settings.security().httpTls()), metrics).mount(router, admin);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(Listening.guarded(settings.connections()), settings.security())).requestHandler(router);
     return probeRedis()

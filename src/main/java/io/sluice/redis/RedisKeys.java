@@ -59,6 +59,8 @@ public final class RedisKeys {
 
   /** Live instances and when each one's announcement ends (a sorted set), for the local failure mode's share. */
   public static final String INSTANCES = FLEET_TAG + ":instances";
+  /** Each live instance's status (version, limits digest, readiness, breaker), as its heartbeat last wrote it. */
+  public static final String INSTANCE_STATUS = FLEET_TAG + ":instance-status";
 
   private RedisKeys() {
   }

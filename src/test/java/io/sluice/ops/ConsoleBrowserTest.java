@@ -1,0 +1,134 @@
+package io.sluice.ops;
+
+import io.sluice.support.Await;
+import io.sluice.support.Cli;
+import io.sluice.support.LogCapture;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The console in a real browser (headless Chromium, driven by Selenium) against real instances and
+ * Redis: log in, see the fleet (and the instance whose limits differ), ban and unban a user and see
+ * the CLI agree, read the audit trail. Screenshots of each page go to target/console-screenshots
+ * (the README's are these). Skipped, saying why, where Debian's chromium and chromium-driver are missing.
+ */
+@ExtendWith(RedisExtension.class)
+class ConsoleBrowserTest {
+
+  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
+  private static final String ALICE = "alice-console-token-of-32-chars";
+  private static final String LIMITS = """
+      { "rules": { "default": { "capacity": 100, "refillPerSecond": 10 }, "login": { "capacity": 5, "refillPerSecond": 0.2 } } }
+      """;
+
+  @Test
+  void anOperatorLogsInSeesTheFleetBansAndUnbansAndReadsTheAuditTrail(TestRedis redis, @TempDir Path dir) throws Exception {
+    boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
+    if (!present) {
+      System.out.println("ConsoleBrowserTest skipped: no " + CHROMIUM + " and " + CHROMEDRIVER + " (apt-get install chromium chromium-driver)");
+    }
+    Assumptions.assumeTrue(present, "no " + CHROMIUM + " and " + CHROMEDRIVER + ": apt-get install chromium chromium-driver");
+    Files.createDirectories(SCREENSHOTS);
+    Path tokens = Files.writeString(dir.resolve("admin-tokens"), "alice " + ALICE + "\n");
+    JsonObject settings = new JsonObject().put("adminTokensFile", tokens.toString());
+    ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+    ChromeOptions options = new ChromeOptions().addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+        "--window-size=1280,800", "--disable-gpu");
+    options.setBinary(CHROMIUM.toFile());
+    try (LogCapture logs = LogCapture.root();
+         SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS, settings);
+         SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS, settings);
+         SluiceFixture odd = SluiceFixture.start(redis.uri(), LIMITS.replace("\"capacity\": 5", "\"capacity\": 6"), settings)) {
+      WebDriver browser = new ChromeDriver(service, options);
+      try {
+        String base = "http://127.0.0.1:" + a.httpPort();
+        browser.get(base + "/console");
+        assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("Sluice console");
+        screenshot(browser, "login");
+        browser.findElement(By.id("token")).sendKeys("a-wrong-token-of-some-length");
+        browser.findElement(By.id("login")).click();
+        Await.until("the refusal", Duration.ofSeconds(10), () -> !browser.findElements(By.id("login-error")).isEmpty());
+        assertThat(browser.findElement(By.id("login-error")).getText()).contains("opens no admin API");
+        browser.findElement(By.id("token")).sendKeys(ALICE);
+        browser.findElement(By.id("login")).click();
+
+        // The fleet: three live instances, the one with other limits marked.
+        Await.until("the fleet of three", Duration.ofSeconds(20), () -> browser.findElements(By.cssSelector("#fleet-rows tr")).size() == 3);
+        assertThat(browser.getCurrentUrl()).isEqualTo(base + "/console").doesNotContain(ALICE);
+        Await.until("the instance with other limits marked", Duration.ofSeconds(10),
+            () -> browser.findElements(By.cssSelector("#fleet-rows tr.disagrees")).size() == 1);
+        assertThat(browser.findElement(By.cssSelector("#fleet-rows tr.disagrees")).getText()).contains("127.0.0.1:" + odd.port())
+            .contains("disagrees with the fleet");
+        Await.until("every instance ready, Redis up", Duration.ofSeconds(10),
+            () -> browser.findElements(By.cssSelector("#fleet-rows td.good")).size() == 6);
+        screenshot(browser, "fleet");
+
+        // Ban in the page; the CLI sees it; unban, confirmed; the CLI sees that too.
+        String user = "console-" + UUID.randomUUID().toString().substring(0, 8);
+        browser.findElement(By.cssSelector("[data-page=bans]")).click();
+        browser.findElement(By.id("new-ban-user")).sendKeys(user);
+        browser.findElement(By.id("new-ban-action")).sendKeys("login");
+        browser.findElement(By.id("new-ban-reason")).sendKeys("seen trying passwords");
+        browser.findElement(By.id("ban-submit")).click();
+        By row = By.cssSelector("#ban-rows tr[data-user='" + user + "']");
+        Await.until("the ban listed", Duration.ofSeconds(10), () -> !browser.findElements(row).isEmpty());
+        String target = "127.0.0.1:" + b.port();
+        assertThat(Cli.run("bans", "--target", target, "--token", ALICE, "--user", user).out()).contains("user=" + user + " action=login")
+            .contains("reason=\"seen trying passwords\"");
+        screenshot(browser, "bans");
+        browser.findElement(row).findElement(By.className("unban")).click();
+        WebElement confirm = browser.findElement(row).findElement(By.className("confirm-unban"));
+        assertThat(confirm.getText()).isEqualTo("Confirm unban of " + user);
+        confirm.click();
+        Await.until("the ban gone from the page", Duration.ofSeconds(10), () -> browser.findElements(row).isEmpty());
+        assertThat(Cli.run("bans", "--target", target, "--token", ALICE, "--user", user).out()).contains("no active bans");
+
+        // The audit trail: both, by alice, through the console.
+        browser.findElement(By.cssSelector("[data-page=audit]")).click();
+        Await.until("the audit trail", Duration.ofSeconds(10), () -> browser.findElement(By.id("audit-rows")).getText().contains(user));
+        String audit = browser.findElement(By.id("audit-rows")).getText();
+        assertThat(audit).contains("alice console unban " + user + " login ok").contains("alice console ban " + user + " login ok");
+        screenshot(browser, "audit");
+
+        browser.findElement(By.cssSelector("[data-page=limits]")).click();
+        Await.until("the limits", Duration.ofSeconds(10), () -> browser.findElement(By.id("limits-document")).getText().contains("\"rules\""));
+        screenshot(browser, "limits");
+
+        browser.findElement(By.id("logout")).click();
+        Await.until("the login page again", Duration.ofSeconds(10), () -> !browser.findElements(By.id("token")).isEmpty());
+      } finally {
+        browser.quit();
+        service.stop();
+      }
+      assertThat(logs.events()).noneMatch(event -> event.getFormattedMessage().contains(ALICE));
+    }
+  }
+
+  private static void screenshot(WebDriver browser, String page) throws Exception {
+    File shot = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+    Files.copy(shot.toPath(), SCREENSHOTS.resolve("console-" + page + ".png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+}

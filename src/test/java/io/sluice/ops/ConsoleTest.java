@@ -1,0 +1,116 @@
+package io.sluice.ops;
+
+import io.sluice.support.LogCapture;
+import io.sluice.support.RedisExtension;
+import io.sluice.support.SluiceFixture;
+import io.sluice.support.TestRedis;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The console's doors, over real HTTP: nothing of it answers without a session made with an admin
+ * token, the session cookie is out of scripts' and other sites' reach, and a change a cross-site
+ * page forges is refused. (ConsoleBrowserIT drives it in a real browser.)
+ */
+@ExtendWith(RedisExtension.class)
+class ConsoleTest {
+
+  private static final HttpClient http = HttpClient.newHttpClient();
+
+  @Test
+  void nothingAnswersWithoutASessionAndAForgedCrossSiteChangeIsRefused(TestRedis redis) throws Exception {
+    try (LogCapture logs = LogCapture.root();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }")) {
+      String base = "http://127.0.0.1:" + sluice.httpPort();
+      String origin = base;
+      for (String path : List.of("/console", "/console/api/fleet", "/console/api/bans", "/console/api/audit", "/console/api/limits")) {
+        HttpResponse<String> refused = get(base + path, null);
+        assertEquals(401, refused.statusCode(), path);
+        assertThat(refused.headers().firstValue("Content-Security-Policy")).as(path).hasValue(Console.CONTENT_SECURITY_POLICY);
+        assertThat(refused.body()).as(path).doesNotContain("\"instances\"").doesNotContain("\"bans\"");
+      }
+      assertThat(get(base + "/console", null).body()).contains("<form method=\"post\" action=\"/console/login\"");
+      // The bearer token opens the admin API, not the console: its pages want a session.
+      assertEquals(401, get(base + "/console/api/bans", null, "Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN).statusCode());
+
+      HttpResponse<String> wrong = login(base, "not-a-token-of-this-fleet-at-all", origin);
+      assertEquals(401, wrong.statusCode());
+      assertThat(wrong.headers().firstValue("Set-Cookie")).isEmpty();
+      assertThat(wrong.body()).contains("That token opens no admin API of this fleet.");
+      assertEquals(403, login(base, SluiceFixture.ADMIN_TOKEN, "http://evil.example").statusCode(), "a login form posted from another site");
+      assertEquals(403, login(base, SluiceFixture.ADMIN_TOKEN, null).statusCode(), "a login without the browser's origin");
+
+      HttpResponse<String> in = login(base, SluiceFixture.ADMIN_TOKEN, origin);
+      assertEquals(303, in.statusCode());
+      assertEquals("/console", in.headers().firstValue("Location").orElseThrow(), "the token is in no URL, not even the next one");
+      String setCookie = in.headers().firstValue("Set-Cookie").orElseThrow();
+      assertThat(setCookie).startsWith(Console.COOKIE + "=").containsIgnoringCase("HttpOnly").contains("SameSite=Strict").contains("Path=/console")
+          .doesNotContain(SluiceFixture.ADMIN_TOKEN);
+      String cookie = setCookie.substring(0, setCookie.indexOf(';'));
+      assertEquals(200, get(base + "/console", cookie).statusCode());
+      assertThat(get(base + "/console/api/fleet", cookie).body()).contains("\"instances\"");
+
+      // A page of another site can make the browser send the cookie with a form (SameSite aside): no such change is made.
+      String user = "forged-" + UUID.randomUUID();
+      String ban = new JsonObject().put("user", user).put("seconds", 600).encode();
+      assertEquals(403, post(base + "/console/api/bans", cookie, ban, "Origin", origin).statusCode(), "without the console's header");
+      assertEquals(403, post(base + "/console/api/bans", cookie, ban, "X-Sluice-Console", "1", "Origin", "http://evil.example").statusCode());
+      assertEquals(403, post(base + "/console/api/bans", cookie, ban, "X-Sluice-Console", "1", "Origin", origin,
+          "Sec-Fetch-Site", "cross-site").statusCode());
+      assertThat(sluice.await(sluice.client().listBans(user)).getBansList()).as("no forged ban was made").isEmpty();
+      HttpResponse<String> made = post(base + "/console/api/bans", cookie, ban, "X-Sluice-Console", "1", "Origin", origin);
+      assertEquals(200, made.statusCode(), made.body());
+      assertThat(sluice.await(sluice.client().listBans(user)).getBansList()).hasSize(1);
+      assertThat(get(base + "/console/api/audit?count=1&user=" + URLEncoder.encode(user, StandardCharsets.UTF_8), cookie).body())
+          .contains("\"actor\":\"admin\"").contains("\"via\":\"console\"").contains("\"action\":\"ban\"");
+
+      HttpResponse<String> out = post(base + "/console/logout", cookie, "", "Origin", origin);
+      assertEquals(303, out.statusCode());
+      assertEquals(401, get(base + "/console/api/fleet", cookie).statusCode(), "the session ended with the logout");
+      assertThat(logs.events()).noneMatch(event -> event.getFormattedMessage().contains(SluiceFixture.ADMIN_TOKEN));
+    }
+  }
+
+  private static HttpResponse<String> login(String base, String token, String origin) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + "/console/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString("token=" + URLEncoder.encode(token, StandardCharsets.UTF_8)));
+    if (origin != null) {
+      request.header("Origin", origin);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> get(String url, String cookie, String... headers) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url));
+    if (cookie != null) {
+      request.header("Cookie", cookie);
+    }
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> post(String url, String cookie, String body, String... headers) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).header("Cookie", cookie).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
