@@ -18,7 +18,10 @@ local ttl_ms = tonumber(ARGV[2])
 local ended = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms)
 if #ended > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
-  redis.call('HDEL', KEYS[2], unpack(ended))
+  -- In chunks: unpack has a limit of a few thousand values (a clock jump could end that many at once).
+  for first = 1, #ended, 500 do
+    redis.call('HDEL', KEYS[2], unpack(ended, first, math.min(first + 499, #ended)))
+  end
 end
 if ARGV[3] == 'leave' then
   redis.call('ZREM', KEYS[1], ARGV[1])

@@ -27,6 +27,8 @@ import java.util.List;
 public final class AuditTrail {
 
   private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
+  /** Each entry, also as a log line: shipped off the box, it outlives the capped stream that any admin token can fill. */
+  private static final Logger trail = LoggerFactory.getLogger("sluice.audit");
 
   /** In the {sluice} Cluster slot, with the fleet's other shared keys. */
   public static final String KEY = "{sluice}:audit";
@@ -78,6 +80,8 @@ public final class AuditTrail {
       Request add = Request.cmd(Command.XADD).arg(KEY).arg("MAXLEN").arg("~").arg(MAX_ENTRIES).arg("*")
           .arg("actor").arg(bounded(actor.name())).arg("via").arg(actor.via()).arg("action").arg(action)
           .arg("user").arg(bounded(user)).arg("scope").arg(bounded(scope)).arg("outcome").arg(outcome).arg("detail").arg(bounded(said));
+      trail.info("actor={} via={} action={} user={} scope={} outcome={} detail={}", bounded(actor.name()), actor.via(), action, bounded(user),
+          bounded(scope), outcome, bounded(said));
       Future<Response> written = AdminDeadline.read(redis.send(add), timeoutMs, "the audit entry")
           .onFailure(failure -> log.warn("the audit trail did not record {} of user={} by {} via {} ({}): {}", action, bounded(user),
               actor.name(), actor.via(), outcome, failure.getMessage()));

@@ -370,8 +370,13 @@ public record Settings(
     }
   }
 
-  /** A name the audit trail records as who acted: short, and nothing a log or a terminal could misread. */
-  private static final java.util.regex.Pattern TOKEN_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+  /**
+   * A name the audit trail records as who acted: short, and nothing a log or a terminal could misread.
+   * Names are at most 32 characters and named tokens at least 33, so that a line with its columns
+   * swapped is refused rather than taken, which would make the token a name shown to everyone.
+   */
+  private static final java.util.regex.Pattern TOKEN_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,32}");
+  private static final int MIN_NAMED_TOKEN = 33;
 
   /**
    * Every admin token by name: {@code adminToken}'s (or {@code adminTokenFile}'s) is "admin"; {@code
@@ -399,17 +404,18 @@ public record Settings(
       if (line.isEmpty() || line.startsWith("#")) {
         continue;
       }
-      // Never the line itself in a message: it holds a secret.
+      // Never a part of the line in a message: either may be the secret, when the columns are swapped.
       String where = "adminTokensFile " + file + " line " + (i + 1);
       String[] parts = line.split("\\s+");
       if (parts.length != 2 || !TOKEN_NAME.matcher(parts[0]).matches()) {
-        problems.add(where + " must be '<name> <token>', a name of 1 to 64 letters, digits or . _ @ - and a token without spaces");
+        problems.add(where + " must be '<name> <token>', a name of 1 to 32 letters, digits or . _ @ - and a token without spaces");
       } else if (tokens.containsKey(parts[0])) {
-        problems.add(where + ": the name " + parts[0] + " is given twice" + ("admin".equals(parts[0]) ? " (adminToken is named admin)" : ""));
+        problems.add(where + ": its name is given twice" + ("admin".equals(parts[0]) ? " (adminToken is named admin)" : ""));
       } else if (tokens.containsValue(parts[1])) {
         problems.add(where + ": its token is another name's too, so the audit trail could not tell who acted");
-      } else if (parts[1].length() < 16) {
-        problems.add(where + ": the token of " + parts[0] + " must be at least 16 characters, was " + parts[1].length());
+      } else if (parts[1].length() < MIN_NAMED_TOKEN) {
+        problems.add(where + ": its token must be at least " + MIN_NAMED_TOKEN + " characters (openssl rand -hex 24 makes one), was "
+            + parts[1].length());
       } else {
         tokens.put(parts[0], parts[1]);
       }

@@ -71,7 +71,7 @@ final class AdminRoutes {
   /** With no token configured the API does not exist: every admin path answers 404 saying how to turn it on. */
   static void disabled(Router router) {
     router.route("/admin/*").handler(ctx -> json(ctx, 404,
-        new JsonObject().put("error", "the admin HTTP API is off; set adminToken (SLUICE_ADMIN_TOKEN) to turn it on")));
+        new JsonObject().put("error", "the admin HTTP API is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
   }
 
   void mount(Router router) {

@@ -109,6 +109,11 @@ final class Console {
       page(ctx, 401, loginPage, "<p class=\"error\" id=\"login-error\">That token opens no admin API of this fleet.</p>");
       return;
     }
+    Cookie previous = ctx.request().getCookie(COOKIE);
+    if (previous != null) {
+      // A new session for every login: the one before ends, whoever holds its cookie.
+      sessions.remove(previous.getValue());
+    }
     byte[] id = new byte[32];
     IDS.nextBytes(id);
     String sessionId = HexFormat.of().formatHex(id);

@@ -48,16 +48,23 @@ final class FleetView {
     for (int i = 0; live != null && i < live.size(); i++) {
       String id = live.get(i).toString();
       JsonObject status = statusOf.getOrDefault(id, new JsonObject());
-      instances.add(new JsonObject().put("id", id).mergeIn(status));
+      JsonObject instance = new JsonObject().put("id", id);
+      // What an instance says of itself never changes which instance it is.
+      status.forEach(field -> instance.getMap().putIfAbsent(field.getKey(), field.getValue()));
+      instances.add(instance);
       String digest = status.getString("limitsDigest", "");
-      digests.merge(digest, 1, Integer::sum);
+      if (!digest.isEmpty()) {
+        // An instance that says nothing of its limits (a build before statuses) counts toward no side.
+        digests.merge(digest, 1, Integer::sum);
+      }
     }
     // The limits most of the fleet enforces; an instance with others is shown as disagreeing.
     String common = digests.entrySet().stream().max(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
         .map(Map.Entry::getKey).orElse("");
     for (int i = 0; i < instances.size(); i++) {
       JsonObject instance = instances.getJsonObject(i);
-      instance.put("agrees", common.equals(instance.getString("limitsDigest", "")));
+      String digest = instance.getString("limitsDigest", "");
+      instance.put("agrees", digest.isEmpty() || common.equals(digest));
     }
     return new JsonObject().put("instances", instances).put("limitsDigests", digests.size());
   }

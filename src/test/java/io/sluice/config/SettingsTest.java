@@ -100,23 +100,28 @@ class SettingsTest {
 
   @Test
   void namedAdminTokensComeFromAFileAndABadLineIsRefusedWithoutShowingItsToken(@TempDir Path dir) throws Exception {
-    Path file = Files.writeString(dir.resolve("admin-tokens"), "# who may administer\nalice alice-token-of-32-characters-xx\n\n  ci-bot\tci-token-of-more-than-16\n");
+    Path file = Files.writeString(dir.resolve("admin-tokens"),
+        "# who may administer\nalice alice-token-of-more-than-32-characters\n\n  ci-bot\tci-bot-token-of-more-than-32-characters\n");
     Settings settings = SettingsLoader.load(vertx, null, Map.of("SLUICE_ADMIN_TOKENS_FILE", file.toString(),
         "SLUICE_ADMIN_TOKEN", "the-admin-token-of-16-characters"), new JsonObject()).await(10, TimeUnit.SECONDS);
     assertEquals(List.of("admin", "alice", "ci-bot"), List.copyOf(settings.security().adminTokens().keySet()));
-    assertEquals("ci-token-of-more-than-16", settings.security().adminTokens().get("ci-bot"));
+    assertEquals("ci-bot-token-of-more-than-32-characters", settings.security().adminTokens().get("ci-bot"));
     assertThat(settings.security().toString()).contains("adminTokens=[admin, alice, ci-bot]").doesNotContain("alice-token");
 
-    Path bad = Files.writeString(dir.resolve("bad"), String.join("\n", "alice alice-token-of-32-characters-xx", "alice another-token-of-32-characters",
-        "bob alice-token-of-32-characters-xx", "carol short", "dave has two tokens-of-16-characters", "admin admin-token-of-32-characters-xx"));
+    // Line 7 has its columns swapped: refused, and neither column is shown (either may be the secret).
+    Path bad = Files.writeString(dir.resolve("bad"), String.join("\n", "alice alice-token-of-more-than-32-characters",
+        "alice another-token-of-more-than-32-characters", "bob alice-token-of-more-than-32-characters", "carol short-token-of-16-chars",
+        "dave has two tokens-of-more-than-32-characters", "admin admin-token-of-more-than-32-characters",
+        "e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6 erin@example.com"));
     String refused = assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject()
         .put("adminTokensFile", bad.toString()).put("adminToken", "the-admin-token-of-16-characters"))).getMessage();
-    assertThat(refused).contains("adminTokensFile " + bad + " line 2: the name alice is given twice")
+    assertThat(refused).contains("adminTokensFile " + bad + " line 2: its name is given twice")
         .contains("line 3: its token is another name's too")
-        .contains("line 4: the token of carol must be at least 16 characters, was 5")
+        .contains("line 4: its token must be at least 33 characters (openssl rand -hex 24 makes one), was 23")
         .contains("line 5 must be '<name> <token>'")
-        .contains("line 6: the name admin is given twice (adminToken is named admin)")
-        .doesNotContain("another-token").doesNotContain("tokens-of-16");
+        .contains("line 6: its name is given twice (adminToken is named admin)")
+        .contains("line 7: its token must be at least 33 characters")
+        .doesNotContain("another-token").doesNotContain("tokens-of").doesNotContain("e1f2a3b4").doesNotContain("short-token");
     Path none = Files.writeString(dir.resolve("none"), "# nobody yet\n");
     assertThat(assertThrows(IllegalArgumentException.class, () -> Settings.fromJson(new JsonObject().put("adminTokensFile", none.toString())))
         .getMessage()).contains("adminTokensFile " + none + " holds no token");

@@ -101,6 +101,7 @@ class ReadmeExamplesIT {
   /** The README's ports and paths, as this run has them. */
   private static String localized(String text, Map<String, String> ports, Path runDir, Path limits) {
     String local = text.replace("run/admin-token", runDir.resolve("admin-token").toString())
+        .replace("run/console-cookies", runDir.resolve("console-cookies").toString())
         .replace("run/tls", runDir.resolve("tls").toString())
         .replace("conf/limits.json", limits.toString());
     for (Map.Entry<String, String> port : ports.entrySet()) {

@@ -39,7 +39,7 @@ class ConsoleBrowserTest {
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
-  private static final String ALICE = "alice-console-token-of-32-chars";
+  private static final String ALICE = "alice-console-token-of-more-than-32-chars";
   private static final String LIMITS = """
       { "rules": { "default": { "capacity": 100, "refillPerSecond": 10 }, "login": { "capacity": 5, "refillPerSecond": 0.2 } } }
       """;

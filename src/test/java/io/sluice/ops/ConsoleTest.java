@@ -77,6 +77,18 @@ class ConsoleTest {
       assertThat(get(base + "/console/api/audit?count=1&user=" + URLEncoder.encode(user, StandardCharsets.UTF_8), cookie).body())
           .contains("\"actor\":\"admin\"").contains("\"via\":\"console\"").contains("\"action\":\"ban\"");
 
+      // A login from a browser that had a session ends that one: a cookie taken before is worth nothing after.
+      HttpResponse<String> again = http.send(HttpRequest.newBuilder(URI.create(base + "/console/login")).header("Cookie", cookie)
+          .header("Origin", origin).header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString("token=" + URLEncoder.encode(SluiceFixture.ADMIN_TOKEN, StandardCharsets.UTF_8))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(303, again.statusCode());
+      assertEquals(401, get(base + "/console/api/fleet", cookie).statusCode(), "the session before the second login");
+      String setAgain = again.headers().firstValue("Set-Cookie").orElseThrow();
+      cookie = setAgain.substring(0, setAgain.indexOf(';'));
+      assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + "/console/api/bans")).method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+          .build(), HttpResponse.BodyHandlers.ofString()).statusCode(), "a preflight carries no cookie, and gets nothing");
+
       HttpResponse<String> out = post(base + "/console/logout", cookie, "", "Origin", origin);
       assertEquals(303, out.statusCode());
       assertEquals(401, get(base + "/console/api/fleet", cookie).statusCode(), "the session ended with the logout");
