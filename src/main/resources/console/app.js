@@ -46,6 +46,12 @@ function cell(row, text, className) {
 
 function rows(id, items, fill) {
   const body = document.getElementById(id);
+  // The same rows as shown: left as they are, so that a button half-way through its confirmation stays.
+  const signature = JSON.stringify(items);
+  if (body.dataset.signature === signature) {
+    return;
+  }
+  body.dataset.signature = signature;
   body.replaceChildren();
   for (const item of items) {
     const row = document.createElement('tr');
@@ -104,12 +110,118 @@ async function showBans() {
   status(answer.bans.length + ' active ban(s)');
 }
 
+let limitsInForce = {};
+
 async function showLimits() {
   const limits = await call('GET', '/limits');
+  limitsInForce = limits.limits;
   document.getElementById('limits-summary').textContent = 'version ' + limits.version + ', digest ' + limits.digest
       + ', published version ' + limits.publishedVersion + ', from ' + limits.source;
   document.getElementById('limits-document').textContent = JSON.stringify(limits.limits, null, 2);
+  const history = await call('GET', '/limits/history');
+  rows('limits-history', history.versions, (row, version) => {
+    row.dataset.version = version.version;
+    cell(row, version.version);
+    cell(row, version.at);
+    cell(row, version.actor);
+    cell(row, JSON.stringify(version.overlay), 'overlay');
+    const actions = cell(row, '');
+    const back = document.createElement('button');
+    back.type = 'button';
+    back.className = 'rollback';
+    back.textContent = 'Roll back to this';
+    back.addEventListener('click', () => {
+      back.textContent = 'Confirm: the fleet goes back to version ' + version.version;
+      back.className = 'confirm-rollback';
+      back.addEventListener('click', () => act(async () => {
+        const done = await call('POST', '/limits/rollback', { version: version.version });
+        status('rolled back to version ' + version.version + ': stored as version ' + done.version);
+        await refreshLimitsSoon();
+      }), { once: true });
+    }, { once: true });
+    actions.appendChild(back);
+  });
   status('limits in force on this instance');
+}
+
+/** The instance applies what it published a moment later, from the channel. */
+async function refreshLimitsSoon() {
+  await new Promise(resolve => setTimeout(resolve, 500));
+  await showLimits();
+}
+
+/** The document in force against the one after the change, line by line, with two lines of context around each change. */
+function showDiff(before, after) {
+  const old = JSON.stringify(before, null, 2).split('\n');
+  const next = JSON.stringify(after, null, 2).split('\n');
+  // The longest common subsequence, from the end: common[i][j] for old[i..] and next[j..].
+  const common = Array.from({ length: old.length + 1 }, () => new Array(next.length + 1).fill(0));
+  for (let i = old.length - 1; i >= 0; i--) {
+    for (let j = next.length - 1; j >= 0; j--) {
+      common[i][j] = old[i] === next[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  const lines = [];
+  let i = 0;
+  let j = 0;
+  while (i < old.length || j < next.length) {
+    if (i < old.length && j < next.length && old[i] === next[j]) {
+      lines.push({ kind: ' ', text: old[i++] });
+      j++;
+    } else if (i < old.length && (j === next.length || common[i + 1][j] >= common[i][j + 1])) {
+      lines.push({ kind: '-', text: old[i++] });
+    } else {
+      lines.push({ kind: '+', text: next[j++] });
+    }
+  }
+  const near = lines.map((line, at) => lines.slice(Math.max(0, at - 2), at + 3).some(other => other.kind !== ' '));
+  const result = document.getElementById('limits-result');
+  result.replaceChildren();
+  const pre = document.createElement('pre');
+  pre.id = 'limits-diff';
+  let shown = false;
+  lines.forEach((line, at) => {
+    if (!near[at]) {
+      return;
+    }
+    const div = document.createElement('div');
+    div.className = line.kind === '+' ? 'diff-added' : line.kind === '-' ? 'diff-removed' : '';
+    div.textContent = line.kind + ' ' + line.text;
+    pre.appendChild(div);
+    shown = true;
+  });
+  if (!shown) {
+    pre.textContent = 'no change to the limits in force';
+  }
+  result.appendChild(pre);
+}
+
+function showProblems(error) {
+  const result = document.getElementById('limits-result');
+  result.replaceChildren();
+  const list = document.createElement('ul');
+  list.id = 'limits-problems';
+  for (const problem of error.problems || [error.message]) {
+    const item = document.createElement('li');
+    item.textContent = problem;
+    list.appendChild(item);
+  }
+  result.appendChild(list);
+}
+
+async function limitsCall(path) {
+  const response = await fetch(api + path, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'X-Sluice-Console': '1', 'Content-Type': 'application/json' },
+    body: document.getElementById('limits-change').value,
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    const error = new Error(answer.error || ('HTTP ' + response.status));
+    error.problems = answer.problems;
+    throw error;
+  }
+  return answer;
 }
 
 async function showAudit() {
@@ -171,6 +283,26 @@ document.addEventListener('DOMContentLoaded', () => {
       await showBans();
       status('banned ' + ban.user + ' for ' + Math.round(ban.remainingMs / 1000) + ' s');
     });
+  });
+  document.getElementById('limits-check').addEventListener('click', async () => {
+    try {
+      const checked = await limitsCall('/limits/check');
+      showDiff(limitsInForce, checked.limits);
+      status('valid: publishing it makes the fleet enforce the diff below');
+    } catch (e) {
+      showProblems(e);
+      status('refused: nothing was published', true);
+    }
+  });
+  document.getElementById('limits-publish').addEventListener('click', async () => {
+    try {
+      const published = await limitsCall('/limits');
+      status('published: stored as version ' + published.version + ', heard by ' + published.receivers + ' instance(s)');
+      await refreshLimitsSoon();
+    } catch (e) {
+      showProblems(e);
+      status('refused: nothing was published', true);
+    }
   });
   open('fleet');
 });

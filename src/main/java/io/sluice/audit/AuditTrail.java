@@ -74,9 +74,16 @@ public final class AuditTrail {
    * (bad input, with the reason) or {@code failed} (Redis could not do it, or it may not be done).
    */
   public <T> Future<T> recorded(Actor actor, String action, String user, String scope, String detail, Future<T> operation) {
+    return recorded(actor, action, user, scope, detail, done -> detail, operation);
+  }
+
+  /** The same, the entry of a success saying what {@code whenDone} makes of its result (the version a publish stored). */
+  public <T> Future<T> recorded(Actor actor, String action, String user, String scope, String detail,
+                                java.util.function.Function<T, String> whenDone, Future<T> operation) {
     return operation.transform(done -> {
-      String outcome = done.succeeded() ? "ok" : done.cause() instanceof InvalidRequestException ? "refused" : "failed";
-      String said = done.succeeded() ? detail : (detail.isEmpty() ? "" : detail + ": ") + done.cause().getMessage();
+      boolean refused = done.cause() instanceof InvalidRequestException || done.cause() instanceof io.sluice.limits.InvalidLimitsException;
+      String outcome = done.succeeded() ? "ok" : refused ? "refused" : "failed";
+      String said = done.succeeded() ? whenDone.apply(done.result()) : (detail.isEmpty() ? "" : detail + ": ") + done.cause().getMessage();
       Request add = Request.cmd(Command.XADD).arg(KEY).arg("MAXLEN").arg("~").arg(MAX_ENTRIES).arg("*")
           .arg("actor").arg(bounded(actor.name())).arg("via").arg(actor.via()).arg("action").arg(action)
           .arg("user").arg(bounded(user)).arg("scope").arg(bounded(scope)).arg("outcome").arg(outcome).arg("detail").arg(bounded(said));

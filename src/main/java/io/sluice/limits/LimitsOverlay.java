@@ -13,7 +13,8 @@ import java.util.Set;
  * {@code null} removes it, its named tiers likewise replace (or, {@code null}, remove) those tiers
  * whole, and {@code allowlist}, {@code denylist} and {@code shadow}, when present,
  * replace the file's. {@code "replace": true} makes the message the whole rule set (the file is ignored until a
- * reset); {@code "reset": true} drops every published change, so the file alone decides again.
+ * reset); {@code "reset": true} drops every published change, so the file alone decides again, and then
+ * applies the rest of the message, if any (a rollback to a stored version is a reset and that version's overlay).
  * Merging is idempotent: applying a message twice gives what applying it once gave.
  */
 public final class LimitsOverlay {
@@ -31,12 +32,13 @@ public final class LimitsOverlay {
   /** The overlay after {@code message}; throws {@link InvalidLimitsException} when the message is malformed. */
   public static JsonObject merge(JsonObject overlay, JsonObject message, String source) {
     checkShape(message, source);
-    if (Boolean.TRUE.equals(message.getValue(RESET))) {
+    boolean reset = Boolean.TRUE.equals(message.getValue(RESET));
+    if (reset && message.fieldNames().stream().allMatch(field -> field.equals(RESET) || field.equals(LimitsStore.VERSION))) {
       return new JsonObject();
     }
     JsonObject next = Boolean.TRUE.equals(message.getValue(REPLACE))
         ? new JsonObject().put(REPLACE, true).put("rules", new JsonObject())
-        : overlay.copy();
+        : reset ? new JsonObject() : overlay.copy();
     for (String field : BY_NAME) {
       JsonObject entries = next.getJsonObject(field, new JsonObject()).copy();
       JsonObject changed = message.getJsonObject(field, new JsonObject());

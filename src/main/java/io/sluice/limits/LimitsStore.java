@@ -38,6 +38,16 @@ public final class LimitsStore {
   public record Published(JsonObject overlay, long version, long receivers) {
   }
 
+  /** About this many stored versions are kept for a rollback. */
+  public static final int HISTORY = 100;
+
+  /** A stored version of the published limits, and who stored it (an admin token's name, or how it came). */
+  public record Version(String id, java.time.Instant at, long version, String actor, JsonObject overlay) {
+    public JsonObject toJson() {
+      return new JsonObject().put("version", version).put("at", at.toString()).put("actor", actor).put("overlay", overlay);
+    }
+  }
+
   private LimitsStore() {
   }
 
@@ -52,6 +62,11 @@ public final class LimitsStore {
    * @param base the limits file the fleet runs on
    */
   public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs) {
+    return publish(vertx, redis, message, base, timeoutMs, "publish-limits (" + System.getProperty("user.name", "?") + ")");
+  }
+
+  /** @param actor who publishes, as the history of versions records it */
+  public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs, String actor) {
     JsonObject parsed;
     try {
       parsed = new JsonObject(message);
@@ -63,7 +78,7 @@ public final class LimitsStore {
     }
     Function<JsonObject, Change> decide = stored -> {
       JsonObject next = validNext(stored, parsed, base, "message");
-      return new Change(next, parsed.copy().put(VERSION, next.getLong(VERSION)));
+      return new Change(next, parsed.copy().put(VERSION, next.getLong(VERSION)), actor);
     };
     return AdminDeadline.changeInTurn(vertx, redis, timeoutMs, System.nanoTime(), Future.succeededFuture(), "the limits change",
             "check with `sluice limits`", (connection, writing) -> attempt(connection, writing, decide, ATTEMPTS)).answer()
@@ -85,8 +100,60 @@ public final class LimitsStore {
       }
       JsonObject next = validNext(stored, message, base, source);
       // Already stored by another instance that took the same message: nothing to write.
-      return sameChanges(next, stored) ? null : new Change(next, null);
+      return sameChanges(next, stored) ? null : new Change(next, null, "a message on " + RedisKeys.LIMITS_CHANNEL + " (" + source + ")");
     }).compose(LimitsStore::refusedOrDone).map(Done::stored);
+  }
+
+  /** What {@code change} would make of the limits in force, checked as publishing checks it: the document after, or the refusal. */
+  public static Future<JsonObject> check(Redis redis, String change, JsonObject base) {
+    return read(redis).map(stored -> {
+      JsonObject parsed;
+      try {
+        parsed = new JsonObject(change);
+      } catch (io.vertx.core.json.DecodeException e) {
+        throw new InvalidLimitsException("message", java.util.List.of(JsonSyntax.describe(e)));
+      }
+      JsonObject next = validNext(stored, parsed, base, "message");
+      // As the limits in force are shown (every field spelled out), so that the two compare line by line.
+      return LimitsParser.toJson(LimitsParser.parse(LimitsOverlay.apply(base, next), "message", 0));
+    });
+  }
+
+  /** The stored versions, newest first, at most {@code count}. */
+  public static Future<List<Version>> history(Redis redis, int count) {
+    return redis.send(Request.cmd(Command.XREVRANGE).arg(RedisKeys.LIMITS_HISTORY).arg("+").arg("-").arg("COUNT").arg(count)).map(reply -> {
+      List<Version> versions = new ArrayList<>();
+      for (int i = 0; reply != null && i < reply.size(); i++) {
+        Response entry = reply.get(i);
+        String id = entry.get(0).toString();
+        java.util.Map<String, String> fields = new java.util.HashMap<>();
+        for (int f = 0; f + 1 < entry.get(1).size(); f += 2) {
+          fields.put(entry.get(1).get(f).toString(), entry.get(1).get(f + 1).toString());
+        }
+        versions.add(new Version(id, java.time.Instant.ofEpochMilli(Long.parseLong(id.substring(0, id.indexOf('-')))),
+            Long.parseLong(fields.getOrDefault(VERSION, "0")), fields.getOrDefault("actor", ""), new JsonObject(fields.getOrDefault("overlay", "{}"))));
+      }
+      return versions;
+    });
+  }
+
+  /**
+   * Stores again what was stored as {@code version} (the history keeps the latest {@link #HISTORY}),
+   * as a new version, and publishes it: a reset and that version's overlay, so every instance ends
+   * with exactly it whatever it had.
+   */
+  public static Future<Published> rollback(Vertx vertx, Redis redis, long version, JsonObject base, long timeoutMs, String actor) {
+    return history(redis, HISTORY).compose(versions -> {
+      for (Version stored : versions) {
+        if (stored.version() == version) {
+          JsonObject message = stored.overlay().copy();
+          message.remove(VERSION);
+          return publish(vertx, redis, message.put(LimitsOverlay.RESET, true).encode(), base, timeoutMs, actor);
+        }
+      }
+      return Future.failedFuture(new io.sluice.limiter.InvalidRequestException("version", "version " + version
+          + " is not among the stored versions (the latest " + HISTORY + " are kept)"));
+    });
   }
 
   /** The stored overlay; empty when nothing was published. */
@@ -112,8 +179,8 @@ public final class LimitsStore {
     return overlay.getLong(VERSION, 0L);
   }
 
-  /** What to write: the next overlay, and the message to publish with it (null: publish nothing). */
-  private record Change(JsonObject overlay, JsonObject publish) {
+  /** What to write: the next overlay, the message to publish with it (null: publish nothing), and who made it. */
+  private record Change(JsonObject overlay, JsonObject publish, String actor) {
   }
 
   /** @param refusal why the change was refused (nothing was written), or null */
@@ -161,6 +228,8 @@ public final class LimitsStore {
           List<Request> transaction = new ArrayList<>(4);
           transaction.add(Request.cmd(Command.MULTI));
           transaction.add(Request.cmd(Command.SET).arg(RedisKeys.LIMITS_KEY).arg(change.overlay().encode()));
+          transaction.add(Request.cmd(Command.XADD).arg(RedisKeys.LIMITS_HISTORY).arg("MAXLEN").arg("~").arg(HISTORY).arg("*")
+              .arg(VERSION).arg(change.overlay().getLong(VERSION)).arg("actor").arg(change.actor()).arg("overlay").arg(change.overlay().encode()));
           if (change.publish() != null) {
             transaction.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.LIMITS_CHANNEL).arg(change.publish().encode()));
           }
@@ -168,7 +237,7 @@ public final class LimitsStore {
           return connection.batch(transaction).compose(replies -> {
             Response exec = replies.get(replies.size() - 1);
             if (exec != null && exec.size() > 0) {
-              return Future.succeededFuture(new Done(change.overlay(), change.publish() == null ? 0 : exec.get(1).toLong(), null));
+              return Future.succeededFuture(new Done(change.overlay(), change.publish() == null ? 0 : exec.get(2).toLong(), null));
             }
             // Someone changed the key in between: decide again on what they stored.
             return attemptsLeft > 1

@@ -50,6 +50,7 @@ public final class LimitsVerticle extends VerticleBase {
     this.fileSource = "file " + settings.limits();
     this.initialFileContent = initialFileContent;
     this.fileDocument = new JsonObject(initialFileContent);
+    live.fileIs(fileDocument);
     this.version = live.get().version();
   }
 
@@ -213,6 +214,7 @@ public final class LimitsVerticle extends VerticleBase {
     Limits next = LimitsParser.parse(LimitsOverlay.apply(fileDocument, overlay), source, ++version);
     Limits previous = live.get();
     long published = overlay.getLong(LimitsStore.VERSION, 0L);
+    live.fileIs(fileDocument);
     live.replace(next, published);
     log.info("limits version {} applied from {} (digest {} -> {}, published version {}, {} rules)", next.version(), cause,
         previous.digest(), next.digest(), published, next.rules().size());

@@ -13,6 +13,8 @@ public final class LiveLimits implements Supplier<Limits> {
 
   private final AtomicReference<Limits> current;
   private final AtomicReference<LimitsStatus> status;
+  /** The limits file as the limits verticle last read it: what a change published from this instance is checked on. */
+  private final AtomicReference<io.vertx.core.json.JsonObject> file = new AtomicReference<>(new io.vertx.core.json.JsonObject());
 
   public LiveLimits(Limits initial) {
     this.current = new AtomicReference<>(initial);
@@ -32,6 +34,15 @@ public final class LiveLimits implements Supplier<Limits> {
   public void replace(Limits next, long publishedVersion) {
     current.set(next);
     status.updateAndGet(s -> new LimitsStatus(next, Instant.now(), s.lastRejection(), s.applied() + 1, s.rejected(), publishedVersion));
+  }
+
+  /** The limits file in force here, as a document (a copy). */
+  public io.vertx.core.json.JsonObject file() {
+    return file.get().copy();
+  }
+
+  void fileIs(io.vertx.core.json.JsonObject document) {
+    file.set(document.copy());
   }
 
   public void reject(String source, String reason) {

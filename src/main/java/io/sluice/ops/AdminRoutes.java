@@ -6,6 +6,7 @@ import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limiter.TierAdmin;
 import io.sluice.envoy.LiveEnvoyRules;
 import io.sluice.limits.JsonSyntax;
+import io.sluice.limits.LimitsStore;
 import io.sluice.limits.LiveLimits;
 import io.sluice.audit.AuditTrail;
 import io.sluice.security.AdminTokens;
@@ -56,8 +57,11 @@ final class AdminRoutes {
   private final LiveEnvoyRules envoyRules;
 
   /** @param envoyRules null when no Envoy rules are served */
-  AdminRoutes(AdminTokens tokens, AuditTrail audit, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis, Metrics metrics,
-              LiveEnvoyRules envoyRules) {
+  private final io.vertx.core.Vertx vertx;
+
+  AdminRoutes(io.vertx.core.Vertx vertx, AdminTokens tokens, AuditTrail audit, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis,
+              Metrics metrics, LiveEnvoyRules envoyRules) {
+    this.vertx = vertx;
     this.tiers = tiers;
     this.envoyRules = envoyRules;
     this.tokens = tokens;
@@ -87,6 +91,16 @@ final class AdminRoutes {
     router.route(base + "/*").handler(authorize);
     router.route(base + "/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
     router.get(base + "/fleet").handler(ctx -> answer(ctx, FleetView.read(redis, bans.timeoutMs())));
+    // Limits published from here are checked and stored as publish-limits does: on this instance's file, merged into the stored overlay.
+    router.post(base + "/limits/check").handler(ctx -> answer(ctx, LimitsStore.check(redis, bodyText(ctx), limits.file())
+        .map(after -> new JsonObject().put("limits", after))));
+    router.post(base + "/limits").handler(ctx -> answer(ctx, audit.recorded(actor(ctx), "limits.publish", "", "", "",
+        (LimitsStore.Published published) -> "stored as version " + published.version() + ": " + bodyText(ctx),
+        LimitsStore.publish(vertx, redis, bodyText(ctx), limits.file(), bans.timeoutMs(), ctx.get(ACTOR)))
+        .map(published -> new JsonObject().put("version", published.version()).put("receivers", published.receivers()))));
+    router.get(base + "/limits/history").handler(ctx -> answer(ctx, LimitsStore.history(redis, LimitsStore.HISTORY)
+        .map(versions -> new JsonObject().put("versions", new JsonArray(versions.stream().map(LimitsStore.Version::toJson).toList())))));
+    router.post(base + "/limits/rollback").handler(this::rollback);
     router.get(base + "/limits").handler(ctx -> json(ctx, 200, limits.status().toJson()));
     router.get(base + "/envoy").handler(ctx -> json(ctx, envoyRules == null ? 404 : 200, envoyRules == null
         ? new JsonObject().put("error", "no Envoy rules are served; set envoyRules (--envoy-rules) to a directory of rule files")
@@ -217,6 +231,26 @@ final class AdminRoutes {
         tiers.setOverride(user, action, c.longValue(), r.doubleValue(), until, forSeconds)).map(TierAdmin.StoredOverride::toJson));
   }
 
+  private void rollback(RoutingContext ctx) {
+    JsonObject body = body(ctx, Set.of("version"), "{\"version\"}", "a rollback takes the version to go back to");
+    if (body == null) {
+      return;
+    }
+    if (!(body.getValue("version") instanceof Number version) || version.doubleValue() != Math.rint(version.doubleValue())
+        || version.longValue() < 1) {
+      invalid(ctx, "version", "version must be a stored version of the published limits (a whole number from 1), was " + body.getValue("version"));
+      return;
+    }
+    answer(ctx, audit.recorded(actor(ctx), "limits.rollback", "", "", "to version " + version.longValue(),
+        (LimitsStore.Published published) -> "to version " + version.longValue() + ", stored as version " + published.version(),
+        LimitsStore.rollback(vertx, redis, version.longValue(), limits.file(), bans.timeoutMs(), ctx.get(ACTOR)))
+        .map(published -> new JsonObject().put("version", published.version()).put("receivers", published.receivers())));
+  }
+
+  private static String bodyText(RoutingContext ctx) {
+    return ctx.body() == null || ctx.body().buffer() == null ? "" : ctx.body().asString();
+  }
+
   private void setTier(RoutingContext ctx) {
     JsonObject body = body(ctx, TIER_FIELDS, "{\"user\", \"tier\"}", "a tier's change takes user and tier");
     if (body == null) {
@@ -314,6 +348,9 @@ final class AdminRoutes {
         json(ctx, 200, done.result());
       } else if (done.cause() instanceof InvalidRequestException invalid) {
         json(ctx, 400, new JsonObject().put("error", invalid.getMessage()).put("field", invalid.field()));
+      } else if (done.cause() instanceof io.sluice.limits.InvalidLimitsException invalid) {
+        // Every reason, one per field, as the file and the channel give them.
+        json(ctx, 400, new JsonObject().put("error", invalid.getMessage()).put("problems", new JsonArray(invalid.problems())));
       } else if (done.cause() instanceof AdminDeadline.Unfinished unfinished) {
         json(ctx, 503, new JsonObject().put("error", unfinished.getMessage()).put("maybeDone", unfinished.maybeDone()));
       } else {

@@ -88,7 +88,7 @@ public final class OpsVerticle extends VerticleBase {
           new JsonObject().put("error", "the console is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
-      AdminRoutes admin = new AdminRoutes(adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
+      AdminRoutes admin = new AdminRoutes(vertx, adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
           envoyRules);
       admin.mount(router);

@@ -38,6 +38,8 @@ public final class RedisKeys {
 
   /** The overlay of every published change so far (JSON), read by instances that start or resubscribe. */
   public static final String LIMITS_KEY = FLEET_TAG + ":limits";
+  /** Every stored version of the published limits, with who stored it: what a rollback restores (capped). */
+  public static final String LIMITS_HISTORY = FLEET_TAG + ":limits:history";
 
   /** Adaptive throttling: the factor in force per subject ("*" for the backend, else an action). */
   public static final String THROTTLE_FACTORS = FLEET_TAG + ":throttle";

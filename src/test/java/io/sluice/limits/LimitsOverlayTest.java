@@ -49,6 +49,20 @@ class LimitsOverlayTest {
     assertEquals(1, LimitsOverlay.apply(FILE, replaced).getJsonObject("rules").size());
     JsonObject reset = LimitsOverlay.merge(replaced, new JsonObject("{\"reset\": true}"), "t");
     assertEquals(FILE, LimitsOverlay.apply(FILE, reset));
+    assertEquals(new JsonObject(), reset, "a reset alone leaves no overlay at all");
+  }
+
+  @Test
+  void aResetWithChangesIsExactlyThoseChangesWhateverWasStored() {
+    // A rollback: whatever the fleet had, it ends with the stored version's overlay and nothing else.
+    JsonObject wanted = LimitsOverlay.merge(new JsonObject(), new JsonObject("{\"rules\": {\"x\": {\"capacity\": 3, \"refillPerSecond\": 1}}}"), "t");
+    JsonObject later = LimitsOverlay.merge(wanted, new JsonObject("{\"rules\": {\"y\": {\"capacity\": 4, \"refillPerSecond\": 1}}, "
+        + "\"allowlist\": [\"z\"]}"), "t");
+    JsonObject back = LimitsOverlay.merge(later, wanted.copy().put("reset", true), "t");
+    assertEquals(wanted, back);
+    JsonObject replacedBack = LimitsOverlay.merge(later, new JsonObject("{\"replace\": true, \"reset\": true, \"rules\": {\"default\": "
+        + "{\"capacity\": 5, \"refillPerSecond\": 1}}}"), "t");
+    assertEquals(1, LimitsOverlay.apply(FILE, replacedBack).getJsonObject("rules").size());
   }
 
   @Test

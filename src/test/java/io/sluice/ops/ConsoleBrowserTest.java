@@ -113,9 +113,46 @@ class ConsoleBrowserTest {
         assertThat(audit).contains("alice console unban " + user + " login ok").contains("alice console ban " + user + " login ok");
         screenshot(browser, "audit");
 
+        // Limits: an invalid change is refused with its reasons and publishes nothing; a valid one shows
+        // its diff, is published to the fleet (the version advances everywhere) and audited; a rollback restores it.
         browser.findElement(By.cssSelector("[data-page=limits]")).click();
         Await.until("the limits", Duration.ofSeconds(10), () -> browser.findElement(By.id("limits-document")).getText().contains("\"rules\""));
+        WebElement change = browser.findElement(By.id("limits-change"));
+        change.sendKeys("{\"rules\": {\"login\": {\"capacity\": -1, \"refillPerSecond\": 1}}}");
+        browser.findElement(By.id("limits-publish")).click();
+        Await.until("the refusal's reasons", Duration.ofSeconds(10), () -> !browser.findElements(By.id("limits-problems")).isEmpty());
+        assertThat(browser.findElement(By.id("limits-problems")).getText()).contains("rules.login.capacity must be a whole number");
+        assertThat(b.await(b.client().getLimits()).getPublishedVersion()).as("nothing published").isZero();
+        change.clear();
+        change.sendKeys("{\"rules\": {\"login\": {\"capacity\": 9, \"refillPerSecond\": 1}}}");
+        browser.findElement(By.id("limits-check")).click();
+        Await.until("the diff", Duration.ofSeconds(10), () -> !browser.findElements(By.id("limits-diff")).isEmpty());
+        assertThat(browser.findElement(By.id("limits-diff")).getText()).contains("+ ").contains("\"capacity\": 9");
         screenshot(browser, "limits");
+        browser.findElement(By.id("limits-publish")).click();
+        Await.until("the fleet on version 1", Duration.ofSeconds(10), () -> b.await(b.client().getLimits()).getPublishedVersion() == 1
+            && odd.await(odd.client().getLimits()).getPublishedVersion() == 1);
+        change.clear();
+        change.sendKeys("{\"rules\": {\"login\": {\"capacity\": 7, \"refillPerSecond\": 1}}}");
+        browser.findElement(By.id("limits-publish")).click();
+        Await.until("the fleet on version 2", Duration.ofSeconds(10), () -> b.await(b.client().getLimits()).getPublishedVersion() == 2);
+        By first = By.cssSelector("#limits-history tr[data-version='1']");
+        // The page reads the history again once the instance applied its publish: wait for that reading.
+        Await.until("the history of versions", Duration.ofSeconds(10),
+            () -> !browser.findElements(By.cssSelector("#limits-history tr[data-version='2']")).isEmpty());
+        assertThat(browser.findElement(first).getText()).contains("alice");
+        browser.findElement(first).findElement(By.className("rollback")).click();
+        browser.findElement(first).findElement(By.className("confirm-rollback")).click();
+        Await.until("the fleet back on version 1's limits, stored as version 3", Duration.ofSeconds(10), () -> {
+          io.sluice.grpc.v1.LimitsStatus status = b.await(b.client().getLimits());
+          return status.getPublishedVersion() == 3 && new JsonObject(status.getDocumentJson()).getJsonObject("rules").getJsonObject("login")
+              .getInteger("capacity") == 9;
+        });
+        browser.findElement(By.cssSelector("[data-page=audit]")).click();
+        Await.until("the publishes in the audit trail", Duration.ofSeconds(10),
+            () -> browser.findElement(By.id("audit-rows")).getText().contains("limits.rollback"));
+        assertThat(browser.findElement(By.id("audit-rows")).getText()).contains("alice console limits.publish")
+            .contains("alice console limits.rollback").contains("refused");
 
         browser.findElement(By.id("logout")).click();
         Await.until("the login page again", Duration.ofSeconds(10), () -> !browser.findElements(By.id("token")).isEmpty());
