@@ -3,7 +3,9 @@
 'use strict';
 
 const api = '/console/api';
-const pages = ['fleet', 'bans', 'limits', 'audit'];
+const pages = ['fleet', 'decisions', 'bans', 'limits', 'audit'];
+const charts = new Map();
+const seriesColors = { allowed: '#1e7b34', denied: '#d08a00', banned: '#b3261e', degraded: '#6a4fb3', shadowWouldBlock: '#1f6fb2' };
 let timer = null;
 
 function status(text, isError) {
@@ -77,6 +79,65 @@ async function showFleet() {
     cell(row, (instance.limitsDigest || '?') + (instance.agrees ? '' : ' (disagrees with the fleet)'), instance.agrees ? '' : 'bad');
   });
   status(fleet.instances.length + ' live instance(s)');
+}
+
+function times(answer) {
+  const end = Math.floor(answer.endMs / 1000);
+  return Array.from({ length: answer.seconds }, (unused, i) => end - answer.seconds + 1 + i);
+}
+
+/** One chart per rule, made once and given new data at each refresh. */
+async function showDecisions() {
+  const answer = await call('GET', '/decisions');
+  const x = times(answer);
+  const holder = document.getElementById('decision-charts');
+  for (const [rule, series] of Object.entries(answer.rules)) {
+    const names = Object.keys(series);
+    const data = [x, ...names.map(name => series[name])];
+    let chart = charts.get('rule:' + rule);
+    if (!chart) {
+      const box = document.createElement('div');
+      box.className = 'chart';
+      box.dataset.rule = rule;
+      const title = document.createElement('h4');
+      title.textContent = rule;
+      box.appendChild(title);
+      holder.appendChild(box);
+      chart = new uPlot({
+        width: Math.max(400, holder.clientWidth - 20), height: 180,
+        series: [{}, ...names.map(name => ({ label: name, stroke: seriesColors[name] || '#555', width: 1.5 }))],
+        axes: [{}, { label: 'per second' }],
+      }, data, box);
+      charts.set('rule:' + rule, chart);
+    } else {
+      chart.setData(data);
+    }
+    // What the chart shows, said where a test or a reader can read it.
+    const box = holder.querySelector('[data-rule="' + CSS.escape(rule) + '"]');
+    for (const name of names) {
+      box.dataset[name] = String(series[name].reduce((sum, n) => sum + n, 0));
+    }
+  }
+  const subjects = Object.keys(answer.throttle);
+  const throttleBox = document.getElementById('throttle-chart');
+  if (subjects.length === 0) {
+    throttleBox.textContent = 'no subject is throttled';
+  } else {
+    const data = [x, ...subjects.map(subject => answer.throttle[subject])];
+    let chart = charts.get('throttle');
+    if (!chart || chart.series.length !== subjects.length + 1) {
+      throttleBox.replaceChildren();
+      chart = new uPlot({
+        width: Math.max(400, throttleBox.clientWidth - 20), height: 160,
+        series: [{}, ...subjects.map(subject => ({ label: subject, stroke: '#1f6fb2', width: 1.5 }))],
+        scales: { y: { range: [0, 1.05] } },
+      }, data, throttleBox);
+      charts.set('throttle', chart);
+    } else {
+      chart.setData(data);
+    }
+  }
+  status(Object.keys(answer.rules).length + ' rule(s) decided on this instance');
 }
 
 async function showBans() {
@@ -239,7 +300,7 @@ async function showAudit() {
   status(audit.entries.length + ' admin action(s)');
 }
 
-const shows = { fleet: showFleet, bans: showBans, limits: showLimits, audit: showAudit };
+const shows = { fleet: showFleet, decisions: showDecisions, bans: showBans, limits: showLimits, audit: showAudit };
 
 async function act(work) {
   try {
@@ -256,8 +317,8 @@ function open(page) {
   }
   clearInterval(timer);
   act(shows[page]);
-  if (page === 'fleet') {
-    timer = setInterval(() => act(showFleet), 2000);
+  if (page === 'fleet' || page === 'decisions') {
+    timer = setInterval(() => act(shows[page]), 2000);
   }
 }
 

@@ -151,8 +151,8 @@ public final class LimitsStore {
           return publish(vertx, redis, message.put(LimitsOverlay.RESET, true).encode(), base, timeoutMs, actor);
         }
       }
-      return Future.failedFuture(new io.sluice.limiter.InvalidRequestException("version", "version " + version
-          + " is not among the stored versions (the latest " + HISTORY + " are kept)"));
+      return Future.failedFuture(new InvalidLimitsException("rollback", List.of("version " + version
+          + " is not among the stored versions (the latest " + HISTORY + " are kept)")));
     });
   }
 

@@ -59,8 +59,11 @@ final class AdminRoutes {
   /** @param envoyRules null when no Envoy rules are served */
   private final io.vertx.core.Vertx vertx;
 
+  private final DecisionRates rates;
+
   AdminRoutes(io.vertx.core.Vertx vertx, AdminTokens tokens, AuditTrail audit, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis,
-              Metrics metrics, LiveEnvoyRules envoyRules) {
+              Metrics metrics, LiveEnvoyRules envoyRules, DecisionRates rates) {
+    this.rates = rates;
     this.vertx = vertx;
     this.tiers = tiers;
     this.envoyRules = envoyRules;
@@ -91,6 +94,7 @@ final class AdminRoutes {
     router.route(base + "/*").handler(authorize);
     router.route(base + "/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
     router.get(base + "/fleet").handler(ctx -> answer(ctx, FleetView.read(redis, bans.timeoutMs())));
+    router.get(base + "/decisions").handler(ctx -> json(ctx, 200, rates.toJson()));
     // Limits published from here are checked and stored as publish-limits does: on this instance's file, merged into the stored overlay.
     router.post(base + "/limits/check").handler(ctx -> answer(ctx, LimitsStore.check(redis, bodyText(ctx), limits.file())
         .map(after -> new JsonObject().put("limits", after))));

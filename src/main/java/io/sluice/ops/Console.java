@@ -42,7 +42,10 @@ final class Console {
   private static final long LONGEST_NANOS = TimeUnit.HOURS.toNanos(12);
   private static final SecureRandom IDS = new SecureRandom();
   private static final Map<String, String> ASSET_TYPES = Map.of(
-      "app.js", "text/javascript; charset=utf-8", "app.css", "text/css; charset=utf-8");
+      "app.js", "text/javascript; charset=utf-8", "app.css", "text/css; charset=utf-8",
+      "uPlot.iife.min.js", "text/javascript; charset=utf-8", "uPlot.min.css", "text/css; charset=utf-8");
+  /** The charting library, from its WebJar (org.webjars.npm:uplot, the version the pom pins). */
+  private static final String UPLOT = "/META-INF/resources/webjars/uplot/1.6.30/dist/";
 
   private record Session(String actor, long startedNanos, long seenNanos) {
   }
@@ -54,7 +57,8 @@ final class Console {
   private final LinkedHashMap<String, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
   private final Buffer loginPage = resource("login.html");
   private final Buffer appPage = resource("app.html");
-  private final Map<String, Buffer> assets = Map.of("app.js", resource("app.js"), "app.css", resource("app.css"));
+  private final Map<String, Buffer> assets = Map.of("app.js", resource("app.js"), "app.css", resource("app.css"),
+      "uPlot.iife.min.js", classpath(UPLOT + "uPlot.iife.min.js"), "uPlot.min.css", classpath(UPLOT + "uPlot.min.css"));
 
   Console(AdminTokens tokens, boolean tls, Metrics metrics) {
     this.tokens = tokens;
@@ -207,13 +211,17 @@ final class Console {
   }
 
   private static Buffer resource(String name) {
-    try (InputStream in = Console.class.getResourceAsStream("/console/" + name)) {
+    return classpath("/console/" + name);
+  }
+
+  private static Buffer classpath(String path) {
+    try (InputStream in = Console.class.getResourceAsStream(path)) {
       if (in == null) {
-        throw new IllegalStateException("the jar lacks console/" + name);
+        throw new IllegalStateException("the jar lacks " + path);
       }
       return Buffer.buffer(in.readAllBytes());
     } catch (IOException e) {
-      throw new IllegalStateException("cannot read console/" + name, e);
+      throw new IllegalStateException("cannot read " + path, e);
     }
   }
 }

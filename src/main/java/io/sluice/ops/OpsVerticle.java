@@ -57,6 +57,7 @@ public final class OpsVerticle extends VerticleBase {
   private final RedisTopology topology;
   private Redis redis;
   private long probeTimer = -1;
+  private long ratesTimer = -1;
 
   public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache, DenyCache denyCache,
                      SubjectOrder adminOrder, LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
@@ -88,9 +89,11 @@ public final class OpsVerticle extends VerticleBase {
           new JsonObject().put("error", "the console is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
+      DecisionRates rates = new DecisionRates(metrics.registry());
+      ratesTimer = vertx.setPeriodic(1000, tick -> rates.sample());
       AdminRoutes admin = new AdminRoutes(vertx, adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
-          envoyRules);
+          envoyRules, rates);
       admin.mount(router);
       new Console(adminTokens, !"off".equals(settings.security().httpTls()), metrics).mount(router, admin);
     }
@@ -116,6 +119,7 @@ public final class OpsVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(probeTimer);
+    vertx.cancelTimer(ratesTimer);
     return redis.close();
   }
 }

@@ -3,13 +3,11 @@ package io.sluice.ops;
 import io.sluice.support.Await;
 import io.sluice.support.Cli;
 import io.sluice.support.LogCapture;
-import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
@@ -23,6 +21,7 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,7 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the CLI agree, read the audit trail. Screenshots of each page go to target/console-screenshots
  * (the README's are these). Skipped, saying why, where Debian's chromium and chromium-driver are missing.
  */
-@ExtendWith(RedisExtension.class)
 class ConsoleBrowserTest {
 
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -45,7 +43,7 @@ class ConsoleBrowserTest {
       """;
 
   @Test
-  void anOperatorLogsInSeesTheFleetBansAndUnbansAndReadsTheAuditTrail(TestRedis redis, @TempDir Path dir) throws Exception {
+  void anOperatorLogsInSeesTheFleetBansAndUnbansAndReadsTheAuditTrail(@TempDir Path dir) throws Exception {
     boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
     if (!present) {
       System.out.println("ConsoleBrowserTest skipped: no " + CHROMIUM + " and " + CHROMEDRIVER + " (apt-get install chromium chromium-driver)");
@@ -58,7 +56,9 @@ class ConsoleBrowserTest {
     ChromeOptions options = new ChromeOptions().addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
         "--window-size=1280,800", "--disable-gpu");
     options.setBinary(CHROMIUM.toFile());
-    try (LogCapture logs = LogCapture.root();
+    // A Redis of its own: the limits it publishes are stored there, and no other test's instances adopt them.
+    try (TestRedis redis = TestRedis.startOwn();
+         LogCapture logs = LogCapture.root();
          SluiceFixture a = SluiceFixture.start(redis.uri(), LIMITS, settings);
          SluiceFixture b = SluiceFixture.start(redis.uri(), LIMITS, settings);
          SluiceFixture odd = SluiceFixture.start(redis.uri(), LIMITS.replace("\"capacity\": 5", "\"capacity\": 6"), settings)) {
@@ -85,6 +85,21 @@ class ConsoleBrowserTest {
         Await.until("every instance ready, Redis up", Duration.ofSeconds(10),
             () -> browser.findElements(By.cssSelector("#fleet-rows td.good")).size() == 6);
         screenshot(browser, "fleet");
+
+        // Decisions: traffic on login moves its chart (this instance's answers per second).
+        String caller = "chart-" + UUID.randomUUID().toString().substring(0, 8);
+        for (int i = 0; i < 7; i++) {
+          a.check(caller, "login");
+        }
+        browser.findElement(By.cssSelector("[data-page=decisions]")).click();
+        By loginChart = By.cssSelector("#decision-charts [data-rule='login']");
+        Await.until("login's chart to show the five allowed and two denied", Duration.ofSeconds(15), () -> {
+          List<WebElement> charts = browser.findElements(loginChart);
+          return !charts.isEmpty() && Integer.parseInt(charts.get(0).getAttribute("data-allowed")) >= 5
+              && Integer.parseInt(charts.get(0).getAttribute("data-denied")) >= 2;
+        });
+        assertThat(browser.findElement(loginChart).findElements(By.tagName("canvas"))).as("drawn by the charting library").isNotEmpty();
+        screenshot(browser, "decisions");
 
         // Ban in the page; the CLI sees it; unban, confirmed; the CLI sees that too.
         String user = "console-" + UUID.randomUUID().toString().substring(0, 8);

@@ -82,7 +82,7 @@ class PackageStructureTest {
         .layer("root").definedBy("io.sluice")
         .layer("commands").definedBy("io.sluice.cli..", "io.sluice.demo..")
         .layer("wire").definedBy("io.sluice.grpc..", "io.sluice.ops..")
-        .layer("policy").definedBy("io.sluice.limiter..", "io.sluice.throttle..", "io.sluice.envoy..")
+        .layer("policy").definedBy("io.sluice.limiter..", "io.sluice.throttle..", "io.sluice.envoy..", "io.sluice.audit..")
         .layer("data").definedBy("io.sluice.limits..")
         .layer("infrastructure").definedBy("io.sluice.redis..", "io.sluice.telemetry..", "io.sluice.security..", "io.sluice.platform..")
         .layer("settings").definedBy("io.sluice.config..")
