@@ -213,8 +213,30 @@ async function refreshLimitsSoon() {
 
 /** The document in force against the one after the change, line by line, with two lines of context around each change. */
 function showDiff(before, after) {
-  const old = JSON.stringify(before, null, 2).split('\n');
-  const next = JSON.stringify(after, null, 2).split('\n');
+  const wholeOld = JSON.stringify(before, null, 2).split('\n');
+  const wholeNext = JSON.stringify(after, null, 2).split('\n');
+  // A change is most often in one place: the lines both share at the start and the end are left out
+  // of the comparison, whose table grows with the product of what remains (capped).
+  let head = 0;
+  while (head < wholeOld.length && head < wholeNext.length && wholeOld[head] === wholeNext[head]) {
+    head++;
+  }
+  let tail = 0;
+  while (tail < wholeOld.length - head && tail < wholeNext.length - head
+      && wholeOld[wholeOld.length - 1 - tail] === wholeNext[wholeNext.length - 1 - tail]) {
+    tail++;
+  }
+  const context = Math.min(head, 2);
+  const old = wholeOld.slice(head - context, wholeOld.length - tail + Math.min(tail, 2));
+  const next = wholeNext.slice(head - context, wholeNext.length - tail + Math.min(tail, 2));
+  if (old.length * next.length > 4000000) {
+    const result = document.getElementById('limits-result');
+    const pre = document.createElement('pre');
+    pre.id = 'limits-diff';
+    pre.textContent = 'the change is too large to compare line by line; the limits it makes:\n' + wholeNext.join('\n');
+    result.replaceChildren(pre);
+    return;
+  }
   // The longest common subsequence, from the end: common[i][j] for old[i..] and next[j..].
   const common = Array.from({ length: old.length + 1 }, () => new Array(next.length + 1).fill(0));
   for (let i = old.length - 1; i >= 0; i--) {
@@ -276,13 +298,32 @@ async function limitsCall(path) {
     headers: { 'X-Sluice-Console': '1', 'Content-Type': 'application/json' },
     body: document.getElementById('limits-change').value,
   });
-  const answer = await response.json();
+  if (response.status === 401) {
+    window.location.assign('/console');
+    throw new Error('the session ended: log in again');
+  }
+  let answer;
+  try {
+    answer = await response.json();
+  } catch (e) {
+    answer = { error: 'HTTP ' + response.status };
+  }
   if (!response.ok) {
     const error = new Error(answer.error || ('HTTP ' + response.status));
     error.problems = answer.problems;
+    // Only a refusal (bad input) is sure to have published nothing; Redis not answering in time may have.
+    error.refused = response.status === 400 || response.status === 413;
+    error.maybeDone = answer.maybeDone === true;
     throw error;
   }
   return answer;
+}
+
+function notPublished(e) {
+  showProblems(e);
+  status(e.refused ? 'refused: nothing was published'
+      : e.maybeDone ? 'not known: Redis did not answer in time, the change may or may not be published; look at the history'
+      : 'not published: ' + e.message, true);
 }
 
 async function showAudit() {
@@ -351,8 +392,7 @@ document.addEventListener('DOMContentLoaded', () => {
       showDiff(limitsInForce, checked.limits);
       status('valid: publishing it makes the fleet enforce the diff below');
     } catch (e) {
-      showProblems(e);
-      status('refused: nothing was published', true);
+      notPublished(e);
     }
   });
   document.getElementById('limits-publish').addEventListener('click', async () => {
@@ -361,8 +401,7 @@ document.addEventListener('DOMContentLoaded', () => {
       status('published: stored as version ' + published.version + ', heard by ' + published.receivers + ' instance(s)');
       await refreshLimitsSoon();
     } catch (e) {
-      showProblems(e);
-      status('refused: nothing was published', true);
+      notPublished(e);
     }
   });
   open('fleet');

@@ -69,12 +69,11 @@ public final class LimitsStore {
   public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs, String actor) {
     JsonObject parsed;
     try {
-      parsed = new JsonObject(message);
+      parsed = message(message);
       LimitsOverlay.merge(new JsonObject(), parsed, "message");
     } catch (RuntimeException e) {
       return Future.failedFuture(e instanceof InvalidLimitsException ? e
-          : new InvalidLimitsException("message", java.util.List.of(e instanceof io.vertx.core.json.DecodeException syntax
-              ? JsonSyntax.describe(syntax) : "not a JSON object: " + firstLine(e.getMessage()))));
+          : new InvalidLimitsException("message", java.util.List.of("not a JSON object: " + firstLine(e.getMessage()))));
     }
     Function<JsonObject, Change> decide = stored -> {
       JsonObject next = validNext(stored, parsed, base, "message");
@@ -107,16 +106,29 @@ public final class LimitsStore {
   /** What {@code change} would make of the limits in force, checked as publishing checks it: the document after, or the refusal. */
   public static Future<JsonObject> check(Redis redis, String change, JsonObject base) {
     return read(redis).map(stored -> {
-      JsonObject parsed;
-      try {
-        parsed = new JsonObject(change);
-      } catch (io.vertx.core.json.DecodeException e) {
-        throw new InvalidLimitsException("message", java.util.List.of(JsonSyntax.describe(e)));
-      }
+      JsonObject parsed = message(change);
       JsonObject next = validNext(stored, parsed, base, "message");
       // As the limits in force are shown (every field spelled out), so that the two compare line by line.
       return LimitsParser.toJson(LimitsParser.parse(LimitsOverlay.apply(base, next), "message", 0));
     });
+  }
+
+  /** A change as text: a JSON object, or the refusal saying what it is instead. */
+  private static JsonObject message(String text) {
+    if (text == null || text.isBlank()) {
+      throw new InvalidLimitsException("message", List.of("the change is empty: give a limits document such as {\"rules\": {...}}"));
+    }
+    Object value;
+    try {
+      value = io.vertx.core.json.Json.decodeValue(text);
+    } catch (io.vertx.core.json.DecodeException e) {
+      throw new InvalidLimitsException("message", List.of(JsonSyntax.describe(e)));
+    }
+    if (!(value instanceof JsonObject object)) {
+      throw new InvalidLimitsException("message", List.of("the change must be a JSON object (a limits document), was "
+          + LimitsParser.describe(value)));
+    }
+    return object;
   }
 
   /** The stored versions, newest first, at most {@code count}. */

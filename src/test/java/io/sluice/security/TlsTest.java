@@ -179,6 +179,23 @@ class TlsTest {
       // Bans (script, SCAN, PUBLISH, acknowledgements) work under the same user.
       sluice.await(sluice.client().ban("over-tls", "", 60, "acl"));
       assertEquals(1, sluice.await(sluice.client().unban("over-tls", "")).getRemoved());
+      // The audit trail (XADD, XREVRANGE), the fleet's statuses (the heartbeat's HSET, ZRANGE), and a limits
+      // publish with its history (WATCH, MULTI, XADD, PUBLISH) work under the same user.
+      assertThat(sluice.await(sluice.client().listAudit(2, "over-tls")).getEntriesList()).extracting(e -> e.getAction() + " " + e.getOutcome())
+          .containsExactly("unban ok", "ban ok");
+      java.net.http.HttpClient plain = java.net.http.HttpClient.newHttpClient();
+      String admin = "http://127.0.0.1:" + sluice.httpPort() + "/admin/";
+      java.net.http.HttpResponse<String> fleet = plain.send(HttpRequest.newBuilder(URI.create(admin + "fleet"))
+          .header("Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(fleet.body()).contains("\"ready\":true");
+      java.net.http.HttpResponse<String> published = plain.send(HttpRequest.newBuilder(URI.create(admin + "limits"))
+          .header("Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN)
+          .POST(HttpRequest.BodyPublishers.ofString("{\"rules\": {\"export\": {\"capacity\": 3, \"refillPerSecond\": 1}}}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, published.statusCode(), published.body());
+      java.net.http.HttpResponse<String> history = plain.send(HttpRequest.newBuilder(URI.create(admin + "limits/history"))
+          .header("Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(history.body()).contains("\"version\":1").contains("\"actor\":\"admin\"");
       assertEquals("true", String.valueOf(sluice.sluice().health().toJson().getBoolean("redis")));
       assertThat(sluice.sluice().settings().toString()).doesNotContain(password);
     }
