@@ -89,7 +89,7 @@ public final class AuditTrail {
           .arg("user").arg(bounded(user)).arg("scope").arg(bounded(scope)).arg("outcome").arg(outcome).arg("detail").arg(bounded(said));
       trail.info("actor={} via={} action={} user={} scope={} outcome={} detail={}", bounded(actor.name()), actor.via(), action, bounded(user),
           bounded(scope), outcome, bounded(said));
-      Future<Response> written = AdminDeadline.read(redis.send(add), timeoutMs, "the audit entry")
+      Future<Response> written = AdminDeadline.read(redis.send(add), timeoutMs, "the audit entry is not known to be written")
           .onFailure(failure -> log.warn("the audit trail did not record {} of user={} by {} via {} ({}): {}", action, bounded(user),
               actor.name(), actor.via(), outcome, failure.getMessage()));
       // A failure is most often Redis's: its caller is not kept waiting on Redis a second time for the entry.
@@ -105,7 +105,7 @@ public final class AuditTrail {
     // A user's entries are looked for among the latest MAX_READ: a search never walks the whole stream.
     int read = user.isEmpty() ? count : MAX_READ;
     return AdminDeadline.read(redis.send(Request.cmd(Command.XREVRANGE).arg(KEY).arg("+").arg("-").arg("COUNT").arg(read)), timeoutMs,
-        "the audit trail").map(reply -> {
+        "the audit trail was not read").map(reply -> {
           List<Entry> entries = new ArrayList<>();
           for (int i = 0; reply != null && i < reply.size() && entries.size() < count; i++) {
             Entry entry = entry(reply.get(i));

@@ -155,7 +155,7 @@ public final class LimitsStore {
    * with exactly it whatever it had.
    */
   public static Future<Published> rollback(Vertx vertx, Redis redis, long version, JsonObject base, long timeoutMs, String actor) {
-    return history(redis, HISTORY).compose(versions -> {
+    return AdminDeadline.read(history(redis, HISTORY), timeoutMs, "the history of the published limits was not read").compose(versions -> {
       for (Version stored : versions) {
         if (stored.version() == version) {
           JsonObject message = stored.overlay().copy();

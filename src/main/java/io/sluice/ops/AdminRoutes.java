@@ -96,13 +96,14 @@ final class AdminRoutes {
     router.get(base + "/fleet").handler(ctx -> answer(ctx, FleetView.read(redis, bans.timeoutMs())));
     router.get(base + "/decisions").handler(ctx -> json(ctx, 200, rates.toJson()));
     // Limits published from here are checked and stored as publish-limits does: on this instance's file, merged into the stored overlay.
-    router.post(base + "/limits/check").handler(ctx -> answer(ctx, LimitsStore.check(redis, bodyText(ctx), limits.file())
-        .map(after -> new JsonObject().put("limits", after))));
+    router.post(base + "/limits/check").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.check(redis, bodyText(ctx), limits.file()),
+        bans.timeoutMs(), "the stored limits were not read").map(after -> new JsonObject().put("limits", after))));
     router.post(base + "/limits").handler(ctx -> answer(ctx, audit.recorded(actor(ctx), "limits.publish", "", "", "",
         (LimitsStore.Published published) -> "stored as version " + published.version() + ": " + bodyText(ctx),
         LimitsStore.publish(vertx, redis, bodyText(ctx), limits.file(), bans.timeoutMs(), ctx.get(ACTOR)))
         .map(published -> new JsonObject().put("version", published.version()).put("receivers", published.receivers()))));
-    router.get(base + "/limits/history").handler(ctx -> answer(ctx, LimitsStore.history(redis, LimitsStore.HISTORY)
+    router.get(base + "/limits/history").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.history(redis, LimitsStore.HISTORY),
+            bans.timeoutMs(), "the history of the published limits was not read")
         .map(versions -> new JsonObject().put("versions", new JsonArray(versions.stream().map(LimitsStore.Version::toJson).toList())))));
     router.post(base + "/limits/rollback").handler(this::rollback);
     router.get(base + "/limits").handler(ctx -> json(ctx, 200, limits.status().toJson()));

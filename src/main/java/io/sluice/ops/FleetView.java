@@ -29,7 +29,7 @@ final class FleetView {
     Future<Response> live = redis.send(Request.cmd(Command.ZRANGE).arg(RedisKeys.INSTANCES).arg(0).arg(-1));
     Future<Response> statuses = redis.send(Request.cmd(Command.HGETALL).arg(RedisKeys.INSTANCE_STATUS));
     Future<Response[]> read = Future.all(live, statuses).map(both -> new Response[] {live.result(), statuses.result()});
-    return AdminDeadline.read(read, timeoutMs, "the fleet").map(FleetView::toJson);
+    return AdminDeadline.read(read, timeoutMs, "the fleet was not read").map(FleetView::toJson);
   }
 
   private static JsonObject toJson(Response[] read) {
