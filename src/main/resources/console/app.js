@@ -137,6 +137,14 @@ async function showDecisions() {
       chart.setData(data);
     }
   }
+  for (const [id, top] of [['top-limited', answer.topLimited], ['top-shadow', answer.topShadow]]) {
+    rows(id, top, (row, entry) => {
+      row.dataset.user = entry.user;
+      cell(row, entry.rule);
+      cell(row, entry.user);
+      cell(row, entry.refusals);
+    });
+  }
   status(Object.keys(answer.rules).length + ' rule(s) decided on this instance');
 }
 

@@ -85,6 +85,7 @@ public final class RateLimiterEndpoint {
         .map(decision -> {
           metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
           metrics.refused(decision.rule(), decision.limitedBy());
+          metrics.refusedUser(decision.rule(), decision.metricOutcome(), request.getUserId());
           if (requestLog.isDebugEnabled()) {
             requestLog.debug("check user={} action={} cost={} -> {}", request.getUserId(), request.getAction(), request.getCost(),
                 decision);
@@ -110,6 +111,7 @@ public final class RateLimiterEndpoint {
             Decision decision = outcome.decisions().get(i);
             metrics.decided(decision.rule(), decision.metricOutcome(), admitted.receivedNanos());
             metrics.refused(decision.rule(), decision.limitedBy());
+            metrics.refusedUser(decision.rule(), decision.metricOutcome(), request.getChecks(i).getUserId());
             if (decision.outcome().ordinal() > worst.ordinal()) {
               worst = decision.outcome();
             }

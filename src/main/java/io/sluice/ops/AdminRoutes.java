@@ -94,7 +94,9 @@ final class AdminRoutes {
     router.route(base + "/*").handler(authorize);
     router.route(base + "/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
     router.get(base + "/fleet").handler(ctx -> answer(ctx, FleetView.read(redis, bans.timeoutMs())));
-    router.get(base + "/decisions").handler(ctx -> json(ctx, 200, rates.toJson()));
+    router.get(base + "/decisions").handler(ctx -> json(ctx, 200, rates.toJson()
+        .put("topLimited", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.LIMITED, 10))
+        .put("topShadow", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.SHADOW, 10))));
     // Limits published from here are checked and stored as publish-limits does: on this instance's file, merged into the stored overlay.
     router.post(base + "/limits/check").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.check(redis, bodyText(ctx), limits.file()),
         bans.timeoutMs(), "the stored limits were not read").map(after -> new JsonObject().put("limits", after))));

@@ -58,6 +58,7 @@ public final class OpsVerticle extends VerticleBase {
   private Redis redis;
   private long probeTimer = -1;
   private long ratesTimer = -1;
+  private long ratesTicks;
 
   public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache, DenyCache denyCache,
                      SubjectOrder adminOrder, LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
@@ -90,7 +91,12 @@ public final class OpsVerticle extends VerticleBase {
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
       DecisionRates rates = new DecisionRates(metrics.registry());
-      ratesTimer = vertx.setPeriodic(1000, tick -> rates.sample());
+      ratesTimer = vertx.setPeriodic(1000, tick -> {
+        rates.sample();
+        if (++ratesTicks % 60 == 0) {
+          metrics.topLimited().decay();
+        }
+      });
       AdminRoutes admin = new AdminRoutes(vertx, adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
           envoyRules, rates);

@@ -103,6 +103,22 @@ public final class Metrics {
   private static final Duration[] LATENCY_BUCKETS = Stream.of(0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 5000.0)
       .map(ms -> Duration.ofNanos((long) (ms * 1_000_000))).toArray(Duration[]::new);
 
+  private final TopLimited topLimited = new TopLimited();
+
+  /** The users refused most in the last minutes (the console's), beside the counters that name none. */
+  public TopLimited topLimited() {
+    return topLimited;
+  }
+
+  /** Counts a refusal (or a shadow mode's would-be one) of {@code user} among the top refused; others are not counted. */
+  public void refusedUser(String rule, Outcome outcome, String user) {
+    if (outcome == Outcome.DENY || outcome == Outcome.BAN) {
+      topLimited.refused(TopLimited.Kind.LIMITED, rule, user);
+    } else if (outcome == Outcome.SHADOW_WOULD_DENY || outcome == Outcome.SHADOW_WOULD_BAN) {
+      topLimited.refused(TopLimited.Kind.SHADOW, rule, user);
+    }
+  }
+
   public Metrics() {
     // The heap and the collector, as jvm_memory_used_bytes{area="heap"}, jvm_gc_pause_seconds: what
     // shows an instance running short of memory before it does.

@@ -99,6 +99,12 @@ class ConsoleBrowserTest {
               && Integer.parseInt(charts.get(0).getAttribute("data-denied")) >= 2;
         });
         assertThat(browser.findElement(loginChart).findElements(By.tagName("canvas"))).as("drawn by the charting library").isNotEmpty();
+        // A user refused again and again stands out among the most refused.
+        for (int i = 0; i < 40; i++) {
+          a.check(caller, "login");
+        }
+        Await.until("the caller among the most refused", Duration.ofSeconds(10),
+            () -> !browser.findElements(By.cssSelector("#top-limited tr[data-user='" + caller + "']")).isEmpty());
         screenshot(browser, "decisions");
 
         // Ban in the page; the CLI sees it; unban, confirmed; the CLI sees that too.
