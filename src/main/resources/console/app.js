@@ -159,6 +159,12 @@ async function showBans() {
     cell(row, ban.level);
     cell(row, ban.reason);
     const actions = cell(row, '');
+    const history = document.createElement('button');
+    history.type = 'button';
+    history.className = 'history';
+    history.textContent = 'History';
+    history.addEventListener('click', () => act(() => showBanHistory(ban.user)));
+    actions.appendChild(history);
     const unban = document.createElement('button');
     unban.type = 'button';
     unban.className = 'unban';
@@ -180,6 +186,30 @@ async function showBans() {
 }
 
 let limitsInForce = {};
+
+/** What the audit trail holds of a user: every ban and unban made by an operator, and by whom. */
+async function showBanHistory(user) {
+  const audit = await call('GET', '/audit?count=50&user=' + encodeURIComponent(user));
+  const holder = document.getElementById('ban-history');
+  holder.replaceChildren();
+  const title = document.createElement('h3');
+  title.textContent = 'History of ' + user + ' (admin actions; bans a rule made are in the log sluice.bans)';
+  const table = document.createElement('table');
+  const body = document.createElement('tbody');
+  body.id = 'ban-history-rows';
+  table.appendChild(body);
+  holder.append(title, table);
+  rows('ban-history-rows', audit.entries, (row, entry) => {
+    cell(row, entry.at);
+    cell(row, entry.actor);
+    cell(row, entry.via);
+    cell(row, entry.action);
+    cell(row, entry.scope || 'every action');
+    cell(row, entry.outcome, entry.outcome === 'ok' ? 'good' : 'bad');
+    cell(row, entry.detail);
+  });
+  status(audit.entries.length + ' admin action(s) on ' + user);
+}
 
 async function showLimits() {
   const limits = await call('GET', '/limits');

@@ -119,6 +119,10 @@ class ConsoleBrowserTest {
         String target = "127.0.0.1:" + b.port();
         assertThat(Cli.run("bans", "--target", target, "--token", ALICE, "--user", user).out()).contains("user=" + user + " action=login")
             .contains("reason=\"seen trying passwords\"");
+        browser.findElement(row).findElement(By.className("history")).click();
+        Await.until("the user's history", Duration.ofSeconds(10),
+            () -> browser.findElements(By.id("ban-history-rows")).stream().anyMatch(rows -> rows.getText().contains("alice console ban")));
+        assertThat(browser.findElement(By.id("ban-history-rows")).getText()).contains("seconds=600 reason=seen trying passwords");
         screenshot(browser, "bans");
         browser.findElement(row).findElement(By.className("unban")).click();
         WebElement confirm = browser.findElement(row).findElement(By.className("confirm-unban"));
