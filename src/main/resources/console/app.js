@@ -14,6 +14,11 @@ function status(text, isError) {
   line.className = isError ? 'error' : '';
 }
 
+/**
+ * One request of the console's API. {@code body} is sent as JSON, or as it is when it is text (a
+ * limits change, checked by the instance). A failure says what the instance said: its reasons, whether
+ * it was a refusal of bad input (nothing done), and whether Redis may have done it anyway.
+ */
 async function call(method, path, body) {
   const options = { method, headers: {}, credentials: 'same-origin' };
   if (method !== 'GET') {
@@ -22,18 +27,44 @@ async function call(method, path, body) {
   }
   if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
-    options.body = JSON.stringify(body);
+    options.body = typeof body === 'string' ? body : JSON.stringify(body);
   }
   const response = await fetch(api + path, options);
   if (response.status === 401) {
     window.location.assign('/console');
     throw new Error('the session ended: log in again');
   }
-  const answer = await response.json();
+  let answer;
+  try {
+    answer = await response.json();
+  } catch (e) {
+    answer = { error: 'HTTP ' + response.status };
+  }
   if (!response.ok) {
-    throw new Error(answer.error || ('HTTP ' + response.status));
+    const error = new Error(answer.error || ('HTTP ' + response.status));
+    error.problems = answer.problems;
+    error.refused = response.status === 400 || response.status === 413;
+    error.maybeDone = answer.maybeDone === true;
+    throw error;
   }
   return answer;
+}
+
+/**
+ * A button that acts only on a second, explicit click, which its first click asks for: what it does
+ * (an unban, a rollback) is not done by accident.
+ */
+function confirming(label, className, confirmLabel, work) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = className;
+  button.textContent = label;
+  button.addEventListener('click', () => {
+    button.textContent = confirmLabel;
+    button.className = 'confirm-' + className;
+    button.addEventListener('click', () => act(work), { once: true });
+  }, { once: true });
+  return button;
 }
 
 function cell(row, text, className) {
@@ -165,22 +196,12 @@ async function showBans() {
     history.textContent = 'History';
     history.addEventListener('click', () => act(() => showBanHistory(ban.user)));
     actions.appendChild(history);
-    const unban = document.createElement('button');
-    unban.type = 'button';
-    unban.className = 'unban';
-    unban.textContent = 'Unban';
-    unban.addEventListener('click', () => {
-      // A second, explicit click: an unban is not undone by accident.
-      unban.textContent = 'Confirm unban of ' + ban.user;
-      unban.className = 'confirm-unban';
-      unban.addEventListener('click', () => act(async () => {
-        const query = '?user=' + encodeURIComponent(ban.user) + (ban.action ? '&action=' + encodeURIComponent(ban.action) : '');
-        const done = await call('DELETE', '/bans' + query);
-        await showBans();
-        status('lifted ' + done.removed + ' ban(s) of ' + ban.user);
-      }), { once: true });
-    }, { once: true });
-    actions.appendChild(unban);
+    actions.appendChild(confirming('Unban', 'unban', 'Confirm unban of ' + ban.user, async () => {
+      const query = '?user=' + encodeURIComponent(ban.user) + (ban.action ? '&action=' + encodeURIComponent(ban.action) : '');
+      const done = await call('DELETE', '/bans' + query);
+      await showBans();
+      status('lifted ' + done.removed + ' ban(s) of ' + ban.user);
+    }));
   });
   status(answer.bans.length + ' active ban(s)');
 }
@@ -225,20 +246,12 @@ async function showLimits() {
     cell(row, version.actor);
     cell(row, JSON.stringify(version.overlay), 'overlay');
     const actions = cell(row, '');
-    const back = document.createElement('button');
-    back.type = 'button';
-    back.className = 'rollback';
-    back.textContent = 'Roll back to this';
-    back.addEventListener('click', () => {
-      back.textContent = 'Confirm: the fleet goes back to version ' + version.version;
-      back.className = 'confirm-rollback';
-      back.addEventListener('click', () => act(async () => {
-        const done = await call('POST', '/limits/rollback', { version: version.version });
-        status('rolled back to version ' + version.version + ': stored as version ' + done.version);
-        await refreshLimitsSoon();
-      }), { once: true });
-    }, { once: true });
-    actions.appendChild(back);
+    actions.appendChild(confirming('Roll back to this', 'rollback', 'Confirm: the fleet goes back to version ' + version.version,
+        async () => {
+          const done = await call('POST', '/limits/rollback', { version: version.version });
+          status('rolled back to version ' + version.version + ': stored as version ' + done.version);
+          await refreshLimitsSoon();
+        }));
   });
   status('limits in force on this instance');
 }
@@ -330,33 +343,6 @@ function showProblems(error) {
   result.appendChild(list);
 }
 
-async function limitsCall(path) {
-  const response = await fetch(api + path, {
-    method: 'POST', credentials: 'same-origin',
-    headers: { 'X-Sluice-Console': '1', 'Content-Type': 'application/json' },
-    body: document.getElementById('limits-change').value,
-  });
-  if (response.status === 401) {
-    window.location.assign('/console');
-    throw new Error('the session ended: log in again');
-  }
-  let answer;
-  try {
-    answer = await response.json();
-  } catch (e) {
-    answer = { error: 'HTTP ' + response.status };
-  }
-  if (!response.ok) {
-    const error = new Error(answer.error || ('HTTP ' + response.status));
-    error.problems = answer.problems;
-    // Only a refusal (bad input) is sure to have published nothing; Redis not answering in time may have.
-    error.refused = response.status === 400 || response.status === 413;
-    error.maybeDone = answer.maybeDone === true;
-    throw error;
-  }
-  return answer;
-}
-
 function notPublished(e) {
   showProblems(e);
   status(e.refused ? 'refused: nothing was published'
@@ -426,7 +412,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('limits-check').addEventListener('click', async () => {
     try {
-      const checked = await limitsCall('/limits/check');
+      const checked = await call('POST', '/limits/check', document.getElementById('limits-change').value);
       showDiff(limitsInForce, checked.limits);
       status('valid: publishing it makes the fleet enforce the diff below');
     } catch (e) {
@@ -435,7 +421,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('limits-publish').addEventListener('click', async () => {
     try {
-      const published = await limitsCall('/limits');
+      const published = await call('POST', '/limits', document.getElementById('limits-change').value);
       status('published: stored as version ' + published.version + ', heard by ' + published.receivers + ' instance(s)');
       await refreshLimitsSoon();
     } catch (e) {

@@ -3,6 +3,7 @@ package io.sluice.audit;
 import io.sluice.limiter.InvalidRequestException;
 import io.sluice.limits.LimitsParser;
 import io.sluice.redis.AdminDeadline;
+import io.sluice.redis.StreamEntries;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -104,17 +105,18 @@ public final class AuditTrail {
     }
     // A user's entries are looked for among the latest MAX_READ: a search never walks the whole stream.
     int read = user.isEmpty() ? count : MAX_READ;
-    return AdminDeadline.read(redis.send(Request.cmd(Command.XREVRANGE).arg(KEY).arg("+").arg("-").arg("COUNT").arg(read)), timeoutMs,
-        "the audit trail was not read").map(reply -> {
-          List<Entry> entries = new ArrayList<>();
-          for (int i = 0; reply != null && i < reply.size() && entries.size() < count; i++) {
-            Entry entry = entry(reply.get(i));
-            if (user.isEmpty() || entry.user().equals(user)) {
-              entries.add(entry);
-            }
-          }
-          return entries;
-        });
+    return AdminDeadline.read(StreamEntries.latest(redis, KEY, read), timeoutMs, "the audit trail was not read").map(latest -> {
+      List<Entry> entries = new ArrayList<>();
+      for (int i = 0; i < latest.size() && entries.size() < count; i++) {
+        StreamEntries.Entry item = latest.get(i);
+        Entry entry = new Entry(item.id(), item.at(), item.field("actor"), item.field("via"), item.field("action"), item.field("user"),
+            item.field("scope"), item.field("outcome"), item.field("detail"));
+        if (user.isEmpty() || entry.user().equals(user)) {
+          entries.add(entry);
+        }
+      }
+      return entries;
+    });
   }
 
   /** What a ban's entry says of it, whichever API asked. */
@@ -125,19 +127,6 @@ public final class AuditTrail {
   /** What an override's entry says of it, whichever API asked. */
   public static String overrideDetail(long capacity, double refillPerSecond, String until, long seconds) {
     return "capacity=" + capacity + " refillPerSecond=" + refillPerSecond + (until.isEmpty() ? " seconds=" + seconds : " until=" + until);
-  }
-
-  private static Entry entry(Response item) {
-    String id = item.get(0).toString();
-    Response fields = item.get(1);
-    java.util.Map<String, String> values = new java.util.HashMap<>();
-    for (int i = 0; i + 1 < fields.size(); i += 2) {
-      values.put(fields.get(i).toString(), fields.get(i + 1).toString());
-    }
-    Instant at = Instant.ofEpochMilli(Long.parseLong(id.substring(0, id.indexOf('-'))));
-    return new Entry(id, at, values.getOrDefault("actor", ""), values.getOrDefault("via", ""), values.getOrDefault("action", ""),
-        values.getOrDefault("user", ""), values.getOrDefault("scope", ""), values.getOrDefault("outcome", ""),
-        values.getOrDefault("detail", ""));
   }
 
   /** A caller's text as an entry keeps it: printable, and short. */

@@ -133,20 +133,10 @@ public final class LimitsStore {
 
   /** The stored versions, newest first, at most {@code count}. */
   public static Future<List<Version>> history(Redis redis, int count) {
-    return redis.send(Request.cmd(Command.XREVRANGE).arg(RedisKeys.LIMITS_HISTORY).arg("+").arg("-").arg("COUNT").arg(count)).map(reply -> {
-      List<Version> versions = new ArrayList<>();
-      for (int i = 0; reply != null && i < reply.size(); i++) {
-        Response entry = reply.get(i);
-        String id = entry.get(0).toString();
-        java.util.Map<String, String> fields = new java.util.HashMap<>();
-        for (int f = 0; f + 1 < entry.get(1).size(); f += 2) {
-          fields.put(entry.get(1).get(f).toString(), entry.get(1).get(f + 1).toString());
-        }
-        versions.add(new Version(id, java.time.Instant.ofEpochMilli(Long.parseLong(id.substring(0, id.indexOf('-')))),
-            Long.parseLong(fields.getOrDefault(VERSION, "0")), fields.getOrDefault("actor", ""), new JsonObject(fields.getOrDefault("overlay", "{}"))));
-      }
-      return versions;
-    });
+    return io.sluice.redis.StreamEntries.latest(redis, RedisKeys.LIMITS_HISTORY, count).map(entries -> entries.stream()
+        .map(entry -> new Version(entry.id(), entry.at(), Long.parseLong(entry.fields().getOrDefault(VERSION, "0")), entry.field("actor"),
+            new JsonObject(entry.fields().getOrDefault("overlay", "{}"))))
+        .toList());
   }
 
   /**

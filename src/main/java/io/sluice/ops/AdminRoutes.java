@@ -103,7 +103,7 @@ final class AdminRoutes {
     router.post(base + "/limits").handler(ctx -> answer(ctx, audit.recorded(actor(ctx), "limits.publish", "", "", "",
         (LimitsStore.Published published) -> "stored as version " + published.version() + ": " + bodyText(ctx),
         LimitsStore.publish(vertx, redis, bodyText(ctx), limits.file(), bans.timeoutMs(), ctx.get(ACTOR)))
-        .map(published -> new JsonObject().put("version", published.version()).put("receivers", published.receivers()))));
+        .map(AdminRoutes::published)));
     router.get(base + "/limits/history").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.history(redis, LimitsStore.HISTORY),
             bans.timeoutMs(), "the history of the published limits was not read")
         .map(versions -> new JsonObject().put("versions", new JsonArray(versions.stream().map(LimitsStore.Version::toJson).toList())))));
@@ -251,7 +251,11 @@ final class AdminRoutes {
     answer(ctx, audit.recorded(actor(ctx), "limits.rollback", "", "", "to version " + version.longValue(),
         (LimitsStore.Published published) -> "to version " + version.longValue() + ", stored as version " + published.version(),
         LimitsStore.rollback(vertx, redis, version.longValue(), limits.file(), bans.timeoutMs(), ctx.get(ACTOR)))
-        .map(published -> new JsonObject().put("version", published.version()).put("receivers", published.receivers())));
+        .map(AdminRoutes::published));
+  }
+
+  private static JsonObject published(LimitsStore.Published published) {
+    return new JsonObject().put("version", published.version()).put("receivers", published.receivers());
   }
 
   private static String bodyText(RoutingContext ctx) {

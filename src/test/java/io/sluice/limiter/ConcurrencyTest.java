@@ -165,14 +165,7 @@ class ConcurrencyTest {
       assertThat(lost.getLeaseId()).isEmpty();
 
       // The next lease calls Redis answers take the unheard one along: its slot does not wait a minute for its expiry.
-      String other = "other-" + UUID.randomUUID();
-      Await.until("the unheard lease to be released", Duration.ofSeconds(15), () -> {
-        AcquireResponse next = a.await(a.client().acquire(acquire(other, "jobs")));
-        if (!next.getLeaseId().isEmpty()) {
-          a.await(a.client().release(next.getLeaseId()));
-        }
-        return redis.command(Command.EXISTS, key).toInteger() == 0;
-      });
+      releasedByLaterLeaseCalls(a, redis, key, "the unheard lease to be released");
     }
   }
 
@@ -202,14 +195,7 @@ class ConcurrencyTest {
       Await.until("both grants to run in Redis", Duration.ofSeconds(10), () -> redis.command(Command.ZCARD, key).toInteger() == 2);
       proxy.loseReplies(false);
 
-      String other = "other-" + UUID.randomUUID();
-      Await.until("the two unheard leases to be released", Duration.ofSeconds(15), () -> {
-        AcquireResponse next = a.await(a.client().acquire(acquire(other, "jobs")));
-        if (!next.getLeaseId().isEmpty()) {
-          a.await(a.client().release(next.getLeaseId()));
-        }
-        return redis.command(Command.EXISTS, key).toInteger() == 0;
-      });
+      releasedByLaterLeaseCalls(a, redis, key, "the two unheard leases to be released");
     }
   }
 
@@ -247,6 +233,18 @@ class ConcurrencyTest {
     } finally {
       vertx.close().await(10, TimeUnit.SECONDS);
     }
+  }
+
+  /** Another user's leases, taken and given back until the unheard ones under {@code key} are released with them. */
+  private static void releasedByLaterLeaseCalls(SluiceFixture a, TestRedis redis, String key, String what) {
+    String other = "other-" + UUID.randomUUID();
+    Await.until(what, Duration.ofSeconds(15), () -> {
+      AcquireResponse next = a.await(a.client().acquire(acquire(other, "jobs")));
+      if (!next.getLeaseId().isEmpty()) {
+        a.await(a.client().release(next.getLeaseId()));
+      }
+      return redis.command(Command.EXISTS, key).toInteger() == 0;
+    });
   }
 
   @Test
