@@ -208,28 +208,48 @@ async function showBans() {
 
 let limitsInForce = {};
 
-/** What the audit trail holds of a user: every ban and unban made by an operator, and by whom. */
+/**
+ * A user's history: the bans rules made (from the bans' stored history) and every ban and unban
+ * operators made (from the audit trail, with who), newest first.
+ */
 async function showBanHistory(user) {
-  const audit = await call('GET', '/audit?count=50&user=' + encodeURIComponent(user));
+  const query = '?count=50&user=' + encodeURIComponent(user);
+  const [audit, made] = await Promise.all([call('GET', '/audit' + query), call('GET', '/bans/history' + query)]);
   const holder = document.getElementById('ban-history');
   holder.replaceChildren();
   const title = document.createElement('h3');
-  title.textContent = 'History of ' + user + ' (admin actions; bans a rule made are in the log sluice.bans)';
+  title.textContent = 'History of ' + user;
   const table = document.createElement('table');
+  const head = document.createElement('thead');
+  const heading = document.createElement('tr');
+  for (const name of ['When', 'Made by', 'Through', 'Action', 'Of', 'Level', 'Outcome', 'Detail']) {
+    const th = document.createElement('th');
+    th.textContent = name;
+    heading.appendChild(th);
+  }
+  head.appendChild(heading);
   const body = document.createElement('tbody');
   body.id = 'ban-history-rows';
-  table.appendChild(body);
+  table.append(head, body);
   holder.append(title, table);
-  rows('ban-history-rows', audit.entries, (row, entry) => {
+  const entries = [
+    ...audit.entries.map(entry => ({ at: entry.at, by: entry.actor, via: entry.via, action: entry.action, of: entry.scope,
+      level: entry.action === 'ban' ? '0 (manual)' : '', outcome: entry.outcome, detail: entry.detail })),
+    ...made.entries.map(ban => ({ at: ban.at, by: 'rule ' + ban.rule, via: 'rule', action: 'ban', of: ban.action, level: String(ban.level),
+      outcome: 'ok', detail: ban.reason + '; banned for ' + Math.round(ban.lengthMs / 1000) + ' s' })),
+  ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  rows('ban-history-rows', entries, (row, entry) => {
+    row.dataset.via = entry.via;
     cell(row, entry.at);
-    cell(row, entry.actor);
+    cell(row, entry.by);
     cell(row, entry.via);
     cell(row, entry.action);
-    cell(row, entry.scope || 'every action');
+    cell(row, entry.of || 'every action');
+    cell(row, entry.level);
     cell(row, entry.outcome, entry.outcome === 'ok' ? 'good' : 'bad');
     cell(row, entry.detail);
   });
-  status(audit.entries.length + ' admin action(s) on ' + user);
+  status(made.entries.length + ' ban(s) made by rules, ' + audit.entries.length + ' admin action(s) on ' + user);
 }
 
 async function showLimits() {

@@ -48,12 +48,8 @@ public final class AuditTrail {
   public record Entry(String id, Instant at, String actor, String via, String action, String user, String scope, String outcome,
                       String detail) {
 
-    /** Always to the millisecond (the stream id's precision), so that every entry's time is as long. */
-    private static final java.time.format.DateTimeFormatter AT = java.time.format.DateTimeFormatter
-        .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(java.time.ZoneOffset.UTC);
-
     public String atText() {
-      return AT.format(at);
+      return StreamEntries.timeText(at);
     }
 
     public JsonObject toJson() {

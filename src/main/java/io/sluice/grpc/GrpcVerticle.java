@@ -35,6 +35,7 @@ import io.sluice.limiter.BanCache;
 import io.sluice.limiter.CheckScripts;
 import io.sluice.limiter.DenyCache;
 import io.sluice.limiter.FleetSize;
+import io.sluice.limiter.BanLog;
 import io.sluice.limiter.Limiter;
 import io.sluice.limiter.QuotaClock;
 import io.sluice.limiter.LocalBuckets;
@@ -92,6 +93,8 @@ public final class GrpcVerticle extends VerticleBase {
   private RedisPipelines pipelines;
   private NodeClients nodes;
   private ConnectionGuards guards;
+  private BanLog banLog;
+  private long banLogTimer = -1;
 
   public GrpcVerticle(Shared shared) {
     this.shared = shared;
@@ -139,7 +142,8 @@ public final class GrpcVerticle extends VerticleBase {
         SHED_PAUSE_MS, shared.metrics());
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults(), shared.decisionClock(),
-        shared.quotaClock());
+        shared.quotaClock(), banLog = new BanLog(redis, shared.metrics()));
+    banLogTimer = vertx.setPeriodic(BanLog.FLUSH_INTERVAL_MS, tick -> banLog.flush());
     Admission admission = new Admission(health, shared.metrics(), shared.maxChecksInFlight(), guards::light);
     nodes = new NodeClients(vertx, settings.redis(), shared.topology(), redis);
     BanAdmin bans = new BanAdmin(vertx, redis, settings.ops().adminTimeoutMs(), nodes, shared.banScript(), shared.banCache(), shared.metrics(), shared.limits(),
@@ -244,9 +248,13 @@ public final class GrpcVerticle extends VerticleBase {
     if (guards != null) {
       guards.stop();
     }
-    return pipelines.close().eventually(() -> {
+    vertx.cancelTimer(banLogTimer);
+    // The bans made since the last flush, given the time of one interval before Redis's clients close.
+    Future<Void> lastBans = banLog == null ? Future.succeededFuture()
+        : banLog.flush().timeout(BanLog.FLUSH_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    return lastBans.eventually(() -> pipelines.close().eventually(() -> {
       nodes.close();
       return redis.close();
-    });
+    }));
   }
 }

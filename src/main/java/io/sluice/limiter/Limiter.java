@@ -59,10 +59,14 @@ public final class Limiter {
    * see expiry and refill without waiting). Deadlines and Redis timeouts read the JVM's clock.
    */
   private final LongSupplier clock;
+  /** The bans this event loop's checks made, kept for operators after they expire. */
+  private final BanLog banLog;
+
   public Limiter(RedisPipelines redis, CheckScripts scripts, Supplier<Limits> limits, BanCache banCache, DenyCache denyCache, Settings settings,
                  Metrics metrics,
                  ThrottleFactors throttle, LocalBuckets localBuckets, FleetSize fleet, RedisFaults faults, LongSupplier clock,
-                 QuotaClock quotaClock) {
+                 QuotaClock quotaClock, BanLog banLog) {
+    this.banLog = banLog;
     this.limits = limits;
     this.banCache = banCache;
     this.denyCache = denyCache;
@@ -531,8 +535,11 @@ public final class Limiter {
     }
     long lengthMs = reply.retryAfterMs();
     if (reply.banCreated()) {
-      BansMade.record(metrics, pending.rule.name(), reply.banScope(), RedisKeys.readable(pending.userId), pending.rule.name(),
-          reply.banLevel(), lengthMs, reply.banReason());
+      String user = RedisKeys.readable(pending.userId);
+      String bannedAction = "user".equals(reply.banScope()) ? "" : pending.action;
+      BansMade.record(metrics, pending.rule.name(), reply.banScope(), user, bannedAction, reply.banLevel(), lengthMs, reply.banReason());
+      banLog.record(user, bannedAction, pending.rule.name(), reply.banScope(), reply.banLevel(), lengthMs, reply.violations(),
+          reply.banReason());
     }
     BanCache.Entry entry = new BanCache.Entry(clock.getAsLong() + TimeUnit.MILLISECONDS.toNanos(lengthMs), reply.banLevel(),
         reply.banScope(), reply.banReason(), reply.violations());

@@ -2,6 +2,7 @@ package io.sluice.limits;
 
 import io.sluice.redis.AdminDeadline;
 import io.sluice.redis.RedisKeys;
+import io.sluice.redis.StreamEntries;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -44,7 +45,7 @@ public final class LimitsStore {
   /** A stored version of the published limits, and who stored it (an admin token's name, or how it came). */
   public record Version(String id, java.time.Instant at, long version, String actor, JsonObject overlay) {
     public JsonObject toJson() {
-      return new JsonObject().put("version", version).put("at", at.toString()).put("actor", actor).put("overlay", overlay);
+      return new JsonObject().put("version", version).put("at", StreamEntries.timeText(at)).put("actor", actor).put("overlay", overlay);
     }
   }
 
@@ -133,7 +134,7 @@ public final class LimitsStore {
 
   /** The stored versions, newest first, at most {@code count}. */
   public static Future<List<Version>> history(Redis redis, int count) {
-    return io.sluice.redis.StreamEntries.latest(redis, RedisKeys.LIMITS_HISTORY, count).map(entries -> entries.stream()
+    return StreamEntries.latest(redis, RedisKeys.LIMITS_HISTORY, count).map(entries -> entries.stream()
         .map(entry -> new Version(entry.id(), entry.at(), Long.parseLong(entry.fields().getOrDefault(VERSION, "0")), entry.field("actor"),
             new JsonObject(entry.fields().getOrDefault("overlay", "{}"))))
         .toList());

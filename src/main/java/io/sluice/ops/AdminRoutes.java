@@ -9,6 +9,7 @@ import io.sluice.limits.JsonSyntax;
 import io.sluice.limits.LimitsStore;
 import io.sluice.limits.LiveLimits;
 import io.sluice.audit.AuditTrail;
+import io.sluice.limiter.BanLog;
 import io.sluice.security.AdminTokens;
 import io.sluice.redis.AdminDeadline;
 import io.sluice.telemetry.Metrics;
@@ -132,16 +133,22 @@ final class AdminRoutes {
         tiers.clearOverride(query.getOrDefault("user", ""), query.getOrDefault("action", "")))).map(TierAdmin.StoredOverride::toJson)));
     router.delete(base + "/tiers").handler(ctx -> answer(ctx, withQuery(ctx, TIER_QUERY, query -> audit.recorded(actor(ctx), "tier.clear",
         query.getOrDefault("user", ""), "", "", tiers.clear(query.getOrDefault("user", "")))).map(TierAdmin.StoredTier::toJson)));
-    router.get(base + "/audit").handler(ctx -> answer(ctx, withQuery(ctx, AUDIT_QUERY, query -> {
-      int count;
-      try {
-        count = Integer.parseInt(query.getOrDefault("count", "100"));
-      } catch (NumberFormatException e) {
-        return Future.failedFuture(new InvalidRequestException("count", "count must be a whole number from 1 to " + AuditTrail.MAX_READ
-            + ", was " + query.get("count")));
-      }
-      return audit.recent(count, query.getOrDefault("user", ""));
-    }).map(entries -> new JsonObject().put("entries", new JsonArray(entries.stream().map(AuditTrail.Entry::toJson).toList())))));
+    router.get(base + "/audit").handler(ctx -> answer(ctx, withQuery(ctx, AUDIT_QUERY, query -> count(query, AuditTrail.MAX_READ)
+        .compose(count -> audit.recent(count, query.getOrDefault("user", ""))))
+        .map(entries -> new JsonObject().put("entries", new JsonArray(entries.stream().map(AuditTrail.Entry::toJson).toList())))));
+    router.get(base + "/bans/history").handler(ctx -> answer(ctx, withQuery(ctx, AUDIT_QUERY, query -> count(query, BanLog.MAX_READ)
+        .compose(count -> BanLog.recent(redis, bans.timeoutMs(), count, query.getOrDefault("user", ""))))
+        .map(entries -> new JsonObject().put("entries", new JsonArray(entries.stream().map(BanLog.Entry::toJson).toList())))));
+  }
+
+  /** A query's {@code count}: 100 when not given, refused unless a whole number (the reader bounds it to {@code max}). */
+  private static Future<Integer> count(Map<String, String> query, int max) {
+    try {
+      return Future.succeededFuture(Integer.parseInt(query.getOrDefault("count", "100")));
+    } catch (NumberFormatException e) {
+      return Future.failedFuture(new InvalidRequestException("count", "count must be a whole number from 1 to " + max
+          + ", was " + query.get("count")));
+    }
   }
 
   private void authorize(RoutingContext ctx) {

@@ -24,7 +24,16 @@ public final class StreamEntries {
     }
   }
 
+  /** Always to the millisecond (an id's precision), so that every entry's time is as long and they sort as text. */
+  private static final java.time.format.DateTimeFormatter AT = java.time.format.DateTimeFormatter
+      .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(java.time.ZoneOffset.UTC);
+
   private StreamEntries() {
+  }
+
+  /** An entry's time as the admin APIs show it. */
+  public static String timeText(Instant at) {
+    return AT.format(at);
   }
 
   /** The latest {@code count} entries of {@code key} ({@code XREVRANGE + - COUNT}), newest first. */

@@ -47,6 +47,7 @@ public final class Metrics {
   /** Bans made (not "_created": Prometheus reserves that suffix for counters' creation times). */
   public static final String BANS_CREATED = "sluice_bans";
   public static final String BANS_CACHED = "sluice_bans_cached";
+  public static final String BAN_LOG_DROPPED = "sluice_ban_log_dropped";
   public static final String BAN_CACHE_HITS = "sluice_ban_cache_hits";
   public static final String DENIES_CACHED = "sluice_denies_cached";
   public static final String DENY_CACHE_HITS = "sluice_deny_cache_hits";
@@ -287,6 +288,16 @@ public final class Metrics {
   public void banCreated(String rule, String scope) {
     Counter.builder(BANS_CREATED).description("Bans created, by rule (manual for operators' bans) and scope")
         .tag("rule", rule).tag("scope", scope).register(registry).increment();
+  }
+
+  /** Bans made by rules that the bans' history in Redis does not keep: past its bound per second, or not written. */
+  public void banLogDropped(int bans) {
+    Counter.builder(BAN_LOG_DROPPED).description("Bans made by rules left out of the stored history ({sluice}:bans-made): too many at once, or Redis did not take them")
+        .register(registry).increment(bans);
+  }
+
+  public void banLogDropped() {
+    banLogDropped(1);
   }
 
   /** A request that shadow mode let through but enforcing would have blocked. */

@@ -7,6 +7,7 @@ import io.sluice.grpc.v1.Decision;
 import io.sluice.grpc.v1.UnbanResponse;
 import io.sluice.redis.RedisKeys;
 import io.sluice.support.Await;
+import io.sluice.support.Http;
 import io.sluice.support.RedisExtension;
 import io.sluice.support.SluiceFixture;
 import io.sluice.support.TestRedis;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -307,6 +309,35 @@ class AbuseTest {
     String impossible = LIMITS.replace("\"maxBanSeconds\": 4", "\"maxBanSeconds\": 0.5");
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> SluiceFixture.start(redis.uri(), impossible));
     assertThat(rootMessage(e)).contains("rules.login.abuse.maxBanSeconds must be >= banSeconds (1.0), was 0.5");
+  }
+
+  @Test
+  void theBansRulesMadeAreKeptForOperatorsOnceTheyEndWithWhatMadeThem() {
+    String user = newUser();
+    a.check(user, "login");
+    violateUntilBanned(user, "login");
+    // On the other instance, a ban of every action by another rule; and an operator's, which the audit trail keeps instead.
+    b.check(user, "card");
+    assertEquals(Decision.DENY, b.check(user, "card").getDecision());
+    assertEquals(Decision.BAN, b.check(user, "card").getDecision());
+    a.await(a.client().ban(user, "signup", 60, "by hand"));
+
+    URI history = URI.create("http://127.0.0.1:" + a.httpPort() + "/admin/bans/history?count=10&user=" + user);
+    String bearer = "Bearer " + SluiceFixture.ADMIN_TOKEN;
+    Await.until("both instances to write the bans their checks made", Duration.ofSeconds(10),
+        () -> Http.body(history, bearer).split("\"rule\"", -1).length - 1 == 2);
+    io.vertx.core.json.JsonArray entries = new io.vertx.core.json.JsonObject(Http.body(history, bearer)).getJsonArray("entries");
+    assertEquals(2, entries.size(), entries.encodePrettily());
+    // Each instance writes its bans once a second: newest written first, which is not always newest made.
+    boolean cardFirst = "card".equals(entries.getJsonObject(0).getString("rule"));
+    io.vertx.core.json.JsonObject card = entries.getJsonObject(cardFirst ? 0 : 1);
+    assertEquals(List.of("card", "", "user", 1, 2), List.of(card.getString("rule"), card.getString("action"), card.getString("scope"),
+        card.getInteger("level"), card.getInteger("violations")));
+    io.vertx.core.json.JsonObject login = entries.getJsonObject(cardFirst ? 1 : 0);
+    assertEquals(List.of("login", "login", "action", 1, 1000L, "3 violations of rule login within 60s"), List.of(login.getString("rule"),
+        login.getString("action"), login.getString("scope"), login.getInteger("level"), login.getLong("lengthMs"), login.getString("reason")));
+    assertEquals(user, login.getString("user"));
+    assertEquals(401, Http.status(history), "not without the admin token");
   }
 
   private static CheckResponse violateUntilBanned(String user, String action) {

@@ -39,7 +39,8 @@ class ConsoleBrowserTest {
   private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
   private static final String ALICE = "alice-console-token-of-more-than-32-chars";
   private static final String LIMITS = """
-      { "rules": { "default": { "capacity": 100, "refillPerSecond": 10 }, "login": { "capacity": 5, "refillPerSecond": 0.2 } } }
+      { "rules": { "default": { "capacity": 100, "refillPerSecond": 10 }, "login": { "capacity": 5, "refillPerSecond": 0.2 },
+        "card": { "capacity": 1, "refillPerSecond": 0.001, "abuse": { "maxViolations": 1, "banSeconds": 600, "scope": "user" } } } }
       """;
 
   @Test
@@ -107,7 +108,10 @@ class ConsoleBrowserTest {
             () -> !browser.findElements(By.cssSelector("#top-limited tr[data-user='" + caller + "']")).isEmpty());
         screenshot(browser, "decisions");
 
-        // Ban in the page; the CLI sees it; unban, confirmed; the CLI sees that too.
+        // A ban made by a rule, then one made in the page; the CLI sees it; unban, confirmed; the CLI sees that too.
+        String rogue = "rogue-" + UUID.randomUUID().toString().substring(0, 8);
+        a.check(rogue, "card");
+        a.check(rogue, "card");
         String user = "console-" + UUID.randomUUID().toString().substring(0, 8);
         browser.findElement(By.cssSelector("[data-page=bans]")).click();
         browser.findElement(By.id("new-ban-user")).sendKeys(user);
@@ -123,6 +127,11 @@ class ConsoleBrowserTest {
         Await.until("the user's history", Duration.ofSeconds(10),
             () -> browser.findElements(By.id("ban-history-rows")).stream().anyMatch(rows -> rows.getText().contains("alice console ban")));
         assertThat(browser.findElement(By.id("ban-history-rows")).getText()).contains("seconds=600 reason=seen trying passwords");
+        browser.findElement(By.cssSelector("#ban-rows tr[data-user='" + rogue + "']")).findElement(By.className("history")).click();
+        Await.until("the ban the rule made, in its user's history", Duration.ofSeconds(10),
+            () -> !browser.findElements(By.cssSelector("#ban-history-rows tr[data-via='rule']")).isEmpty());
+        assertThat(browser.findElement(By.cssSelector("#ban-history-rows tr[data-via='rule']")).getText()).contains("rule card rule ban every action 1 ok")
+            .contains("1 violations of rule card within 60s; banned for 600 s");
         screenshot(browser, "bans");
         browser.findElement(row).findElement(By.className("unban")).click();
         WebElement confirm = browser.findElement(row).findElement(By.className("confirm-unban"));
