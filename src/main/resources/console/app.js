@@ -119,7 +119,7 @@ function times(answer) {
 
 /** One chart per rule, made once and given new data at each refresh. */
 async function showDecisions() {
-  const answer = await call('GET', '/decisions');
+  const answer = await call('GET', '/decisions?scope=' + document.getElementById('decisions-scope').value);
   const x = times(answer);
   const holder = document.getElementById('decision-charts');
   for (const [rule, series] of Object.entries(answer.rules)) {
@@ -176,7 +176,8 @@ async function showDecisions() {
       cell(row, entry.refusals);
     });
   }
-  status(Object.keys(answer.rules).length + ' rule(s) decided on this instance');
+  status(Object.keys(answer.rules).length + ' rule(s) decided ' + (answer.scope === 'fleet'
+      ? 'by the fleet (' + answer.instances + ' instance(s) reporting)' : 'on this instance'));
 }
 
 async function showBans() {
@@ -411,6 +412,16 @@ document.addEventListener('DOMContentLoaded', () => {
   for (const tab of document.querySelectorAll('.tab')) {
     tab.addEventListener('click', () => open(tab.dataset.page));
   }
+  document.getElementById('decisions-scope').addEventListener('change', () => {
+    // The other scope's series are other numbers: its charts start anew.
+    for (const key of [...charts.keys()]) {
+      charts.get(key).destroy();
+      charts.delete(key);
+    }
+    document.getElementById('decision-charts').replaceChildren();
+    document.getElementById('throttle-chart').replaceChildren();
+    act(showDecisions);
+  });
   document.getElementById('ban-search').addEventListener('submit', event => {
     event.preventDefault();
     act(showBans);

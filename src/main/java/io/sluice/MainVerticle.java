@@ -201,12 +201,18 @@ public final class MainVerticle extends VerticleBase {
   /** The build, as its jar's manifest names it; "dev" when run from classes (tests, an IDE). */
   public static final String VERSION = java.util.Objects.requireNonNullElse(MainVerticle.class.getPackage().getImplementationVersion(), "dev");
 
-  /** What this instance tells the fleet of itself with each heartbeat: what the console shows of it. */
+  /**
+   * What this instance tells the fleet of itself with each heartbeat: what the console shows of it,
+   * with its decision totals and its most refused users, which the console sums over the fleet.
+   */
   private String statusForTheFleet() {
     io.sluice.limits.LimitsStatus status = limits.status();
     return health.toJson().put("version", VERSION).put("grpc", settings.host() + ":" + settings.port())
         .put("http", settings.host() + ":" + settings.ops().httpPort()).put("limitsDigest", status.current().digest())
-        .put("limitsVersion", status.current().version()).put("publishedVersion", status.publishedVersion()).encode();
+        .put("limitsVersion", status.current().version()).put("publishedVersion", status.publishedVersion())
+        .put("decisions", io.sluice.ops.DecisionRates.totalsJson(metrics.registry()))
+        .put("topLimited", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.LIMITED, 10))
+        .put("topShadow", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.SHADOW, 10)).encode();
   }
 
   /**

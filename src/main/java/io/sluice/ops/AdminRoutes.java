@@ -61,10 +61,12 @@ final class AdminRoutes {
   private final io.vertx.core.Vertx vertx;
 
   private final DecisionRates rates;
+  private final FleetDecisions fleetRates;
 
   AdminRoutes(io.vertx.core.Vertx vertx, AdminTokens tokens, AuditTrail audit, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis,
-              Metrics metrics, LiveEnvoyRules envoyRules, DecisionRates rates) {
+              Metrics metrics, LiveEnvoyRules envoyRules, DecisionRates rates, FleetDecisions fleetRates) {
     this.rates = rates;
+    this.fleetRates = fleetRates;
     this.vertx = vertx;
     this.tiers = tiers;
     this.envoyRules = envoyRules;
@@ -95,9 +97,13 @@ final class AdminRoutes {
     router.route(base + "/*").handler(authorize);
     router.route(base + "/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
     router.get(base + "/fleet").handler(ctx -> answer(ctx, FleetView.read(redis, bans.timeoutMs())));
-    router.get(base + "/decisions").handler(ctx -> json(ctx, 200, rates.toJson()
-        .put("topLimited", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.LIMITED, 10))
-        .put("topShadow", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.SHADOW, 10))));
+    router.get(base + "/decisions").handler(ctx -> answer(ctx, withQuery(ctx, DECISIONS_QUERY, query -> switch (query.getOrDefault("scope", "instance")) {
+      case "instance" -> Future.succeededFuture(rates.toJson().put("scope", "instance")
+          .put("topLimited", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.LIMITED, 10))
+          .put("topShadow", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.SHADOW, 10)));
+      case "fleet" -> Future.succeededFuture(fleetRates.toJson());
+      default -> Future.failedFuture(new InvalidRequestException("scope", "scope must be instance or fleet, was " + query.get("scope")));
+    })));
     // Limits published from here are checked and stored as publish-limits does: on this instance's file, merged into the stored overlay.
     router.post(base + "/limits/check").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.check(redis, bodyText(ctx), limits.file()),
         bans.timeoutMs(), "the stored limits were not read").map(after -> new JsonObject().put("limits", after))));
@@ -170,6 +176,7 @@ final class AdminRoutes {
   /** What a tier's query may hold. */
   private static final List<String> TIER_QUERY = List.of("user");
   private static final List<String> AUDIT_QUERY = List.of("count", "user");
+  private static final List<String> DECISIONS_QUERY = List.of("scope");
 
   private static AuditTrail.Actor actor(RoutingContext ctx) {
     String via = ctx.get(VIA);

@@ -13,12 +13,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * This instance's decisions per rule and second over the last minutes, and the throttle factor per
- * subject, for the console's charts: sampled once a second from the counters Prometheus scrapes, so
- * the check path pays nothing for them. Bounded: {@link #SECONDS} samples of at most {@link #MAX_RULES}
+ * Decisions per rule and second over the last minutes, and the throttle factor per subject, for the
+ * console's charts: of this instance, sampled once a second from the counters Prometheus scrapes, so
+ * the check path pays nothing for them; or of the fleet, sampled from the totals each instance's
+ * heartbeat writes to its status. Bounded: {@link #SECONDS} samples of at most {@link #MAX_RULES}
  * rules and {@link #MAX_SUBJECTS} throttle subjects. Used on the ops verticle's event loop only.
  */
-final class DecisionRates {
+public final class DecisionRates {
 
   static final int SECONDS = 300;
   static final int MAX_RULES = 200;
@@ -34,22 +35,90 @@ final class DecisionRates {
     SERIES.put("shadowWouldBlock", List.of("shadow_would_deny", "shadow_would_ban"));
   }
 
+  private static final List<String> NAMES = List.copyOf(SERIES.keySet());
+
   private final MeterRegistry registry;
   /** Per rule: the counts of each series per second, a ring of SECONDS. */
   private final Map<String, int[][]> rules = new LinkedHashMap<>();
   private final Map<String, double[]> factors = new LinkedHashMap<>();
-  /** Each counter's value at the last sample, by rule and outcome. */
-  private final Map<String, Double> last = new HashMap<>();
+  /**
+   * Each source's totals at the last sample (one source, "", for this instance; one per live instance
+   * for the fleet). A source that is gone is forgotten; one new since then brings its past, not this second's.
+   */
+  private final Map<String, Map<String, long[]>> last = new HashMap<>();
   private int at;
   private long sampledAtMs;
-  private boolean sampled;
 
   DecisionRates(MeterRegistry registry) {
     this.registry = registry;
   }
 
-  /** Takes this second's sample. */
+  /**
+   * This instance's totals: for each rule (at most {@link #MAX_RULES}), each series' count since the
+   * instance started, in the order of {@link #SERIES}. What its heartbeat tells the fleet.
+   */
+  public static Map<String, long[]> totals(MeterRegistry registry) {
+    Map<String, long[]> totals = new LinkedHashMap<>();
+    for (Counter counter : registry.find(Metrics.DECISIONS).counters()) {
+      String rule = counter.getId().getTag("rule");
+      String outcome = counter.getId().getTag("outcome");
+      long[] of = totals.get(rule);
+      if (of == null) {
+        if (totals.size() >= MAX_RULES) {
+          continue;
+        }
+        of = new long[NAMES.size()];
+        totals.put(rule, of);
+      }
+      for (int s = 0; s < NAMES.size(); s++) {
+        if (SERIES.get(NAMES.get(s)).contains(outcome)) {
+          of[s] += (long) counter.count();
+        }
+      }
+    }
+    return totals;
+  }
+
+  /** The same as JSON: {@code {rule: [allowed, denied, banned, degraded, shadowWouldBlock]}}. */
+  public static JsonObject totalsJson(MeterRegistry registry) {
+    JsonObject json = new JsonObject();
+    totals(registry).forEach((rule, counts) -> {
+      JsonArray values = new JsonArray();
+      for (long count : counts) {
+        values.add(count);
+      }
+      json.put(rule, values);
+    });
+    return json;
+  }
+
+  /** Reads totals written by {@link #totalsJson} (another build's may hold other shapes: what is not a count is skipped). */
+  static Map<String, long[]> totals(JsonObject json) {
+    Map<String, long[]> totals = new LinkedHashMap<>();
+    for (String rule : json.fieldNames()) {
+      if (totals.size() >= MAX_RULES || !(json.getValue(rule) instanceof JsonArray values)) {
+        continue;
+      }
+      long[] counts = new long[NAMES.size()];
+      for (int s = 0; s < Math.min(counts.length, values.size()); s++) {
+        counts[s] = values.getValue(s) instanceof Number number ? number.longValue() : 0;
+      }
+      totals.put(rule, counts);
+    }
+    return totals;
+  }
+
+  /** Takes this second's sample of this instance's own counters. */
   void sample() {
+    sample(Map.of("", totals(registry)));
+  }
+
+  /**
+   * Takes this second's sample of the totals of each source (for the fleet: each instance's, as its
+   * heartbeat last said). A total that went down is a source that started again: it counts whole.
+   */
+  void sample(Map<String, Map<String, long[]>> totalsBySource) {
+    boolean first = sampledAtMs == 0;
     at = (at + 1) % SECONDS;
     sampledAtMs = System.currentTimeMillis();
     for (int[][] series : rules.values()) {
@@ -57,30 +126,29 @@ final class DecisionRates {
         counts[at] = 0;
       }
     }
-    List<String> names = List.copyOf(SERIES.keySet());
-    for (Counter counter : registry.find(Metrics.DECISIONS).counters()) {
-      String rule = counter.getId().getTag("rule");
-      String outcome = counter.getId().getTag("outcome");
-      String key = rule + '\u0000' + outcome;
-      double now = counter.count();
-      Double before = last.put(key, now);
-      // Counted before the first sample is history, not this second's; a counter new since the last one counts whole.
-      double from = before != null ? before : sampled ? 0 : now;
-      int delta = (int) Math.min(Integer.MAX_VALUE, Math.max(0, now - from));
-      int[][] series = rules.get(rule);
-      if (series == null) {
-        if (rules.size() >= MAX_RULES) {
-          continue;
-        }
-        series = new int[names.size()][SECONDS];
-        rules.put(rule, series);
+    totalsBySource.forEach((source, totals) -> {
+      Map<String, long[]> before = last.put(source, totals);
+      if (before == null && !first) {
+        return;
       }
-      for (int s = 0; s < names.size(); s++) {
-        if (SERIES.get(names.get(s)).contains(outcome)) {
-          series[s][at] += delta;
+      totals.forEach((rule, counts) -> {
+        int[][] series = rules.get(rule);
+        if (series == null) {
+          if (rules.size() >= MAX_RULES) {
+            return;
+          }
+          series = new int[NAMES.size()][SECONDS];
+          rules.put(rule, series);
         }
-      }
-    }
+        // A rule new to its source since the last sample counts whole (a counter is made at its first decision).
+        long[] from = before == null ? counts : before.getOrDefault(rule, new long[counts.length]);
+        for (int s = 0; s < Math.min(counts.length, NAMES.size()); s++) {
+          long was = s < from.length && from[s] <= counts[s] ? from[s] : 0;
+          series[s][at] += (int) Math.min(Integer.MAX_VALUE, counts[s] - was);
+        }
+      });
+    });
+    last.keySet().retainAll(totalsBySource.keySet());
     for (Gauge gauge : registry.find(Metrics.THROTTLE_FACTOR).gauges()) {
       String subject = gauge.getId().getTag("subject");
       double[] values = factors.get(subject);
@@ -94,21 +162,19 @@ final class DecisionRates {
       }
       values[at] = gauge.value();
     }
-    sampled = true;
   }
 
   /** The last SECONDS seconds, oldest first, ending at the last sample. */
   JsonObject toJson() {
     JsonObject byRule = new JsonObject();
-    List<String> names = List.copyOf(SERIES.keySet());
     rules.forEach((rule, series) -> {
       JsonObject json = new JsonObject();
-      for (int s = 0; s < names.size(); s++) {
+      for (int s = 0; s < NAMES.size(); s++) {
         JsonArray values = new JsonArray();
         for (int i = 1; i <= SECONDS; i++) {
           values.add(series[s][(at + i) % SECONDS]);
         }
-        json.put(names.get(s), values);
+        json.put(NAMES.get(s), values);
       }
       byRule.put(rule, json);
     });

@@ -21,6 +21,9 @@ import java.util.Map;
  */
 final class FleetView {
 
+  /** What a status carries for {@link FleetDecisions}, not shown with the instance. */
+  private static final java.util.List<String> DECISIONS_FIELDS = java.util.List.of("decisions", "topLimited", "topShadow");
+
   private FleetView() {
   }
 
@@ -49,8 +52,9 @@ final class FleetView {
       String id = live.get(i).toString();
       JsonObject status = statusOf.getOrDefault(id, new JsonObject());
       JsonObject instance = new JsonObject().put("id", id);
-      // What an instance says of itself never changes which instance it is.
+      // What an instance says of itself never changes which instance it is; its decisions are the Decisions page's.
       status.forEach(field -> instance.getMap().putIfAbsent(field.getKey(), field.getValue()));
+      DECISIONS_FIELDS.forEach(instance::remove);
       instances.add(instance);
       String digest = status.getString("limitsDigest", "");
       if (!digest.isEmpty()) {

@@ -91,15 +91,17 @@ public final class OpsVerticle extends VerticleBase {
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
       DecisionRates rates = new DecisionRates(metrics.registry());
+      FleetDecisions fleetRates = new FleetDecisions(redis, metrics.registry(), timeoutMs);
       ratesTimer = vertx.setPeriodic(1000, tick -> {
         rates.sample();
+        fleetRates.tick();
         if (++ratesTicks % 60 == 0) {
           metrics.topLimited().decay();
         }
       });
       AdminRoutes admin = new AdminRoutes(vertx, adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
-          envoyRules, rates);
+          envoyRules, rates, fleetRates);
       admin.mount(router);
       new Console(adminTokens, !"off".equals(settings.security().httpTls()), metrics).mount(router, admin);
     }

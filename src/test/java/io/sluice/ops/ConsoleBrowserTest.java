@@ -52,7 +52,8 @@ class ConsoleBrowserTest {
     Assumptions.assumeTrue(present, "no " + CHROMIUM + " and " + CHROMEDRIVER + ": apt-get install chromium chromium-driver");
     Files.createDirectories(SCREENSHOTS);
     Path tokens = Files.writeString(dir.resolve("admin-tokens"), "alice " + ALICE + "\n");
-    JsonObject settings = new JsonObject().put("adminTokensFile", tokens.toString());
+    // Heartbeats at the default pace: each brings an instance's decisions to the fleet's charts.
+    JsonObject settings = new JsonObject().put("adminTokensFile", tokens.toString()).put("heartbeatMs", 1000);
     ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
     ChromeOptions options = new ChromeOptions().addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
         "--window-size=1280,800", "--disable-gpu");
@@ -87,12 +88,14 @@ class ConsoleBrowserTest {
             () -> browser.findElements(By.cssSelector("#fleet-rows td.good")).size() == 6);
         screenshot(browser, "fleet");
 
-        // Decisions: traffic on login moves its chart (this instance's answers per second).
+        // Decisions, the fleet's: traffic on login through another instance moves its chart here.
+        browser.findElement(By.cssSelector("[data-page=decisions]")).click();
+        Await.until("the fleet's decisions read", Duration.ofSeconds(10),
+            () -> browser.findElement(By.id("status")).getText().contains("by the fleet (3 instance(s) reporting)"));
         String caller = "chart-" + UUID.randomUUID().toString().substring(0, 8);
         for (int i = 0; i < 7; i++) {
-          a.check(caller, "login");
+          b.check(caller, "login");
         }
-        browser.findElement(By.cssSelector("[data-page=decisions]")).click();
         By loginChart = By.cssSelector("#decision-charts [data-rule='login']");
         Await.until("login's chart to show the five allowed and two denied", Duration.ofSeconds(15), () -> {
           List<WebElement> charts = browser.findElements(loginChart);
@@ -102,11 +105,17 @@ class ConsoleBrowserTest {
         assertThat(browser.findElement(loginChart).findElements(By.tagName("canvas"))).as("drawn by the charting library").isNotEmpty();
         // A user refused again and again stands out among the most refused.
         for (int i = 0; i < 40; i++) {
-          a.check(caller, "login");
+          b.check(caller, "login");
         }
         Await.until("the caller among the most refused", Duration.ofSeconds(10),
             () -> !browser.findElements(By.cssSelector("#top-limited tr[data-user='" + caller + "']")).isEmpty());
         screenshot(browser, "decisions");
+        // This instance's own: it decided no login, so its chart of login, if any, is flat.
+        browser.findElement(By.cssSelector("#decisions-scope option[value=instance]")).click();
+        Await.until("this instance's decisions read", Duration.ofSeconds(10),
+            () -> browser.findElement(By.id("status")).getText().contains("on this instance"));
+        assertThat(browser.findElements(By.cssSelector("#decision-charts [data-rule='login'][data-allowed]"))
+            .stream().mapToInt(chart -> Integer.parseInt(chart.getAttribute("data-allowed"))).sum()).isZero();
 
         // A ban made by a rule, then one made in the page; the CLI sees it; unban, confirmed; the CLI sees that too.
         String rogue = "rogue-" + UUID.randomUUID().toString().substring(0, 8);
