@@ -170,9 +170,11 @@ public record Settings(
    * @param logRequests    log every check (logger {@code sluice.requests}); off by default
    * @param adminTimeoutMs how long a ban or unban (gRPC Admin, HTTP /admin) may wait for Redis before it
    *                       is answered as not done, or as of unknown outcome
+   * @param consoleOrigins the origins ({@code https://sluice.example.com}) the console is also served
+   *                       from, through a proxy that changes the Host its requests arrive with
    */
   public record Ops(int httpPort, int drainTimeoutMs, int healthCheckMs, String logFormat, boolean logRequests,
-                    int adminTimeoutMs) {
+                    int adminTimeoutMs, List<String> consoleOrigins) {
   }
 
   /**
@@ -232,6 +234,7 @@ public record Settings(
       .put("redisTlsCa", "")
       .put("drainTimeoutMs", 10_000)
       .put("adminTimeoutMs", 2_000)
+      .put("consoleOrigins", "")
       .put("healthCheckMs", 1000)
       .put("logFormat", "text")
       .put("logRequests", false)
@@ -286,7 +289,8 @@ public record Settings(
             integer(merged, "healthCheckMs", 10, 600_000, problems),
             oneOf(merged, "logFormat", List.of("text", "json"), problems),
             bool(merged, "logRequests", problems),
-            integer(merged, "adminTimeoutMs", 100, 60_000, problems)),
+            integer(merged, "adminTimeoutMs", 100, 60_000, problems),
+            origins(merged, "consoleOrigins", problems)),
         new Connections(
             integer(merged, "maxConnections", 1, 1_000_000, problems),
             integer(merged, "maxStreamsPerConnection", 1, 100_000, problems),
@@ -436,6 +440,27 @@ public record Settings(
       problems.add(key + " must be empty (" + whenEmpty + ") or at least 16 characters, was " + token.length() + " characters");
     }
     return token;
+  }
+
+  /**
+   * Origins, comma-separated, each a scheme and host with an optional port and nothing else, as a
+   * browser's Origin header spells it ({@code https://sluice.example.com}, {@code http://10.0.0.5:8081}).
+   */
+  private static List<String> origins(JsonObject json, String key, List<String> problems) {
+    List<String> origins = new ArrayList<>();
+    for (String origin : optionalText(json, key).split(",")) {
+      String trimmed = origin.strip();
+      if (trimmed.isEmpty()) {
+        continue;
+      }
+      if (!trimmed.matches("https?://[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?")) {
+        problems.add(key + " must list origins such as https://sluice.example.com (a scheme, a host, an optional port; no path), was '"
+            + trimmed + "'");
+        continue;
+      }
+      origins.add(trimmed.toLowerCase(java.util.Locale.ROOT));
+    }
+    return List.copyOf(origins);
   }
 
   private static String optionalText(JsonObject json, String key) {

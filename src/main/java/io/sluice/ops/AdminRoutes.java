@@ -10,6 +10,7 @@ import io.sluice.limits.LimitsStore;
 import io.sluice.limits.LiveLimits;
 import io.sluice.audit.AuditTrail;
 import io.sluice.limiter.BanLog;
+import io.sluice.security.FailedLogins;
 import io.sluice.security.AdminTokens;
 import io.sluice.redis.AdminDeadline;
 import io.sluice.telemetry.Metrics;
@@ -61,10 +62,12 @@ final class AdminRoutes {
   private final io.vertx.core.Vertx vertx;
 
   private final DecisionRates rates;
+  private final FailedLogins failedLogins;
   private final FleetDecisions fleetRates;
 
   AdminRoutes(io.vertx.core.Vertx vertx, AdminTokens tokens, AuditTrail audit, BanAdmin bans, TierAdmin tiers, LiveLimits limits, Redis redis,
-              Metrics metrics, LiveEnvoyRules envoyRules, DecisionRates rates, FleetDecisions fleetRates) {
+              Metrics metrics, LiveEnvoyRules envoyRules, DecisionRates rates, FleetDecisions fleetRates, FailedLogins failedLogins) {
+    this.failedLogins = failedLogins;
     this.rates = rates;
     this.fleetRates = fleetRates;
     this.vertx = vertx;
@@ -158,15 +161,42 @@ final class AdminRoutes {
   }
 
   private void authorize(RoutingContext ctx) {
-    String actor = tokens.actorOf(ctx.request().getHeader("Authorization"));
+    long retryAfterMs = failedLogins.retryAfterMs(clientAddress(ctx), System.currentTimeMillis());
+    if (retryAfterMs > 0) {
+      metrics.unauthenticated("http-admin-guessing");
+      ctx.response().putHeader("Retry-After", String.valueOf(retryAfterSeconds(retryAfterMs)));
+      json(ctx, 429, new JsonObject().put("error", tooManyWrongTokens(retryAfterMs)));
+      return;
+    }
+    String authorization = ctx.request().getHeader("Authorization");
+    String actor = tokens.actorOf(authorization);
     if (actor != null) {
       ctx.put(ACTOR, actor);
       ctx.next();
       return;
     }
+    if (authorization != null && !authorization.isBlank()) {
+      // A token shown that opens nothing is a guess; no header at all is a probe, not one.
+      failedLogins.failed(clientAddress(ctx), System.currentTimeMillis());
+    }
     metrics.unauthenticated("http-admin");
     ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice admin\"");
     json(ctx, 401, new JsonObject().put("error", "a valid 'Authorization: Bearer <adminToken>' header is required"));
+  }
+
+  /** The address {@link FailedLogins} counts a caller's wrong tokens under. */
+  static String clientAddress(RoutingContext ctx) {
+    io.vertx.core.net.SocketAddress remote = ctx.request().remoteAddress();
+    return remote == null || remote.hostAddress() == null ? "" : remote.hostAddress();
+  }
+
+  static long retryAfterSeconds(long retryAfterMs) {
+    return (retryAfterMs + 999) / 1000;
+  }
+
+  /** What a caller refused for its wrong tokens is told, by the admin API and the console alike. */
+  static String tooManyWrongTokens(long retryAfterMs) {
+    return "too many wrong admin tokens from this address: try again in " + retryAfterSeconds(retryAfterMs) + " s";
   }
 
   /** What a ban's body may hold: anything else is refused, not ignored (a misspelt field would be). */

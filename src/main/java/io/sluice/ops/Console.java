@@ -1,6 +1,7 @@
 package io.sluice.ops;
 
 import io.sluice.security.AdminTokens;
+import io.sluice.security.FailedLogins;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Cookie;
@@ -51,6 +52,8 @@ final class Console {
   }
 
   private final AdminTokens tokens;
+  private final java.util.List<String> origins;
+  private final FailedLogins failedLogins;
   private final boolean tls;
   private final Metrics metrics;
   /** Oldest seen first: past the bound, the one idle longest goes. */
@@ -60,7 +63,13 @@ final class Console {
   private final Map<String, Buffer> assets = Map.of("app.js", resource("app.js"), "app.css", resource("app.css"),
       "uPlot.iife.min.js", classpath(UPLOT + "uPlot.iife.min.js"), "uPlot.min.css", classpath(UPLOT + "uPlot.min.css"));
 
-  Console(AdminTokens tokens, boolean tls, Metrics metrics) {
+  /**
+   * @param origins      origins the console is also served from (a proxy's), besides its own host's
+   * @param failedLogins wrong tokens per address, shared with the admin HTTP API
+   */
+  Console(AdminTokens tokens, boolean tls, Metrics metrics, java.util.List<String> origins, FailedLogins failedLogins) {
+    this.origins = origins;
+    this.failedLogins = failedLogins;
     this.tokens = tokens;
     this.tls = tls;
     this.metrics = metrics;
@@ -106,9 +115,19 @@ final class Console {
       refuseCrossSite(ctx);
       return;
     }
+    long retryAfterMs = failedLogins.retryAfterMs(AdminRoutes.clientAddress(ctx), System.currentTimeMillis());
+    if (retryAfterMs > 0) {
+      metrics.unauthenticated("console-guessing");
+      ctx.response().putHeader("Retry-After", String.valueOf(AdminRoutes.retryAfterSeconds(retryAfterMs)));
+      page(ctx, 429, loginPage, "<p class=\"error\" id=\"login-error\">" + AdminRoutes.tooManyWrongTokens(retryAfterMs) + ".</p>");
+      return;
+    }
     String token = ctx.request().getFormAttribute("token");
     String actor = token == null || token.isEmpty() ? null : tokens.actorOf("Bearer " + token.strip());
     if (actor == null) {
+      if (token != null && !token.isBlank()) {
+        failedLogins.failed(AdminRoutes.clientAddress(ctx), System.currentTimeMillis());
+      }
       metrics.unauthenticated("console");
       page(ctx, 401, loginPage, "<p class=\"error\" id=\"login-error\">That token opens no admin API of this fleet.</p>");
       return;
@@ -194,6 +213,9 @@ final class Console {
       return false;
     }
     String origin = ctx.request().getHeader("Origin");
+    if (origin != null && origins.contains(origin.toLowerCase(java.util.Locale.ROOT))) {
+      return true;
+    }
     // The Host header, or HTTP/2's :authority. (Under a referrer policy of no-referrer, browsers would send "null".)
     io.vertx.core.net.HostAndPort authority = ctx.request().authority();
     return origin != null && authority != null

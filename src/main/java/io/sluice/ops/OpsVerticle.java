@@ -2,6 +2,7 @@ package io.sluice.ops;
 
 import io.sluice.audit.AuditTrail;
 import io.sluice.security.AdminTokens;
+import io.sluice.security.FailedLogins;
 import io.sluice.config.Listening;
 import io.sluice.config.Settings;
 import io.sluice.limiter.BanAdmin;
@@ -90,6 +91,7 @@ public final class OpsVerticle extends VerticleBase {
           new JsonObject().put("error", "the console is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
+      FailedLogins failedLogins = new FailedLogins();
       DecisionRates rates = new DecisionRates(metrics.registry());
       FleetDecisions fleetRates = new FleetDecisions(redis, metrics.registry(), timeoutMs);
       ratesTimer = vertx.setPeriodic(1000, tick -> {
@@ -101,9 +103,9 @@ public final class OpsVerticle extends VerticleBase {
       });
       AdminRoutes admin = new AdminRoutes(vertx, adminTokens, new AuditTrail(redis, timeoutMs), new BanAdmin(vertx, redis, timeoutMs, new NodeClients(vertx, settings.redis(), topology, redis), banScript,
           banCache, metrics, limits, adminOrder), new TierAdmin(vertx, redis, timeoutMs, limits, denyCache, adminOrder), limits, redis, metrics,
-          envoyRules, rates, fleetRates);
+          envoyRules, rates, fleetRates, failedLogins);
       admin.mount(router);
-      new Console(adminTokens, !"off".equals(settings.security().httpTls()), metrics).mount(router, admin);
+      new Console(adminTokens, !"off".equals(settings.security().httpTls()), metrics, ops.consoleOrigins(), failedLogins).mount(router, admin);
     }
     HttpServer server = vertx.createHttpServer(ServerTls.http(Listening.guarded(settings.connections()), settings.security())).requestHandler(router);
     return probeRedis()

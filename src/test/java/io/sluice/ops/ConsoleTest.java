@@ -96,6 +96,48 @@ class ConsoleTest {
     }
   }
 
+  @Test
+  void behindAProxyTheConsoleTakesTheOriginsItWasToldOfAndNoOthers(TestRedis redis) throws Exception {
+    String proxied = "https://sluice.example.com";
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }",
+        new JsonObject().put("consoleOrigins", proxied + ", https://ops.example.com:8443"))) {
+      String base = "http://127.0.0.1:" + sluice.httpPort();
+      assertEquals(303, login(base, SluiceFixture.ADMIN_TOKEN, proxied).statusCode(), "the page as the proxy serves it");
+      assertEquals(303, login(base, SluiceFixture.ADMIN_TOKEN, base).statusCode(), "and as the instance serves it");
+      assertEquals(403, login(base, SluiceFixture.ADMIN_TOKEN, "https://sluice.example.com.evil.example").statusCode());
+      assertEquals(403, login(base, SluiceFixture.ADMIN_TOKEN, "http://sluice.example.com").statusCode(), "another scheme is another origin");
+    }
+    IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> io.sluice.config.Settings.fromJson(new JsonObject().put("consoleOrigins", "https://sluice.example.com/console")));
+    assertThat(refused.getMessage()).contains("consoleOrigins must list origins").contains("'https://sluice.example.com/console'");
+  }
+
+  @Test
+  void tenWrongTokensFromAnAddressAndItIsRefusedForTheMinuteWhateverItShowsNext(TestRedis redis) throws Exception {
+    try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }")) {
+      String base = "http://127.0.0.1:" + sluice.httpPort();
+      // Asking without any token is no guess: it is never counted.
+      for (int i = 0; i < 2 * io.sluice.security.FailedLogins.MAX_FAILURES; i++) {
+        assertEquals(401, get(base + "/admin/bans", null).statusCode());
+      }
+      for (int i = 0; i < io.sluice.security.FailedLogins.MAX_FAILURES - 1; i++) {
+        assertEquals(401, login(base, "guess-" + i + "-of-a-token-of-some-length", base).statusCode());
+      }
+      assertEquals(401, get(base + "/admin/bans", null, "Authorization", "Bearer guess-over-the-admin-api-of-some-length").statusCode());
+      // The eleventh try is refused unread, even with the right token: a guesser learns nothing more this minute.
+      HttpResponse<String> held = login(base, SluiceFixture.ADMIN_TOKEN, base);
+      assertEquals(429, held.statusCode());
+      assertThat(held.body()).contains("too many wrong admin tokens from this address");
+      long retryAfter = Long.parseLong(held.headers().firstValue("Retry-After").orElseThrow());
+      assertThat(retryAfter).isBetween(1L, 60L);
+      HttpResponse<String> api = get(base + "/admin/bans", null, "Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN);
+      assertEquals(429, api.statusCode(), "the admin API shares the count");
+      assertThat(api.headers().firstValue("Retry-After")).isPresent();
+      // gRPC Admin is not counted here (its port is for backends and tools, docs/security.md): it still answers.
+      assertThat(sluice.await(sluice.client().listBans("nobody")).getBansList()).isEmpty();
+    }
+  }
+
   private static HttpResponse<String> login(String base, String token, String origin) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + "/console/login"))
         .header("Content-Type", "application/x-www-form-urlencoded")
