@@ -471,7 +471,9 @@ public final class LimitsParser {
     StringBuilder out = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
-      boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
+      // Format characters (bidi overrides and isolates, zero-width ones) too: they would make a log or
+      // audit line read otherwise than it is.
+      boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || Character.getType(c) == Character.FORMAT;
       if (control && out == null) {
         out = new StringBuilder(text.length() + 8).append(text, 0, i);
       }

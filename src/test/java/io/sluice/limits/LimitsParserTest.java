@@ -16,6 +16,13 @@ class LimitsParserTest {
       """;
 
   @Test
+  void whatALogOrAuditLineShowsOfACallersTextCannotBeReorderedOrForged() {
+    // A right-to-left override would show "user=mallory ok" as something else; a newline would start a forged line.
+    assertEquals("mallory\\u202e\\u2066ko\\u2069\\u200b\\u000a", LimitsParser.printable("mallory\u202e\u2066ko\u2069\u200b\n"));
+    assertEquals("caf\u00e9 \u65e5\u672c", LimitsParser.printable("caf\u00e9 \u65e5\u672c"), "letters of any script stay as they are");
+  }
+
+  @Test
   void parsesRulesByAction() {
     Limits limits = LimitsParser.parse(VALID, "test", 7);
     assertEquals(new Rule("login", 5, 0.2), limits.ruleFor("login"));
