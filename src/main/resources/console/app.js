@@ -441,9 +441,16 @@ document.addEventListener('DOMContentLoaded', () => {
       status('banned ' + ban.user + ' for ' + Math.round(ban.remainingMs / 1000) + ' s');
     });
   });
+  // The change last checked, and the stored version its diff was made against: publishing that very
+  // text is refused if someone published in between, so what is published is what the diff showed.
+  let checkedChange = null;
+  let checkedVersion = null;
   document.getElementById('limits-check').addEventListener('click', async () => {
     try {
-      const checked = await call('POST', '/limits/check', document.getElementById('limits-change').value);
+      const change = document.getElementById('limits-change').value;
+      const checked = await call('POST', '/limits/check', change);
+      checkedChange = change;
+      checkedVersion = checked.storedVersion;
       showDiff(limitsInForce, checked.limits);
       status('valid: publishing it makes the fleet enforce the diff below');
     } catch (e) {
@@ -452,7 +459,8 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('limits-publish').addEventListener('click', async () => {
     try {
-      const published = await call('POST', '/limits', document.getElementById('limits-change').value);
+      const change = document.getElementById('limits-change').value;
+      const published = await call('POST', '/limits' + (change === checkedChange ? '?expectedVersion=' + checkedVersion : ''), change);
       status('published: stored as version ' + published.version + ', heard by ' + published.receivers + ' instance(s)');
       await refreshLimitsSoon();
     } catch (e) {

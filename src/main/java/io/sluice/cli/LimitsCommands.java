@@ -108,6 +108,10 @@ public final class LimitsCommands {
         description = "The limits file the fleet runs on, which the change must be valid on top of (default: $SLUICE_LIMITS, else conf/limits.json).")
     Path limits;
 
+    @Option(names = "--expect-version", description = "Publish only if the stored limits are still at this version (`sluice limits` "
+        + "shows it as published_version; 0 when nothing was published): refused, nothing stored, if someone published meanwhile.")
+    Long expectVersion;
+
     @Option(names = "--file", description = "Read the message from this file instead.")
     Path file;
 
@@ -155,7 +159,8 @@ public final class LimitsCommands {
         RedisTopology topology = RedisTopology.of(vertx, settings, 5000).await(10, TimeUnit.SECONDS);
         client = RedisClients.pooled(vertx, settings, topology);
         // The deadline is the change's own (adminTimeoutMs); the await only guards against a bug in it.
-        LimitsStore.Published published = LimitsStore.publish(vertx, client, text, base, deadlineMs)
+        LimitsStore.Published published = LimitsStore.publish(vertx, client, text, base, deadlineMs, LimitsStore.TOOL_ACTOR,
+                expectVersion == null ? LimitsStore.ANY_VERSION : expectVersion)
             .await(deadlineMs + 10_000, TimeUnit.MILLISECONDS);
         String stored = "stored as version " + published.version() + " in " + RedisKeys.LIMITS_KEY + " for instances that start later";
         long receivers;

@@ -63,11 +63,27 @@ public final class LimitsStore {
    * @param base the limits file the fleet runs on
    */
   public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs) {
-    return publish(vertx, redis, message, base, timeoutMs, "publish-limits (" + System.getProperty("user.name", "?") + ")");
+    return publish(vertx, redis, message, base, timeoutMs, TOOL_ACTOR);
   }
+
+  /** Who the history says stored a version that {@code publish-limits} wrote: the tool, and the account it ran as. */
+  public static final String TOOL_ACTOR = "publish-limits (" + System.getProperty("user.name", "?") + ")";
 
   /** @param actor who publishes, as the history of versions records it */
   public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs, String actor) {
+    return publish(vertx, redis, message, base, timeoutMs, actor, ANY_VERSION);
+  }
+
+  /** What {@code expectedVersion} is when a change is made on top of whatever is stored. */
+  public static final long ANY_VERSION = -1;
+
+  /**
+   * @param expectedVersion the stored version the change was made against (as {@link #check} said),
+   *                        or {@link #ANY_VERSION}: when another is stored by then, someone published
+   *                        meanwhile, and the change is refused, nothing stored, naming both
+   */
+  public static Future<Published> publish(Vertx vertx, Redis redis, String message, JsonObject base, long timeoutMs, String actor,
+                                          long expectedVersion) {
     JsonObject parsed;
     try {
       parsed = message(message);
@@ -77,6 +93,10 @@ public final class LimitsStore {
           : new InvalidLimitsException("message", java.util.List.of("not a JSON object: " + firstLine(e.getMessage()))));
     }
     Function<JsonObject, Change> decide = stored -> {
+      if (expectedVersion != ANY_VERSION && version(stored) != expectedVersion) {
+        throw new InvalidLimitsException("message", List.of("expectedVersion: the stored limits are at version " + version(stored)
+            + ", not " + expectedVersion + " (published meanwhile): check the change again on top of them"));
+      }
       JsonObject next = validNext(stored, parsed, base, "message");
       return new Change(next, parsed.copy().put(VERSION, next.getLong(VERSION)), actor);
     };
@@ -104,13 +124,17 @@ public final class LimitsStore {
     }).compose(LimitsStore::refusedOrDone).map(Done::stored);
   }
 
+  /** A change checked: the limits it would make, on top of the stored version it was checked against. */
+  public record Checked(JsonObject limits, long storedVersion) {
+  }
+
   /** What {@code change} would make of the limits in force, checked as publishing checks it: the document after, or the refusal. */
-  public static Future<JsonObject> check(Redis redis, String change, JsonObject base) {
+  public static Future<Checked> check(Redis redis, String change, JsonObject base) {
     return read(redis).map(stored -> {
       JsonObject parsed = message(change);
       JsonObject next = validNext(stored, parsed, base, "message");
       // As the limits in force are shown (every field spelled out), so that the two compare line by line.
-      return LimitsParser.toJson(LimitsParser.parse(LimitsOverlay.apply(base, next), "message", 0));
+      return new Checked(LimitsParser.toJson(LimitsParser.parse(LimitsOverlay.apply(base, next), "message", 0)), version(stored));
     });
   }
 

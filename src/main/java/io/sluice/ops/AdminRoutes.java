@@ -109,10 +109,12 @@ final class AdminRoutes {
     })));
     // Limits published from here are checked and stored as publish-limits does: on this instance's file, merged into the stored overlay.
     router.post(base + "/limits/check").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.check(redis, bodyText(ctx), limits.file()),
-        bans.timeoutMs(), "the stored limits were not read").map(after -> new JsonObject().put("limits", after))));
-    router.post(base + "/limits").handler(ctx -> answer(ctx, audit.recorded(actor(ctx), "limits.publish", "", "", "",
-        (LimitsStore.Published published) -> "stored as version " + published.version() + ": " + bodyText(ctx),
-        LimitsStore.publish(vertx, redis, bodyText(ctx), limits.file(), bans.timeoutMs(), ctx.get(ACTOR)))
+        bans.timeoutMs(), "the stored limits were not read").map(checked -> new JsonObject().put("limits", checked.limits())
+        .put("storedVersion", checked.storedVersion()))));
+    router.post(base + "/limits").handler(ctx -> answer(ctx, withQuery(ctx, PUBLISH_QUERY, query -> expectedVersion(query)
+        .compose(expected -> audit.recorded(actor(ctx), "limits.publish", "", "", "",
+            (LimitsStore.Published published) -> "stored as version " + published.version() + ": " + bodyText(ctx),
+            LimitsStore.publish(vertx, redis, bodyText(ctx), limits.file(), bans.timeoutMs(), ctx.get(ACTOR), expected))))
         .map(AdminRoutes::published)));
     router.get(base + "/limits/history").handler(ctx -> answer(ctx, AdminDeadline.read(LimitsStore.history(redis, LimitsStore.HISTORY),
             bans.timeoutMs(), "the history of the published limits was not read")
@@ -207,6 +209,25 @@ final class AdminRoutes {
   private static final List<String> TIER_QUERY = List.of("user");
   private static final List<String> AUDIT_QUERY = List.of("count", "user");
   private static final List<String> DECISIONS_QUERY = List.of("scope");
+  private static final List<String> PUBLISH_QUERY = List.of("expectedVersion");
+
+  /** A publish's {@code expectedVersion}: any version when not given. */
+  private static Future<Long> expectedVersion(Map<String, String> query) {
+    String given = query.get("expectedVersion");
+    if (given == null) {
+      return Future.succeededFuture(LimitsStore.ANY_VERSION);
+    }
+    try {
+      long version = Long.parseLong(given);
+      if (version >= 0) {
+        return Future.succeededFuture(version);
+      }
+    } catch (NumberFormatException e) {
+      // Refused below, as a negative number is.
+    }
+    return Future.failedFuture(new InvalidRequestException("expectedVersion", "expectedVersion must be a stored version (0 or more), was "
+        + given));
+  }
 
   private static AuditTrail.Actor actor(RoutingContext ctx) {
     String via = ctx.get(VIA);

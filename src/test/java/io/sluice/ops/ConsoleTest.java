@@ -138,6 +138,38 @@ class ConsoleTest {
     }
   }
 
+  @Test
+  void aChangeCheckedAgainstOneVersionIsNotPublishedOverAnother() throws Exception {
+    // A Redis of its own: what this publishes no other test's instances adopt.
+    try (TestRedis own = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(own.uri(), "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }")) {
+      String admin = "http://127.0.0.1:" + sluice.httpPort() + "/admin/limits";
+      String bearer = "Bearer " + SluiceFixture.ADMIN_TOKEN;
+      String change = "{\"rules\": {\"login\": {\"capacity\": 5, \"refillPerSecond\": 1}}}";
+      HttpResponse<String> checked = send("POST", admin + "/check", bearer, change);
+      assertEquals(200, checked.statusCode(), checked.body());
+      assertEquals(0, new JsonObject(checked.body()).getLong("storedVersion"));
+      // Someone else publishes first; the change checked against version 0 is then refused, and nothing is stored.
+      assertEquals(200, send("POST", admin, bearer, "{\"rules\": {\"search\": {\"capacity\": 7, \"refillPerSecond\": 1}}}").statusCode());
+      HttpResponse<String> late = send("POST", admin + "?expectedVersion=0", bearer, change);
+      assertEquals(400, late.statusCode());
+      assertThat(late.body()).contains("expectedVersion: the stored limits are at version 1, not 0");
+      assertThat(send("GET", admin + "/history", bearer, null).body()).doesNotContain("\"version\":2");
+      HttpResponse<String> again = send("POST", admin + "?expectedVersion=1", bearer, change);
+      assertEquals(200, again.statusCode(), again.body());
+      assertEquals(2, new JsonObject(again.body()).getLong("version"));
+      HttpResponse<String> bad = send("POST", admin + "?expectedVersion=latest", bearer, change);
+      assertEquals(400, bad.statusCode());
+      assertThat(bad.body()).contains("\"field\":\"expectedVersion\"");
+    }
+  }
+
+  private static HttpResponse<String> send(String method, String url, String bearer, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", bearer)
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   private static HttpResponse<String> login(String base, String token, String origin) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + "/console/login"))
         .header("Content-Type", "application/x-www-form-urlencoded")
