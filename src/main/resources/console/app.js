@@ -119,9 +119,21 @@ function times(answer) {
 
 /** One chart per rule, made once and given new data at each refresh. */
 async function showDecisions() {
-  const answer = await call('GET', '/decisions?scope=' + document.getElementById('decisions-scope').value);
+  const scope = document.getElementById('decisions-scope').value;
+  const answer = await call('GET', '/decisions?scope=' + scope);
+  if (scope !== document.getElementById('decisions-scope').value) {
+    // Asked before the scope changed: the other scope's numbers, not for these charts.
+    return;
+  }
   const x = times(answer);
   const holder = document.getElementById('decision-charts');
+  for (const box of [...holder.querySelectorAll('[data-rule]')]) {
+    if (!(box.dataset.rule in answer.rules)) {
+      charts.get('rule:' + box.dataset.rule)?.destroy();
+      charts.delete('rule:' + box.dataset.rule);
+      box.remove();
+    }
+  }
   for (const [rule, series] of Object.entries(answer.rules)) {
     const names = Object.keys(series);
     const data = [x, ...names.map(name => series[name])];

@@ -210,7 +210,7 @@ public final class MainVerticle extends VerticleBase {
     return health.toJson().put("version", VERSION).put("grpc", settings.host() + ":" + settings.port())
         .put("http", settings.host() + ":" + settings.ops().httpPort()).put("limitsDigest", status.current().digest())
         .put("limitsVersion", status.current().version()).put("publishedVersion", status.publishedVersion())
-        .put("decisions", io.sluice.ops.DecisionRates.totalsJson(metrics.registry()))
+        .put("decisions", io.sluice.ops.DecisionRates.totalsJson(metrics.registry())).put("decisionsAtMs", System.currentTimeMillis())
         .put("topLimited", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.LIMITED, 10))
         .put("topShadow", metrics.topLimited().top(io.sluice.telemetry.TopLimited.Kind.SHADOW, 10)).encode();
   }

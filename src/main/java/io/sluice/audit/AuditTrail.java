@@ -107,7 +107,8 @@ public final class AuditTrail {
         StreamEntries.Entry item = latest.get(i);
         Entry entry = new Entry(item.id(), item.at(), item.field("actor"), item.field("via"), item.field("action"), item.field("user"),
             item.field("scope"), item.field("outcome"), item.field("detail"));
-        if (user.isEmpty() || entry.user().equals(user)) {
+        // As the entry keeps it: a user id with characters the trail escapes is found by its escaped form.
+        if (user.isEmpty() || entry.user().equals(bounded(user))) {
           entries.add(entry);
         }
       }

@@ -109,7 +109,7 @@ public final class LimitsCommands {
     Path limits;
 
     @Option(names = "--expect-version", description = "Publish only if the stored limits are still at this version (`sluice limits` "
-        + "shows it as published_version; 0 when nothing was published): refused, nothing stored, if someone published meanwhile.")
+        + "shows it as publishedVersion; 0 when nothing was published): refused, nothing stored, if someone published meanwhile.")
     Long expectVersion;
 
     @Option(names = "--file", description = "Read the message from this file instead.")
@@ -124,6 +124,10 @@ public final class LimitsCommands {
 
     @Override
     public Integer call() throws Exception {
+      if (expectVersion != null && expectVersion < 0) {
+        System.err.println("--expect-version must be a stored version, 0 or more; was " + expectVersion);
+        return 2;
+      }
       if ((file == null) == (message == null)) {
         System.err.println("give the message either as an argument or with --file");
         return 2;

@@ -172,9 +172,11 @@ public record Settings(
    *                       is answered as not done, or as of unknown outcome
    * @param consoleOrigins the origins ({@code https://sluice.example.com}) the console is also served
    *                       from, through a proxy that changes the Host its requests arrive with
+   * @param trustedProxies addresses of proxies in front of the ops port whose {@code X-Forwarded-For}
+   *                       names the client, for the count of wrong admin tokens per client
    */
   public record Ops(int httpPort, int drainTimeoutMs, int healthCheckMs, String logFormat, boolean logRequests,
-                    int adminTimeoutMs, List<String> consoleOrigins) {
+                    int adminTimeoutMs, List<String> consoleOrigins, List<String> trustedProxies) {
   }
 
   /**
@@ -235,6 +237,7 @@ public record Settings(
       .put("drainTimeoutMs", 10_000)
       .put("adminTimeoutMs", 2_000)
       .put("consoleOrigins", "")
+      .put("trustedProxies", "")
       .put("healthCheckMs", 1000)
       .put("logFormat", "text")
       .put("logRequests", false)
@@ -290,7 +293,8 @@ public record Settings(
             oneOf(merged, "logFormat", List.of("text", "json"), problems),
             bool(merged, "logRequests", problems),
             integer(merged, "adminTimeoutMs", 100, 60_000, problems),
-            origins(merged, "consoleOrigins", problems)),
+            origins(merged, "consoleOrigins", problems),
+            addresses(merged, "trustedProxies", problems)),
         new Connections(
             integer(merged, "maxConnections", 1, 1_000_000, problems),
             integer(merged, "maxStreamsPerConnection", 1, 100_000, problems),
@@ -449,7 +453,7 @@ public record Settings(
   private static List<String> origins(JsonObject json, String key, List<String> problems) {
     List<String> origins = new ArrayList<>();
     for (String origin : optionalText(json, key).split(",")) {
-      String trimmed = origin.strip();
+      String trimmed = origin.strip().toLowerCase(java.util.Locale.ROOT);
       if (trimmed.isEmpty()) {
         continue;
       }
@@ -458,9 +462,28 @@ public record Settings(
             + trimmed + "'");
         continue;
       }
-      origins.add(trimmed.toLowerCase(java.util.Locale.ROOT));
+      // As browsers spell an origin: without the scheme's own port.
+      origins.add(trimmed.replaceFirst("^(https://[^/]+):443$", "$1")
+          .replaceFirst("^(http://[^/]+):80$", "$1"));
     }
     return List.copyOf(origins);
+  }
+
+  /** IP addresses, comma-separated: literals only, never names to look up. */
+  private static List<String> addresses(JsonObject json, String key, List<String> problems) {
+    List<String> addresses = new ArrayList<>();
+    for (String address : optionalText(json, key).split(",")) {
+      String trimmed = address.strip();
+      if (trimmed.isEmpty()) {
+        continue;
+      }
+      if (!io.sluice.security.FailedLogins.isLiteral(trimmed)) {
+        problems.add(key + " must list IP addresses such as 10.0.0.7 or fd00::7, was '" + trimmed + "'");
+        continue;
+      }
+      addresses.add(trimmed);
+    }
+    return List.copyOf(addresses);
   }
 
   private static String optionalText(JsonObject json, String key) {

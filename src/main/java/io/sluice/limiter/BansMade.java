@@ -1,5 +1,6 @@
 package io.sluice.limiter;
 
+import io.sluice.limits.LimitsParser;
 import io.sluice.telemetry.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,7 @@ final class BansMade {
   static void record(Metrics metrics, String rule, String scope, String userId, String actionOrEmpty, int level,
                      long lengthMs, String reason) {
     metrics.banCreated(rule, scope);
-    log.info("banned user={} action={} rule={} scope={} level={} for {} ms: {}", userId, actionOrEmpty, rule, scope, level,
-        lengthMs, reason);
+    log.info("banned user={} action={} rule={} scope={} level={} for {} ms: {}", LimitsParser.printable(userId),
+        LimitsParser.printable(actionOrEmpty), rule, scope, level, lengthMs, reason);
   }
 }

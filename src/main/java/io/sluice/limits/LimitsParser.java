@@ -469,21 +469,25 @@ public final class LimitsParser {
   /** Control characters escaped: a rejected value is logged, and must not forge a log line. */
   public static String printable(String text) {
     StringBuilder out = null;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      // Format characters (bidi overrides and isolates, zero-width ones) too: they would make a log or
-      // audit line read otherwise than it is.
-      boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || Character.getType(c) == Character.FORMAT;
+    for (int i = 0; i < text.length(); ) {
+      int c = text.codePointAt(i);
+      int next = i + Character.charCount(c);
+      // Format characters (bidi overrides and isolates, zero-width ones, tags) too: they would make a
+      // log or audit line read otherwise than it is; and a lone surrogate, which is no character.
+      int type = Character.getType(c);
+      boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || type == Character.FORMAT
+          || type == Character.SURROGATE;
       if (control && out == null) {
         out = new StringBuilder(text.length() + 8).append(text, 0, i);
       }
       if (out != null) {
         if (control) {
-          out.append(String.format("\\u%04x", (int) c));
+          out.append(c > 0xFFFF ? String.format("\\U%08x", c) : String.format("\\u%04x", c));
         } else {
-          out.append(c);
+          out.appendCodePoint(c);
         }
       }
+      i = next;
     }
     return out == null ? text : out.toString();
   }

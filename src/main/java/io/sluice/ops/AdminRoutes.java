@@ -163,7 +163,7 @@ final class AdminRoutes {
   }
 
   private void authorize(RoutingContext ctx) {
-    long retryAfterMs = failedLogins.retryAfterMs(clientAddress(ctx), System.currentTimeMillis());
+    long retryAfterMs = failedLogins.retryAfterMs(clientAddress(ctx, failedLogins), System.nanoTime());
     if (retryAfterMs > 0) {
       metrics.unauthenticated("http-admin-guessing");
       ctx.response().putHeader("Retry-After", String.valueOf(retryAfterSeconds(retryAfterMs)));
@@ -179,7 +179,7 @@ final class AdminRoutes {
     }
     if (authorization != null && !authorization.isBlank()) {
       // A token shown that opens nothing is a guess; no header at all is a probe, not one.
-      failedLogins.failed(clientAddress(ctx), System.currentTimeMillis());
+      failedLogins.failed(clientAddress(ctx, failedLogins), System.nanoTime());
     }
     metrics.unauthenticated("http-admin");
     ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice admin\"");
@@ -187,9 +187,9 @@ final class AdminRoutes {
   }
 
   /** The address {@link FailedLogins} counts a caller's wrong tokens under. */
-  static String clientAddress(RoutingContext ctx) {
+  static String clientAddress(RoutingContext ctx, FailedLogins failedLogins) {
     io.vertx.core.net.SocketAddress remote = ctx.request().remoteAddress();
-    return remote == null || remote.hostAddress() == null ? "" : remote.hostAddress();
+    return failedLogins.clientOf(remote == null ? "" : remote.hostAddress(), ctx.request().getHeader("X-Forwarded-For"));
   }
 
   static long retryAfterSeconds(long retryAfterMs) {

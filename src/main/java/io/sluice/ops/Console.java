@@ -55,6 +55,8 @@ final class Console {
   private final java.util.List<String> origins;
   private final FailedLogins failedLogins;
   private final boolean tls;
+  /** Sent over TLS only: when the instance serves TLS, or a proxy serves the console over https. */
+  private final boolean secureCookie;
   private final Metrics metrics;
   /** Oldest seen first: past the bound, the one idle longest goes. */
   private final LinkedHashMap<String, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
@@ -72,6 +74,7 @@ final class Console {
     this.failedLogins = failedLogins;
     this.tokens = tokens;
     this.tls = tls;
+    this.secureCookie = tls || origins.stream().anyMatch(origin -> origin.startsWith("https://"));
     this.metrics = metrics;
   }
 
@@ -115,7 +118,7 @@ final class Console {
       refuseCrossSite(ctx);
       return;
     }
-    long retryAfterMs = failedLogins.retryAfterMs(AdminRoutes.clientAddress(ctx), System.currentTimeMillis());
+    long retryAfterMs = failedLogins.retryAfterMs(AdminRoutes.clientAddress(ctx, failedLogins), System.nanoTime());
     if (retryAfterMs > 0) {
       metrics.unauthenticated("console-guessing");
       ctx.response().putHeader("Retry-After", String.valueOf(AdminRoutes.retryAfterSeconds(retryAfterMs)));
@@ -126,7 +129,7 @@ final class Console {
     String actor = token == null || token.isEmpty() ? null : tokens.actorOf("Bearer " + token.strip());
     if (actor == null) {
       if (token != null && !token.isBlank()) {
-        failedLogins.failed(AdminRoutes.clientAddress(ctx), System.currentTimeMillis());
+        failedLogins.failed(AdminRoutes.clientAddress(ctx, failedLogins), System.nanoTime());
       }
       metrics.unauthenticated("console");
       page(ctx, 401, loginPage, "<p class=\"error\" id=\"login-error\">That token opens no admin API of this fleet.</p>");
@@ -148,7 +151,7 @@ final class Console {
       oldest.remove();
     }
     ctx.response().addCookie(Cookie.cookie(COOKIE, sessionId).setPath("/console").setHttpOnly(true)
-        .setSameSite(CookieSameSite.STRICT).setSecure(tls));
+        .setSameSite(CookieSameSite.STRICT).setSecure(secureCookie));
     // After a POST, a GET: reloading the page does not send the token again.
     ctx.response().setStatusCode(303).putHeader("Location", "/console").end();
   }
@@ -163,7 +166,7 @@ final class Console {
       sessions.remove(cookie.getValue());
     }
     ctx.response().addCookie(Cookie.cookie(COOKIE, "").setPath("/console").setHttpOnly(true).setSameSite(CookieSameSite.STRICT)
-        .setSecure(tls).setMaxAge(0));
+        .setSecure(secureCookie).setMaxAge(0));
     ctx.response().setStatusCode(303).putHeader("Location", "/console").end();
   }
 

@@ -41,11 +41,23 @@ public final class DecisionRates {
   /** Per rule: the counts of each series per second, a ring of SECONDS. */
   private final Map<String, int[][]> rules = new LinkedHashMap<>();
   private final Map<String, double[]> factors = new LinkedHashMap<>();
+  /** The longest stretch (samples, seconds) one reading's counts are spread over: a source heard from after a gap. */
+  static final int MAX_SPREAD = 60;
+
+  /** A source's totals by rule, as they were at {@code atMs} by its own clock: a new time is a new reading. */
+  record Reading(Map<String, long[]> totals, long atMs) {
+  }
+
+  /** A source's last reading, and the sample that counted it. */
+  private record Counted(Reading reading, long sample) {
+  }
+
   /**
-   * Each source's totals at the last sample (one source, "", for this instance; one per live instance
-   * for the fleet). A source that is gone is forgotten; one new since then brings its past, not this second's.
+   * Each source's last reading (one source, "", for this instance; one per live instance for the
+   * fleet). A source that is gone is forgotten; one new since then brings its past, not this second's.
    */
-  private final Map<String, Map<String, long[]>> last = new HashMap<>();
+  private final Map<String, Counted> last = new HashMap<>();
+  private long samples;
   private int at;
   private long sampledAtMs;
 
@@ -58,8 +70,10 @@ public final class DecisionRates {
    * instance started, in the order of {@link #SERIES}. What its heartbeat tells the fleet.
    */
   public static Map<String, long[]> totals(MeterRegistry registry) {
-    Map<String, long[]> totals = new LinkedHashMap<>();
-    for (Counter counter : registry.find(Metrics.DECISIONS).counters()) {
+    // Sorted, so that past MAX_RULES the same rules are kept from one second to the next.
+    Map<String, long[]> totals = new java.util.TreeMap<>();
+    for (Counter counter : registry.find(Metrics.DECISIONS).counters().stream()
+        .sorted(java.util.Comparator.comparing(counter -> counter.getId().getTag("rule"))).toList()) {
       String rule = counter.getId().getTag("rule");
       String outcome = counter.getId().getTag("outcome");
       long[] of = totals.get(rule);
@@ -110,15 +124,18 @@ public final class DecisionRates {
 
   /** Takes this second's sample of this instance's own counters. */
   void sample() {
-    sample(Map.of("", totals(registry)));
+    sample(Map.of("", new Reading(totals(registry), System.currentTimeMillis())));
   }
 
   /**
    * Takes this second's sample of the totals of each source (for the fleet: each instance's, as its
-   * heartbeat last said). A total that went down is a source that started again: it counts whole.
+   * heartbeat last said). What a source added since its last reading is spread over the samples
+   * taken since, so that a reading that comes a beat late (none in one second, two in the next) does
+   * not chart a steady load as 0 and then twice as much. A total that went down counts whole.
    */
-  void sample(Map<String, Map<String, long[]>> totalsBySource) {
+  void sample(Map<String, Reading> readings) {
     boolean first = sampledAtMs == 0;
+    samples++;
     at = (at + 1) % SECONDS;
     sampledAtMs = System.currentTimeMillis();
     for (int[][] series : rules.values()) {
@@ -126,12 +143,19 @@ public final class DecisionRates {
         counts[at] = 0;
       }
     }
-    totalsBySource.forEach((source, totals) -> {
-      Map<String, long[]> before = last.put(source, totals);
-      if (before == null && !first) {
+    readings.forEach((source, reading) -> {
+      Counted earlier = last.get(source);
+      if (earlier != null && earlier.reading().atMs() == reading.atMs()) {
+        // Nothing new from this source since the last sample.
         return;
       }
-      totals.forEach((rule, counts) -> {
+      last.put(source, new Counted(reading, samples));
+      if (earlier == null && !first) {
+        return;
+      }
+      Map<String, long[]> before = earlier == null ? null : earlier.reading().totals();
+      int seconds = earlier == null ? 1 : (int) Math.min(MAX_SPREAD, samples - earlier.sample());
+      reading.totals().forEach((rule, counts) -> {
         int[][] series = rules.get(rule);
         if (series == null) {
           if (rules.size() >= MAX_RULES) {
@@ -144,11 +168,17 @@ public final class DecisionRates {
         long[] from = before == null ? counts : before.getOrDefault(rule, new long[counts.length]);
         for (int s = 0; s < Math.min(counts.length, NAMES.size()); s++) {
           long was = s < from.length && from[s] <= counts[s] ? from[s] : 0;
-          series[s][at] += (int) Math.min(Integer.MAX_VALUE, counts[s] - was);
+          long added = counts[s] - was;
+          for (int back = 0; back < seconds; back++) {
+            // The remainder in the latest second, so that the spread adds up to what was added.
+            long share = added / seconds + (back == 0 ? added % seconds : 0);
+            int slot = Math.floorMod(at - back, SECONDS);
+            series[s][slot] = (int) Math.min(Integer.MAX_VALUE, series[s][slot] + share);
+          }
         }
       });
     });
-    last.keySet().retainAll(totalsBySource.keySet());
+    last.keySet().retainAll(readings.keySet());
     for (Gauge gauge : registry.find(Metrics.THROTTLE_FACTOR).gauges()) {
       String subject = gauge.getId().getTag("subject");
       double[] values = factors.get(subject);

@@ -35,7 +35,7 @@ final class FleetDecisions {
   private DecisionRates rates;
   private long askedAtMs;
   private boolean reading;
-  private Map<String, Map<String, long[]>> lastTotals = Map.of();
+  private Map<String, DecisionRates.Reading> lastReadings = Map.of();
   private JsonArray topLimited = new JsonArray();
   private JsonArray topShadow = new JsonArray();
 
@@ -63,12 +63,13 @@ final class FleetDecisions {
             take(read.result());
           }
           // Unread, the fleet decided nothing this second as far as the charts can tell: they stay in step with time.
-          sampling.sample(lastTotals);
+          sampling.sample(lastReadings);
         });
   }
 
   private void take(Response statuses) {
-    Map<String, Map<String, long[]>> totals = new HashMap<>();
+    Map<String, DecisionRates.Reading> readings = new HashMap<>();
+    long now = System.currentTimeMillis();
     Map<String, Map<List<String>, Long>> tops = Map.of("topLimited", new HashMap<>(), "topShadow", new HashMap<>());
     for (String id : statuses == null ? List.<String>of() : statuses.getKeys()) {
       JsonObject status;
@@ -78,7 +79,9 @@ final class FleetDecisions {
         continue;
       }
       if (status.getValue("decisions") instanceof JsonObject decisions) {
-        totals.put(id, DecisionRates.totals(decisions));
+        // A status without its time (another build's) is taken as of now.
+        long atMs = status.getValue("decisionsAtMs") instanceof Number at ? at.longValue() : now;
+        readings.put(id, new DecisionRates.Reading(DecisionRates.totals(decisions), atMs));
       }
       tops.forEach((kind, merged) -> {
         if (status.getValue(kind) instanceof JsonArray top) {
@@ -90,7 +93,7 @@ final class FleetDecisions {
         }
       });
     }
-    lastTotals = totals;
+    lastReadings = readings;
     topLimited = top(tops.get("topLimited"));
     topShadow = top(tops.get("topShadow"));
   }
@@ -111,11 +114,11 @@ final class FleetDecisions {
     askedAtMs = System.currentTimeMillis();
     if (rates == null) {
       rates = new DecisionRates(registry);
-      lastTotals = Map.of();
+      lastReadings = Map.of();
       topLimited = new JsonArray();
       topShadow = new JsonArray();
     }
-    return rates.toJson().put("scope", "fleet").put("instances", lastTotals.size()).put("topLimited", topLimited.copy())
+    return rates.toJson().put("scope", "fleet").put("instances", lastReadings.size()).put("topLimited", topLimited.copy())
         .put("topShadow", topShadow.copy());
   }
 }

@@ -22,7 +22,7 @@ import java.util.Map;
 final class FleetView {
 
   /** What a status carries for {@link FleetDecisions}, not shown with the instance. */
-  private static final java.util.List<String> DECISIONS_FIELDS = java.util.List.of("decisions", "topLimited", "topShadow");
+  private static final java.util.List<String> DECISIONS_FIELDS = java.util.List.of("decisions", "decisionsAtMs", "topLimited", "topShadow");
 
   private FleetView() {
   }

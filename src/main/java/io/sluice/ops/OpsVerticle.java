@@ -91,7 +91,7 @@ public final class OpsVerticle extends VerticleBase {
           new JsonObject().put("error", "the console is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
-      FailedLogins failedLogins = new FailedLogins();
+      FailedLogins failedLogins = new FailedLogins(ops.trustedProxies());
       DecisionRates rates = new DecisionRates(metrics.registry());
       FleetDecisions fleetRates = new FleetDecisions(redis, metrics.registry(), timeoutMs);
       ratesTimer = vertx.setPeriodic(1000, tick -> {

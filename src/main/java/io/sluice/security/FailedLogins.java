@@ -7,14 +7,17 @@ import java.util.Map;
  * Wrong admin tokens, counted per client address: past {@link #MAX_FAILURES} in a minute, that
  * address is refused (429) until the minute is over, whatever token it shows, so that guessing a
  * token over the admin HTTP API or the console's login form costs a minute per ten guesses. A
- * refusal never says whether its token was right. Bounded: the {@link #MAX_ADDRESSES} addresses that
- * failed most recently are kept. Behind a proxy every caller has the proxy's address and shares its
- * count. Not thread-safe: used on the ops verticle's event loop.
+ * refusal never says whether its token was right. An IPv6 address counts as its /64, which one
+ * client holds whole. Bounded: the {@link #MAX_ADDRESSES} addresses that failed most recently are
+ * kept. Behind a proxy every caller has the proxy's address and shares its count, unless the proxy
+ * is trusted to say whose request it is ({@link #clientOf}). Times are the JVM's monotonic clock.
+ * Not thread-safe: used on the ops verticle's event loop.
  */
 public final class FailedLogins {
 
   public static final int MAX_FAILURES = 10;
   public static final long WINDOW_MS = 60_000;
+  private static final long WINDOW_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(WINDOW_MS);
   static final int MAX_ADDRESSES = 4096;
 
   /** Per address: when its window began, and the failures in it. */
@@ -25,22 +28,79 @@ public final class FailedLogins {
     }
   };
 
-  /** Ms until {@code address} may show a token again; 0 when it may now. */
-  public long retryAfterMs(String address, long nowMs) {
-    long[] window = failures.get(address);
-    if (window == null || nowMs - window[0] >= WINDOW_MS) {
-      return 0;
-    }
-    return window[1] >= MAX_FAILURES ? WINDOW_MS - (nowMs - window[0]) : 0;
+  private final java.util.Set<String> trustedProxies;
+
+  /** @param trustedProxies the addresses of proxies whose {@code X-Forwarded-For} names the client */
+  public FailedLogins(java.util.List<String> trustedProxies) {
+    this.trustedProxies = java.util.Set.copyOf(trustedProxies.stream().map(FailedLogins::normalized).toList());
   }
 
-  /** {@code address} showed a token that opens nothing. */
-  public void failed(String address, long nowMs) {
-    long[] window = failures.get(address);
-    if (window == null || nowMs - window[0] >= WINDOW_MS) {
-      failures.put(address, new long[] {nowMs, 1});
+  /**
+   * Whose request this is, as counted: the peer's address, or, from a trusted proxy, the last address
+   * of {@code X-Forwarded-For} that is not itself a trusted proxy (the one the nearest proxy saw; the
+   * earlier ones are the client's own claim).
+   */
+  public String clientOf(String peer, String forwardedFor) {
+    String client = normalized(peer);
+    if (forwardedFor != null && trustedProxies.contains(client)) {
+      String[] hops = forwardedFor.split(",");
+      for (int i = hops.length - 1; i >= 0; i--) {
+        String hop = normalized(hops[i].strip());
+        client = hop;
+        if (!trustedProxies.contains(hop)) {
+          break;
+        }
+      }
+    }
+    return counted(client);
+  }
+
+  /** Ms until {@code client} may show a token again; 0 when it may now. */
+  public long retryAfterMs(String client, long nowNanos) {
+    long[] window = failures.get(client);
+    if (window == null || nowNanos - window[0] >= WINDOW_NANOS) {
+      return 0;
+    }
+    return window[1] >= MAX_FAILURES ? Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(WINDOW_NANOS - (nowNanos - window[0]))) : 0;
+  }
+
+  /** {@code client} showed a token that opens nothing. */
+  public void failed(String client, long nowNanos) {
+    long[] window = failures.get(client);
+    if (window == null || nowNanos - window[0] >= WINDOW_NANOS) {
+      failures.put(client, new long[] {nowNanos, 1});
     } else {
       window[1]++;
     }
+  }
+
+  /** An address in one spelling ({@code ::1} and {@code 0:0:0:0:0:0:0:1} alike); text that is no address literal as it is. */
+  static String normalized(String address) {
+    if (address == null) {
+      return "";
+    }
+    String bare = address.startsWith("[") && address.endsWith("]") ? address.substring(1, address.length() - 1) : address;
+    if (!isLiteral(bare)) {
+      return bare;
+    }
+    try {
+      // A literal is parsed, never looked up.
+      return java.net.InetAddress.getByName(bare).getHostAddress();
+    } catch (java.net.UnknownHostException e) {
+      return bare;
+    }
+  }
+
+  public static boolean isLiteral(String address) {
+    return address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || (address.contains(":") && address.matches("[0-9A-Fa-f:.%a-zA-Z0-9]+"));
+  }
+
+  /** What a count is kept under: an IPv4 address, or an IPv6 address's first 64 bits. */
+  private static String counted(String address) {
+    if (!address.contains(":")) {
+      return address;
+    }
+    String[] groups = address.split("%")[0].split(":");
+    return groups.length >= 4 ? String.join(":", groups[0], groups[1], groups[2], groups[3]) + "::/64" : address;
   }
 }

@@ -11,6 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +49,8 @@ public final class Metrics {
   public static final String BANS_CREATED = "sluice_bans";
   public static final String BANS_CACHED = "sluice_bans_cached";
   public static final String BAN_LOG_DROPPED = "sluice_ban_log_dropped";
+  private static final String BAN_LOG_DROPPED_HELP =
+      "Bans made by rules left out of the stored history ({sluice}:bans-made): too many at once, or Redis did not take them";
   public static final String BAN_CACHE_HITS = "sluice_ban_cache_hits";
   public static final String DENIES_CACHED = "sluice_denies_cached";
   public static final String DENY_CACHE_HITS = "sluice_deny_cache_hits";
@@ -152,6 +155,7 @@ public final class Metrics {
     groupedChecks = Counter.builder(GROUPED_CHECKS)
         .description("Checks decided in one script call with others that arrived in the same event-loop turn")
         .register(registry);
+    startAtZero();
   }
 
   public PrometheusMeterRegistry registry() {
@@ -196,6 +200,36 @@ public final class Metrics {
       }
       return counters;
     })[kind].increment();
+  }
+
+  /**
+   * The series whose labels are known before anything happens exist from the start, at 0: an alert
+   * on {@code increase(...) > 0} then sees the first error as a rise (a series born at 1 shows none),
+   * and the dashboard's panels show 0 rather than "no data".
+   */
+  private void startAtZero() {
+    for (io.sluice.redis.Unavailable why : io.sluice.redis.Unavailable.values()) {
+      if (why != io.sluice.redis.Unavailable.BREAKER_OPEN) {
+        redisErrors.computeIfAbsent(why.label(), kind -> Counter.builder(REDIS_ERRORS)
+            .description("Redis calls of checks that failed, by kind (unavailability and faults)").tag("kind", kind).register(registry));
+      }
+    }
+    for (String reason : List.of("overload", "deadline")) {
+      shed.computeIfAbsent(reason, r -> Counter.builder(SHED)
+          .description("Checks refused with an error instead of a decision: overload (RESOURCE_EXHAUSTED), deadline (DEADLINE_EXCEEDED)")
+          .tag("reason", r).register(registry));
+    }
+    for (String reason : List.of("max_connections", "streams", "slow_reader", "answers_budget")) {
+      Counter.builder(CONNECTIONS_CLOSED)
+          .description("gRPC connections closed to protect the instance: over maxConnections, a peer that does not read, "
+              + "the budget of answers waiting spent")
+          .tag("reason", reason).register(registry);
+    }
+    Counter.builder(ABANDONED).description("Calls whose callers gave up (reset the stream) before they were answered, by method")
+        .tag("method", "sluice.v1.RateLimiter/Check").register(registry);
+    Counter.builder(UNAUTHENTICATED).description("Calls refused for want of the right bearer token, by API")
+        .tag("api", "http-admin").register(registry);
+    Counter.builder(BAN_LOG_DROPPED).description(BAN_LOG_DROPPED_HELP).register(registry);
   }
 
   /** A check's Redis call answered, {@code startedNanos} after it was sent. */
@@ -292,8 +326,7 @@ public final class Metrics {
 
   /** Bans made by rules that the bans' history in Redis does not keep: past its bound per second, or not written. */
   public void banLogDropped(int bans) {
-    Counter.builder(BAN_LOG_DROPPED).description("Bans made by rules left out of the stored history ({sluice}:bans-made): too many at once, or Redis did not take them")
-        .register(registry).increment(bans);
+    Counter.builder(BAN_LOG_DROPPED).description(BAN_LOG_DROPPED_HELP).register(registry).increment(bans);
   }
 
   public void banLogDropped() {

@@ -20,6 +20,8 @@ class LimitsParserTest {
     // A right-to-left override would show "user=mallory ok" as something else; a newline would start a forged line.
     assertEquals("mallory\\u202e\\u2066ko\\u2069\\u200b\\u000a", LimitsParser.printable("mallory\u202e\u2066ko\u2069\u200b\n"));
     assertEquals("caf\u00e9 \u65e5\u672c", LimitsParser.printable("caf\u00e9 \u65e5\u672c"), "letters of any script stay as they are");
+    assertEquals("flag\\U000e0067\\ud800 \ud83d\ude00", LimitsParser.printable("flag\udb40\udc67\ud800 \ud83d\ude00"),
+        "a tag beyond the first plane and a lone surrogate are escaped; an emoji is a character");
   }
 
   @Test

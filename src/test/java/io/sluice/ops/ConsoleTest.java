@@ -100,9 +100,12 @@ class ConsoleTest {
   void behindAProxyTheConsoleTakesTheOriginsItWasToldOfAndNoOthers(TestRedis redis) throws Exception {
     String proxied = "https://sluice.example.com";
     try (SluiceFixture sluice = SluiceFixture.start(redis.uri(), "{ \"rules\": { \"default\": { \"capacity\": 10, \"refillPerSecond\": 1 } } }",
-        new JsonObject().put("consoleOrigins", proxied + ", https://ops.example.com:8443"))) {
+        new JsonObject().put("consoleOrigins", "HTTPS://Sluice.Example.com:443, https://ops.example.com:8443"))) {
       String base = "http://127.0.0.1:" + sluice.httpPort();
-      assertEquals(303, login(base, SluiceFixture.ADMIN_TOKEN, proxied).statusCode(), "the page as the proxy serves it");
+      HttpResponse<String> throughProxy = login(base, SluiceFixture.ADMIN_TOKEN, proxied);
+      assertEquals(303, throughProxy.statusCode(), "the page as the proxy serves it (a browser leaves out the default port)");
+      assertThat(throughProxy.headers().firstValue("Set-Cookie").orElseThrow()).as("sent back over https only").containsIgnoringCase("Secure");
+      assertEquals(303, login(base, SluiceFixture.ADMIN_TOKEN, "https://ops.example.com:8443").statusCode());
       assertEquals(303, login(base, SluiceFixture.ADMIN_TOKEN, base).statusCode(), "and as the instance serves it");
       assertEquals(403, login(base, SluiceFixture.ADMIN_TOKEN, "https://sluice.example.com.evil.example").statusCode());
       assertEquals(403, login(base, SluiceFixture.ADMIN_TOKEN, "http://sluice.example.com").statusCode(), "another scheme is another origin");
