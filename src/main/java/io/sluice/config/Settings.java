@@ -251,6 +251,11 @@ public record Settings(
       .put("rstFloodMax", 200)
       .put("rstFloodWindowMs", 30_000);
 
+  /** Every setting with its default: the names a file, a flag or a {@code SLUICE_} variable may set. */
+  public static JsonObject defaults() {
+    return DEFAULTS.copy();
+  }
+
   /** Builds settings from merged JSON; every problem is reported at once, naming the key. */
   public static Settings fromJson(JsonObject json) {
     List<String> problems = new ArrayList<>();
