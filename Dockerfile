@@ -5,6 +5,8 @@ WORKDIR /src
 COPY pom.xml .
 COPY src src
 COPY lua lua
+# The client library's sources, compiled into the server (its demo backend uses the middleware).
+COPY sluice-client/src sluice-client/src
 RUN mvn -B -DskipTests package
 
 FROM eclipse-temurin:17-jre

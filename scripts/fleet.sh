@@ -52,7 +52,7 @@ wait_for_port() {
 }
 
 build_if_needed() {
-  if [[ ! -f "$jar" ]] || [[ -n "$(find "$root/src/main" "$root/lua" "$root/pom.xml" -newer "$jar" -print -quit)" ]]; then
+  if [[ ! -f "$jar" ]] || [[ -n "$(find "$root/src/main" "$root/sluice-client/src" "$root/lua" "$root/pom.xml" -newer "$jar" -print -quit)" ]]; then
     log "building $jar"
     (cd "$root" && mvn -B -q -DskipTests package)
   fi

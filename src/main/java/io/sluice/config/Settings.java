@@ -474,6 +474,11 @@ public record Settings(
     return List.copyOf(origins);
   }
 
+  /** An IPv4 or IPv6 address as written, not a name: what is parsed without a lookup. */
+  public static boolean isIpLiteral(String address) {
+    return address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || (address.contains(":") && address.matches("[0-9A-Za-z:.%]+"));
+  }
+
   /** IP addresses, comma-separated: literals only, never names to look up. */
   private static List<String> addresses(JsonObject json, String key, List<String> problems) {
     List<String> addresses = new ArrayList<>();
@@ -482,7 +487,7 @@ public record Settings(
       if (trimmed.isEmpty()) {
         continue;
       }
-      if (!io.sluice.security.FailedLogins.isLiteral(trimmed)) {
+      if (!isIpLiteral(trimmed)) {
         problems.add(key + " must list IP addresses such as 10.0.0.7 or fd00::7, was '" + trimmed + "'");
         continue;
       }

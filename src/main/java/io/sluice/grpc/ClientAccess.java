@@ -23,7 +23,7 @@ public record ClientAccess(boolean tls, String caPath, String certPath, String k
     return new ClientAccess(tls, caPath, certPath, keyPath, token == null ? "" : token);
   }
 
-  HttpClientOptions httpOptions() {
+  public HttpClientOptions httpOptions() {
     HttpClientOptions options = new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2);
     if (!tls) {
       return options.setHttp2ClearTextUpgrade(false);

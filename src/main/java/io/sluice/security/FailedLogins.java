@@ -80,7 +80,7 @@ public final class FailedLogins {
       return "";
     }
     String bare = address.startsWith("[") && address.endsWith("]") ? address.substring(1, address.length() - 1) : address;
-    if (!isLiteral(bare)) {
+    if (!io.sluice.config.Settings.isIpLiteral(bare)) {
       return bare;
     }
     try {
@@ -91,9 +91,6 @@ public final class FailedLogins {
     }
   }
 
-  public static boolean isLiteral(String address) {
-    return address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || (address.contains(":") && address.matches("[0-9A-Fa-f:.%a-zA-Z0-9]+"));
-  }
 
   /** What a count is kept under: an IPv4 address, or an IPv6 address's first 64 bits. */
   private static String counted(String address) {

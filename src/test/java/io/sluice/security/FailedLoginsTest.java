@@ -38,6 +38,7 @@ class FailedLoginsTest {
     assertEquals("192.0.2.5", failed.clientOf("192.0.2.5", "198.51.100.9"), "anyone else's header is ignored");
     assertEquals("2001:db8:1:2::/64", failed.clientOf("2001:db8:1:2:aaaa:bbbb:cccc:dddd", null));
     assertEquals(failed.clientOf("2001:db8:1:2::1", null), failed.clientOf("2001:db8:1:2:ffff::9", null));
-    assertTrue(FailedLogins.isLiteral("fd00::7") && FailedLogins.isLiteral("10.0.0.7") && !FailedLogins.isLiteral("proxy.internal"));
+    assertTrue(io.sluice.config.Settings.isIpLiteral("fd00::7") && io.sluice.config.Settings.isIpLiteral("10.0.0.7")
+        && !io.sluice.config.Settings.isIpLiteral("proxy.internal"));
   }
 }

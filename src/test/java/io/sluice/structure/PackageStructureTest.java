@@ -47,6 +47,18 @@ class PackageStructureTest {
         .check(MAIN);
   }
 
+  /**
+   * The client library (sluice-client/, a Maven project of its own) needs the generated stubs and
+   * Vert.x's gRPC client, never the server: .ci/run also builds it on its own.
+   */
+  @Test
+  void theClientLibraryKnowsNothingOfTheServer() {
+    noClasses().that().resideInAPackage("io.sluice.client..")
+        .should().dependOnClassesThat().resideOutsideOfPackages("io.sluice.client..", "io.sluice.grpc.v1..", "io.vertx..",
+            "com.google.protobuf..", "jakarta.servlet..", "java..")
+        .check(MAIN);
+  }
+
   /** The load generator ships in its own jar (sluice-bench.jar): nothing of the service may need it. */
   @Test
   void nothingDependsOnTheLoadGenerator() {
