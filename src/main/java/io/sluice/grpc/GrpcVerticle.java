@@ -249,12 +249,17 @@ public final class GrpcVerticle extends VerticleBase {
       guards.stop();
     }
     vertx.cancelTimer(banLogTimer);
-    // The bans made since the last flush, given the time of one interval before Redis's clients close.
-    Future<Void> lastBans = banLog == null ? Future.succeededFuture()
-        : banLog.flush().timeout(BanLog.FLUSH_INTERVAL_MS, TimeUnit.MILLISECONDS);
-    return lastBans.eventually(() -> pipelines.close().eventually(() -> {
+    if (banLog != null && banLog.hasWaiting()) {
+      // The bans made since the last flush, given the time of one interval before Redis's clients close.
+      return banLog.flush().timeout(BanLog.FLUSH_INTERVAL_MS, TimeUnit.MILLISECONDS).eventually(this::closeRedis);
+    }
+    return closeRedis();
+  }
+
+  private Future<Void> closeRedis() {
+    return pipelines.close().eventually(() -> {
       nodes.close();
       return redis.close();
-    }));
+    });
   }
 }

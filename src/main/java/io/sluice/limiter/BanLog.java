@@ -77,6 +77,11 @@ public final class BanLog {
         .arg("level").arg(level).arg("lengthMs").arg(lengthMs).arg("violations").arg(violations).arg("reason").arg(reason));
   }
 
+  /** Whether bans wait for the next flush. */
+  public boolean hasWaiting() {
+    return !waiting.isEmpty();
+  }
+
   /** Writes the bans recorded since the last flush, in one round trip; what Redis does not take is lost, and said. */
   public Future<Void> flush() {
     if (waiting.isEmpty()) {

@@ -137,6 +137,10 @@ class KubernetesManifestsTest {
       }
       assertThat(podLabels).containsAllEntriesOf(one(objects, PodDisruptionBudget.class, "sluice").getSpec().getSelector().getMatchLabels());
       assertEquals("sluice", one(objects, HorizontalPodAutoscaler.class, "sluice").getSpec().getScaleTargetRef().getName());
+      assertThat(deployment.getSpec().getReplicas()).as("the autoscaler owns the count").isNull();
+      assertThat(sluice.getLifecycle().getPreStop().getExec().getCommand()).containsExactly("sleep", "5");
+      assertThat(deployment.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() * 1000)
+          .isGreaterThan(5_000 + drainMs);
       NetworkPolicy doors = one(objects, NetworkPolicy.class, "sluice");
       assertThat(podLabels).containsAllEntriesOf(doors.getSpec().getPodSelector().getMatchLabels());
       Map<String, Map<String, String>> admitted = new HashMap<>();
@@ -160,7 +164,7 @@ class KubernetesManifestsTest {
           assertEquals(overlay, env.get("SLUICE_REDIS_MODE"));
           assertEquals("sluice-redis", sluice.getEnv().stream().filter(var -> var.getName().equals("SLUICE_REDIS_PASSWORD")).findFirst()
               .orElseThrow().getValueFrom().getSecretKeyRef().getName());
-          assertThat(deployment.getSpec().getReplicas()).isGreaterThanOrEqualTo(3);
+          assertThat(one(objects, HorizontalPodAutoscaler.class, "sluice").getSpec().getMinReplicas()).isGreaterThanOrEqualTo(3);
         }
         default -> throw new AssertionError(overlay);
       }

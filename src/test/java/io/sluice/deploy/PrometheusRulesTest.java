@@ -56,12 +56,19 @@ class PrometheusRulesTest {
   private static String run(String... args) throws Exception {
     List<String> command = new ArrayList<>(List.of(PROMTOOL.toString()));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(process.getInputStream().readAllBytes());
-    if (!process.waitFor(60, TimeUnit.SECONDS)) {
-      process.destroyForcibly();
+    // Its output to a file, so that a promtool that never ends cannot hold the test past the wait.
+    Path output = Files.createTempFile("promtool", ".out");
+    try {
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        throw new AssertionError(String.join(" ", command) + " did not end");
+      }
+      String out = Files.readString(output);
+      assertEquals(0, process.exitValue(), String.join(" ", command) + ":\n" + out);
+      return out;
+    } finally {
+      Files.deleteIfExists(output);
     }
-    assertEquals(0, process.exitValue(), String.join(" ", command) + ":\n" + out);
-    return out;
   }
 }

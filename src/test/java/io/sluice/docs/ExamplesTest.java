@@ -81,7 +81,7 @@ class ExamplesTest {
     }
     // A Sluice that takes the connection and never answers: the deadline ends the wait, and the backend goes ahead.
     try (ServerSocket silent = new ServerSocket(0)) {
-      List<Socket> held = new ArrayList<>();
+      List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
       Thread acceptor = new Thread(() -> {
         try {
           while (true) {

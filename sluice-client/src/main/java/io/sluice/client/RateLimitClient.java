@@ -27,9 +27,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A backend's client of a Sluice fleet: checks spread round robin over the instances that pass their
  * gRPC health check, each check within a deadline (250 ms unless told otherwise), one that cannot
- * reach an instance tried on the next while time is left, and when no instance answers in time, the
- * {@link Unreachable} policy the caller chose answers instead, counted. A decision of Sluice (ALLOW,
- * DENY, BAN) or its refusal of bad input is never retried elsewhere. Thread-safe; one per process.
+ * reach an instance (a connection that fails, {@code UNAVAILABLE}: a draining instance) tried on the
+ * next while time is left, and when no decision comes in time, the {@link Unreachable} policy the
+ * caller chose answers instead, counted. A decision of Sluice (ALLOW, DENY, BAN) or its refusal of
+ * bad input is never retried elsewhere; nor is an instance's answer that it is too busy
+ * ({@code RESOURCE_EXHAUSTED}: retrying would add to the load) or that Redis faulted
+ * ({@code INTERNAL}): those go to the policy at once, and the instance stays in the rotation. A call
+ * past its deadline is cancelled, its stream reset. Thread-safe; one per process.
  */
 public final class RateLimitClient implements AutoCloseable {
 
@@ -127,22 +131,27 @@ public final class RateLimitClient implements AutoCloseable {
   private final long healthTimer;
 
   private RateLimitClient(Builder builder) {
-    this.ownsVertx = builder.vertx == null;
-    this.vertx = ownsVertx ? Vertx.vertx() : builder.vertx;
-    this.grpc = GrpcClient.client(vertx, builder.httpOptions);
+    // The targets first: a bad one refuses the build before a Vert.x instance (and its threads) exists.
     for (String target : builder.targets) {
       int colon = target.lastIndexOf(':');
-      if (colon <= 0 || colon == target.length() - 1) {
+      int port = colon <= 0 ? -1 : portOf(target.substring(colon + 1));
+      if (port < 1 || port > 65535) {
         throw new IllegalArgumentException("targets: '" + target + "' is not host:port");
       }
       String host = target.substring(0, colon).replace("[", "").replace("]", "");
-      targets.add(new Target(target, SocketAddress.inetSocketAddress(Integer.parseInt(target.substring(colon + 1)), host)));
+      targets.add(new Target(target, SocketAddress.inetSocketAddress(port, host)));
     }
+    this.deadlineMs = builder.deadline.toMillis();
+    this.ownsVertx = builder.vertx == null;
+    this.vertx = ownsVertx ? Vertx.vertx() : builder.vertx;
+    // A connection that cannot be made within a second is no use to a check; the deadline cancels the call.
+    io.vertx.core.http.HttpClientOptions http = new io.vertx.core.http.HttpClientOptions(builder.httpOptions)
+        .setConnectTimeout((int) Math.min(builder.httpOptions.getConnectTimeout(), Math.max(1_000, deadlineMs)));
+    this.grpc = GrpcClient.client(vertx, new io.vertx.grpc.client.GrpcClientOptions().setScheduleDeadlineAutomatically(true), http);
     this.healthy = new java.util.concurrent.atomic.AtomicIntegerArray(targets.size());
     for (int i = 0; i < targets.size(); i++) {
       healthy.set(i, 1);
     }
-    this.deadlineMs = builder.deadline.toMillis();
     this.unreachable = builder.unreachable;
     this.healthTimer = vertx.setPeriodic(builder.healthInterval.toMillis(), tick -> checkHealth(builder.healthInterval.toMillis()));
   }
@@ -166,8 +175,9 @@ public final class RateLimitClient implements AutoCloseable {
    * on a Vert.x event loop, which must not wait.
    */
   public Verdict checkAndWait(String user, String action, int cost) {
-    if (Context.isOnEventLoopThread()) {
-      throw new IllegalStateException("checkAndWait would block a Vert.x event loop: use check() there");
+    if (Context.isOnVertxThread()) {
+      // A worker's tasks run one at a time too: the answer would queue behind this wait.
+      throw new IllegalStateException("checkAndWait would block a Vert.x thread: use check() there");
     }
     try {
       return check(user, action, cost).toCompletionStage().toCompletableFuture().get(deadlineMs + 1_000, TimeUnit.MILLISECONDS);
@@ -190,17 +200,28 @@ public final class RateLimitClient implements AutoCloseable {
     return unreachableAnswers.get();
   }
 
-  /** The instances, healthy first, each list starting at the next in turn. */
+  /** The healthy instances, starting at the next in turn among them, then the others (their health may be stale). */
   private List<Integer> order() {
-    int start = Math.floorMod(next.getAndIncrement(), targets.size());
-    List<Integer> healthyFirst = new ArrayList<>();
+    List<Integer> healthyOnes = new ArrayList<>();
     List<Integer> rest = new ArrayList<>();
     for (int i = 0; i < targets.size(); i++) {
-      int index = (start + i) % targets.size();
-      (healthy.get(index) == 1 ? healthyFirst : rest).add(index);
+      (healthy.get(i) == 1 ? healthyOnes : rest).add(i);
     }
-    healthyFirst.addAll(rest);
-    return healthyFirst;
+    int turn = next.getAndIncrement();
+    List<Integer> order = new ArrayList<>(targets.size());
+    for (int i = 0; i < healthyOnes.size(); i++) {
+      order.add(healthyOnes.get(Math.floorMod(turn + i, healthyOnes.size())));
+    }
+    order.addAll(rest);
+    return order;
+  }
+
+  private static int portOf(String text) {
+    try {
+      return Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private Future<Verdict> attempt(CheckRequest request, List<Integer> order, int tried, long deadlineNanos) {
@@ -218,7 +239,7 @@ public final class RateLimitClient implements AutoCloseable {
         // The deadline holds even when the transport does not end the call (a peer that never answers).
         .timeout(leftMs, TimeUnit.MILLISECONDS);
     return answer.map(response -> Verdict.of(response, target.name())).recover(failure -> {
-      if (failure instanceof InvalidCheckException) {
+      if (failure instanceof InvalidCheckException || failure instanceof Answered) {
         return Future.failedFuture(failure);
       }
       healthy.set(order.get(tried), 0);
@@ -226,10 +247,24 @@ public final class RateLimitClient implements AutoCloseable {
     });
   }
 
+  /** An instance answered with a status that another instance would answer too (busy, a Redis fault, its deadline spent). */
+  private static final class Answered extends RuntimeException {
+    Answered(GrpcStatus status, String message) {
+      super(status + ": " + message, null, false, false);
+    }
+  }
+
   private static Future<CheckResponse> lastOrStatus(GrpcClientResponse<CheckRequest, CheckResponse> response) {
-    return response.last().recover(failure -> response.status() == GrpcStatus.INVALID_ARGUMENT
-        ? Future.failedFuture(new InvalidCheckException(response.statusMessage()))
-        : Future.failedFuture(failure));
+    return response.last().recover(failure -> {
+      GrpcStatus status = response.status();
+      if (status == GrpcStatus.INVALID_ARGUMENT) {
+        return Future.failedFuture(new InvalidCheckException(response.statusMessage()));
+      }
+      if (status != null && status != GrpcStatus.OK && status != GrpcStatus.UNAVAILABLE) {
+        return Future.failedFuture(new Answered(status, response.statusMessage()));
+      }
+      return Future.failedFuture(failure);
+    });
   }
 
   private void checkHealth(long intervalMs) {

@@ -45,7 +45,9 @@ public final class SluiceFilter implements Filter {
 
   @Override
   public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain) throws IOException, ServletException {
-    if (!(request instanceof HttpServletRequest http) || !(response instanceof HttpServletResponse answer)) {
+    // Once per request: a forward, an include, an error page or an async dispatch of it is not a second request.
+    if (!(request instanceof HttpServletRequest http) || !(response instanceof HttpServletResponse answer)
+        || request.getDispatcherType() != jakarta.servlet.DispatcherType.REQUEST) {
       chain.doFilter(request, response);
       return;
     }
@@ -72,6 +74,10 @@ public final class SluiceFilter implements Filter {
   }
 
   private static void refuse(HttpServletResponse response, HttpAnswer answer) throws IOException {
+    if (response.isCommitted()) {
+      // Something before this filter answered already: nothing can be said now.
+      return;
+    }
     answer.headers().forEach(response::setHeader);
     response.setStatus(answer.status());
     response.setContentType("application/json");

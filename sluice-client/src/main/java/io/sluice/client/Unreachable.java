@@ -82,12 +82,13 @@ public abstract sealed class Unreachable {
       double[] bucket = buckets.computeIfAbsent(user + '\n' + action, key -> new double[] {capacity, nowNanos});
       double tokens = Math.min(capacity, bucket[0] + (nowNanos - bucket[1]) / 1e9 * refillPerSecond);
       bucket[1] = nowNanos;
-      long resetMs = (long) Math.ceil((capacity - tokens) / refillPerSecond * 1000);
       if (tokens >= cost) {
         bucket[0] = tokens - cost;
+        long resetMs = (long) Math.ceil((capacity - bucket[0]) / refillPerSecond * 1000);
         return new Verdict(Decision.ALLOW, capacity, (long) Math.floor(bucket[0]), 0, resetMs, refillPerSecond, "", null, "");
       }
       bucket[0] = tokens;
+      long resetMs = (long) Math.ceil((capacity - tokens) / refillPerSecond * 1000);
       long retryMs = (long) Math.ceil((cost - tokens) / refillPerSecond * 1000);
       return new Verdict(Decision.DENY, capacity, 0, retryMs, resetMs, refillPerSecond, "", null, "");
     }
