@@ -14,7 +14,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -99,21 +98,11 @@ public final class AuditTrail {
     if (count < 1 || count > MAX_READ) {
       return Future.failedFuture(new InvalidRequestException("count", "count must be from 1 to " + MAX_READ + ", was " + count));
     }
-    // A user's entries are looked for among the latest MAX_READ: a search never walks the whole stream.
-    int read = user.isEmpty() ? count : MAX_READ;
-    return AdminDeadline.read(StreamEntries.latest(redis, KEY, read), timeoutMs, "the audit trail was not read").map(latest -> {
-      List<Entry> entries = new ArrayList<>();
-      for (int i = 0; i < latest.size() && entries.size() < count; i++) {
-        StreamEntries.Entry item = latest.get(i);
-        Entry entry = new Entry(item.id(), item.at(), item.field("actor"), item.field("via"), item.field("action"), item.field("user"),
-            item.field("scope"), item.field("outcome"), item.field("detail"));
-        // As the entry keeps it: a user id with characters the trail escapes is found by its escaped form.
-        if (user.isEmpty() || entry.user().equals(bounded(user))) {
-          entries.add(entry);
-        }
-      }
-      return entries;
-    });
+    // As the entry keeps it: a user id with characters the trail escapes is found by its escaped form.
+    return AdminDeadline.read(StreamEntries.latestWith(redis, KEY, count, MAX_READ, "user", user.isEmpty() ? "" : bounded(user)), timeoutMs,
+        "the audit trail was not read").map(latest -> latest.stream().map(item -> new Entry(item.id(), item.at(), item.field("actor"),
+        item.field("via"), item.field("action"), item.field("user"), item.field("scope"), item.field("outcome"), item.field("detail")))
+        .toList());
   }
 
   /** What a ban's entry says of it, whichever API asked. */

@@ -149,7 +149,7 @@ public record Settings(
 
     /** The URIs of the setting, one per node. */
     public java.util.List<String> uris() {
-      return java.util.Arrays.stream(uri.split(",")).map(String::trim).filter(one -> !one.isEmpty()).toList();
+      return listed(uri);
     }
 
     @Override
@@ -457,11 +457,8 @@ public record Settings(
    */
   private static List<String> origins(JsonObject json, String key, List<String> problems) {
     List<String> origins = new ArrayList<>();
-    for (String origin : optionalText(json, key).split(",")) {
-      String trimmed = origin.strip().toLowerCase(java.util.Locale.ROOT);
-      if (trimmed.isEmpty()) {
-        continue;
-      }
+    for (String origin : listed(optionalText(json, key))) {
+      String trimmed = origin.toLowerCase(java.util.Locale.ROOT);
       if (!trimmed.matches("https?://[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?")) {
         problems.add(key + " must list origins such as https://sluice.example.com (a scheme, a host, an optional port; no path), was '"
             + trimmed + "'");
@@ -479,14 +476,15 @@ public record Settings(
     return address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}") || (address.contains(":") && address.matches("[0-9A-Za-z:.%]+"));
   }
 
+  /** The items of a comma-separated setting, each without surrounding spaces; empty ones are none. */
+  static List<String> listed(String text) {
+    return java.util.Arrays.stream(text.split(",")).map(String::strip).filter(one -> !one.isEmpty()).toList();
+  }
+
   /** IP addresses, comma-separated: literals only, never names to look up. */
   private static List<String> addresses(JsonObject json, String key, List<String> problems) {
     List<String> addresses = new ArrayList<>();
-    for (String address : optionalText(json, key).split(",")) {
-      String trimmed = address.strip();
-      if (trimmed.isEmpty()) {
-        continue;
-      }
+    for (String trimmed : listed(optionalText(json, key))) {
       if (!isIpLiteral(trimmed)) {
         problems.add(key + " must list IP addresses such as 10.0.0.7 or fd00::7, was '" + trimmed + "'");
         continue;

@@ -100,18 +100,10 @@ public final class BanLog {
     if (count < 1 || count > MAX_READ) {
       return Future.failedFuture(new InvalidRequestException("count", "count must be from 1 to " + MAX_READ + ", was " + count));
     }
-    int read = user.isEmpty() ? count : MAX_READ;
-    return AdminDeadline.read(StreamEntries.latest(redis, KEY, read), timeoutMs, "the bans rules made were not read").map(latest -> {
-      List<Entry> entries = new ArrayList<>();
-      for (int i = 0; i < latest.size() && entries.size() < count; i++) {
-        StreamEntries.Entry item = latest.get(i);
-        if (user.isEmpty() || item.field("user").equals(user)) {
-          entries.add(new Entry(item.id(), item.at(), item.field("user"), item.field("action"), item.field("rule"), item.field("scope"),
-              (int) number(item.field("level")), number(item.field("lengthMs")), (int) number(item.field("violations")), item.field("reason")));
-        }
-      }
-      return entries;
-    });
+    return AdminDeadline.read(StreamEntries.latestWith(redis, KEY, count, MAX_READ, "user", user), timeoutMs,
+        "the bans rules made were not read").map(latest -> latest.stream().map(item -> new Entry(item.id(), item.at(), item.field("user"),
+        item.field("action"), item.field("rule"), item.field("scope"), (int) number(item.field("level")), number(item.field("lengthMs")),
+        (int) number(item.field("violations")), item.field("reason"))).toList());
   }
 
   /** A field written by this class; an entry someone else wrote with text there reads as 0. */

@@ -3,7 +3,6 @@ package io.sluice.ops;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.redis.AdminDeadline;
 import io.sluice.redis.RedisKeys;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -71,13 +70,9 @@ final class FleetDecisions {
     Map<String, DecisionRates.Reading> readings = new HashMap<>();
     long now = System.currentTimeMillis();
     Map<String, Map<List<String>, Long>> tops = Map.of("topLimited", new HashMap<>(), "topShadow", new HashMap<>());
-    for (String id : statuses == null ? List.<String>of() : statuses.getKeys()) {
-      JsonObject status;
-      try {
-        status = new JsonObject(statuses.get(id).toString());
-      } catch (DecodeException | ClassCastException e) {
-        continue;
-      }
+    for (Map.Entry<String, JsonObject> instance : FleetView.statuses(statuses).entrySet()) {
+      String id = instance.getKey();
+      JsonObject status = instance.getValue();
       if (status.getValue("decisions") instanceof JsonObject decisions) {
         // A status without its time (another build's) is taken as of now.
         long atMs = status.getValue("decisionsAtMs") instanceof Number at ? at.longValue() : now;

@@ -35,17 +35,22 @@ final class FleetView {
     return AdminDeadline.read(read, timeoutMs, "the fleet was not read").map(FleetView::toJson);
   }
 
-  private static JsonObject toJson(Response[] read) {
-    Response live = read[0];
-    Response statuses = read[1];
+  /** Each instance's status as {@code HGETALL} of {@link RedisKeys#INSTANCE_STATUS} gave it; one that is not JSON reads as empty. */
+  static Map<String, JsonObject> statuses(Response statuses) {
     Map<String, JsonObject> statusOf = new HashMap<>();
-    for (String id : statuses.getKeys()) {
+    for (String id : statuses == null ? java.util.Set.<String>of() : statuses.getKeys()) {
       try {
         statusOf.put(id, new JsonObject(statuses.get(id).toString()));
-      } catch (DecodeException e) {
+      } catch (DecodeException | ClassCastException e) {
         statusOf.put(id, new JsonObject());
       }
     }
+    return statusOf;
+  }
+
+  private static JsonObject toJson(Response[] read) {
+    Response live = read[0];
+    Map<String, JsonObject> statusOf = statuses(read[1]);
     JsonArray instances = new JsonArray();
     Map<String, Integer> digests = new HashMap<>();
     for (int i = 0; live != null && i < live.size(); i++) {

@@ -41,6 +41,16 @@ public final class StreamEntries {
     return redis.send(Request.cmd(Command.XREVRANGE).arg(key).arg("+").arg("-").arg("COUNT").arg(count)).map(StreamEntries::read);
   }
 
+  /**
+   * The latest {@code count} entries whose field {@code field} is {@code value}, newest first, looked
+   * for among the latest {@code searched} (a search never walks the whole stream); the latest
+   * {@code count} of all when {@code value} is empty.
+   */
+  public static io.vertx.core.Future<List<Entry>> latestWith(Redis redis, String key, int count, int searched, String field, String value) {
+    return latest(redis, key, value.isEmpty() ? count : searched).map(latest -> latest.stream()
+        .filter(entry -> value.isEmpty() || entry.field(field).equals(value)).limit(count).toList());
+  }
+
   private static List<Entry> read(Response reply) {
     List<Entry> entries = new ArrayList<>();
     for (int i = 0; reply != null && i < reply.size(); i++) {
