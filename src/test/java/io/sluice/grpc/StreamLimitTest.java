@@ -46,6 +46,10 @@ class StreamLimitTest {
       assertEquals(10 - MAX_STREAMS, sluice.counter(Metrics.STREAMS_REFUSED));
       assertEquals(MAX_STREAMS, (int) sluice.sluice().metrics().registry().find(Metrics.DECISIONS).counters().stream()
           .mapToDouble(counter -> counter.count()).sum(), "only the calls within the limit were decided");
+      // One reset each, and none more for their DATA frames: read past them, up to one more call's answer.
+      client.send(1, REQUEST);
+      assertEquals("answered", client.awaitEnded(11, Duration.ofSeconds(10)).get(21));
+      assertEquals(10 - MAX_STREAMS, client.resets());
       assertEquals(Decision.ALLOW, sluice.check("another-client", "api").getDecision());
     }
   }

@@ -85,6 +85,7 @@ public final class HostileClients implements AutoCloseable {
     private int nextStream = 1;
     /** Per stream: "answered" (trailers came), or "reset <code>". */
     private final java.util.Map<Integer, String> ended = new java.util.TreeMap<>();
+    private int resets;
     private boolean closed;
 
     public FirstFlight(String host, int port) throws IOException {
@@ -140,6 +141,7 @@ public final class HostileClients implements AutoCloseable {
           int type = header[3];
           int stream = (header[5] & 0x7f) << 24 | (header[6] & 0xff) << 16 | (header[7] & 0xff) << 8 | (header[8] & 0xff);
           if (type == RST_STREAM) {
+            resets++;
             ended.put(stream, "reset " + ((payload[0] & 0xff) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | (payload[3] & 0xff)));
           } else if (type == HEADERS && (header[4] & END_STREAM) != 0) {
             ended.put(stream, "answered");
@@ -151,6 +153,11 @@ public final class HostileClients implements AutoCloseable {
         closed = true;
       }
       return ended;
+    }
+
+    /** RST_STREAM frames read: a stream reset twice (refused, then its DATA found no stream) counts twice. */
+    public int resets() {
+      return resets;
     }
 
     /** Whether the server sent GOAWAY or closed the socket while this read. */
