@@ -5,7 +5,8 @@
 #   never-reading  300 connections x 100 Check streams that announce a receive window of 0 and never
 #                  read, held for 10 s, while a polite client checks 20 times a second
 #   first-flight   500 connections opening at once, each sending 16 Checks before it read the
-#                  server's settings (h2load -c 500 -m 16 -n 8000), against a cold instance
+#                  server's settings (h2load -c 500 -m 16 -n 8000), against a cold instance;
+#                  FIRST_FLIGHT_STREAMS=100 sends 100 each, as OverloadIT's flood does
 # For each it prints answers per second, the most `api` allowed beyond capacity + refill x window + 1
 # between any two of its half-second samples (over-admission), degraded answers, the polite client's
 # worst wait, peak heap (jstat), peak RSS and the instance's log lines. Everything it starts is stopped.
@@ -112,7 +113,8 @@ fi
 if [[ "$which" == all || "$which" == first-flight ]]; then
   start 50078 8078
   frame "first-flight-$RANDOM" api > "$work/check.bin"
-  flood 5 5 -c 500 -m 16 -n 8000
+  streams="${FIRST_FLIGHT_STREAMS:-16}"
+  flood 5 5 -c 500 -m "$streams" -n $(( 500 * streams ))
   echo "first-flight: $(grep '^requests:' "$work/h2load.txt"); polite client: $(cat "$work/polite.txt")"
   kill -KILL "$sluice_pid"; wait "$sluice_pid" 2>/dev/null || true
 fi

@@ -3,6 +3,7 @@ package io.sluice;
 import io.sluice.config.Settings;
 import io.sluice.grpc.ConnectionGuards;
 import io.sluice.grpc.GrpcVerticle;
+import io.sluice.grpc.WarmUp;
 import io.sluice.limiter.BanAdmin;
 import io.sluice.limiter.TierAdmin;
 import io.sluice.envoy.EnvoyRulesVerticle;
@@ -277,7 +278,8 @@ public final class MainVerticle extends VerticleBase {
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
         budgets.checksInFlight(), adminOrder, decisionClock, quotaClock);
-    return vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances));
+    return WarmUp.run(vertx, shared, settings.connections().warmUpCalls(), instances)
+        .compose(warm -> vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances)));
   }
 
   /** State that lives elsewhere, read when Prometheus scrapes. */

@@ -34,9 +34,26 @@ public final class Listening {
    * @param flag     the command-line flag that moves it, for the message
    */
   public static Future<HttpServer> listen(HttpServer server, String listener, String host, int port, String flag) {
-    return server.listen(port, host).recover(cause -> Future.failedFuture(new IllegalStateException(
-        cause instanceof BindException && String.valueOf(cause.getMessage()).contains("in use")
-            ? listener + " port " + host + ":" + port + " is already in use by another process (choose another with " + flag + ")"
-            : listener + " cannot listen on " + host + ":" + port + ": " + cause.getMessage(), cause)));
+    return listen(server, listener, host, port, flag, null, 0);
   }
+
+  /**
+   * The same, trying again every {@link #RETRY_MS} for up to {@code inUseForMs} while the port is in
+   * use: after a warm-up, the port may be held for a moment by one of the warm-up's own loopback
+   * sockets, which the system gave a number that happens to be this port's.
+   */
+  public static Future<HttpServer> listen(HttpServer server, String listener, String host, int port, String flag,
+                                          io.vertx.core.Vertx vertx, long inUseForMs) {
+    return server.listen(port, host).recover(cause -> {
+      boolean inUse = cause instanceof BindException && String.valueOf(cause.getMessage()).contains("in use");
+      if (inUse && inUseForMs > 0) {
+        return vertx.timer(RETRY_MS).compose(later -> listen(server, listener, host, port, flag, vertx, inUseForMs - RETRY_MS));
+      }
+      return Future.failedFuture(new IllegalStateException(inUse
+          ? listener + " port " + host + ":" + port + " is already in use by another process (choose another with " + flag + ")"
+          : listener + " cannot listen on " + host + ":" + port + ": " + cause.getMessage(), cause));
+    });
+  }
+
+  private static final long RETRY_MS = 100;
 }

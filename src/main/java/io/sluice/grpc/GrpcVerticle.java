@@ -79,6 +79,16 @@ public final class GrpcVerticle extends VerticleBase {
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules,
                        ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight, SubjectOrder adminOrder,
                        LongSupplier decisionClock, QuotaClock quotaClock) {
+
+    /**
+     * The same, for the server an instance warms itself up on: on loopback in plain text, counting in
+     * metrics and health of its own, so that neither the instance's metrics nor its readiness show it.
+     */
+    public Shared forWarmUp(Metrics unseen) {
+      return new Shared(settings.onLoopback(), checkScripts, banScript, limits, banCache, denyCache, unseen, throttle,
+          new Health(settings.failureMode()), topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
+          answersWaitingPerLoop, maxChecksInFlight, adminOrder, decisionClock, quotaClock);
+    }
   }
 
   /**
@@ -89,6 +99,9 @@ public final class GrpcVerticle extends VerticleBase {
   private static final long SHED_PAUSE_MS = 250;
 
   private final Shared shared;
+  /** Set on the server an instance warms itself up on: only calls carrying it are served. */
+  private final String warmUpSecret;
+  private volatile int port;
   private Redis redis;
   private RedisPipelines pipelines;
   private NodeClients nodes;
@@ -97,7 +110,18 @@ public final class GrpcVerticle extends VerticleBase {
   private long banLogTimer = -1;
 
   public GrpcVerticle(Shared shared) {
+    this(shared, null);
+  }
+
+  /** A server for {@link WarmUp} alone: a call without {@code warmUpSecret} in its {@link WarmUp#SECRET_HEADER} is refused. */
+  GrpcVerticle(Shared shared, String warmUpSecret) {
     this.shared = shared;
+    this.warmUpSecret = warmUpSecret;
+  }
+
+  /** The port it listens on, once started. */
+  int port() {
+    return port;
   }
 
   @Override
@@ -192,13 +216,17 @@ public final class GrpcVerticle extends VerticleBase {
           .method(AdminGrpcService.ListAudit, io.sluice.grpc.v1.ListAuditRequest.parser(), (call, request) -> admin.listAudit(request)));
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
-        .requestHandler(guards.refusingStreamsPastTheLimit(new AccessGuard(grpc, adminTokens, BearerToken.of(security.reportToken()), shared.metrics())))
+        .requestHandler(guards.refusingStreamsPastTheLimit(WarmUp.onlyWith(warmUpSecret,
+            new AccessGuard(grpc, adminTokens, BearerToken.of(security.reportToken()), shared.metrics()))))
         .connectionHandler(connection -> {
           if (guards.arrived(connection)) {
             flushOncePerTurn(connection);
           }
         });
-    return Listening.listen(server, "gRPC", settings.host(), settings.port(), "--port");
+    // After a warm-up its own sockets may hold this port's number for a moment (see Listening).
+    long inUseForMs = warmUpSecret == null && settings.connections().warmUpCalls() > 0 ? WarmUp.PORT_HELD_MS : 0;
+    return Listening.listen(server, "gRPC", settings.host(), settings.port(), "--port", vertx, inUseForMs)
+        .onSuccess(listening -> port = listening.actualPort());
   }
 
   /**

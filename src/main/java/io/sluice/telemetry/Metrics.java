@@ -83,6 +83,7 @@ public final class Metrics {
   }
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   /** Counters by rule, then by outcome: built once per rule so that a check allocates no meter id. */
   private final Map<String, Counter[]> decisions = new ConcurrentHashMap<>();
   private final Map<String, Counter[]> refusals = new ConcurrentHashMap<>();
@@ -115,6 +116,11 @@ public final class Metrics {
   }
 
   /** Counts a refusal (or a shadow mode's would-be one) of {@code user} among the top refused; others are not counted. */
+  /** Stops following the collector: for metrics nobody scrapes (a warm-up's), which would otherwise listen for ever. */
+  public void close() {
+    gcMetrics.close();
+  }
+
   public void refusedUser(String rule, Outcome outcome, String user) {
     if (outcome == Outcome.DENY || outcome == Outcome.BAN) {
       topLimited.refused(TopLimited.Kind.LIMITED, rule, user);
@@ -127,7 +133,7 @@ public final class Metrics {
     // The heap and the collector, as jvm_memory_used_bytes{area="heap"}, jvm_gc_pause_seconds: what
     // shows an instance running short of memory before it does.
     new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
     checkDuration = Timer.builder(CHECK_DURATION)
         .description("Time to decide a check, from the request to the answer")
         .serviceLevelObjectives(LATENCY_BUCKETS)

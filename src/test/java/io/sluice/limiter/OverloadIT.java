@@ -56,7 +56,8 @@ class OverloadIT {
     Path frame = Files.createTempFile("sluice-check", ".bin");
     Path politeFrame = Files.createTempFile("sluice-polite", ".bin");
     Path politeLog = Files.createTempFile("sluice-polite", ".log");
-    try (InstanceProcess instance = InstanceProcess.start(redis.uri(), LIMITS, Map.of("SLUICE_LOG_FORMAT", "json"))
+    // Warmed up before it is ready, as deploy/k8s and docker-compose.yml start it (warmUpCalls).
+    try (InstanceProcess instance = InstanceProcess.start(redis.uri(), LIMITS, Map.of("SLUICE_LOG_FORMAT", "json", "SLUICE_WARM_UP_CALLS", "10000"))
         .awaitReady(Duration.ofSeconds(60))) {
       Files.write(frame, HostileClients.grpcFrame(
           CheckRequest.newBuilder().setUserId("overload-" + System.nanoTime()).setAction("api").build().toByteArray()));

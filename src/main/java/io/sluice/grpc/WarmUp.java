@@ -1,0 +1,235 @@
+package io.sluice.grpc;
+
+import io.sluice.telemetry.Metrics;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The calls an instance makes to itself before its gRPC port listens, so that its first clients
+ * meet compiled code. A cold JVM decodes, refuses and answers HTTP/2 streams in the interpreter:
+ * the first flight of 500 connections x 100 streams took a cold instance about 2 s to get through,
+ * and a polite backend's check waited behind it 1.3-1.7 s, past its 1 s deadline; the same flood a
+ * second time, on the same instance, kept it waiting 0.3-0.5 s (docs/benchmarks.md).
+ *
+ * <p>So, once its Redis connections are open, the instance starts one gRPC server more, on
+ * loopback, and opens connections to it that each send, before reading the server's settings, what
+ * such a flood sends: {@link #STREAMS_PER_CONNECTION} Checks. Every Check it sends is invalid (no
+ * user), so each is refused or answered {@code INVALID_ARGUMENT}, and nothing is written to Redis;
+ * the server counts in metrics of its own. It serves only calls that carry this start's random
+ * {@link #SECRET_HEADER}, and is closed before the real port listens. Its servers run one on each
+ * event loop, as the real ones do: warming one loop alone left the others' buffer pools and caches
+ * cold, and the first flight still kept the polite check waiting 0.8-1 s. A warm-up that fails or
+ * takes longer than {@link #TIMEOUT_MS} is logged and the instance starts anyway: it is an optimisation.
+ */
+public final class WarmUp {
+
+  private static final Logger log = LoggerFactory.getLogger(WarmUp.class);
+
+  static final String SECRET_HEADER = "sluice-warm-up";
+  /** As many streams as h2load's {@code -m 100} sends at once, the flood it prepares for. */
+  static final int STREAMS_PER_CONNECTION = 100;
+  static final long TIMEOUT_MS = 15_000;
+  /** How long the real port may find its number held by the warm-up's closing sockets before it reports it in use. */
+  static final long PORT_HELD_MS = 3_000;
+
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final int FRAME_HEADER_BYTES = 9;
+  private static final int DATA = 0;
+  private static final int HEADERS = 1;
+  private static final int RST_STREAM = 3;
+  private static final int SETTINGS = 4;
+  private static final int GOAWAY = 7;
+  private static final int END_STREAM = 0x1;
+  private static final int ACK = 0x1;
+  private static final int END_HEADERS = 0x4;
+
+  private WarmUp() {
+  }
+
+  /**
+   * Warms the instance up with about {@code calls} calls, on a gRPC server of its own.
+   *
+   * @return completes when it is over, however it went: a failed warm-up does not stop the start
+   */
+  public static Future<Void> run(Vertx vertx, GrpcVerticle.Shared shared, int calls, int eventLoops) {
+    if (calls <= 0) {
+      return Future.succeededFuture();
+    }
+    long startedNanos = System.nanoTime();
+    byte[] random = new byte[16];
+    new SecureRandom().nextBytes(random);
+    String secret = HexFormat.of().formatHex(random);
+    Metrics unseen = new Metrics();
+    GrpcVerticle.Shared warmUpShared = shared.forWarmUp(unseen);
+    List<GrpcVerticle> servers = Collections.synchronizedList(new ArrayList<>());
+    int connections = Math.max(1, (calls + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION);
+    return vertx.deployVerticle(() -> {
+      GrpcVerticle server = new GrpcVerticle(warmUpShared, secret);
+      servers.add(server);
+      return server;
+    }, new DeploymentOptions().setInstances(eventLoops)).compose(id -> {
+      NetClient client = vertx.createNetClient();
+      return firstFlights(client, servers.stream().mapToInt(GrpcVerticle::port).toArray(), secret, connections)
+          .timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .onSuccess(done -> log.info("warmed up with {} calls over {} connections in {} ms", connections * STREAMS_PER_CONNECTION,
+              connections, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos)))
+          .recover(failure -> {
+            log.warn("the warm-up did not finish ({}): the first clients may meet a cold instance", failure.toString());
+            return Future.succeededFuture();
+          })
+          .eventually(client::close)
+          .compose(warm -> vertx.undeploy(id));
+    }).eventually(() -> {
+      // A server that could not start (Redis unreachable) fails the start, as the real one would.
+      unseen.close();
+      return Future.succeededFuture();
+    });
+  }
+
+  /** The request handler of a warm-up server: it serves only calls that carry {@code secret}; {@code null}: every call. */
+  static Handler<HttpServerRequest> onlyWith(String secret, Handler<HttpServerRequest> next) {
+    if (secret == null) {
+      return next;
+    }
+    return request -> {
+      if (secret.equals(request.getHeader(SECRET_HEADER))) {
+        next.handle(request);
+      } else {
+        request.response().setStatusCode(403).end();
+      }
+    };
+  }
+
+  private static Future<Void> firstFlights(NetClient client, int[] ports, String secret, int connections) {
+    Buffer flight = firstFlight(secret);
+    List<Future<Void>> all = new ArrayList<>(connections);
+    for (int i = 0; i < connections; i++) {
+      Promise<Void> ended = Promise.promise();
+      client.connect(ports[i % ports.length], "127.0.0.1").onFailure(ended::tryFail).onSuccess(socket -> {
+        StreamEnds ends = new StreamEnds(socket);
+        socket.handler(ends::read);
+        socket.closeHandler(closed -> ended.tryComplete());
+        socket.exceptionHandler(failure -> socket.close());
+        socket.write(flight);
+      });
+      all.add(ended.future());
+    }
+    return Future.all(all).mapEmpty();
+  }
+
+  /**
+   * A client preface, empty settings, then {@link #STREAMS_PER_CONNECTION} Checks (HEADERS and a
+   * DATA frame each), before anything was read: as a flood's first flight comes.
+   */
+  static Buffer firstFlight(String secret) {
+    Buffer headers = requestHeaders(secret);
+    // A CheckRequest with no field: no user, so INVALID_ARGUMENT, and Redis is not asked.
+    Buffer message = Buffer.buffer(new byte[] {0, 0, 0, 0, 0});
+    Buffer flight = Buffer.buffer().appendBytes(PREFACE);
+    frameHeader(flight, 0, SETTINGS, 0, 0);
+    for (int stream = 1; stream < 2 * STREAMS_PER_CONNECTION; stream += 2) {
+      call(flight, stream, headers, message);
+    }
+    return flight;
+  }
+
+  private static void call(Buffer out, int stream, Buffer headers, Buffer message) {
+    frameHeader(out, headers.length(), HEADERS, END_HEADERS, stream);
+    out.appendBuffer(headers);
+    frameHeader(out, message.length(), DATA, END_STREAM, stream);
+    out.appendBuffer(message);
+  }
+
+  /** A Check's request headers: every literal never indexed, so that one block serves every stream of a connection. */
+  private static Buffer requestHeaders(String secret) {
+    Buffer headers = Buffer.buffer()
+        .appendByte((byte) 0x83) // :method POST
+        .appendByte((byte) 0x86); // :scheme http
+    literal(headers, 4, "/sluice.v1.RateLimiter/Check"); // :path
+    literal(headers, 1, "127.0.0.1"); // :authority
+    // content-type, static entry 31: a 4-bit prefix of 15, then 16.
+    headers.appendByte((byte) 0x0f).appendByte((byte) 0x10);
+    string(headers, "application/grpc");
+    newName(headers, "te", "trailers");
+    newName(headers, SECRET_HEADER, secret);
+    return headers;
+  }
+
+  /** Reads the server's frames: acknowledges its settings, and closes once every stream ended (answered or refused). */
+  private static final class StreamEnds {
+    private final NetSocket socket;
+    private Buffer pending = Buffer.buffer();
+    private int ended;
+
+    StreamEnds(NetSocket socket) {
+      this.socket = socket;
+    }
+
+    void read(Buffer data) {
+      pending.appendBuffer(data);
+      int at = 0;
+      while (pending.length() - at >= FRAME_HEADER_BYTES) {
+        int length = pending.getUnsignedMedium(at);
+        if (pending.length() - at < FRAME_HEADER_BYTES + length) {
+          break;
+        }
+        int type = pending.getUnsignedByte(at + 3);
+        int flags = pending.getUnsignedByte(at + 4);
+        int stream = pending.getInt(at + 5) & 0x7fffffff;
+        at += FRAME_HEADER_BYTES + length;
+        if (type == SETTINGS && (flags & ACK) == 0) {
+          Buffer acknowledgement = Buffer.buffer();
+          frameHeader(acknowledgement, 0, SETTINGS, ACK, 0);
+          socket.write(acknowledgement);
+        } else if (stream != 0 && (type == RST_STREAM || (type == HEADERS && (flags & END_STREAM) != 0))) {
+          ended++;
+        } else if (type == GOAWAY) {
+          ended = STREAMS_PER_CONNECTION;
+        }
+      }
+      pending = pending.getBuffer(at, pending.length());
+      if (ended >= STREAMS_PER_CONNECTION) {
+        socket.close();
+      }
+    }
+  }
+
+  /** A literal never indexed, its name static-table entry {@code nameIndex} (below 15), its value not Huffman-coded. */
+  private static void literal(Buffer block, int nameIndex, String value) {
+    block.appendByte((byte) nameIndex);
+    string(block, value);
+  }
+
+  private static void newName(Buffer block, String name, String value) {
+    block.appendByte((byte) 0);
+    string(block, name);
+    string(block, value);
+  }
+
+  /** A string shorter than 127 bytes, not Huffman-coded. */
+  private static void string(Buffer block, String value) {
+    byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
+    block.appendByte((byte) bytes.length).appendBytes(bytes);
+  }
+
+  private static void frameHeader(Buffer buffer, int length, int type, int flags, int stream) {
+    buffer.appendMedium(length).appendByte((byte) type).appendByte((byte) flags).appendInt(stream);
+  }
+}
