@@ -17,7 +17,8 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
 
-import java.nio.charset.StandardCharsets;
+
+import static io.sluice.grpc.Http2Wire.*;
 import java.util.ArrayDeque;
 
 /**
@@ -33,19 +34,6 @@ import java.util.ArrayDeque;
  */
 final class FramesClient {
 
-  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final int DATA = 0;
-  private static final int HEADERS = 1;
-  private static final int RST_STREAM = 3;
-  private static final int SETTINGS = 4;
-  private static final int PING = 6;
-  private static final int GOAWAY = 7;
-  private static final int WINDOW_UPDATE = 8;
-  private static final int END_STREAM = 0x1;
-  private static final int ACK = 0x1;
-  private static final int END_HEADERS = 0x4;
-  private static final int PADDED = 0x8;
-  private static final int PRIORITY = 0x20;
   /** What the server may send before we say "more": large, so that it never waits for us. */
   private static final int RECEIVE_WINDOW = 1 << 30;
 
@@ -89,8 +77,8 @@ final class FramesClient {
     this.socket = socket;
     this.instance = instance;
     this.healthAnswered = new FleetClient.Answer(FleetClient.HEALTH_ANSWERED, instance);
-    this.checkHeaders = requestHeaders(path(RateLimiterGrpcClient.Check), authority);
-    this.healthHeaders = requestHeaders(path(SluiceClient.HEALTH_CHECK), authority);
+    this.checkHeaders = requestHeaders(path(RateLimiterGrpcClient.Check), authority).getBytes();
+    this.healthHeaders = requestHeaders(path(SluiceClient.HEALTH_CHECK), authority).getBytes();
   }
 
   /** Connects on {@code context}'s event loop, where its calls then run; answers name {@code instance}. */
@@ -125,10 +113,10 @@ final class FramesClient {
     Buffer hello = Buffer.buffer(64).appendBytes(PREFACE);
     // SETTINGS: HEADER_TABLE_SIZE 0 (no dynamic table, so the server's headers can be read without
     // one), INITIAL_WINDOW_SIZE as large as allowed for each stream; then the connection's window.
-    appendFrameHeader(hello, 12, SETTINGS, 0, 0);
+    frameHeader(hello, 12, SETTINGS, 0, 0);
     hello.appendShort((short) 1).appendInt(0);
     hello.appendShort((short) 4).appendInt(Integer.MAX_VALUE);
-    appendFrameHeader(hello, 4, WINDOW_UPDATE, 0, 0);
+    frameHeader(hello, 4, WINDOW_UPDATE, 0, 0);
     hello.appendInt(RECEIVE_WINDOW - 65_535);
     socket.write(hello);
   }
@@ -188,9 +176,9 @@ final class FramesClient {
     sendWindow -= dataLength;
     calls.put(streamId, call);
     Buffer frames = Buffer.buffer(9 + call.headerBlock.length + 9 + dataLength);
-    appendFrameHeader(frames, call.headerBlock.length, HEADERS, END_HEADERS, streamId);
+    frameHeader(frames, call.headerBlock.length, HEADERS, END_HEADERS, streamId);
     frames.appendBytes(call.headerBlock);
-    appendFrameHeader(frames, dataLength, DATA, END_STREAM, streamId);
+    frameHeader(frames, dataLength, DATA, END_STREAM, streamId);
     frames.appendByte((byte) 0).appendInt(call.request.length).appendBytes(call.request);
     socket.write(frames);
   }
@@ -216,7 +204,7 @@ final class FramesClient {
         receivedSinceUpdate += length;
         if (receivedSinceUpdate > RECEIVE_WINDOW / 2) {
           Buffer update = Buffer.buffer(13);
-          appendFrameHeader(update, 4, WINDOW_UPDATE, 0, 0);
+          frameHeader(update, 4, WINDOW_UPDATE, 0, 0);
           socket.write(update.appendInt((int) receivedSinceUpdate));
           receivedSinceUpdate = 0;
         }
@@ -256,7 +244,7 @@ final class FramesClient {
             }
           }
           Buffer ack = Buffer.buffer(9);
-          appendFrameHeader(ack, 0, SETTINGS, ACK, 0);
+          frameHeader(ack, 0, SETTINGS, ACK, 0);
           socket.write(ack);
           if (settingsRead != null) {
             settingsRead.complete(this);
@@ -267,7 +255,7 @@ final class FramesClient {
       case PING -> {
         if ((flags & ACK) == 0) {
           Buffer pong = Buffer.buffer(17);
-          appendFrameHeader(pong, 8, PING, ACK, 0);
+          frameHeader(pong, 8, PING, ACK, 0);
           socket.write(pong.appendBuffer(buffer, at, 8));
         }
       }
@@ -388,38 +376,5 @@ final class FramesClient {
     return method.serviceName().pathOf(method.methodName());
   }
 
-  /**
-   * A request's header block, the same for every call: {@code :method POST} and {@code :scheme http}
-   * from the static table, the rest literals never added to a table.
-   */
-  private static byte[] requestHeaders(String path, String authority) {
-    Buffer block = Buffer.buffer(128);
-    block.appendByte((byte) 0x83).appendByte((byte) 0x86);
-    appendLiteral(block, 4, path);
-    appendLiteral(block, 1, authority);
-    block.appendByte((byte) 0x0f).appendByte((byte) (31 - 15));
-    appendString(block, "application/grpc");
-    block.appendByte((byte) 0x00);
-    appendString(block, "te");
-    appendString(block, "trailers");
-    return block.getBytes();
-  }
 
-  /** A literal without indexing whose name is static-table entry {@code nameIndex} (below 15). */
-  private static void appendLiteral(Buffer block, int nameIndex, String value) {
-    block.appendByte((byte) nameIndex);
-    appendString(block, value);
-  }
-
-  private static void appendString(Buffer block, String value) {
-    byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
-    if (bytes.length >= 127) {
-      throw new IllegalArgumentException("header value too long for this client: " + value);
-    }
-    block.appendByte((byte) bytes.length).appendBytes(bytes);
-  }
-
-  private static void appendFrameHeader(Buffer buffer, int length, int type, int flags, int streamId) {
-    buffer.appendMedium(length).appendByte((byte) type).appendByte((byte) flags).appendInt(streamId);
-  }
 }

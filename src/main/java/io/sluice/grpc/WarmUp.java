@@ -13,13 +13,14 @@ import io.vertx.core.net.NetSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+
+import static io.sluice.grpc.Http2Wire.*;
 
 /**
  * The calls an instance makes to itself before its gRPC port listens, so that its first clients
@@ -48,17 +49,6 @@ public final class WarmUp {
   static final long TIMEOUT_MS = 15_000;
   /** How long the real port may find its number held by the warm-up's closing sockets before it reports it in use. */
   static final long PORT_HELD_MS = 3_000;
-
-  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final int FRAME_HEADER_BYTES = 9;
-  private static final int DATA = 0;
-  private static final int HEADERS = 1;
-  private static final int RST_STREAM = 3;
-  private static final int SETTINGS = 4;
-  private static final int GOAWAY = 7;
-  private static final int END_STREAM = 0x1;
-  private static final int ACK = 0x1;
-  private static final int END_HEADERS = 0x4;
 
   private WarmUp() {
   }
@@ -139,7 +129,7 @@ public final class WarmUp {
    * DATA frame each), before anything was read: as a flood's first flight comes.
    */
   static Buffer firstFlight(String secret) {
-    Buffer headers = requestHeaders(secret);
+    Buffer headers = Http2Wire.requestHeaders("/sluice.v1.RateLimiter/Check", "127.0.0.1", SECRET_HEADER, secret);
     // A CheckRequest with no field: no user, so INVALID_ARGUMENT, and Redis is not asked.
     Buffer message = Buffer.buffer(new byte[] {0, 0, 0, 0, 0});
     Buffer flight = Buffer.buffer().appendBytes(PREFACE);
@@ -155,21 +145,6 @@ public final class WarmUp {
     out.appendBuffer(headers);
     frameHeader(out, message.length(), DATA, END_STREAM, stream);
     out.appendBuffer(message);
-  }
-
-  /** A Check's request headers: every literal never indexed, so that one block serves every stream of a connection. */
-  private static Buffer requestHeaders(String secret) {
-    Buffer headers = Buffer.buffer()
-        .appendByte((byte) 0x83) // :method POST
-        .appendByte((byte) 0x86); // :scheme http
-    literal(headers, 4, "/sluice.v1.RateLimiter/Check"); // :path
-    literal(headers, 1, "127.0.0.1"); // :authority
-    // content-type, static entry 31: a 4-bit prefix of 15, then 16.
-    headers.appendByte((byte) 0x0f).appendByte((byte) 0x10);
-    string(headers, "application/grpc");
-    newName(headers, "te", "trailers");
-    newName(headers, SECRET_HEADER, secret);
-    return headers;
   }
 
   /** Reads the server's frames: acknowledges its settings, and closes once every stream ended (answered or refused). */
@@ -209,27 +184,5 @@ public final class WarmUp {
         socket.close();
       }
     }
-  }
-
-  /** A literal never indexed, its name static-table entry {@code nameIndex} (below 15), its value not Huffman-coded. */
-  private static void literal(Buffer block, int nameIndex, String value) {
-    block.appendByte((byte) nameIndex);
-    string(block, value);
-  }
-
-  private static void newName(Buffer block, String name, String value) {
-    block.appendByte((byte) 0);
-    string(block, name);
-    string(block, value);
-  }
-
-  /** A string shorter than 127 bytes, not Huffman-coded. */
-  private static void string(Buffer block, String value) {
-    byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
-    block.appendByte((byte) bytes.length).appendBytes(bytes);
-  }
-
-  private static void frameHeader(Buffer buffer, int length, int type, int flags, int stream) {
-    buffer.appendMedium(length).appendByte((byte) type).appendByte((byte) flags).appendInt(stream);
   }
 }
