@@ -524,13 +524,7 @@ public final class ConnectionGuards {
     private void updateGate() {
       if (readingStopped || pausedForShedding || closing) {
         gate.shut();
-        if (Boolean.getBoolean("sluice.autoReadOff")) {
-          channel.config().setAutoRead(false);
-        }
       } else {
-        if (Boolean.getBoolean("sluice.autoReadOff")) {
-          channel.config().setAutoRead(true);
-        }
         gate.open();
       }
     }
@@ -541,8 +535,9 @@ public final class ConnectionGuards {
    * response of it (which cost the cold instance about a third of a first flight's time): past
    * {@code maxStreamsPerConnection} or the turn's share of first flights ({@link #firstFlightAdmits}).
    * A refused stream's DATA is consumed here, and the stream is reset once its request ended, or at
-   * the end of the read: its DATA frames are then never met as frames of a stream already closed,
-   * an error path of Netty's. With this, the first flight of 500 connections x 100 streams on a
+   * the end of the read (then flushed): DATA of the same read is not met as frames of a stream
+   * already closed, an error path of Netty's. Resets go through the encoder, so they count toward
+   * {@code rstFloodMax} and Netty's cap on queued control frames, as Netty's own stream errors do. With this, the first flight of 500 connections x 100 streams on a
    * warmed-up instance kept a polite check waiting 0.6-0.7 s instead of 0.8-1 s (docs/benchmarks.md).
    */
   private final class RefusingUnread extends io.netty.handler.codec.http2.Http2FrameListenerDecorator {
@@ -605,7 +600,7 @@ public final class ConnectionGuards {
       metrics.streamRefused();
       refusedPastTheLimit(guard);
       if (endOfStream) {
-        http2.resetStream(ctx, streamId, REFUSED_STREAM, ctx.newPromise());
+        http2.encoder().writeRstStream(ctx, streamId, REFUSED_STREAM, ctx.newPromise());
         return true;
       }
       refused.put(streamId, Boolean.TRUE);
@@ -615,9 +610,15 @@ public final class ConnectionGuards {
           // After this read: a request whose last DATA frame has not come yet is reset then.
           ctx.executor().execute(() -> {
             resetScheduled = false;
+            if (!ctx.channel().isActive()) {
+              refused.clear();
+              return;
+            }
             for (int open : refused.keySet().stream().mapToInt(Integer::intValue).toArray()) {
               reset(ctx, open);
             }
+            // The read's own flush has passed: these resets would otherwise wait for the next one.
+            ctx.flush();
           });
         } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
           resetScheduled = false;
@@ -628,7 +629,7 @@ public final class ConnectionGuards {
 
     private void reset(ChannelHandlerContext ctx, int streamId) {
       if (refused.remove(streamId) != null) {
-        http2.resetStream(ctx, streamId, REFUSED_STREAM, ctx.newPromise());
+        http2.encoder().writeRstStream(ctx, streamId, REFUSED_STREAM, ctx.newPromise());
       }
     }
   }

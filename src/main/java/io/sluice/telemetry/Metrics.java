@@ -115,12 +115,12 @@ public final class Metrics {
     return topLimited;
   }
 
-  /** Counts a refusal (or a shadow mode's would-be one) of {@code user} among the top refused; others are not counted. */
   /** Stops following the collector: for metrics nobody scrapes (a warm-up's), which would otherwise listen for ever. */
   public void close() {
     gcMetrics.close();
   }
 
+  /** Counts a refusal (or a shadow mode's would-be one) of {@code user} among the top refused; others are not counted. */
   public void refusedUser(String rule, Outcome outcome, String user) {
     if (outcome == Outcome.DENY || outcome == Outcome.BAN) {
       topLimited.refused(TopLimited.Kind.LIMITED, rule, user);
