@@ -11,6 +11,7 @@ import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 
 /**
  * What one client may hold of the gRPC port, on one event loop: no client behaviour may exhaust
@@ -37,6 +39,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       past the limit a second after it connected, without having acknowledged the settings, is closed;</li>
  *   <li>the first flights of one event-loop turn share {@link #FIRST_FLIGHT_PER_TURN} streams
  *       ({@link #firstFlightAdmits}); the rest are refused the same way;</li>
+ *   <li>while the instance holds more than half of {@code maxChecksInFlight} checks, a connection
+ *       that opens a stream past its fair share of that half is told to hold no more than the share
+ *       ({@code SETTINGS_MAX_CONCURRENT_STREAMS}, see {@link #holdToFairShare}); its streams past the
+ *       share are refused unread. It is given its {@code maxStreamsPerConnection} back once the
+ *       instance has held at most a quarter for a second;</li>
  *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
  *       half of them are answered;</li>
  *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was
@@ -121,6 +128,15 @@ public final class ConnectionGuards {
   /** Streams of first flights one turn of an event loop takes, over all its connections (see {@link #firstFlightAdmits}). */
   static final int FIRST_FLIGHT_PER_TURN = 64;
 
+  /**
+   * The fewest streams a connection is held to while the instance is contended: a Health/Watch and
+   * a check, or two checks.
+   */
+  static final int LEAST_FAIR_SHARE = 2;
+
+  /** How long the instance holds at most a quarter of {@code maxChecksInFlight} before connections held to a share get their limit back. */
+  static final long UNCONTENDED_NANOS_BEFORE_RESTORE = 1_000_000_000L;
+
   /** HTTP/2's "the stream was not processed": safe for the client to send again. */
   private static final long REFUSED_STREAM = 0x7;
 
@@ -134,7 +150,13 @@ public final class ConnectionGuards {
   private final int answersBudget;
   private final Metrics metrics;
   private final long slowReaderNanos;
+  private final IntSupplier checksInFlight;
+  private final int maxChecksInFlight;
   private final Map<HttpConnection, Guard> guards = new HashMap<>();
+  /** Connections of this event loop told to hold fewer than {@code maxStreamsPerConnection} streams. */
+  private int heldToShare;
+  /** When a stream was last opened here while the instance held more than a quarter of {@code maxChecksInFlight} ({@link System#nanoTime()}). */
+  private long busyNanos;
   private int answersWaiting;
   private int firstFlightLeft = FIRST_FLIGHT_PER_TURN;
   private long sweepTimer = -1;
@@ -142,8 +164,10 @@ public final class ConnectionGuards {
   /**
    * @param answersBudget answers that may wait for their peers on this event loop's connections at once
    * @param shedPauseMs   how long a connection whose call was shed is first not read
+   * @param checksInFlight the instance's checks in flight now, over every event loop
    */
-  ConnectionGuards(Vertx vertx, Settings.Connections limits, Open open, int answersBudget, long shedPauseMs, Metrics metrics) {
+  ConnectionGuards(Vertx vertx, Settings.Connections limits, Open open, int answersBudget, long shedPauseMs, Metrics metrics,
+                   IntSupplier checksInFlight, int maxChecksInFlight) {
     this.vertx = vertx;
     this.limits = limits;
     this.shedPauseMs = shedPauseMs;
@@ -151,6 +175,8 @@ public final class ConnectionGuards {
     this.answersBudget = answersBudget;
     this.metrics = metrics;
     this.slowReaderNanos = limits.slowReaderTimeoutMs() * 1_000_000L;
+    this.checksInFlight = checksInFlight;
+    this.maxChecksInFlight = maxChecksInFlight;
   }
 
   /**
@@ -176,7 +202,7 @@ public final class ConnectionGuards {
       channel.close();
       return false;
     }
-    Guard guard = new Guard(channel);
+    Guard guard = new Guard(channel, connection);
     guards.put(connection, guard);
     Http2ConnectionHandler http2 = channel.pipeline().get(Http2ConnectionHandler.class);
     if (http2 != null) {
@@ -193,7 +219,10 @@ public final class ConnectionGuards {
       }
     });
     if (sweepTimer < 0) {
-      sweepTimer = vertx.setPeriodic(Math.max(50, limits.slowReaderTimeoutMs() / 4), tick -> closeSlowReaders());
+      sweepTimer = vertx.setPeriodic(Math.max(50, limits.slowReaderTimeoutMs() / 4), tick -> {
+        closeSlowReaders();
+        restoreLimitsOnceUncontended();
+      });
     }
     return true;
   }
@@ -232,9 +261,66 @@ public final class ConnectionGuards {
         // No other user of a gRPC response sets its close handler (Vert.x's gRPC server does not), and
         // for HTTP/2 it is called for every stream, however it ends.
         request.response().closeHandler(closed -> guard.streams--);
+        holdToFairShare(guard);
         next.handle(request);
       }
     };
+  }
+
+  /**
+   * Every call a connection holds is a place in the queue in front of every other client's calls,
+   * in Redis's pipeline and in each pass of the event loop: how long a polite backend waits is the
+   * number of calls held divided by the pace the instance answers at. So while the instance holds
+   * more than half of {@code maxChecksInFlight}, that half is shared between its connections: one
+   * that opens a stream past {@code half / connections} (at least {@link #LEAST_FAIR_SHARE}) is
+   * told, by a SETTINGS frame, to hold no more, which any HTTP/2 client obeys by queueing its calls
+   * itself. Its streams past the share are refused unread ({@code REFUSED_STREAM}, which a client
+   * sends again) from then on, those it sent before it read the frame too: else they would hold
+   * their places until answered, seconds under a flood. A connection holding no more than its
+   * share is left alone, however many connections there are. 500 connections held to 16 streams each kept a polite backend waiting
+   * past its deadline for about one answer in a hundred; held to 2, for none (docs/benchmarks.md).
+   */
+  private void holdToFairShare(Guard guard) {
+    if (guard.streams <= LEAST_FAIR_SHARE && heldToShare == 0) {
+      return;
+    }
+    int inFlight = checksInFlight.getAsInt();
+    if (inFlight > maxChecksInFlight / 4) {
+      busyNanos = System.nanoTime();
+    }
+    int half = maxChecksInFlight / 2;
+    if (guard.streams <= LEAST_FAIR_SHARE || inFlight <= half) {
+      return;
+    }
+    int share = Math.max(LEAST_FAIR_SHARE, half / Math.max(1, open.connections.get()));
+    if (guard.streams > share && guard.streamLimit > share && !guard.closing) {
+      announceStreamLimit(guard, share);
+      heldToShare++;
+      metrics.streamLimitLowered();
+    }
+  }
+
+  /**
+   * Below a quarter, not a half: connections held to their shares hold up to half between them, so
+   * giving the limits back at the half would take them back at once, and the flood with them.
+   */
+  private void restoreLimitsOnceUncontended() {
+    if (heldToShare == 0 || System.nanoTime() - busyNanos < UNCONTENDED_NANOS_BEFORE_RESTORE
+        || checksInFlight.getAsInt() > maxChecksInFlight / 4) {
+      return;
+    }
+    for (Guard guard : guards.values()) {
+      if (guard.streamLimit < limits.maxStreamsPerConnection() && !guard.closing) {
+        announceStreamLimit(guard, limits.maxStreamsPerConnection());
+      }
+    }
+    heldToShare = 0;
+  }
+
+  private static void announceStreamLimit(Guard guard, int streams) {
+    guard.streamLimit = streams;
+    // The settings in force with this one changed: an update carries only what differs from them.
+    guard.connection.updateSettings(new Http2Settings(guard.connection.settings()).setMaxConcurrentStreams(streams));
   }
 
   /**
@@ -389,6 +475,9 @@ public final class ConnectionGuards {
   /** One connection: the calls it holds, and the answers among them waiting for its peer. */
   private final class Guard implements Call {
     final Channel channel;
+    final HttpConnection connection;
+    /** The most streams its peer was last told it may hold ({@code SETTINGS_MAX_CONCURRENT_STREAMS}). */
+    int streamLimit = limits.maxStreamsPerConnection();
     /** Streams open: calls whose request may not have arrived whole yet. */
     int streams;
     /** Streams refused past the limit a second or more after it opened, since the peer was last found to have acknowledged the settings. */
@@ -419,8 +508,9 @@ public final class ConnectionGuards {
     final long openedNanos = System.nanoTime();
     final ReadGate gate = new ReadGate();
 
-    Guard(Channel channel) {
+    Guard(Channel channel, HttpConnection connection) {
       this.channel = channel;
+      this.connection = connection;
       channel.pipeline().addFirst("sluice-read-gate", gate);
     }
 
@@ -594,7 +684,7 @@ public final class ConnectionGuards {
         return refused.get(streamId) != null;
       }
       lastStreamId = streamId;
-      if (guard.closing || (guard.streams < limits.maxStreamsPerConnection() && firstFlightAdmits(guard))) {
+      if (guard.closing || (guard.streams < guard.streamLimit && firstFlightAdmits(guard))) {
         return false;
       }
       metrics.streamRefused();

@@ -163,7 +163,7 @@ public final class GrpcVerticle extends VerticleBase {
   private Future<HttpServer> listen(Settings settings) {
     Health health = shared.health();
     guards = new ConnectionGuards(vertx, settings.connections(), shared.openConnections(), shared.answersWaitingPerLoop(),
-        SHED_PAUSE_MS, shared.metrics());
+        SHED_PAUSE_MS, shared.metrics(), health::inFlight, shared.maxChecksInFlight());
     Limiter limiter = new Limiter(pipelines, shared.checkScripts(), shared.limits(), shared.banCache(), shared.denyCache(), settings,
         shared.metrics(), shared.throttle(), shared.localBuckets(), shared.fleet(), shared.faults(), shared.decisionClock(),
         shared.quotaClock(), banLog = new BanLog(redis, shared.metrics()));

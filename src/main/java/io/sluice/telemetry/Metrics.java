@@ -73,6 +73,7 @@ public final class Metrics {
   public static final String CONNECTIONS_CLOSED = "sluice_connections_closed";
   public static final String CONNECTIONS_OPEN = "sluice_connections_open";
   public static final String STREAMS_REFUSED = "sluice_streams_refused";
+  public static final String STREAM_LIMITS_LOWERED = "sluice_stream_limits_lowered";
   public static final String ANSWERS_WAITING = "sluice_answers_waiting";
 
   /** The {@code outcome} label of {@link #DECISIONS}. */
@@ -94,6 +95,7 @@ public final class Metrics {
   private final Map<String, Counter> shed = new ConcurrentHashMap<>();
   private final Counter banCacheHits;
   private final Counter streamsRefused;
+  private final Counter streamLimitsLowered;
   private final Counter denyCacheHits;
   private final Counter redisWrites;
   private final Counter redisCommandsWritten;
@@ -144,6 +146,9 @@ public final class Metrics {
         .register(registry);
     streamsRefused = Counter.builder(STREAMS_REFUSED)
         .description("gRPC streams reset with REFUSED_STREAM, unread: their connection held maxStreamsPerConnection streams already")
+        .register(registry);
+    streamLimitsLowered = Counter.builder(STREAM_LIMITS_LOWERED)
+        .description("gRPC connections told to hold fewer streams (their fair share of maxChecksInFlight) while the instance was contended")
         .register(registry);
     banCacheHits = Counter.builder(BAN_CACHE_HITS)
         .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
@@ -287,6 +292,10 @@ public final class Metrics {
   /** A stream reset with REFUSED_STREAM: its connection held maxStreamsPerConnection streams already. */
   public void streamRefused() {
     streamsRefused.increment();
+  }
+
+  public void streamLimitLowered() {
+    streamLimitsLowered.increment();
   }
 
   public void banCacheHit() {

@@ -12,6 +12,7 @@ import io.vertx.grpc.health.v1.HealthCheckRequest;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +52,47 @@ class StreamLimitTest {
       assertEquals("answered", client.awaitEnded(11, Duration.ofSeconds(10)).get(21));
       assertEquals(10 - MAX_STREAMS, client.resets());
       assertEquals(Decision.ALLOW, sluice.check("another-client", "api").getDecision());
+    }
+  }
+
+  @Test
+  void whileTheInstanceIsContendedAConnectionPastItsFairShareIsHeldToItUntilTheContentionIsOver() throws Exception {
+    int maxChecksInFlight = 8;
+    long streamLimit = 16;
+    try (TestRedis redis = TestRedis.startOwn();
+         SluiceFixture sluice = SluiceFixture.start(redis.uri(), LIMITS, new JsonObject().put("maxStreamsPerConnection", streamLimit)
+             .put("maxChecksInFlight", maxChecksInFlight).put("redisTimeoutMs", 30_000).put("slowReaderTimeoutMs", 400));
+         HostileClients.FirstFlight heavy = new HostileClients.FirstFlight("127.0.0.1", sluice.port());
+         HostileClients.FirstFlight light = new HostileClients.FirstFlight("127.0.0.1", sluice.port())) {
+      heavy.acknowledgeSettings();
+      light.acknowledgeSettings();
+      assertEquals(List.of(streamLimit), heavy.awaitStreamLimit(streamLimit, Duration.ofSeconds(10)));
+      assertEquals(List.of(streamLimit), light.awaitStreamLimit(streamLimit, Duration.ofSeconds(10)));
+      // Redis hangs, so the checks stay in flight: the sixth is past half of maxChecksInFlight, and
+      // past the heavy connection's share of that half (4 over 2 connections, so the least share, 2).
+      redis.pause();
+      heavy.send(6, REQUEST);
+
+      assertEquals(List.of((long) ConnectionGuards.LEAST_FAIR_SHARE),
+          heavy.awaitStreamLimit(ConnectionGuards.LEAST_FAIR_SHARE, Duration.ofSeconds(10)));
+      assertEquals(1, sluice.counter(Metrics.STREAM_LIMITS_LOWERED));
+      light.send(1, REQUEST);
+      // Sent before its client acknowledged the share: refused unread all the same.
+      heavy.send(1, REQUEST);
+      assertEquals(Map.of(REFUSED_STREAM, 1), count(heavy.awaitEnded(1, Duration.ofSeconds(10))));
+      heavy.acknowledgeSettings();
+      redis.resume();
+
+      assertEquals(Map.of("answered", 6, REFUSED_STREAM, 1), count(heavy.awaitEnded(7, Duration.ofSeconds(10))));
+      assertEquals(Map.of("answered", 1), count(light.awaitEnded(1, Duration.ofSeconds(10))));
+      // A second after the instance was last contended, the limit is given back.
+      assertThat(heavy.awaitStreamLimit(streamLimit, Duration.ofSeconds(10))).as("announced").endsWith(streamLimit);
+      assertEquals(List.of(streamLimit), light.streamLimits(), "a connection within its share is left alone");
+      // Past the share again, and acknowledged: the HTTP/2 stack would refuse these were it still in force.
+      heavy.acknowledgeSettings();
+      heavy.send(6, REQUEST);
+      assertEquals(Map.of("answered", 12, REFUSED_STREAM, 1), count(heavy.awaitEnded(13, Duration.ofSeconds(10))));
+      assertThat(heavy.closedByServer()).isFalse();
     }
   }
 

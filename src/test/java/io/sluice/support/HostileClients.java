@@ -28,6 +28,7 @@ public final class HostileClients implements AutoCloseable {
   private static final String CHECK_PATH = "/sluice.v1.RateLimiter/Check";
   private static final int END_HEADERS = 0x4;
   private static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+  private static final int SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 
   private final List<Socket> sockets = new ArrayList<>();
   /** Connections the server refused or closed while this client wrote: it stopped being read, or was cut off. */
@@ -87,6 +88,8 @@ public final class HostileClients implements AutoCloseable {
     private final java.util.Map<Integer, String> ended = new java.util.TreeMap<>();
     private int resets;
     private boolean closed;
+    /** SETTINGS_MAX_CONCURRENT_STREAMS of each SETTINGS frame the server sent that has it, in order. */
+    private final java.util.List<Long> streamLimits = new java.util.ArrayList<>();
 
     public FirstFlight(String host, int port) throws IOException {
       socket.connect(new InetSocketAddress(host, port), 5000);
@@ -128,31 +131,68 @@ public final class HostileClients implements AutoCloseable {
       return out;
     }
 
+    /** Acknowledges the server's settings, as a client does once it has read them. */
+    public void acknowledgeSettings() throws IOException {
+      socket.getOutputStream().write(frame(SETTINGS, ACK, 0, new byte[0]));
+    }
+
     /** Reads frames until {@code streams} streams have ended in all, or the server closed the connection. */
     public java.util.Map<Integer, String> awaitEnded(int streams, java.time.Duration within) throws IOException {
+      readUntil(() -> ended.size() >= streams, within);
+      return ended;
+    }
+
+    /**
+     * Reads frames until the server has announced {@code streams} as this connection's
+     * SETTINGS_MAX_CONCURRENT_STREAMS since this was called, or the server closed the connection.
+     *
+     * @return the limits announced meanwhile, in order
+     */
+    public java.util.List<Long> awaitStreamLimit(long streams, java.time.Duration within) throws IOException {
+      int from = streamLimits.size();
+      readUntil(() -> streamLimits.subList(from, streamLimits.size()).contains(streams), within);
+      java.util.List<Long> announced = java.util.List.copyOf(streamLimits.subList(from, streamLimits.size()));
+      return announced;
+    }
+
+    /** Every SETTINGS_MAX_CONCURRENT_STREAMS the server announced on this connection so far, in order. */
+    public java.util.List<Long> streamLimits() {
+      return java.util.List.copyOf(streamLimits);
+    }
+
+    private void readUntil(java.util.function.BooleanSupplier done, java.time.Duration within) throws IOException {
       socket.setSoTimeout((int) within.toMillis());
       try {
-        while (ended.size() < streams) {
-          byte[] header = new byte[9];
-          in.readFully(header);
-          int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | (header[2] & 0xff);
-          byte[] payload = new byte[length];
-          in.readFully(payload);
-          int type = header[3];
-          int stream = (header[5] & 0x7f) << 24 | (header[6] & 0xff) << 16 | (header[7] & 0xff) << 8 | (header[8] & 0xff);
-          if (type == RST_STREAM) {
-            resets++;
-            ended.put(stream, "reset " + ((payload[0] & 0xff) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | (payload[3] & 0xff)));
-          } else if (type == HEADERS && (header[4] & END_STREAM) != 0) {
-            ended.put(stream, "answered");
-          } else if (type == GOAWAY) {
-            closed = true;
-          }
+        while (!done.getAsBoolean()) {
+          readFrame();
         }
       } catch (java.io.EOFException | java.net.SocketException e) {
         closed = true;
       }
-      return ended;
+    }
+
+    private void readFrame() throws IOException {
+      byte[] header = new byte[9];
+      in.readFully(header);
+      int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | (header[2] & 0xff);
+      byte[] payload = new byte[length];
+      in.readFully(payload);
+      int type = header[3];
+      int stream = (header[5] & 0x7f) << 24 | (header[6] & 0xff) << 16 | (header[7] & 0xff) << 8 | (header[8] & 0xff);
+      if (type == RST_STREAM) {
+        resets++;
+        ended.put(stream, "reset " + ((payload[0] & 0xff) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | (payload[3] & 0xff)));
+      } else if (type == HEADERS && (header[4] & END_STREAM) != 0) {
+        ended.put(stream, "answered");
+      } else if (type == GOAWAY) {
+        closed = true;
+      } else if (type == SETTINGS && (header[4] & ACK) == 0) {
+        for (int at = 0; at + 6 <= length; at += 6) {
+          if (((payload[at] & 0xff) << 8 | (payload[at + 1] & 0xff)) == SETTINGS_MAX_CONCURRENT_STREAMS) {
+            streamLimits.add(((payload[at + 2] & 0xffL) << 24) | (payload[at + 3] & 0xff) << 16 | (payload[at + 4] & 0xff) << 8 | (payload[at + 5] & 0xff));
+          }
+        }
+      }
     }
 
     /** RST_STREAM frames read: a stream reset twice (refused, then its DATA found no stream) counts twice. */
