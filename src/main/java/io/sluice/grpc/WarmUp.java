@@ -1,5 +1,6 @@
 package io.sluice.grpc;
 
+import io.sluice.security.Secret;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -99,8 +100,9 @@ public final class WarmUp {
     if (secret == null) {
       return next;
     }
+    Secret expected = new Secret(secret);
     return request -> {
-      if (secret.equals(request.getHeader(SECRET_HEADER))) {
+      if (expected.matches(request.getHeader(SECRET_HEADER))) {
         next.handle(request);
       } else {
         request.response().setStatusCode(403).end();
@@ -152,7 +154,8 @@ public final class WarmUp {
   private static final class StreamEnds {
     private final NetSocket socket;
     private Buffer pending = Buffer.buffer();
-    private int ended;
+    /** By stream id: a refused stream's DATA read after its reset can bring a second reset, not a second end. */
+    private final java.util.BitSet ended = new java.util.BitSet();
 
     StreamEnds(NetSocket socket) {
       this.socket = socket;
@@ -175,13 +178,14 @@ public final class WarmUp {
           frameHeader(acknowledgement, 0, SETTINGS, ACK, 0);
           socket.write(acknowledgement);
         } else if (stream != 0 && (type == RST_STREAM || (type == HEADERS && (flags & END_STREAM) != 0))) {
-          ended++;
+          ended.set(stream);
         } else if (type == GOAWAY) {
-          ended = STREAMS_PER_CONNECTION;
+          socket.close();
+          return;
         }
       }
       pending = pending.getBuffer(at, pending.length());
-      if (ended >= STREAMS_PER_CONNECTION) {
+      if (ended.cardinality() >= STREAMS_PER_CONNECTION) {
         socket.close();
       }
     }

@@ -1,19 +1,15 @@
 package io.sluice.security;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-
 /**
- * A secret that a caller shows as {@code authorization: Bearer <token>} (an HTTP header, or gRPC
- * metadata, which travels as one). Compared in constant time, so that how long a refusal takes
- * tells nothing about how much of a guess was right.
+ * A {@link Secret} that a caller shows as {@code authorization: Bearer <token>} (an HTTP header, or
+ * gRPC metadata, which travels as one).
  */
 public final class BearerToken {
 
-  private final byte[] expected;
+  private final Secret expected;
 
   private BearerToken(String token) {
-    this.expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+    this.expected = new Secret("Bearer " + token);
   }
 
   /** @return null for an empty token: that API is off (admin) or open (reports) */
@@ -22,7 +18,7 @@ public final class BearerToken {
   }
 
   public boolean accepts(String authorization) {
-    return authorization != null && MessageDigest.isEqual(authorization.getBytes(StandardCharsets.UTF_8), expected);
+    return expected.matches(authorization);
   }
 
   @Override
