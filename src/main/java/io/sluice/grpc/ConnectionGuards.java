@@ -41,9 +41,8 @@ import java.util.function.IntSupplier;
  *       ({@link #firstFlightAdmits}); the rest are refused the same way;</li>
  *   <li>while the instance holds more than half of {@code maxChecksInFlight} checks, a connection
  *       that opens a stream past its fair share of that half is told to hold no more than the share
- *       ({@code SETTINGS_MAX_CONCURRENT_STREAMS}, see {@link #holdToFairShare}); its streams past the
- *       share are refused unread. It is given its {@code maxStreamsPerConnection} back once the
- *       instance has held at most a quarter for a second;</li>
+ *       ({@code SETTINGS_MAX_CONCURRENT_STREAMS}, see {@link #holdToFairShare}), and is given its
+ *       {@code maxStreamsPerConnection} back once the instance has held at most a quarter for a second;</li>
  *   <li>a connection with {@code maxStreamsPerConnection} calls being decided is no longer read until
  *       half of them are answered;</li>
  *   <li>a connection that holds or sent lately more than {@link #FAIR_SHARE} calls, one of which was
@@ -79,6 +78,8 @@ public final class ConnectionGuards {
   public static final class Open {
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger answersWaiting = new AtomicInteger();
+    /** Connections holding a stream or more: those that share the instance's calls in flight. */
+    public final AtomicInteger holdingStreams = new AtomicInteger();
   }
 
   /** One call on a connection, from its arrival to its end: {@link #received} at most once, then exactly one of the other two. */
@@ -129,10 +130,10 @@ public final class ConnectionGuards {
   static final int FIRST_FLIGHT_PER_TURN = 64;
 
   /**
-   * The fewest streams a connection is held to while the instance is contended: a Health/Watch and
-   * a check, or two checks.
+   * The fewest streams a connection is held to while the instance is contended: every stream counts,
+   * so a Health/Watch that stays open leaves three for checks.
    */
-  static final int LEAST_FAIR_SHARE = 2;
+  static final int LEAST_FAIR_SHARE = 4;
 
   /** How long the instance holds at most a quarter of {@code maxChecksInFlight} before connections held to a share get their limit back. */
   static final long UNCONTENDED_NANOS_BEFORE_RESTORE = 1_000_000_000L;
@@ -257,10 +258,16 @@ public final class ConnectionGuards {
         request.response().reset(REFUSED_STREAM);
         refusedPastTheLimit(guard);
       } else {
-        guard.streams++;
+        if (guard.streams++ == 0) {
+          open.holdingStreams.incrementAndGet();
+        }
         // No other user of a gRPC response sets its close handler (Vert.x's gRPC server does not), and
         // for HTTP/2 it is called for every stream, however it ends.
-        request.response().closeHandler(closed -> guard.streams--);
+        request.response().closeHandler(closed -> {
+          if (--guard.streams == 0) {
+            open.holdingStreams.decrementAndGet();
+          }
+        });
         holdToFairShare(guard);
         next.handle(request);
       }
@@ -271,14 +278,14 @@ public final class ConnectionGuards {
    * Every call a connection holds is a place in the queue in front of every other client's calls,
    * in Redis's pipeline and in each pass of the event loop: how long a polite backend waits is the
    * number of calls held divided by the pace the instance answers at. So while the instance holds
-   * more than half of {@code maxChecksInFlight}, that half is shared between its connections: one
-   * that opens a stream past {@code half / connections} (at least {@link #LEAST_FAIR_SHARE}) is
-   * told, by a SETTINGS frame, to hold no more, which any HTTP/2 client obeys by queueing its calls
-   * itself. Its streams past the share are refused unread ({@code REFUSED_STREAM}, which a client
-   * sends again) from then on, those it sent before it read the frame too: else they would hold
-   * their places until answered, seconds under a flood. A connection holding no more than its
-   * share is left alone, however many connections there are. 500 connections held to 16 streams each kept a polite backend waiting
-   * past its deadline for about one answer in a hundred; held to 2, for none (docs/benchmarks.md).
+   * more than half of {@code maxChecksInFlight}, that half is shared between the connections that
+   * hold streams (idle ones take no share): one that opens a stream past {@code half / connections}
+   * (at least {@link #LEAST_FAIR_SHARE}) is told, by a SETTINGS frame, to hold no more, which any
+   * HTTP/2 client obeys by queueing its calls itself, and the HTTP/2 stack enforces once the peer
+   * acknowledged it; what it sends past the share before that is refused unread
+   * ({@link RefusingUnread#pastItsShare}). A connection holding no more than its share is left alone. 500 connections held to 16 streams each kept a polite backend waiting
+   * past its deadline for 8 of 360 answers; held to their shares, for none after the flood's first
+   * 2.8 s (docs/benchmarks.md).
    */
   private void holdToFairShare(Guard guard) {
     if (guard.streams <= LEAST_FAIR_SHARE && heldToShare == 0) {
@@ -292,9 +299,8 @@ public final class ConnectionGuards {
     if (guard.streams <= LEAST_FAIR_SHARE || inFlight <= half) {
       return;
     }
-    int share = Math.max(LEAST_FAIR_SHARE, half / Math.max(1, open.connections.get()));
-    if (guard.streams > share && guard.streamLimit > share && !guard.closing) {
-      announceStreamLimit(guard, share);
+    int share = Math.max(LEAST_FAIR_SHARE, half / Math.max(1, open.holdingStreams.get()));
+    if (guard.streams > share && guard.streamLimit > share && !guard.closing && announceStreamLimit(guard, share)) {
       heldToShare++;
       metrics.streamLimitLowered();
     }
@@ -309,18 +315,29 @@ public final class ConnectionGuards {
         || checksInFlight.getAsInt() > maxChecksInFlight / 4) {
       return;
     }
+    int stillHeld = 0;
     for (Guard guard : guards.values()) {
-      if (guard.streamLimit < limits.maxStreamsPerConnection() && !guard.closing) {
-        announceStreamLimit(guard, limits.maxStreamsPerConnection());
+      if (guard.streamLimit < limits.maxStreamsPerConnection() && !guard.closing
+          && !announceStreamLimit(guard, limits.maxStreamsPerConnection())) {
+        stillHeld++;
       }
     }
-    heldToShare = 0;
+    heldToShare = stillHeld;
   }
 
-  private static void announceStreamLimit(Guard guard, int streams) {
+  /**
+   * @return whether it was announced: not while the peer has yet to acknowledge the last one. Vert.x
+   * leaves out of an update what equals the settings acknowledged, so a limit given back before the
+   * lowering was acknowledged would be sent without the limit, and the lowering would hold for good.
+   */
+  private static boolean announceStreamLimit(Guard guard, int streams) {
+    if (guard.announcement != null && !guard.announcement.isComplete()) {
+      return false;
+    }
     guard.streamLimit = streams;
     // The settings in force with this one changed: an update carries only what differs from them.
-    guard.connection.updateSettings(new Http2Settings(guard.connection.settings()).setMaxConcurrentStreams(streams));
+    guard.announcement = guard.connection.updateSettings(new Http2Settings(guard.connection.settings()).setMaxConcurrentStreams(streams));
+    return true;
   }
 
   /**
@@ -478,6 +495,11 @@ public final class ConnectionGuards {
     final HttpConnection connection;
     /** The most streams its peer was last told it may hold ({@code SETTINGS_MAX_CONCURRENT_STREAMS}). */
     int streamLimit = limits.maxStreamsPerConnection();
+    /** The last change of {@link #streamLimit} announced: complete once the peer acknowledged it. */
+    Future<Void> announcement;
+    /** Streams refused past {@link #streamLimit} since {@link #shareRefusalsSinceNanos}, a window of {@code rstFloodWindowMs}. */
+    int shareRefusals;
+    long shareRefusalsSinceNanos;
     /** Streams open: calls whose request may not have arrived whole yet. */
     int streams;
     /** Streams refused past the limit a second or more after it opened, since the peer was last found to have acknowledged the settings. */
@@ -684,7 +706,7 @@ public final class ConnectionGuards {
         return refused.get(streamId) != null;
       }
       lastStreamId = streamId;
-      if (guard.closing || (guard.streams < guard.streamLimit && firstFlightAdmits(guard))) {
+      if (guard.closing || (guard.streams < limits.maxStreamsPerConnection() && !pastItsShare(guard) && firstFlightAdmits(guard))) {
         return false;
       }
       metrics.streamRefused();
@@ -714,6 +736,28 @@ public final class ConnectionGuards {
           resetScheduled = false;
         }
       }
+      return true;
+    }
+
+    /**
+     * Whether a stream is past the share its connection was told of and has not yet acknowledged
+     * (after that, the HTTP/2 stack holds it there): refused, or it would hold its place until
+     * answered, seconds under a flood. At most a quarter of {@code rstFloodMax} a window, as each
+     * refusal counts toward it: a backend held to its share now and then is never closed for it.
+     */
+    private boolean pastItsShare(Guard guard) {
+      if (guard.streams < guard.streamLimit) {
+        return false;
+      }
+      long now = System.nanoTime();
+      if (now - guard.shareRefusalsSinceNanos > limits.rstFloodWindowMs() * 1_000_000L) {
+        guard.shareRefusalsSinceNanos = now;
+        guard.shareRefusals = 0;
+      }
+      if (guard.shareRefusals >= limits.rstFloodMax() / 4) {
+        return false;
+      }
+      guard.shareRefusals++;
       return true;
     }
 
