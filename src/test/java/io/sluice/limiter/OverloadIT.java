@@ -46,8 +46,8 @@ class OverloadIT {
   /**
    * How long the flood's first flight (500 x 100 calls before h2load has read the server's settings,
    * all but the turn's share refused unread), the flood's connections being held to their shares
-   * and a cold JVM slow the instance: answers up to 2.9 s late were measured, all sent within the
-   * first 3.7 s, none after (docs/benchmarks.md has the figures).
+   * and a cold JVM slow the instance: answers up to 2.5 s late were measured, all sent within the
+   * first 3.2 s, none after (docs/benchmarks.md has the figures).
    */
   private static final long SETTLING_MS = 5000;
 
