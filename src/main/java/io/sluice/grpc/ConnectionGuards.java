@@ -156,7 +156,7 @@ public final class ConnectionGuards {
   private final Map<HttpConnection, Guard> guards = new HashMap<>();
   /** Connections of this event loop told to hold fewer than {@code maxStreamsPerConnection} streams. */
   private int heldToShare;
-  /** When a stream was last opened here while the instance held more than a quarter of {@code maxChecksInFlight} ({@link System#nanoTime()}). */
+  /** When the instance was last seen here holding more than a quarter of {@code maxChecksInFlight} ({@link System#nanoTime()}). */
   private long busyNanos;
   private int answersWaiting;
   private int firstFlightLeft = FIRST_FLIGHT_PER_TURN;
@@ -285,9 +285,9 @@ public final class ConnectionGuards {
    * acknowledged it. What it sent past the share before that is not refused: a refusal counts
    * toward {@code rstFloodMax}, and Vert.x's gRPC client, unlike grpc-java, does not send a refused
    * call again, so its callers would see errors ({@code OverloadTest}). A connection holding no
-   * more than its share is left alone. 500 connections held to 16 streams each kept a polite backend waiting
-   * past its deadline for 8 of 360 answers; held to their shares, for none after the flood's first
-   * 3 s (docs/benchmarks.md).
+   * more than its share is left alone. 500 connections held to 16 streams each kept a polite
+   * backend waiting past its deadline for 8 of 360 answers; held to their shares, for none after
+   * the flood's first 3 s (docs/benchmarks.md).
    */
   private void holdToFairShare(Guard guard) {
     if (guard.streams <= LEAST_FAIR_SHARE && heldToShare == 0) {
