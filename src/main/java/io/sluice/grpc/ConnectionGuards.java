@@ -153,9 +153,11 @@ public final class ConnectionGuards {
   private final long slowReaderNanos;
   private final IntSupplier checksInFlight;
   private final int maxChecksInFlight;
+  /** Half of {@code maxChecksInFlight}: the calls in flight past which connections share it; 0 if too few to share. */
+  private final int sharedHalf;
   private final Map<HttpConnection, Guard> guards = new HashMap<>();
-  /** Connections of this event loop told to hold fewer than {@code maxStreamsPerConnection} streams. */
-  private int heldToShare;
+  /** Whether a connection of this event loop may still be told to hold fewer than {@code maxStreamsPerConnection} streams. */
+  private boolean someHeldToShare;
   /** When the instance was last seen here holding more than a quarter of {@code maxChecksInFlight} ({@link System#nanoTime()}). */
   private long busyNanos;
   private int answersWaiting;
@@ -178,6 +180,7 @@ public final class ConnectionGuards {
     this.slowReaderNanos = limits.slowReaderTimeoutMs() * 1_000_000L;
     this.checksInFlight = checksInFlight;
     this.maxChecksInFlight = maxChecksInFlight;
+    this.sharedHalf = maxChecksInFlight / 2 < LEAST_FAIR_SHARE ? 0 : maxChecksInFlight / 2;
   }
 
   /**
@@ -290,20 +293,19 @@ public final class ConnectionGuards {
    * the flood's first 3 s (docs/benchmarks.md).
    */
   private void holdToFairShare(Guard guard) {
-    if (guard.streams <= LEAST_FAIR_SHARE && heldToShare == 0) {
+    if (sharedHalf == 0 || (guard.streams <= LEAST_FAIR_SHARE && !someHeldToShare)) {
       return;
     }
     int inFlight = checksInFlight.getAsInt();
     if (inFlight > maxChecksInFlight / 4) {
       busyNanos = System.nanoTime();
     }
-    int half = maxChecksInFlight / 2;
-    if (guard.streams <= LEAST_FAIR_SHARE || inFlight <= half || half < LEAST_FAIR_SHARE) {
+    if (guard.streams <= LEAST_FAIR_SHARE || inFlight <= sharedHalf) {
       return;
     }
-    int share = Math.max(LEAST_FAIR_SHARE, half / Math.max(1, open.holdingStreams.get()));
+    int share = Math.max(LEAST_FAIR_SHARE, sharedHalf / Math.max(1, open.holdingStreams.get()));
     if (guard.streams > share && guard.streamLimit > share && !guard.closing && announceStreamLimit(guard, share)) {
-      heldToShare++;
+      someHeldToShare = true;
       metrics.streamLimitLowered();
     }
   }
@@ -313,7 +315,7 @@ public final class ConnectionGuards {
    * giving the limits back at the half would take them back at once, and the flood with them.
    */
   private void restoreLimitsOnceUncontended() {
-    if (heldToShare == 0) {
+    if (!someHeldToShare) {
       return;
     }
     long now = System.nanoTime();
@@ -324,14 +326,14 @@ public final class ConnectionGuards {
     if (now - busyNanos < UNCONTENDED_NANOS_BEFORE_RESTORE) {
       return;
     }
-    int stillHeld = 0;
+    boolean stillHeld = false;
     for (Guard guard : List.copyOf(guards.values())) {
       if (guard.streamLimit < limits.maxStreamsPerConnection() && !guard.closing
           && !announceStreamLimit(guard, limits.maxStreamsPerConnection())) {
-        stillHeld++;
+        stillHeld = true;
       }
     }
-    heldToShare = stillHeld;
+    someHeldToShare = stillHeld;
   }
 
   /**
@@ -658,8 +660,9 @@ public final class ConnectionGuards {
    * A refused stream's DATA is consumed here, and the stream is reset once its request ended, or at
    * the end of the read (then flushed): DATA of the same read is not met as frames of a stream
    * already closed, an error path of Netty's. Resets go through the encoder, so they count toward
-   * {@code rstFloodMax} and Netty's cap on queued control frames, as Netty's own stream errors do. With this, the first flight of 500 connections x 100 streams on a
-   * warmed-up instance kept a polite check waiting 0.6-0.7 s instead of 0.8-1 s (docs/benchmarks.md).
+   * {@code rstFloodMax} and Netty's cap on queued control frames, as Netty's own stream errors do.
+   * With this, the first flight of 500 connections x 100 streams on a warmed-up instance kept a
+   * polite check waiting 0.6-0.7 s instead of 0.8-1 s (docs/benchmarks.md).
    */
   private final class RefusingUnread extends io.netty.handler.codec.http2.Http2FrameListenerDecorator {
     private final Guard guard;

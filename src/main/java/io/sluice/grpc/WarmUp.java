@@ -38,8 +38,9 @@ import static io.sluice.grpc.Http2Wire.*;
  * {@link #SECRET_HEADER}, and is closed before the real port listens. Its servers are as many as
  * the real ones ({@code grpcInstances}); with one per event loop (the default) every loop is warmed:
  * warming one loop alone left the others' buffer pools and caches cold, and the first flight still
- * kept the polite check waiting 0.8-1 s. With fewer, the loops warmed may not be the ones served on. A warm-up that fails or
- * takes longer than {@link #TIMEOUT_MS} is logged and the instance starts anyway: it is an optimisation.
+ * kept the polite check waiting 0.8-1 s. With fewer, the loops warmed may not be the ones served
+ * on. A warm-up that fails or takes longer than {@link #TIMEOUT_MS} is logged and the instance
+ * starts anyway: it is an optimisation.
  */
 public final class WarmUp {
 

@@ -148,7 +148,7 @@ public final class Metrics {
         .description("gRPC streams reset with REFUSED_STREAM, unread: their connection held maxStreamsPerConnection streams already")
         .register(registry);
     streamLimitsLowered = Counter.builder(STREAM_LIMITS_LOWERED)
-        .description("gRPC connections told to hold fewer streams (their fair share of maxChecksInFlight) while the instance was contended")
+        .description("Times a gRPC connection was told to hold fewer streams (its share of half of maxChecksInFlight) while the instance held more than that half")
         .register(registry);
     banCacheHits = Counter.builder(BAN_CACHE_HITS)
         .description("Checks answered BAN from this instance's cache, without Redis").register(registry);
