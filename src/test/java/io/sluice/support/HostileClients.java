@@ -151,8 +151,7 @@ public final class HostileClients implements AutoCloseable {
     public java.util.List<Long> awaitStreamLimit(long streams, java.time.Duration within) throws IOException {
       int from = streamLimits.size();
       readUntil(() -> streamLimits.subList(from, streamLimits.size()).contains(streams), within);
-      java.util.List<Long> announced = java.util.List.copyOf(streamLimits.subList(from, streamLimits.size()));
-      return announced;
+      return java.util.List.copyOf(streamLimits.subList(from, streamLimits.size()));
     }
 
     /** Every SETTINGS_MAX_CONCURRENT_STREAMS the server announced on this connection so far, in order. */
@@ -178,18 +177,19 @@ public final class HostileClients implements AutoCloseable {
       byte[] payload = new byte[length];
       in.readFully(payload);
       int type = header[3];
-      int stream = (header[5] & 0x7f) << 24 | (header[6] & 0xff) << 16 | (header[7] & 0xff) << 8 | (header[8] & 0xff);
+      int stream = java.nio.ByteBuffer.wrap(header).getInt(5) & 0x7fffffff;
+      java.nio.ByteBuffer fields = java.nio.ByteBuffer.wrap(payload);
       if (type == RST_STREAM) {
         resets++;
-        ended.put(stream, "reset " + ((payload[0] & 0xff) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | (payload[3] & 0xff)));
+        ended.put(stream, "reset " + fields.getInt(0));
       } else if (type == HEADERS && (header[4] & END_STREAM) != 0) {
         ended.put(stream, "answered");
       } else if (type == GOAWAY) {
         closed = true;
       } else if (type == SETTINGS && (header[4] & ACK) == 0) {
         for (int at = 0; at + 6 <= length; at += 6) {
-          if (((payload[at] & 0xff) << 8 | (payload[at + 1] & 0xff)) == SETTINGS_MAX_CONCURRENT_STREAMS) {
-            streamLimits.add(((payload[at + 2] & 0xffL) << 24) | (payload[at + 3] & 0xff) << 16 | (payload[at + 4] & 0xff) << 8 | (payload[at + 5] & 0xff));
+          if ((fields.getShort(at) & 0xffff) == SETTINGS_MAX_CONCURRENT_STREAMS) {
+            streamLimits.add(Integer.toUnsignedLong(fields.getInt(at + 2)));
           }
         }
       }
