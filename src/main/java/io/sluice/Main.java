@@ -16,6 +16,7 @@ import io.sluice.cli.RedisBinaryCommand;
 import io.sluice.cli.ReportLatencyCommand;
 import io.sluice.config.Settings;
 import io.sluice.config.SettingsLoader;
+import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Logs;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
@@ -199,16 +200,21 @@ public final class Main implements Callable<Integer> {
       return 2;
     }
     Logs.configure(settings.ops());
+    Health health = new Health(settings.failureMode());
     try {
       // The handlers come first: the ports open during the start, and a SIGTERM that arrives between
       // then and the end of the start must drain the instance too, not kill it.
-      Future<Sluice> starting = Sluice.start(settings, metrics, vertx);
-      stopGracefullyOn(starting, settings, "TERM");
-      stopGracefullyOn(starting, settings, "INT");
+      Future<Sluice> starting = Sluice.start(settings, metrics, vertx, health);
+      stopGracefullyOn(starting, health, settings, "TERM");
+      stopGracefullyOn(starting, health, settings, "INT");
       // The start waits for Redis at most redisStartupTimeoutMs, then fails on its own, naming why.
       starting.await(settings.redis().startupTimeoutMs() + 60_000L, TimeUnit.MILLISECONDS);
       return -1;
     } catch (Exception e) {
+      if (health.whenStopRequested().isComplete()) {
+        // Stopped, not failed: the stop's own thread says so and exits.
+        return -1;
+      }
       System.err.println("sluice: cannot start: " + e.getMessage());
       return 1;
     }
@@ -219,15 +225,22 @@ public final class Main implements Callable<Integer> {
    * not a failure. A JVM shutdown hook could not do this, since the JVM exits 143 after one.
    */
   @SuppressWarnings("restriction")
-  private static void stopGracefullyOn(Future<Sluice> starting, Settings settings, String signal) {
+  private static void stopGracefullyOn(Future<Sluice> starting, Health health, Settings settings, String signal) {
     sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> {
       Logger log = LoggerFactory.getLogger(Main.class);
       log.info("SIG{} received: stopping", signal);
+      // A start still waiting for Redis gives up at once; one past that finishes, then drains as always.
+      health.stopRequested();
       int exitCode = 0;
       try {
-        // A start still under way finishes first (or fails), then the instance drains as always.
-        starting.compose(Sluice::stop).await(settings.redis().startupTimeoutMs() + 60_000L + settings.ops().drainTimeoutMs() + 30_000L,
-            TimeUnit.MILLISECONDS);
+        starting.recover(failed -> {
+          if (!(failed instanceof Health.StoppedBeforeReady)) {
+            return Future.failedFuture(failed);
+          }
+          log.info("{}: nothing was served, nothing to drain", failed.getMessage());
+          return Future.succeededFuture();
+        }).compose(started -> started == null ? Future.succeededFuture() : started.stop())
+            .await(settings.redis().startupTimeoutMs() + 60_000L + settings.ops().drainTimeoutMs() + 30_000L, TimeUnit.MILLISECONDS);
         log.info("stopped");
       } catch (Exception e) {
         log.warn("did not stop cleanly: {}", e.toString());

@@ -78,11 +78,20 @@ public final class Sluice implements AutoCloseable {
 
   /** Starts an instance on {@code vertx}, made by {@link #vertx}; on failure it is closed. */
   public static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx) {
-    return start(settings, metrics, vertx, System::nanoTime, QuotaClock.SYSTEM);
+    return start(settings, metrics, vertx, new Health(settings.failureMode()));
+  }
+
+  /** The same, with its health made by the caller: one that may ask a start still under way to stop ({@link Health#stopRequested}). */
+  public static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx, Health health) {
+    return start(settings, metrics, vertx, health, System::nanoTime, QuotaClock.SYSTEM);
   }
 
   private static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx, LongSupplier decisionClock, QuotaClock quotaClock) {
-    Health health = new Health(settings.failureMode());
+    return start(settings, metrics, vertx, new Health(settings.failureMode()), decisionClock, quotaClock);
+  }
+
+  private static Future<Sluice> start(Settings settings, Metrics metrics, Vertx vertx, Health health, LongSupplier decisionClock,
+                                      QuotaClock quotaClock) {
     MainVerticle main = new MainVerticle(settings, metrics, health, decisionClock, quotaClock);
     // Not bound to a context: after a failed start the event loops are gone, and the caller must still hear why.
     Promise<Sluice> started = Promise.promise();

@@ -55,6 +55,7 @@ import io.sluice.security.ServerTls;
 import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
@@ -85,8 +86,11 @@ public final class GrpcVerticle extends VerticleBase {
      * metrics and health of its own, so that neither the instance's metrics nor its readiness show it.
      */
     public Shared forWarmUp(Metrics unseen) {
+      Health warmUpHealth = new Health(settings.failureMode());
+      // A stop asked for during the warm-up ends its wait for Redis too.
+      health.whenStopRequested().onSuccess(stop -> warmUpHealth.stopRequested());
       return new Shared(settings.onLoopback(), checkScripts, banScript, limits, banCache, denyCache, unseen, throttle,
-          new Health(settings.failureMode()), topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
+          warmUpHealth, topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
           answersWaitingPerLoop, maxChecksInFlight, adminOrder, decisionClock, quotaClock);
     }
   }
@@ -153,11 +157,17 @@ public final class GrpcVerticle extends VerticleBase {
    * {@code redisStartupTimeoutMs} fails the start, naming where and why.
    */
   private Future<Void> openRedis(Settings.RedisSettings redisSettings) {
-    return pipelines.open()
+    Promise<Void> opened = Promise.promise();
+    pipelines.open()
         .timeout(redisSettings.startupTimeoutMs(), TimeUnit.MILLISECONDS)
-        .recover(failure -> Future.failedFuture(new IllegalStateException("redis " + redisSettings.shownUri()
+        .onSuccess(open -> opened.tryComplete())
+        .onFailure(failure -> opened.tryFail(new IllegalStateException("redis " + redisSettings.shownUri()
             + " could not be reached within redisStartupTimeoutMs (" + redisSettings.startupTimeoutMs() + " ms): "
             + pipelines.lastFailure())));
+    // The port does not listen yet: a stop asked for now has nothing to drain (Health#stopRequested).
+    shared.health().whenStopRequested().onSuccess(stop -> context.runOnContext(now -> opened.tryFail(
+        new Health.StoppedBeforeReady("stopped before ready, while waiting for redis " + redisSettings.shownUri()))));
+    return opened.future();
   }
 
   private Future<HttpServer> listen(Settings settings) {

@@ -2,6 +2,8 @@ package io.sluice.telemetry;
 
 import io.sluice.config.FailureMode;
 import io.sluice.redis.RedisBreaker;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +34,7 @@ public final class Health {
   private volatile boolean serving;
   private volatile boolean draining;
   private volatile boolean lastReady;
+  private final Promise<Void> stopRequested = Promise.promise();
 
   public Health(FailureMode defaultFailureMode) {
     this.defaultFailureMode = defaultFailureMode;
@@ -107,6 +110,28 @@ public final class Health {
   public void startDraining() {
     draining = true;
     noteChange();
+  }
+
+  /**
+   * A stop was asked for (SIGTERM, Ctrl-C). A start still waiting for Redis then gives up rather
+   * than wait out {@code redisStartupTimeoutMs}: its gRPC port does not listen yet, so there is
+   * nothing to drain, and an orchestrator stopping a pod whose Redis is away would otherwise wait
+   * for the timeout, or kill it.
+   */
+  public void stopRequested() {
+    stopRequested.tryComplete();
+  }
+
+  /** How a start that gave up for {@link #stopRequested()} fails. */
+  public static final class StoppedBeforeReady extends IllegalStateException {
+    public StoppedBeforeReady(String message) {
+      super(message);
+    }
+  }
+
+  /** Completes once {@link #stopRequested()} was called, on the thread that called it. */
+  public Future<Void> whenStopRequested() {
+    return stopRequested.future();
   }
 
   private synchronized void noteChange() {
