@@ -25,6 +25,7 @@ import io.sluice.limits.LimitsVerticle;
 import io.sluice.limits.LiveLimits;
 import io.sluice.ops.OpsVerticle;
 import io.sluice.redis.RedisKeys;
+import io.sluice.security.FailedLogins;
 import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
 import io.sluice.telemetry.RepeatedLines;
@@ -90,6 +91,8 @@ public final class MainVerticle extends VerticleBase {
   private BanReconciler reconciler;
   /** Operators' changes to a user, in the order accepted, across the gRPC and HTTP admin paths. */
   private final SubjectOrder adminOrder;
+  /** Wrong admin tokens per address, one count over the admin HTTP API, the console and the gRPC Admin service. */
+  private final FailedLogins failedLogins;
   /** What the caches and local buckets read as now (Sluice#start). */
   private final LongSupplier decisionClock;
   private final QuotaClock quotaClock;
@@ -105,6 +108,7 @@ public final class MainVerticle extends VerticleBase {
     budgets = MemoryBudgets.of(Runtime.getRuntime().maxMemory(), settings.cacheHeapPercent(), settings.maxChecksInFlight());
     this.banCache = new BanCache(budgets.banBytes());
     this.adminOrder = new SubjectOrder();
+    this.failedLogins = new FailedLogins(settings.ops().trustedProxies());
     this.denyCache = new DenyCache(budgets.refusalBytes());
     this.localBuckets = new LocalBuckets(budgets.localBucketBytes());
   }
@@ -120,7 +124,8 @@ public final class MainVerticle extends VerticleBase {
             subscribe(),
             vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent, topology)),
             vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId, topology)),
-            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, denyCache, adminOrder, checkScripts.check(), banScript, envoyRules, topology)),
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, denyCache, adminOrder, failedLogins,
+                checkScripts.check(), banScript, envoyRules, topology)),
             envoyRules == null ? Future.succeededFuture()
                 : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
         .compose(ready -> deployGrpc())
@@ -277,7 +282,7 @@ public final class MainVerticle extends VerticleBase {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
-        budgets.checksInFlight(), adminOrder, decisionClock, quotaClock);
+        budgets.checksInFlight(), adminOrder, failedLogins, decisionClock, quotaClock);
     return WarmUp.run(vertx, shared, settings.connections().warmUpCalls(), instances)
         .compose(warm -> vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances)));
   }

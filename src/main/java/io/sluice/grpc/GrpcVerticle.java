@@ -51,6 +51,7 @@ import io.sluice.redis.RedisPipelines;
 import io.sluice.redis.RedisTopology;
 import io.sluice.platform.VertxInternals;
 import io.sluice.security.BearerToken;
+import io.sluice.security.FailedLogins;
 import io.sluice.security.ServerTls;
 import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
@@ -79,7 +80,7 @@ public final class GrpcVerticle extends VerticleBase {
                        DenyCache denyCache, Metrics metrics, ThrottleFactors throttle, Health health, RedisTopology topology, RedisBreakers breakers,
                        RedisFaults faults, LocalBuckets localBuckets, FleetSize fleet, LiveEnvoyRules envoyRules,
                        ConnectionGuards.Open openConnections, int answersWaitingPerLoop, int maxChecksInFlight, SubjectOrder adminOrder,
-                       LongSupplier decisionClock, QuotaClock quotaClock) {
+                       FailedLogins failedLogins, LongSupplier decisionClock, QuotaClock quotaClock) {
 
     /**
      * The same, for the server an instance warms itself up on: on loopback in plain text, counting in
@@ -91,7 +92,7 @@ public final class GrpcVerticle extends VerticleBase {
       health.whenStopRequested().onSuccess(stop -> warmUpHealth.stopRequested());
       return new Shared(settings.onLoopback(), checkScripts, banScript, limits, banCache, denyCache, unseen, throttle,
           warmUpHealth, topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
-          answersWaitingPerLoop, maxChecksInFlight, adminOrder, decisionClock, quotaClock);
+          answersWaitingPerLoop, maxChecksInFlight, adminOrder, failedLogins, decisionClock, quotaClock);
     }
   }
 
@@ -227,7 +228,7 @@ public final class GrpcVerticle extends VerticleBase {
     }
     HttpServer server = vertx.createHttpServer(ServerTls.grpc(Listening.guarded(settings.connections()), security))
         .requestHandler(guards.refusingStreamsPastTheLimit(WarmUp.onlyWith(warmUpSecret,
-            new AccessGuard(grpc, adminTokens, BearerToken.of(security.reportToken()), shared.metrics()))))
+            new AccessGuard(grpc, adminTokens, BearerToken.of(security.reportToken()), shared.metrics(), shared.failedLogins()))))
         .connectionHandler(connection -> {
           if (guards.arrived(connection)) {
             flushOncePerTurn(connection);

@@ -166,8 +166,8 @@ final class AdminRoutes {
     long retryAfterMs = failedLogins.retryAfterMs(clientAddress(ctx, failedLogins), System.nanoTime());
     if (retryAfterMs > 0) {
       metrics.unauthenticated("http-admin-guessing");
-      ctx.response().putHeader("Retry-After", String.valueOf(retryAfterSeconds(retryAfterMs)));
-      json(ctx, 429, new JsonObject().put("error", tooManyWrongTokens(retryAfterMs)));
+      ctx.response().putHeader("Retry-After", String.valueOf(FailedLogins.retryAfterSeconds(retryAfterMs)));
+      json(ctx, 429, new JsonObject().put("error", FailedLogins.tooManyWrongTokens(retryAfterMs)));
       return;
     }
     String authorization = ctx.request().getHeader("Authorization");
@@ -192,14 +192,6 @@ final class AdminRoutes {
     return failedLogins.clientOf(remote == null ? "" : remote.hostAddress(), ctx.request().getHeader("X-Forwarded-For"));
   }
 
-  static long retryAfterSeconds(long retryAfterMs) {
-    return (retryAfterMs + 999) / 1000;
-  }
-
-  /** What a caller refused for its wrong tokens is told, by the admin API and the console alike. */
-  static String tooManyWrongTokens(long retryAfterMs) {
-    return "too many wrong admin tokens from this address: try again in " + retryAfterSeconds(retryAfterMs) + " s";
-  }
 
   /** What a ban's body may hold: anything else is refused, not ignored (a misspelt field would be). */
   private static final Set<String> BAN_FIELDS = Set.of("user", "action", "seconds", "reason");

@@ -121,8 +121,8 @@ final class Console {
     long retryAfterMs = failedLogins.retryAfterMs(AdminRoutes.clientAddress(ctx, failedLogins), System.nanoTime());
     if (retryAfterMs > 0) {
       metrics.unauthenticated("console-guessing");
-      ctx.response().putHeader("Retry-After", String.valueOf(AdminRoutes.retryAfterSeconds(retryAfterMs)));
-      page(ctx, 429, loginPage, "<p class=\"error\" id=\"login-error\">" + AdminRoutes.tooManyWrongTokens(retryAfterMs) + ".</p>");
+      ctx.response().putHeader("Retry-After", String.valueOf(FailedLogins.retryAfterSeconds(retryAfterMs)));
+      page(ctx, 429, loginPage, "<p class=\"error\" id=\"login-error\">" + FailedLogins.tooManyWrongTokens(retryAfterMs) + ".</p>");
       return;
     }
     String token = ctx.request().getFormAttribute("token");

@@ -6,12 +6,14 @@ import java.util.Map;
 /**
  * Wrong admin tokens, counted per client address: past {@link #MAX_FAILURES} in a minute, that
  * address is refused (429) until the minute is over, whatever token it shows, so that guessing a
- * token over the admin HTTP API or the console's login form costs a minute per ten guesses. A
+ * token over the admin HTTP API, the console's login form or the gRPC Admin service costs a minute
+ * per ten guesses, one count over all three. A
  * refusal never says whether its token was right. An IPv6 address counts as its /64, which one
  * client holds whole. Bounded: the {@link #MAX_ADDRESSES} addresses that failed most recently are
  * kept. Behind a proxy every caller has the proxy's address and shares its count, unless the proxy
  * is trusted to say whose request it is ({@link #clientOf}). Times are the JVM's monotonic clock.
- * Not thread-safe: used on the ops verticle's event loop.
+ * Thread-safe: the ops verticle and every gRPC event loop share one (a wrong token is rare, never
+ * on a check's path).
  */
 public final class FailedLogins {
 
@@ -56,7 +58,7 @@ public final class FailedLogins {
   }
 
   /** Ms until {@code client} may show a token again; 0 when it may now. */
-  public long retryAfterMs(String client, long nowNanos) {
+  public synchronized long retryAfterMs(String client, long nowNanos) {
     long[] window = failures.get(client);
     if (window == null || nowNanos - window[0] >= WINDOW_NANOS) {
       return 0;
@@ -64,8 +66,18 @@ public final class FailedLogins {
     return window[1] >= MAX_FAILURES ? Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(WINDOW_NANOS - (nowNanos - window[0]))) : 0;
   }
 
+  /** Whole seconds, rounded up, as {@code Retry-After} says it. */
+  public static long retryAfterSeconds(long retryAfterMs) {
+    return (retryAfterMs + 999) / 1000;
+  }
+
+  /** What a caller refused for its wrong tokens is told: by the admin API, the console and the gRPC Admin service alike. */
+  public static String tooManyWrongTokens(long retryAfterMs) {
+    return "too many wrong admin tokens from this address: try again in " + retryAfterSeconds(retryAfterMs) + " s";
+  }
+
   /** {@code client} showed a token that opens nothing. */
-  public void failed(String client, long nowNanos) {
+  public synchronized void failed(String client, long nowNanos) {
     long[] window = failures.get(client);
     if (window == null || nowNanos - window[0] >= WINDOW_NANOS) {
       failures.put(client, new long[] {nowNanos, 1});

@@ -54,26 +54,54 @@ class AccessTest {
   }
 
   @Test
-  void everyAdminCallWithoutTheTokenIsRefusedAndChangesNothing() {
-    String user = "victim-" + UUID.randomUUID();
-    sluice.await(sluice.client().ban(user, "", 600, "a real ban"));
-    List<String> keysBefore = userKeys();
-    double refusedBefore = refusedAdminCalls();
+  void everyAdminCallWithoutTheTokenIsRefusedAndChangesNothing(TestRedis testRedis) throws Exception {
+    // An instance of its own: its ten wrong tokens hold 127.0.0.1 back there, not on the class's.
+    try (SluiceFixture own = SluiceFixture.start(testRedis.uri(), LIMITS)) {
+      String user = "victim-" + UUID.randomUUID();
+      own.await(own.client().ban(user, "", 600, "a real ban"));
+      List<String> keysBefore = userKeys();
+      double refusedBefore = refused(own, "grpc-admin");
 
-    for (ClientAccess access : List.of(ClientAccess.PLAIN, ClientAccess.PLAIN.withToken("not-the-admin-token-at-all-nope"),
-        ClientAccess.PLAIN.withToken(REPORT_TOKEN))) {
-      SluiceClient stranger = client(access);
-      for (Function<SluiceClient, Future<?>> call : List.<Function<SluiceClient, Future<?>>>of(
-          c -> c.unban(user, ""), c -> c.ban("someone-else", "", 600, "framed"), c -> c.listBans(""),
-          SluiceClient::getLimits, SluiceClient::getThrottle)) {
-        CallFailedException refused = assertThrows(CallFailedException.class, () -> sluice.await(call.apply(stranger)));
-        assertEquals(GrpcStatus.UNAUTHENTICATED, refused.status(), access.toString());
+      for (ClientAccess access : List.of(ClientAccess.PLAIN, ClientAccess.PLAIN.withToken("not-the-admin-token-at-all-nope"),
+          ClientAccess.PLAIN.withToken(REPORT_TOKEN))) {
+        SluiceClient stranger = client(own, access);
+        for (Function<SluiceClient, Future<?>> call : List.<Function<SluiceClient, Future<?>>>of(
+            c -> c.unban(user, ""), c -> c.ban("someone-else", "", 600, "framed"), c -> c.listBans(""),
+            SluiceClient::getLimits, SluiceClient::getThrottle)) {
+          CallFailedException refused = assertThrows(CallFailedException.class, () -> own.await(call.apply(stranger)));
+          assertEquals(GrpcStatus.UNAUTHENTICATED, refused.status(), access.toString());
+        }
       }
-    }
 
-    assertEquals(keysBefore, userKeys(), "nothing written");
-    assertEquals(Decision.BAN, sluice.check(user, "login").getDecision(), "the ban still holds");
-    assertEquals(15, refusedAdminCalls() - refusedBefore, "every refusal counted");
+      assertEquals(keysBefore, userKeys(), "nothing written");
+      assertEquals(Decision.BAN, own.check(user, "login").getDecision(), "the ban still holds");
+      assertEquals(15, refused(own, "grpc-admin") - refusedBefore, "every refusal counted");
+    }
+  }
+
+  @Test
+  void tenWrongAdminTokensInAMinuteHoldTheAddressBackWhateverItShowsNext(TestRedis testRedis) throws Exception {
+    try (SluiceFixture own = SluiceFixture.start(testRedis.uri(), LIMITS)) {
+      SluiceClient admin = client(own, ClientAccess.PLAIN.withToken(SluiceFixture.ADMIN_TOKEN));
+      SluiceClient prober = client(own, ClientAccess.PLAIN);
+      for (int i = 0; i < 12; i++) {
+        // No token at all is a probe, not a guess: never counted toward the ten.
+        assertEquals(GrpcStatus.UNAUTHENTICATED,
+            assertThrows(CallFailedException.class, () -> own.await(prober.getLimits())).status());
+      }
+      assertThat(own.await(admin.getLimits()).getDigest()).as("probes held nothing back").isNotEmpty();
+      SluiceClient guesser = client(own, ClientAccess.PLAIN.withToken("a-guess-at-the-admin-token-0000"));
+      for (int i = 0; i < io.sluice.security.FailedLogins.MAX_FAILURES; i++) {
+        assertEquals(GrpcStatus.UNAUTHENTICATED,
+            assertThrows(CallFailedException.class, () -> own.await(guesser.getLimits())).status(), "guess " + (i + 1));
+      }
+
+      CallFailedException heldBack = assertThrows(CallFailedException.class, () -> own.await(admin.getLimits()));
+      assertEquals(GrpcStatus.RESOURCE_EXHAUSTED, heldBack.status(), "even the right token, from that address, for the minute");
+      assertThat(heldBack.getMessage()).contains("too many wrong admin tokens from this address: try again in");
+      assertEquals(1, refused(own, "grpc-admin-guessing"));
+      assertEquals(Decision.ALLOW, own.check("a-user", "login").getDecision(), "checks from that address are served");
+    }
   }
 
   @Test
@@ -133,11 +161,15 @@ class AccessTest {
     return keys.stream().sorted().toList();
   }
 
-  private static double refusedAdminCalls() {
-    return Http.metric(sluice.sluice().metrics().scrape(), "sluice_unauthenticated_total", "api=\"grpc-admin\"");
+  private static double refused(SluiceFixture instance, String api) {
+    return Http.metric(instance.sluice().metrics().scrape(), "sluice_unauthenticated_total", "api=\"" + api + "\"");
   }
 
   private static SluiceClient client(ClientAccess access) {
-    return new SluiceClient(vertx, SocketAddress.inetSocketAddress(sluice.port(), "127.0.0.1"), access);
+    return client(sluice, access);
+  }
+
+  private static SluiceClient client(SluiceFixture instance, ClientAccess access) {
+    return new SluiceClient(vertx, SocketAddress.inetSocketAddress(instance.port(), "127.0.0.1"), access);
   }
 }

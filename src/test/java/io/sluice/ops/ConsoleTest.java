@@ -136,8 +136,11 @@ class ConsoleTest {
       HttpResponse<String> api = get(base + "/admin/bans", null, "Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN);
       assertEquals(429, api.statusCode(), "the admin API shares the count");
       assertThat(api.headers().firstValue("Retry-After")).isPresent();
-      // gRPC Admin is not counted here (its port is for backends and tools, docs/security.md): it still answers.
-      assertThat(sluice.await(sluice.client().listBans("nobody")).getBansList()).isEmpty();
+      // So does the gRPC Admin service, and the address's checks are still decided.
+      io.sluice.grpc.SluiceClient.CallFailedException grpc = org.junit.jupiter.api.Assertions.assertThrows(
+          io.sluice.grpc.SluiceClient.CallFailedException.class, () -> sluice.await(sluice.client().listBans("nobody")));
+      assertEquals(io.vertx.grpc.common.GrpcStatus.RESOURCE_EXHAUSTED, grpc.status(), "gRPC Admin shares the count");
+      assertEquals(io.sluice.grpc.v1.Decision.ALLOW, sluice.check("a-user", "login").getDecision());
     }
   }
 
