@@ -211,7 +211,7 @@ public final class Main implements Callable<Integer> {
       starting.await(settings.redis().startupTimeoutMs() + 60_000L, TimeUnit.MILLISECONDS);
       return -1;
     } catch (Exception e) {
-      if (health.whenStopRequested().isComplete()) {
+      if (health.stopWasRequested()) {
         // Stopped, not failed: the stop's own thread says so and exits.
         return -1;
       }
@@ -229,7 +229,7 @@ public final class Main implements Callable<Integer> {
     sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> {
       Logger log = LoggerFactory.getLogger(Main.class);
       log.info("SIG{} received: stopping", signal);
-      // A start still waiting for Redis gives up at once; one past that finishes, then drains as always.
+      // A start no event loop listens for yet gives up at once; one past that finishes, then drains as always.
       health.stopRequested();
       int exitCode = 0;
       try {

@@ -91,8 +91,13 @@ public final class MainVerticle extends VerticleBase {
   private BanReconciler reconciler;
   /** Operators' changes to a user, in the order accepted, across the gRPC and HTTP admin paths. */
   private final SubjectOrder adminOrder;
-  /** Wrong admin tokens per address, one count over the admin HTTP API, the console and the gRPC Admin service. */
-  private final FailedLogins failedLogins;
+  /**
+   * Wrong admin tokens per address over the gRPC Admin service, counted apart from the HTTP port's:
+   * every backend calls the gRPC port, often from an address it shares (a mesh's sidecar, a node's
+   * NAT), and one with a stale token must not hold the operators behind that address back from
+   * the admin API and the console too.
+   */
+  private final FailedLogins grpcFailedLogins;
   /** What the caches and local buckets read as now (Sluice#start). */
   private final LongSupplier decisionClock;
   private final QuotaClock quotaClock;
@@ -108,7 +113,7 @@ public final class MainVerticle extends VerticleBase {
     budgets = MemoryBudgets.of(Runtime.getRuntime().maxMemory(), settings.cacheHeapPercent(), settings.maxChecksInFlight());
     this.banCache = new BanCache(budgets.banBytes());
     this.adminOrder = new SubjectOrder();
-    this.failedLogins = new FailedLogins(settings.ops().trustedProxies());
+    this.grpcFailedLogins = new FailedLogins(java.util.List.of());
     this.denyCache = new DenyCache(budgets.refusalBytes());
     this.localBuckets = new LocalBuckets(budgets.localBucketBytes());
   }
@@ -124,8 +129,7 @@ public final class MainVerticle extends VerticleBase {
             subscribe(),
             vertx.deployVerticle(limitsVerticle = new LimitsVerticle(settings, limits, initialFileContent, topology)),
             vertx.deployVerticle(new LatencyMonitorVerticle(settings, limits, throttle, metrics, instanceId, topology)),
-            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, denyCache, adminOrder, failedLogins,
-                checkScripts.check(), banScript, envoyRules, topology)),
+            vertx.deployVerticle(new OpsVerticle(settings, health, metrics, limits, banCache, denyCache, adminOrder, checkScripts.check(), banScript, envoyRules, topology)),
             envoyRules == null ? Future.succeededFuture()
                 : vertx.deployVerticle(new EnvoyRulesVerticle(settings, envoyRules, initialEnvoyFiles))))
         .compose(ready -> deployGrpc())
@@ -282,7 +286,7 @@ public final class MainVerticle extends VerticleBase {
     int instances = settings.grpcInstances() > 0 ? settings.grpcInstances() : VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
     GrpcVerticle.Shared shared = new GrpcVerticle.Shared(settings, checkScripts, banScript, limits, banCache, denyCache, metrics, throttle, health,
         topology, breakers, faults, localBuckets, fleet, envoyRules, openConnections, Math.max(16, budgets.answersWaiting() / instances),
-        budgets.checksInFlight(), adminOrder, failedLogins, decisionClock, quotaClock);
+        budgets.checksInFlight(), adminOrder, grpcFailedLogins, decisionClock, quotaClock);
     return WarmUp.run(vertx, shared, settings.connections().warmUpCalls(), instances)
         .compose(warm -> vertx.deployVerticle(() -> new GrpcVerticle(shared), new DeploymentOptions().setInstances(instances)));
   }

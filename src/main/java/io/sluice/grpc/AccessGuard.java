@@ -14,9 +14,9 @@ import io.vertx.grpc.server.GrpcServer;
  * service needs an admin token, ReportLatency the report token when one is set. Checks, health and
  * reflection are open to whoever reaches the port (TLS and client certificates decide that). A
  * refusal is a gRPC {@code UNAUTHENTICATED}, counted in {@code sluice_unauthenticated_total}. Wrong
- * admin tokens count toward the same ten a minute per address as over HTTP ({@link FailedLogins}):
- * past them the address is answered {@code RESOURCE_EXHAUSTED} until its minute is over, whatever
- * token it shows, so a token cannot be guessed at speed over gRPC either.
+ * admin tokens count toward ten a minute per peer address, as over HTTP ({@link FailedLogins}, a
+ * count of the gRPC port's own): past them the address is answered {@code RESOURCE_EXHAUSTED} until
+ * its minute is over, whatever token it shows, so a token cannot be guessed at speed over gRPC either.
  */
 final class AccessGuard implements Handler<HttpServerRequest> {
 

@@ -89,7 +89,7 @@ public final class GrpcVerticle extends VerticleBase {
     public Shared forWarmUp(Metrics unseen) {
       Health warmUpHealth = new Health(settings.failureMode());
       // A stop asked for during the warm-up ends its wait for Redis too.
-      health.whenStopRequested().onSuccess(stop -> warmUpHealth.stopRequested());
+      health.onStopRequested(warmUpHealth::stopRequested);
       return new Shared(settings.onLoopback(), checkScripts, banScript, limits, banCache, denyCache, unseen, throttle,
           warmUpHealth, topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
           answersWaitingPerLoop, maxChecksInFlight, adminOrder, failedLogins, decisionClock, quotaClock);
@@ -148,7 +148,8 @@ public final class GrpcVerticle extends VerticleBase {
             shared.metrics().redisWrite(commands, checks);
           }
         });
-    return openRedis(redisSettings).compose(opened -> listen(settings));
+    return openRedis(redisSettings).compose(opened -> shared.health().mayListen() ? listen(settings)
+        : Future.failedFuture(new Health.StoppedBeforeReady("stopped before ready, once redis " + redisSettings.shownUri() + " answered")));
   }
 
   /**
@@ -165,10 +166,13 @@ public final class GrpcVerticle extends VerticleBase {
         .onFailure(failure -> opened.tryFail(new IllegalStateException("redis " + redisSettings.shownUri()
             + " could not be reached within redisStartupTimeoutMs (" + redisSettings.startupTimeoutMs() + " ms): "
             + pipelines.lastFailure())));
-    // The port does not listen yet: a stop asked for now has nothing to drain (Health#stopRequested).
-    shared.health().whenStopRequested().onSuccess(stop -> context.runOnContext(now -> opened.tryFail(
-        new Health.StoppedBeforeReady("stopped before ready, while waiting for redis " + redisSettings.shownUri()))));
-    return opened.future();
+    // Given up only while no event loop listens: else the start finishes and drains (Health#stopRequested).
+    Runnable forget = shared.health().onStopRequested(() -> context.runOnContext(now -> {
+      if (shared.health().abandonStart()) {
+        opened.tryFail(new Health.StoppedBeforeReady("stopped before ready, while waiting for redis " + redisSettings.shownUri()));
+      }
+    }));
+    return opened.future().andThen(done -> forget.run());
   }
 
   private Future<HttpServer> listen(Settings settings) {

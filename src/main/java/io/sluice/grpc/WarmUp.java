@@ -1,6 +1,7 @@
 package io.sluice.grpc;
 
 import io.sluice.security.Secret;
+import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -66,6 +67,7 @@ public final class WarmUp {
       return Future.succeededFuture();
     }
     long startedNanos = System.nanoTime();
+    io.vertx.core.Context context = vertx.getOrCreateContext();
     byte[] random = new byte[16];
     new SecureRandom().nextBytes(random);
     String secret = HexFormat.of().formatHex(random);
@@ -79,11 +81,22 @@ public final class WarmUp {
       return server;
     }, new DeploymentOptions().setInstances(eventLoops)).compose(id -> {
       NetClient client = vertx.createNetClient();
-      return firstFlights(client, servers.stream().mapToInt(GrpcVerticle::port).toArray(), secret, connections)
+      Promise<Void> warmed = Promise.promise();
+      firstFlights(client, servers.stream().mapToInt(GrpcVerticle::port).toArray(), secret, connections)
           .timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .onSuccess(done -> warmed.tryComplete())
+          .onFailure(warmed::tryFail);
+      // A stop asked for meanwhile ends the warm-up, and with it the start (Health#stopRequested).
+      Runnable forget = shared.health().onStopRequested(() -> context.runOnContext(now ->
+          warmed.tryFail(new Health.StoppedBeforeReady("stopped before ready, during the warm-up"))));
+      return warmed.future()
+          .andThen(done -> forget.run())
           .onSuccess(done -> log.info("warmed up with {} calls over {} connections in {} ms", connections * STREAMS_PER_CONNECTION,
               connections, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos)))
           .recover(failure -> {
+            if (failure instanceof Health.StoppedBeforeReady) {
+              return Future.failedFuture(failure);
+            }
             log.warn("the warm-up did not finish ({}): the first clients may meet a cold instance", failure.toString());
             return Future.succeededFuture();
           })

@@ -53,7 +53,6 @@ public final class OpsVerticle extends VerticleBase {
   private final LuaScript banScript;
   private final List<LuaScript> scripts;
   private final SubjectOrder adminOrder;
-  private final FailedLogins failedLogins;
   private final DenyCache denyCache;
   private final LiveEnvoyRules envoyRules;
   private final RedisTopology topology;
@@ -63,9 +62,8 @@ public final class OpsVerticle extends VerticleBase {
   private long ratesTicks;
 
   public OpsVerticle(Settings settings, Health health, Metrics metrics, LiveLimits limits, BanCache banCache, DenyCache denyCache,
-                     SubjectOrder adminOrder, FailedLogins failedLogins, LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
+                     SubjectOrder adminOrder, LuaScript checkScript, LuaScript banScript, LiveEnvoyRules envoyRules, RedisTopology topology) {
     this.topology = topology;
-    this.failedLogins = failedLogins;
     this.denyCache = denyCache;
     this.settings = settings;
     this.health = health;
@@ -93,6 +91,7 @@ public final class OpsVerticle extends VerticleBase {
           new JsonObject().put("error", "the console is off; set adminToken (SLUICE_ADMIN_TOKEN) or adminTokensFile to turn it on")));
     } else {
       long timeoutMs = settings.ops().adminTimeoutMs();
+      FailedLogins failedLogins = new FailedLogins(ops.trustedProxies());
       DecisionRates rates = new DecisionRates(metrics.registry());
       FleetDecisions fleetRates = new FleetDecisions(redis, metrics.registry(), timeoutMs);
       ratesTimer = vertx.setPeriodic(1000, tick -> {

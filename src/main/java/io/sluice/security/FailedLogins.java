@@ -5,15 +5,15 @@ import java.util.Map;
 
 /**
  * Wrong admin tokens, counted per client address: past {@link #MAX_FAILURES} in a minute, that
- * address is refused (429) until the minute is over, whatever token it shows, so that guessing a
- * token over the admin HTTP API, the console's login form or the gRPC Admin service costs a minute
- * per ten guesses, one count over all three. A
- * refusal never says whether its token was right. An IPv6 address counts as its /64, which one
- * client holds whole. Bounded: the {@link #MAX_ADDRESSES} addresses that failed most recently are
- * kept. Behind a proxy every caller has the proxy's address and shares its count, unless the proxy
+ * address is refused (429 over HTTP) until the minute is over, whatever token it shows, so that
+ * guessing a token over the admin HTTP API or the console's login form (one count) costs a minute
+ * per ten guesses, and so does the gRPC Admin service (a count of its own, answered
+ * {@code RESOURCE_EXHAUSTED}). A refusal never says whether its token was right. An IPv6 address
+ * counts as its /64, which one client holds whole. Bounded: the {@link #MAX_ADDRESSES} addresses
+ * that failed most recently are kept. Behind a proxy every caller has the proxy's address and shares its count, unless the proxy
  * is trusted to say whose request it is ({@link #clientOf}). Times are the JVM's monotonic clock.
- * Thread-safe: the ops verticle and every gRPC event loop share one (a wrong token is rare, never
- * on a check's path).
+ * Thread-safe: every gRPC event loop shares the gRPC port's (a wrong token is rare, never on a
+ * check's path).
  */
 public final class FailedLogins {
 

@@ -2,8 +2,6 @@ package io.sluice.telemetry;
 
 import io.sluice.config.FailureMode;
 import io.sluice.redis.RedisBreaker;
-import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +32,12 @@ public final class Health {
   private volatile boolean serving;
   private volatile boolean draining;
   private volatile boolean lastReady;
-  private final Promise<Void> stopRequested = Promise.promise();
+  private static final int STARTING = 0;
+  private static final int LISTENING = 1;
+  private static final int ABANDONED = 2;
+  private final AtomicInteger startState = new AtomicInteger(STARTING);
+  private final java.util.concurrent.atomic.AtomicBoolean stopRequested = new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.Set<Runnable> stopActions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public Health(FailureMode defaultFailureMode) {
     this.defaultFailureMode = defaultFailureMode;
@@ -113,25 +116,59 @@ public final class Health {
   }
 
   /**
-   * A stop was asked for (SIGTERM, Ctrl-C). A start still waiting for Redis then gives up rather
-   * than wait out {@code redisStartupTimeoutMs}: its gRPC port does not listen yet, so there is
-   * nothing to drain, and an orchestrator stopping a pod whose Redis is away would otherwise wait
-   * for the timeout, or kill it.
+   * A stop was asked for (SIGTERM, Ctrl-C). A start that no gRPC event loop has begun to listen
+   * for gives up rather than wait out {@code redisStartupTimeoutMs} or the warm-up: nothing was
+   * served, so there is nothing to drain, and an orchestrator stopping a pod whose Redis is away
+   * would otherwise wait for the timeout, or kill it. Once one loop listens, the start finishes and
+   * the instance drains as always.
    */
   public void stopRequested() {
-    stopRequested.tryComplete();
+    if (stopRequested.compareAndSet(false, true)) {
+      abandonStart();
+      stopActions.forEach(Runnable::run);
+    }
   }
 
-  /** How a start that gave up for {@link #stopRequested()} fails. */
+  public boolean stopWasRequested() {
+    return stopRequested.get();
+  }
+
+  /**
+   * Runs {@code action} once a stop is asked for (on the thread that asks), at once if one was.
+   *
+   * @return forgets it: a wait that ended must not keep what it holds reachable
+   */
+  public Runnable onStopRequested(Runnable action) {
+    stopActions.add(action);
+    if (stopRequested.get() && stopActions.remove(action)) {
+      action.run();
+    }
+    return () -> stopActions.remove(action);
+  }
+
+  /**
+   * Called by a gRPC event loop about to listen: whether it may (the start was not given up for a
+   * stop). From the first loop's yes, the start is no longer given up.
+   */
+  public boolean mayListen() {
+    if (stopRequested.get()) {
+      abandonStart();
+    }
+    startState.compareAndSet(STARTING, LISTENING);
+    return startState.get() == LISTENING;
+  }
+
+  /** Whether the start is given up for a stop: only while no gRPC event loop listens. */
+  public boolean abandonStart() {
+    startState.compareAndSet(STARTING, ABANDONED);
+    return startState.get() == ABANDONED;
+  }
+
+  /** How a start given up for {@link #stopRequested()} fails. */
   public static final class StoppedBeforeReady extends IllegalStateException {
     public StoppedBeforeReady(String message) {
       super(message);
     }
-  }
-
-  /** Completes once {@link #stopRequested()} was called, on the thread that called it. */
-  public Future<Void> whenStopRequested() {
-    return stopRequested.future();
   }
 
   private synchronized void noteChange() {

@@ -55,8 +55,9 @@ class AccessTest {
 
   @Test
   void everyAdminCallWithoutTheTokenIsRefusedAndChangesNothing(TestRedis testRedis) throws Exception {
-    // An instance of its own: its ten wrong tokens hold 127.0.0.1 back there, not on the class's.
-    try (SluiceFixture own = SluiceFixture.start(testRedis.uri(), LIMITS)) {
+    // An instance of its own: its ten wrong tokens (exactly the most that are answered UNAUTHENTICATED)
+    // hold 127.0.0.1 back there, not on the class's.
+    try (SluiceFixture own = SluiceFixture.start(testRedis.uri(), LIMITS, new JsonObject().put("reportToken", REPORT_TOKEN))) {
       String user = "victim-" + UUID.randomUUID();
       own.await(own.client().ban(user, "", 600, "a real ban"));
       List<String> keysBefore = userKeys();
@@ -101,6 +102,8 @@ class AccessTest {
       assertThat(heldBack.getMessage()).contains("too many wrong admin tokens from this address: try again in");
       assertEquals(1, refused(own, "grpc-admin-guessing"));
       assertEquals(Decision.ALLOW, own.check("a-user", "login").getDecision(), "checks from that address are served");
+      assertThat(Http.body(java.net.URI.create("http://127.0.0.1:" + own.httpPort() + "/admin/limits"), "Bearer " + SluiceFixture.ADMIN_TOKEN))
+          .as("the HTTP port keeps a count of its own: operators are not held back there").contains("\"rules\"");
     }
   }
 

@@ -136,11 +136,8 @@ class ConsoleTest {
       HttpResponse<String> api = get(base + "/admin/bans", null, "Authorization", "Bearer " + SluiceFixture.ADMIN_TOKEN);
       assertEquals(429, api.statusCode(), "the admin API shares the count");
       assertThat(api.headers().firstValue("Retry-After")).isPresent();
-      // So does the gRPC Admin service, and the address's checks are still decided.
-      io.sluice.grpc.SluiceClient.CallFailedException grpc = org.junit.jupiter.api.Assertions.assertThrows(
-          io.sluice.grpc.SluiceClient.CallFailedException.class, () -> sluice.await(sluice.client().listBans("nobody")));
-      assertEquals(io.vertx.grpc.common.GrpcStatus.RESOURCE_EXHAUSTED, grpc.status(), "gRPC Admin shares the count");
-      assertEquals(io.sluice.grpc.v1.Decision.ALLOW, sluice.check("a-user", "login").getDecision());
+      // gRPC Admin keeps a count of its own (backends share addresses with operators, docs/security.md): it still answers.
+      assertThat(sluice.await(sluice.client().listBans("nobody")).getBansList()).isEmpty();
     }
   }
 

@@ -91,20 +91,23 @@ class StartupIT {
 
   @Test
   void anInstanceStoppedWhileItWaitsForRedisExitsAtOnceWithoutWaitingOutTheStartupTimeout() throws Exception {
-    String nowhere = "redis://127.0.0.1:" + Ports.free();
-    // Its warm-up on, as deploy/k8s starts it: the warm-up waits for Redis too.
-    try (InstanceProcess instance = InstanceProcess.start(nowhere, LIMITS,
-        Map.of("SLUICE_REDIS_STARTUP_TIMEOUT_MS", "120000", "SLUICE_WARM_UP_CALLS", "1000"))) {
-      // Its ops port answers during the start: from then on it waits for Redis.
-      Await.until("the instance to wait for redis", Duration.ofSeconds(60),
-          () -> io.sluice.support.Http.status(instance.http("/health/live")) == 200);
-      instance.process().destroy();
-      assertTrue(instance.process().waitFor(20, TimeUnit.SECONDS), "it stopped long before redisStartupTimeoutMs (120 s): " + instance.log());
-      String output = instance.log();
-      assertEquals(0, instance.process().exitValue(), "a stop asked for is no failure: " + output);
-      assertThat(output).contains("stopped before ready, while waiting for redis " + nowhere).contains("nothing to drain")
-          .doesNotContain("cannot start");
-      assertThat(accepts(instance.port())).as("it never listened").isFalse();
+    // Without a warm-up (the default), and with one, as deploy/k8s starts it: the warm-up waits for Redis too.
+    for (String warmUpCalls : List.of("0", "1000")) {
+      String nowhere = "redis://127.0.0.1:" + Ports.free();
+      try (InstanceProcess instance = InstanceProcess.start(nowhere, LIMITS,
+          Map.of("SLUICE_REDIS_STARTUP_TIMEOUT_MS", "120000", "SLUICE_WARM_UP_CALLS", warmUpCalls))) {
+        // Its ops port answers during the start: from then on it waits for Redis.
+        Await.until("the instance to wait for redis", Duration.ofSeconds(60),
+            () -> io.sluice.support.Http.status(instance.http("/health/live")) == 200);
+        instance.process().destroy();
+        assertTrue(instance.process().waitFor(20, TimeUnit.SECONDS),
+            "warmUpCalls " + warmUpCalls + ": it stopped long before redisStartupTimeoutMs (120 s): " + instance.log());
+        String output = instance.log();
+        assertEquals(0, instance.process().exitValue(), "a stop asked for is no failure: " + output);
+        assertThat(output).contains("stopped before ready, while waiting for redis " + nowhere).contains("nothing to drain")
+            .doesNotContain("cannot start");
+        assertThat(accepts(instance.port())).as("it never listened").isFalse();
+      }
     }
   }
 
