@@ -229,15 +229,15 @@ public final class Main implements Callable<Integer> {
     sun.misc.Signal.handle(new sun.misc.Signal(signal), received -> new Thread(() -> {
       Logger log = LoggerFactory.getLogger(Main.class);
       log.info("SIG{} received: stopping", signal);
-      // A start no event loop listens for yet gives up at once; one past that finishes, then drains as always.
-      health.stopRequested();
       int exitCode = 0;
       try {
+        // A start no event loop listens for yet gives up at once; one past that finishes, then drains as always.
+        health.stopRequested();
         starting.recover(failed -> {
           if (!(failed instanceof Health.StoppedBeforeReady)) {
             return Future.failedFuture(failed);
           }
-          log.info("{}: nothing was served, nothing to drain", failed.getMessage());
+          log.info("{}: no check was served, nothing to drain", failed.getMessage());
           return Future.succeededFuture();
         }).compose(started -> started == null ? Future.succeededFuture() : started.stop())
             .await(settings.redis().startupTimeoutMs() + 60_000L + settings.ops().drainTimeoutMs() + 30_000L, TimeUnit.MILLISECONDS);

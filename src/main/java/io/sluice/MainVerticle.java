@@ -135,9 +135,12 @@ public final class MainVerticle extends VerticleBase {
         .compose(ready -> deployGrpc())
         .map(deployed -> {
           registerGauges();
-          health.serving();
-          // The fleet hears at once that this instance is ready, not a heartbeat later.
-          fleet.announceNow();
+          if (!health.stopWasRequested()) {
+            // Not ready for a moment while it drains: a stop came after the port began to listen.
+            health.serving();
+            // The fleet hears at once that this instance is ready, not a heartbeat later.
+            fleet.announceNow();
+          }
           log.info("memory budgets of a {} MiB heap: caches {} MiB (bans {}, certain refusals {}, local buckets {}), {} answers waiting, "
                   + "{} checks in flight", Runtime.getRuntime().maxMemory() >> 20,
               (budgets.banBytes() + budgets.refusalBytes() + budgets.localBucketBytes()) >> 20, budgets.banBytes() >> 20,

@@ -87,11 +87,8 @@ public final class GrpcVerticle extends VerticleBase {
      * metrics and health of its own, so that neither the instance's metrics nor its readiness show it.
      */
     public Shared forWarmUp(Metrics unseen) {
-      Health warmUpHealth = new Health(settings.failureMode());
-      // A stop asked for during the warm-up ends its wait for Redis too.
-      health.onStopRequested(warmUpHealth::stopRequested);
       return new Shared(settings.onLoopback(), checkScripts, banScript, limits, banCache, denyCache, unseen, throttle,
-          warmUpHealth, topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
+          new Health(settings.failureMode()), topology, breakers, faults, localBuckets, fleet, envoyRules, new ConnectionGuards.Open(),
           answersWaitingPerLoop, maxChecksInFlight, adminOrder, failedLogins, decisionClock, quotaClock);
     }
   }

@@ -73,6 +73,8 @@ public final class WarmUp {
     String secret = HexFormat.of().formatHex(random);
     Metrics unseen = new Metrics();
     GrpcVerticle.Shared warmUpShared = shared.forWarmUp(unseen);
+    // A stop asked for during the warm-up ends its servers' wait for Redis too.
+    Runnable unlink = shared.health().onStopRequested(warmUpShared.health()::stopRequested);
     List<GrpcVerticle> servers = Collections.synchronizedList(new ArrayList<>());
     int connections = Math.max(1, (calls + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION);
     return vertx.deployVerticle(() -> {
@@ -101,9 +103,11 @@ public final class WarmUp {
             return Future.succeededFuture();
           })
           .eventually(client::close)
-          .compose(warm -> vertx.undeploy(id));
+          // Undeployed whether it finished or was stopped; a stop still fails the start.
+          .eventually(() -> vertx.undeploy(id));
     }).eventually(() -> {
       // A server that could not start (Redis unreachable) fails the start, as the real one would.
+      unlink.run();
       unseen.close();
       return Future.succeededFuture();
     });

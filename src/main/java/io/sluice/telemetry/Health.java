@@ -125,7 +125,16 @@ public final class Health {
   public void stopRequested() {
     if (stopRequested.compareAndSet(false, true)) {
       abandonStart();
-      stopActions.forEach(Runnable::run);
+      for (Runnable action : stopActions) {
+        // Removed first: the one that removes it runs it, here or in onStopRequested, exactly once.
+        if (stopActions.remove(action)) {
+          try {
+            action.run();
+          } catch (RuntimeException closedMeanwhile) {
+            // An event loop already closed (the start failed meanwhile): that wait is over anyway.
+          }
+        }
+      }
     }
   }
 
