@@ -56,7 +56,6 @@ import io.sluice.security.ServerTls;
 import io.sluice.telemetry.Health;
 import io.sluice.telemetry.Metrics;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
@@ -146,7 +145,7 @@ public final class GrpcVerticle extends VerticleBase {
           }
         });
     return openRedis(redisSettings).compose(opened -> shared.health().mayListen() ? listen(settings)
-        : Future.failedFuture(new Health.StoppedBeforeReady("stopped before ready, once redis " + redisSettings.shownUri() + " answered")));
+        : Future.failedFuture(new Health.StoppedBeforeReady("once redis " + redisSettings.shownUri() + " answered")));
   }
 
   /**
@@ -156,20 +155,12 @@ public final class GrpcVerticle extends VerticleBase {
    * {@code redisStartupTimeoutMs} fails the start, naming where and why.
    */
   private Future<Void> openRedis(Settings.RedisSettings redisSettings) {
-    Promise<Void> opened = Promise.promise();
-    pipelines.open()
+    Future<Void> opened = pipelines.open()
         .timeout(redisSettings.startupTimeoutMs(), TimeUnit.MILLISECONDS)
-        .onSuccess(open -> opened.tryComplete())
-        .onFailure(failure -> opened.tryFail(new IllegalStateException("redis " + redisSettings.shownUri()
+        .recover(failure -> Future.failedFuture(new IllegalStateException("redis " + redisSettings.shownUri()
             + " could not be reached within redisStartupTimeoutMs (" + redisSettings.startupTimeoutMs() + " ms): "
             + pipelines.lastFailure())));
-    // Given up only while no event loop listens: else the start finishes and drains (Health#stopRequested).
-    Runnable forget = shared.health().onStopRequested(() -> context.runOnContext(now -> {
-      if (shared.health().abandonStart()) {
-        opened.tryFail(new Health.StoppedBeforeReady("stopped before ready, while waiting for redis " + redisSettings.shownUri()));
-      }
-    }));
-    return opened.future().andThen(done -> forget.run());
+    return shared.health().unlessStopped(context, opened, "while waiting for redis " + redisSettings.shownUri());
   }
 
   private Future<HttpServer> listen(Settings settings) {

@@ -83,16 +83,11 @@ public final class WarmUp {
       return server;
     }, new DeploymentOptions().setInstances(eventLoops)).compose(id -> {
       NetClient client = vertx.createNetClient();
-      Promise<Void> warmed = Promise.promise();
-      firstFlights(client, servers.stream().mapToInt(GrpcVerticle::port).toArray(), secret, connections)
-          .timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS)
-          .onSuccess(done -> warmed.tryComplete())
-          .onFailure(warmed::tryFail);
       // A stop asked for meanwhile ends the warm-up, and with it the start (Health#stopRequested).
-      Runnable forget = shared.health().onStopRequested(() -> context.runOnContext(now ->
-          warmed.tryFail(new Health.StoppedBeforeReady("stopped before ready, during the warm-up"))));
-      return warmed.future()
-          .andThen(done -> forget.run())
+      return shared.health().unlessStopped(context,
+              firstFlights(client, servers.stream().mapToInt(GrpcVerticle::port).toArray(), secret, connections)
+                  .timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS),
+              "during the warm-up")
           .onSuccess(done -> log.info("warmed up with {} calls over {} connections in {} ms", connections * STREAMS_PER_CONNECTION,
               connections, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos)))
           .recover(failure -> {

@@ -2,6 +2,9 @@ package io.sluice.telemetry;
 
 import io.sluice.config.FailureMode;
 import io.sluice.redis.RedisBreaker;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -173,10 +176,28 @@ public final class Health {
     return startState.get() == ABANDONED;
   }
 
+  /**
+   * {@code wait}, unless a stop is asked for first while no gRPC event loop listens: then it fails at
+   * once, on {@code context}, with {@link StoppedBeforeReady}.
+   *
+   * @param where what the start was doing, for the log: "while waiting for redis ..."
+   */
+  public <T> Future<T> unlessStopped(Context context, Future<T> wait, String where) {
+    Promise<T> outcome = Promise.promise();
+    wait.onComplete(outcome::tryComplete, outcome::tryFail);
+    Runnable forget = onStopRequested(() -> context.runOnContext(now -> {
+      if (abandonStart()) {
+        outcome.tryFail(new StoppedBeforeReady(where));
+      }
+    }));
+    return outcome.future().andThen(done -> forget.run());
+  }
+
   /** How a start given up for {@link #stopRequested()} fails. */
   public static final class StoppedBeforeReady extends IllegalStateException {
-    public StoppedBeforeReady(String message) {
-      super(message);
+    /** @param where what the start was doing */
+    public StoppedBeforeReady(String where) {
+      super("stopped before ready, " + where);
     }
   }
 
