@@ -49,7 +49,7 @@ final class AccessGuard implements Handler<HttpServerRequest> {
         serve(request);
       }
     } else if (report != null && path.equals(REPORT_PATH) && !report.accepts(request.getHeader("authorization"))) {
-      refuse(request, "grpc-report", "ReportLatency needs 'authorization: Bearer <reportToken>'");
+      refuse(request, "grpc-report", GrpcStatus.UNAUTHENTICATED, "ReportLatency needs 'authorization: Bearer <reportToken>'");
     } else {
       serve(request);
     }
@@ -89,10 +89,6 @@ final class AccessGuard implements Handler<HttpServerRequest> {
   }
 
   /** A trailers-only gRPC answer: the status in the one HEADERS frame, and no message. */
-  private void refuse(HttpServerRequest request, String api, String message) {
-    refuse(request, api, GrpcStatus.UNAUTHENTICATED, message);
-  }
-
   private void refuse(HttpServerRequest request, String api, GrpcStatus status, String message) {
     metrics.unauthenticated(api);
     request.response()
